@@ -1,0 +1,133 @@
+"""The workspace's settings: one typed object read from leadops.yaml, LEADOPS_* variables overriding keys."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from leadops.crm.specs import ContractsSpec, SourceSpec
+from leadops.errors import ConfigError, WorkspaceError
+
+CONFIG_FILE = "leadops.yaml"
+ENV_PREFIX = "LEADOPS_"
+
+
+class Section(BaseModel):
+    """Base of every settings section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class WarehouseSettings(Section):
+    """Where the canonical tables and every output live."""
+
+    url: str = Field(default="duckdb:///warehouse.duckdb", description="duckdb:///path (relative to workspace) or postgresql://...")
+
+
+class RegistrySettings(Section):
+    """The MLflow registry that keeps every scoring model's versions."""
+
+    uri: str = Field(default="sqlite:///mlflow.db", description="MLflow tracking/registry URI; sqlite path relative to workspace")
+    model_name: str = Field(default="lead_score", description="the one registered scoring model of this workspace")
+
+
+class SimulateSettings(Section):
+    """Defaults for `leadops simulate` (the fictional company)."""
+
+    scenario: str = "baseline"
+    leads: int = Field(default=20_000, ge=10)
+    days: int = Field(default=365, ge=7)
+    seed: int = 42
+    fault_rate: float = Field(default=0.02, ge=0.0, le=0.5)
+
+
+class Settings(Section):
+    """Everything a workspace declares; later parts add their own sections."""
+
+    name: str = "leadops workspace"
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    simulate: SimulateSettings = Field(default_factory=SimulateSettings)
+    sources: list[SourceSpec] = Field(default_factory=list)
+    contracts: ContractsSpec = Field(default_factory=ContractsSpec)
+
+    # set by load(), not by the file
+    workspace: Path = Field(default=Path("."), exclude=True)
+
+    def path(self, relative: str | Path) -> Path:
+        """A path from the config, resolved inside the workspace."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else self.workspace / candidate
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """LEADOPS_WAREHOUSE__URL=... -> {"warehouse": {"url": "..."}} (double underscore nests)."""
+    tree: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == "LEADOPS_WORKSPACE":
+            continue
+        parts = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
+        if not parts:
+            continue
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.safe_load(value) if value[:1] in ("[", "{") else value
+    return tree
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def describe_validation_error(source: str, exc: ValidationError) -> str:
+    """One readable line per problem: file, dotted key, what was expected, what came."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        got = err.get("input")
+        shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+        lines.append(f"{source}: key '{key}': {err['msg']} (got {shown[:80]})")
+    return "; ".join(lines)
+
+
+def load(workspace: Path | str = ".", environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the workspace's leadops.yaml with LEADOPS_* overrides; errors name file and key."""
+    root = Path(workspace).resolve()
+    file = root / CONFIG_FILE
+    if not file.exists():
+        raise WorkspaceError(f"no {CONFIG_FILE} in {root}", hint=f"run `leadops init {root}` or pass --workspace")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}".replace("\n", " ")) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping of settings at the top level, got {type(data).__name__}")
+    overrides = _env_overrides(dict(os.environ if environ is None else environ))
+    try:
+        settings = Settings.model_validate(_merge(data, overrides))
+    except ValidationError as exc:
+        source = f"{file}" + (" (with LEADOPS_* overrides)" if overrides else "")
+        raise ConfigError(describe_validation_error(source, exc)) from exc
+    settings.workspace = root
+    return settings
+
+
+def effective(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data, passwords redacted: what `leadops config show` prints."""
+    from leadops.warehouse.connection import redact
+
+    data = settings.model_dump(mode="json")
+    data["warehouse"]["url"] = redact(data["warehouse"]["url"])
+    data["workspace"] = str(settings.workspace)
+    return data

@@ -1,0 +1,48 @@
+"""Grade cut-offs: fixed thresholds from config or thresholds learned from score quantiles (top 10% A ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from leadops.errors import ScorerError
+from leadops.scorers.specs import GradesSpec
+
+
+@dataclass(frozen=True)
+class GradeScale:
+    """Ordered (grade, minimum value) pairs, best first; values below every threshold get `otherwise`."""
+
+    thresholds: tuple[tuple[str, float], ...]
+    otherwise: str
+    on: str = "score"
+
+    @classmethod
+    def fit(cls, spec: GradesSpec, values: np.ndarray) -> GradeScale:
+        """Fixed cut-offs as given, or top fractions turned into thresholds on the fitted `values`."""
+        if spec.cutoffs is not None:
+            return cls(tuple((g, float(v)) for g, v in spec.cutoffs.items()), spec.otherwise, spec.on)
+        assert spec.top is not None
+        finite = np.asarray(values, dtype=float)
+        finite = finite[np.isfinite(finite)]
+        if finite.size == 0:
+            raise ScorerError("grades.top: expected fitted scores to learn quantile cut-offs from, got none")
+        pairs = tuple((g, float(np.quantile(finite, 1.0 - frac))) for g, frac in spec.top.items())
+        return cls(pairs, spec.otherwise, spec.on)
+
+    def assign(self, values: np.ndarray) -> np.ndarray:
+        """Grade of every value (NaN gets the lowest grade)."""
+        v = np.asarray(values, dtype=float)
+        out = np.full(v.shape, self.otherwise, dtype=object)
+        for grade, threshold in reversed(self.thresholds):
+            out[v >= threshold] = grade
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"thresholds": [[g, t] for g, t in self.thresholds], "otherwise": self.otherwise, "on": self.on}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeScale:
+        return cls(tuple((str(g), float(t)) for g, t in data["thresholds"]), str(data["otherwise"]), str(data["on"]))

@@ -1,0 +1,383 @@
+"""One connection type over DuckDB or PostgreSQL: run SQL, read Arrow, upsert Arrow, migrate, lock the writer."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import pyarrow as pa
+
+from leadops.errors import WarehouseError, WarehouseLockedError
+from leadops.warehouse import migrator
+from leadops.warehouse.dialect import Dialect, placeholders, render
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CANONICAL_TABLES = ("accounts", "leads", "activities", "outcomes")
+
+
+def quote_ident(name: str) -> str:
+    """Quote a table or column name after checking it is a plain identifier (no SQL injection by config)."""
+    if not IDENTIFIER.match(name):
+        raise WarehouseError(f"'{name}' is not a valid table or column name (letters, digits, underscore)")
+    return f'"{name}"'
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs and error messages: the password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+class Warehouse:
+    """A live connection to the warehouse; SQL uses `?` parameters whatever the engine."""
+
+    def __init__(self, url: str, *, base_dir: Path | None = None, read_only: bool = False) -> None:
+        self.url = url
+        self.read_only = read_only
+        self.dialect: Dialect
+        self.path: Path | None = None
+        self.schema: str | None = None
+        if url.startswith("duckdb://"):
+            self.dialect = "duckdb"
+            self._open_duckdb(url, base_dir)
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.dialect = "postgres"
+            self._open_postgres(url)
+        else:
+            raise WarehouseError(
+                f"warehouse url '{redact(url)}' is not understood",
+                hint="use duckdb:///relative/or/absolute/path.duckdb or postgresql://user:pass@host/db",
+            )
+
+    # ----------------------------------------------------------------- opening
+    def _open_duckdb(self, url: str, base_dir: Path | None) -> None:
+        import duckdb
+
+        raw = url[len("duckdb://") :]
+        if raw in ("", "/:memory:", ":memory:"):
+            target = ":memory:"
+        else:
+            path = Path(raw[1:] if raw.startswith("/") and not raw.startswith("//") else raw)
+            if raw.startswith("//"):
+                path = Path(raw[1:])
+            if not path.is_absolute():
+                path = (base_dir or Path.cwd()) / path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.path = path
+            target = str(path)
+        try:
+            self._duck = duckdb.connect(target, read_only=self.read_only and target != ":memory:")
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WarehouseLockedError(
+                    f"the warehouse {target} is open for writing by another process",
+                    hint="wait for the running leadops job to finish, then retry",
+                ) from exc
+            raise WarehouseError(f"cannot open the warehouse {target}: {exc}") from exc
+
+    def _open_postgres(self, url: str) -> None:
+        import psycopg
+
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        self.schema = query.pop("schema", [None])[0]
+        conninfo = urlunsplit(parts._replace(query="&".join(f"{k}={v[0]}" for k, v in query.items())))
+        try:
+            self._pg = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise WarehouseError(f"cannot connect to PostgreSQL at {redact(url)}: {exc}".strip()) from exc
+        if self.schema:
+            quote_ident(self.schema)
+            self._pg.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            self._pg.execute(f'SET search_path TO "{self.schema}"')
+
+    def close(self) -> None:
+        """Release the connection (and with DuckDB, the file lock)."""
+        if self.dialect == "duckdb":
+            self._duck.close()
+        else:
+            self._pg.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --------------------------------------------------------------- running SQL
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement that returns nothing the caller needs."""
+        try:
+            if self.dialect == "duckdb":
+                self._duck.execute(sql, params or [])
+                with contextlib.suppress(Exception):
+                    self._duck.fetchall()
+            else:
+                self._pg.execute(placeholders(sql, "postgres") if params else sql, params or None)
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise WarehouseError(f"warehouse statement failed: {exc}".strip(), hint=_first_line(sql)) from exc
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows as tuples (small results only)."""
+        try:
+            if self.dialect == "duckdb":
+                return self._duck.execute(sql, params or []).fetchall()
+            with self._pg.cursor() as cur:
+                cur.execute(placeholders(sql, "postgres") if params else sql, params or None)
+                return list(cur.fetchall())
+        except Exception as exc:
+            raise WarehouseError(f"warehouse query failed: {exc}".strip(), hint=_first_line(sql)) from exc
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """The first column of the first row, or None."""
+        result = self.rows(sql, params)
+        return result[0][0] if result else None
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a query and return the whole result as an Arrow table."""
+        try:
+            if self.dialect == "duckdb":
+                return self._duck.sql(sql, params=list(params) if params else None).to_arrow_table()
+            with self._pg.cursor() as cur:
+                cur.execute(placeholders(sql, "postgres") if params else sql, params or None)
+                names = [d.name for d in cur.description or []]
+                data = cur.fetchall()
+            columns = {name: _plain([row[i] for row in data]) for i, name in enumerate(names)}
+            return pa.table(columns)
+        except Exception as exc:
+            raise WarehouseError(f"warehouse query failed: {exc}".strip(), hint=_first_line(sql)) from exc
+
+    def df(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query and return a pandas DataFrame."""
+        return self.arrow(sql, params).to_pandas()
+
+    def duckdb(self) -> Any:
+        """The raw DuckDB connection, for set-based work that stays inside DuckDB (feature SQL, exports)."""
+        if self.dialect != "duckdb":
+            raise WarehouseError("this operation needs the DuckDB warehouse")
+        return self._duck
+
+    # ---------------------------------------------------------------- schema
+    def table_exists(self, table: str) -> bool:
+        """Whether a table or view exists in the warehouse's schema."""
+        if self.dialect == "duckdb":
+            sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+            return bool(self.scalar(sql, [table]))
+        sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()"
+        return bool(self.scalar(sql, [table]))
+
+    def columns(self, table: str) -> dict[str, str]:
+        """Column name -> SQL type of a table, in table order."""
+        extra = "" if self.dialect == "duckdb" else " AND table_schema = current_schema()"
+        sql = (
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?"
+            + extra
+            + " ORDER BY ordinal_position"
+        )
+        return {str(name): str(kind) for name, kind in self.rows(sql, [table])}
+
+    def schema_version(self) -> int:
+        """The highest applied migration number (0 on an empty warehouse)."""
+        if not self.table_exists("schema_version"):
+            return 0
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version") or 0)
+
+    def migrate(self) -> list[str]:
+        """Apply every migration not yet applied, each in its own transaction; return their names."""
+        if self.read_only:
+            raise WarehouseError("cannot migrate a warehouse opened read-only")
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        current = self.schema_version()
+        applied: list[str] = []
+        for migration in migrator.available():
+            if migration.version <= current:
+                continue
+            with self.transaction():
+                for statement in migrator.statements(render(migration.sql, self.dialect)):
+                    self.execute(statement)
+                self.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)",
+                    [migration.version, migration.name, utcnow()],
+                )
+            applied.append(f"{migration.version:03d}_{migration.name}")
+        return applied
+
+    def counts(self, tables: Sequence[str] = CANONICAL_TABLES) -> dict[str, int]:
+        """Row count per table."""
+        return {t: int(self.scalar(f"SELECT count(*) FROM {quote_ident(t)}") or 0) for t in tables}
+
+    # ----------------------------------------------------------- transactions
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: readers never see a half-applied change."""
+        if self.dialect == "duckdb":
+            self._duck.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                self._duck.execute("ROLLBACK")
+                raise
+            self._duck.execute("COMMIT")
+        else:
+            with self._pg.transaction():
+                yield
+
+    @contextlib.contextmanager
+    def writer(self, job: str) -> Iterator[None]:
+        """Hold the single-writer lock for a job; a second writer gets WarehouseLockedError at once."""
+        if self.dialect == "duckdb":
+            # DuckDB's own file lock already admits one read-write process; this guards threads/jobs in it.
+            lock_path = Path(f"{self.path}.writer.lock") if self.path else None
+            if lock_path is None:
+                yield
+                return
+            import fcntl
+
+            with open(lock_path, "a+") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError as exc:
+                    raise WarehouseLockedError(
+                        f"another leadops job is writing to {self.path}", hint="retry when it has finished"
+                    ) from exc
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"{os.getpid()} {job}\n")
+                handle.flush()
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        else:
+            key = int.from_bytes(hashlib.sha256(f"leadops:{self.schema}".encode()).digest()[:7], "big")
+            if not self.scalar("SELECT pg_try_advisory_lock(?)", [key]):
+                raise WarehouseLockedError(
+                    "another leadops job holds the PostgreSQL writer lock", hint="retry when it has finished"
+                )
+            try:
+                yield
+            finally:
+                self.scalar("SELECT pg_advisory_unlock(?)", [key])
+
+    # ----------------------------------------------------------------- writing
+    def insert(self, table: str, data: pa.Table) -> int:
+        """Append rows (columns matched by name; missing columns get NULL)."""
+        return self._merge(table, data, key=None)
+
+    def upsert(self, table: str, data: pa.Table, key: Sequence[str]) -> int:
+        """Insert rows, replacing any row with the same key: re-loading the same data changes nothing."""
+        return self._merge(table, data, key=list(key))
+
+    def _merge(self, table: str, data: pa.Table, key: list[str] | None) -> int:
+        if data.num_rows == 0:
+            return 0
+        target = self.columns(table)
+        if not target:
+            raise WarehouseError(f"table '{table}' does not exist; run migrations first")
+        unknown = [c for c in data.column_names if c not in target]
+        if unknown:
+            raise WarehouseError(f"columns {unknown} are not in table '{table}' (it has {list(target)})")
+        names = [c for c in target if c in data.column_names]
+        cols = ", ".join(quote_ident(c) for c in names)
+        casts = ", ".join(f"CAST({quote_ident(c)} AS {_cast_type(target[c], self.dialect)})" for c in names)
+        conflict = ""
+        if key:
+            updates = [c for c in names if c not in key]
+            keys = ", ".join(quote_ident(k) for k in key)
+            if updates:
+                sets = ", ".join(f"{quote_ident(c)} = excluded.{quote_ident(c)}" for c in updates)
+                conflict = f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+            else:
+                conflict = f" ON CONFLICT ({keys}) DO NOTHING"
+        if self.dialect == "duckdb":
+            view = f"_leadops_stage_{os.getpid()}"
+            self._duck.register(view, data.select(names))
+            try:
+                self._duck.execute(f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {casts} FROM {view}{conflict}")
+            except Exception as exc:
+                raise WarehouseError(f"writing {data.num_rows} rows to '{table}' failed: {exc}") from exc
+            finally:
+                self._duck.unregister(view)
+            return data.num_rows
+        return self._pg_merge(table, data.select(names), cols, casts, conflict)
+
+    def _pg_merge(self, table: str, data: pa.Table, cols: str, casts: str, conflict: str) -> int:
+        import pyarrow.csv as pacsv
+
+        stage = f"_leadops_stage_{os.getpid()}"
+        buffer = io.BytesIO()
+        text_cols = pa.table({n: _as_text(data.column(n)) for n in data.column_names})
+        pacsv.write_csv(text_cols, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        stage_cols = ", ".join(f"{quote_ident(c)} TEXT" for c in data.column_names)
+        try:
+            with self._pg.transaction(), self._pg.cursor() as cur:
+                cur.execute(f"CREATE TEMP TABLE {stage} ({stage_cols}) ON COMMIT DROP")
+                with cur.copy(f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+                    copy.write(buffer.getvalue())
+                cur.execute(f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {casts} FROM {stage}{conflict}")
+        except Exception as exc:
+            raise WarehouseError(f"writing {data.num_rows} rows to '{table}' failed: {exc}") from exc
+        return data.num_rows
+
+
+def _plain(values: list[Any]) -> list[Any]:
+    """PostgreSQL hands JSONB back as dicts; give it back as JSON text, as DuckDB does."""
+    import json
+
+    if any(isinstance(v, dict | list) for v in values):
+        return [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+    return values
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Render a column as text PostgreSQL parses back exactly (timestamps ISO, booleans true/false)."""
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column
+    return pc.cast(column, pa.string())
+
+
+def _cast_type(sql_type: str, dialect: Dialect) -> str:
+    upper = sql_type.upper()
+    if dialect == "postgres" and upper == "TIMESTAMP WITHOUT TIME ZONE":
+        return "TIMESTAMP"
+    if dialect == "postgres" and upper == "CHARACTER VARYING":
+        return "VARCHAR"
+    return upper
+
+
+def _first_line(sql: str) -> str:
+    return " ".join(sql.split())[:160]
+
+
+def utcnow() -> datetime:
+    """Now as naive UTC, the warehouse's timestamp convention."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_warehouse(url: str, base_dir: Path | None = None, *, read_only: bool = False, migrate: bool = True) -> Warehouse:
+    """Open the warehouse at `url` (relative DuckDB paths resolve inside `base_dir`) and bring its schema up."""
+    warehouse = Warehouse(url, base_dir=base_dir, read_only=read_only)
+    if migrate and not read_only:
+        warehouse.migrate()
+    return warehouse
