@@ -1,0 +1,227 @@
+"""Validation gates declared in config: absolute floors, limits relative to the champion (overall and for every
+group large enough to judge), a calibration bound and a minimum of training data. A model is promoted only if
+every declared gate passes; a gate relative to the champion passes with detail "no champion" when there is none.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadops.errors import GateFailedError
+from leadops.evaluation.evaluator import EvaluationReport
+
+NO_CHAMPION = "no champion"
+
+
+class _Strict(BaseModel):
+    """Base of every gate model: unknown keys are an error, so a misspelt gate is never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AbsoluteGates(_Strict):
+    """Floors and ceilings the model must meet on its own (None = not checked)."""
+
+    min_auc: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_pr_auc: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_brier: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_log_loss: float | None = Field(default=None, ge=0.0)
+    min_captured_at_capacity: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_mql_conversion_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class ChampionGates(_Strict):
+    """How much worse than the champion the challenger may be, overall (absolute differences)."""
+
+    max_auc_drop: float | None = Field(default=0.01, ge=0.0)
+    max_captured_at_capacity_drop: float | None = Field(default=0.02, ge=0.0)
+
+
+class GroupGates(_Strict):
+    """No group may be worse than under the champion by more than max_group_auc_drop (groups marked small
+    in either report are skipped). columns=None means every group column the report holds."""
+
+    columns: list[str] | None = None
+    max_group_auc_drop: float | None = Field(default=0.03, ge=0.0)
+
+
+class CalibrationGates(_Strict):
+    """Bounds on calibration (only meaningful for probabilities; a score-only model fails a declared bound)."""
+
+    max_ece: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_calibration_in_the_large: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class TrainingDataGates(_Strict):
+    """Minimum training data before a model may be trusted at all."""
+
+    min_train_rows: int = Field(default=1000, ge=0)
+    min_train_conversions: int = Field(default=120, ge=0)
+
+
+class GatesConfig(_Strict):
+    """Every gate, as declared under `gates:` in leadops.yaml."""
+
+    absolute: AbsoluteGates = Field(default_factory=AbsoluteGates)
+    champion: ChampionGates = Field(default_factory=ChampionGates)
+    groups: GroupGates = Field(default_factory=GroupGates)
+    calibration: CalibrationGates = Field(default_factory=CalibrationGates)
+    training: TrainingDataGates = Field(default_factory=TrainingDataGates)
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """One gate: did it pass, the measured value, the bound it was held to, and a human-readable detail."""
+
+    passed: bool
+    value: float | None
+    bound: float | None
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict."""
+        return {"passed": self.passed, "value": self.value, "bound": self.bound, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """All gates of one model; `passed` only if every gate passed."""
+
+    passed: bool
+    gates: dict[str, GateOutcome] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the gates that failed."""
+        return [name for name, g in self.gates.items() if not g.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict: {passed, gates: {name: {passed, value, bound, detail}}}."""
+        return {"passed": self.passed, "gates": {k: g.to_dict() for k, g in self.gates.items()}}
+
+    def raise_if_failed(self, model: str = "model") -> None:
+        """Raise GateFailedError naming every failed gate and why."""
+        if not self.passed:
+            why = "; ".join(f"{n}: {self.gates[n].detail}" for n in self.failed)
+            raise GateFailedError(f"{model} failed {len(self.failed)} gate(s): {why}")
+
+
+def _floor(name: str, value: float | None, bound: float, higher_is_better: bool) -> GateOutcome:
+    """A gate on one figure of the report."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return GateOutcome(False, None, bound, f"{name} not available for this model")
+    ok = value >= bound if higher_is_better else value <= bound
+    op = ">=" if higher_is_better else "<="
+    return GateOutcome(ok, float(value), bound, f"{name} {value:.4f} {'' if ok else 'not '}{op} {bound:.4f}")
+
+
+def _drop(name: str, new: float | None, old: float | None, bound: float) -> GateOutcome:
+    """A gate on how much a figure fell from the champion to the challenger."""
+    if new is None or old is None:
+        return GateOutcome(False, None, bound, f"{name} not available (challenger {new}, champion {old})")
+    d = float(old) - float(new)
+    ok = d <= bound + 1e-12
+    return GateOutcome(
+        ok, d, bound, f"{name} {old:.4f} -> {new:.4f} (drop {d:.4f} {'<=' if ok else '>'} allowed {bound:.4f})"
+    )
+
+
+def check_gates(
+    report: EvaluationReport,
+    champion_report: EvaluationReport | None,
+    train_rows: int,
+    train_conversions: int,
+    gates: GatesConfig,
+) -> GateResult:
+    """Hold a challenger's report (and its training data size) to every declared gate."""
+    out: dict[str, GateOutcome] = {}
+    a = gates.absolute
+    for name, value, bound, hib in (
+        ("min_auc", report.auc, a.min_auc, True),
+        ("min_pr_auc", report.pr_auc, a.min_pr_auc, True),
+        ("max_brier", report.brier, a.max_brier, False),
+        ("max_log_loss", report.log_loss, a.max_log_loss, False),
+        ("min_captured_at_capacity", report.captured_at_capacity, a.min_captured_at_capacity, True),
+        (
+            "min_mql_conversion_rate",
+            None if report.mql is None else report.mql.get("conversion_rate"),
+            a.min_mql_conversion_rate,
+            True,
+        ),
+    ):
+        if bound is not None:
+            out[name] = _floor(name.split("_", 1)[1], value, bound, hib)
+
+    c = gates.calibration
+    if c.max_ece is not None:
+        out["max_ece"] = _floor("ece", report.ece, c.max_ece, False)
+    if c.max_calibration_in_the_large is not None:
+        citl = report.calibration_in_the_large
+        out["max_calibration_in_the_large"] = _floor(
+            "|mean predicted - observed rate|",
+            None if citl is None else abs(citl),
+            c.max_calibration_in_the_large,
+            False,
+        )
+
+    t = gates.training
+    out["min_train_rows"] = _floor("training rows", float(train_rows), float(t.min_train_rows), True)
+    out["min_train_conversions"] = _floor(
+        "training conversions", float(train_conversions), float(t.min_train_conversions), True
+    )
+
+    ch = gates.champion
+    for name, attr, bound in (
+        ("max_auc_drop", "auc", ch.max_auc_drop),
+        ("max_captured_at_capacity_drop", "captured_at_capacity", ch.max_captured_at_capacity_drop),
+    ):
+        if bound is None:
+            continue
+        if champion_report is None:
+            out[name] = GateOutcome(True, None, bound, NO_CHAMPION)
+        else:
+            out[name] = _drop(attr, getattr(report, attr), getattr(champion_report, attr), bound)
+
+    g = gates.groups
+    if g.max_group_auc_drop is not None:
+        columns = g.columns if g.columns is not None else list(report.groups)
+        for col in columns:
+            out[f"max_group_auc_drop:{col}"] = _group_gate(report, champion_report, col, g.max_group_auc_drop)
+    return GateResult(passed=all(o.passed for o in out.values()), gates=out)
+
+
+def _group_gate(
+    report: EvaluationReport, champion_report: EvaluationReport | None, col: str, bound: float
+) -> GateOutcome:
+    """Worst AUC drop over the groups of one column that neither report marks small."""
+    if champion_report is None:
+        return GateOutcome(True, None, bound, NO_CHAMPION)
+    if col not in report.groups:
+        return GateOutcome(False, None, bound, f"group column {col!r} was not evaluated for the challenger")
+    if col not in champion_report.groups:
+        return GateOutcome(False, None, bound, f"group column {col!r} was not evaluated for the champion")
+    new, old = report.groups[col], champion_report.groups[col]
+    drops: list[tuple[float, str, float, float]] = []
+    skipped = 0
+    for value, m in new.items():
+        o = old.get(value)
+        if o is None or m.get("small") or o.get("small") or m.get("auc") is None or o.get("auc") is None:
+            skipped += 1
+            continue
+        drops.append((float(o["auc"]) - float(m["auc"]), value, float(o["auc"]), float(m["auc"])))
+    if not drops:
+        return GateOutcome(True, None, bound, f"no group of {col!r} large enough to judge ({skipped} skipped)")
+    drops.sort(reverse=True)
+    worst = drops[0][0]
+    failing = [d for d in drops if d[0] > bound + 1e-12]
+    if failing:
+        detail = "; ".join(f"{col}={v}: AUC {o:.4f} -> {n:.4f} (drop {d:.4f})" for d, v, o, n in failing)
+        detail += f" > allowed {bound:.4f}"
+    else:
+        d, v, _o, _n = drops[0]
+        detail = f"worst {col}={v} drop {d:.4f} <= allowed {bound:.4f} ({len(drops)} groups, {skipped} small skipped)"
+    return GateOutcome(not failing, worst, bound, detail)

@@ -1,0 +1,341 @@
+"""The Scorer protocol every methodology follows: fit / score / explain / save, and pickle-free load_scorer."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+import leadops
+from leadops.errors import ScorerError
+from leadops.scorers import artifacts
+from leadops.scorers.calibration import Calibrator, stratified_folds
+from leadops.scorers.grades import GradeScale
+from leadops.scorers.reasons import build_explanations, label_for
+from leadops.scorers.specs import (
+    AnyScorerSpec,
+    BlendComponent,
+    BlendSpec,
+    MatrixSpec,
+    parse_scorer_spec,
+)
+
+SCORE_COLUMNS = ["score", "probability", "grade", "raw"]
+
+_CLASSES: dict[str, str] = {
+    "points": "leadops.scorers.points:PointsScorer",
+    "icp_fit": "leadops.scorers.icp_fit:ICPFitScorer",
+    "engagement": "leadops.scorers.engagement:EngagementScorer",
+    "scorecard": "leadops.scorers.scorecard:ScorecardScorer",
+    "lightgbm": "leadops.scorers.lightgbm_scorer:LightGBMScorer",
+    "matrix": "leadops.scorers.combined:MatrixScorer",
+    "blend": "leadops.scorers.combined:BlendScorer",
+}
+
+
+def _as_frame(X: Any, name: str) -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        raise ScorerError(f"{name}: expected a pandas DataFrame of features, got {type(X).__name__}")
+    return X
+
+
+def as_labels(y: Any, X: pd.DataFrame, name: str) -> np.ndarray:
+    """0/1 int array aligned with X; anything else (NaN, 3 classes, wrong length) is an error."""
+    if isinstance(y, pd.Series) and len(y) == len(X) and not y.index.equals(X.index):
+        if set(y.index) == set(X.index):
+            y = y.reindex(X.index)
+    arr = np.asarray(y)
+    if arr.shape != (len(X),):
+        raise ScorerError(f"{name}: expected {len(X)} labels (one per row of the features), got shape {arr.shape}")
+    try:
+        f = arr.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ScorerError(f"{name}: expected 0/1 or boolean labels, got dtype {arr.dtype}") from exc
+    bad = ~np.isin(f, [0.0, 1.0])
+    if bad.any():
+        raise ScorerError(f"{name}: expected 0/1 labels, got {np.unique(arr[bad])[:5].tolist()}")
+    return f.astype(int)
+
+
+class Scorer(ABC):
+    """Common protocol: parameters live in `spec` (the constructor argument); fitted state ends with `_`."""
+
+    scorer_type: ClassVar[str]
+    learns_from_labels: ClassVar[bool] = False
+
+    def __init__(self, spec: AnyScorerSpec) -> None:
+        if getattr(spec, "type", None) != self.scorer_type:
+            raise ScorerError(f"{type(self).__name__}: expected a spec of type {self.scorer_type!r}, got {spec!r}")
+        self.spec = spec
+
+    # ---------------------------------------------------------------- public protocol
+
+    @property
+    def feature_labels(self) -> dict[str, str]:
+        return dict(self.spec.feature_labels)
+
+    def label(self, feature: str) -> str:
+        """Human text for a feature (configured label or the column name)."""
+        return label_for(feature, self.spec.feature_labels)
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series | np.ndarray | None = None,
+        *,
+        X_val: pd.DataFrame | None = None,
+        y_val: pd.Series | np.ndarray | None = None,
+    ) -> Self:
+        """Learn what the methodology learns (maybe nothing), then calibration and quantile grades."""
+        X = _as_frame(X, "X")
+        yv = as_labels(y, X, "y") if y is not None else None
+        Xv: pd.DataFrame | None = None
+        yvv: np.ndarray | None = None
+        if X_val is not None:
+            Xv = _as_frame(X_val, "X_val")
+            if list(Xv.columns) != list(X.columns):
+                Xv = self._match_columns(Xv, list(X.columns), "X_val")
+            yvv = as_labels(y_val, Xv, "y_val") if y_val is not None else None
+        if self.learns_from_labels and yv is None:
+            raise ScorerError(f"{self.scorer_type} scorer: fit needs labels y (converted 0/1), got none")
+        self.feature_names_in_ = [str(c) for c in X.columns]
+        self.feature_dtypes_ = {str(c): str(X[c].dtype) for c in X.columns}
+        self.n_features_in_ = len(self.feature_names_in_)
+        self._fit(X, yv, Xv, yvv)
+        self.calibrator_: Calibrator | None = None
+        cal = self.spec.calibration
+        if cal is not None and yv is not None:
+            if Xv is not None and yvv is not None:
+                self.calibrator_ = Calibrator.fit(cal.method, self._predict(Xv)[0], yvv)
+            elif self.learns_from_labels:
+                self.calibrator_ = Calibrator.fit(cal.method, self._out_of_fold_raw(X, yv, cal.cv), yv)
+            else:
+                self.calibrator_ = Calibrator.fit(cal.method, self._predict(X)[0], yv)
+        self.grades_ = GradeScale(thresholds=(), otherwise="")
+        raw, prob = self._raw_and_probability(X)
+        score = self._final_score(raw, prob)
+        self.grades_ = GradeScale.fit(self.spec.grades, score if self.spec.grades.on == "score" else raw)
+        self.is_fitted_ = True
+        return self
+
+    def score(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Frame indexed like X: score (0..100), probability (NaN when none), grade, raw (native value)."""
+        X = self._check(X)
+        raw, prob = self._raw_and_probability(X)
+        score = self._final_score(raw, prob)
+        grade = self._grades(score, raw, X)
+        return pd.DataFrame(
+            {"score": score, "probability": prob, "grade": pd.array(grade, dtype=object), "raw": raw},
+            index=X.index,
+        )
+
+    def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
+        """Frame indexed like X: `reasons` (top positive then negative dicts) and `reason_text` ('; '-joined)."""
+        X = self._check(X)
+        contrib, features, text = self._contributions(X)
+        return build_explanations(X.index, contrib, features, text, top_n)
+
+    def save(self, path: Path | str, *, overwrite: bool = False) -> Path:
+        """Write the artifact directory: spec.yaml, state.json, model files, manifest.json with sha256."""
+        import yaml
+
+        self._require_fitted()
+        path = Path(path)
+        artifacts.prepare_dir(path, overwrite=overwrite)
+        spec_dict = self.spec.model_dump(mode="json", by_alias=True)
+        (path / "spec.yaml").write_text(yaml.safe_dump(spec_dict, sort_keys=False), encoding="utf-8")
+        state = {
+            "grades": self.grades_.to_dict(),
+            "calibration": self.calibrator_.to_dict() if self.calibrator_ else None,
+            "scorer": self._state(),
+        }
+        (path / "state.json").write_text(json.dumps(state, indent=1, allow_nan=False), encoding="utf-8")
+        self._write_files(path)
+        artifacts.write_manifest(
+            path,
+            {
+                "scorer_type": self.scorer_type,
+                "leadops_version": leadops.__version__,
+                "feature_names": self.feature_names_in_,
+                "feature_dtypes": self.feature_dtypes_,
+            },
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> Scorer:
+        """Same as load_scorer(path): verify hashes, rebuild from plain files, no pickle."""
+        return load_scorer(path)
+
+    # ---------------------------------------------------------------- hooks for each methodology
+
+    @abstractmethod
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
+        """Learn the methodology's own state (rules need none beyond checking their features exist)."""
+
+    @abstractmethod
+    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw native value per row and the scorer's own probability (None when it has none)."""
+
+    @abstractmethod
+    def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
+        """0..100 score from the raw value (and the final probability, for predictive scorers)."""
+
+    @abstractmethod
+    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
+        """(n x k contributions, k feature names, text(row, j, contribution) -> str) for reason codes."""
+
+    @abstractmethod
+    def _state(self) -> dict[str, Any]:
+        """Fitted state as plain JSON-able data."""
+
+    @abstractmethod
+    def _restore(self, state: dict[str, Any], path: Path) -> None:
+        """Set fitted state from `_state()` output (and files in `path`)."""
+
+    def _write_files(self, path: Path) -> None:
+        """Extra plain files of the artifact (LightGBM text model, scorecard CSV, sub-scorers)."""
+
+    def _fold_spec(self) -> AnyScorerSpec:
+        """Spec for the clones fitted in cross-fitted calibration (no calibration of their own)."""
+        return self.spec.model_copy(update={"calibration": None})
+
+    def _grades(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        return self.grades_.assign(score if self.grades_.on == "score" else raw)
+
+    # ---------------------------------------------------------------- shared machinery
+
+    def _raw_and_probability(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        raw, native = self._predict(X)
+        raw = np.asarray(raw, dtype=float)
+        if self.calibrator_ is not None:
+            prob = self.calibrator_.transform(raw)
+        elif native is not None:
+            prob = np.asarray(native, dtype=float)
+        else:
+            prob = np.full(len(raw), np.nan)
+        return raw, prob
+
+    def _final_score(self, raw: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(self._to_score(raw, prob), dtype=float), 0.0, 100.0)
+
+    def _out_of_fold_raw(self, X: pd.DataFrame, y: np.ndarray, k: int) -> np.ndarray:
+        folds = stratified_folds(y, k)
+        oof = np.empty(len(y))
+        for f in range(k):
+            tr, te = folds != f, folds == f
+            clone = build_scorer(self._fold_spec())
+            clone.feature_names_in_ = self.feature_names_in_
+            clone._fit(X.loc[tr], y[tr], None, None)
+            oof[te] = clone._predict(X.loc[te])[0]
+        return oof
+
+    def _require_fitted(self) -> None:
+        if not getattr(self, "is_fitted_", False):
+            raise ScorerError(f"{self.scorer_type} scorer is not fitted yet; call fit(X[, y]) before using it")
+
+    def _match_columns(self, X: pd.DataFrame, expected: list[str], name: str) -> pd.DataFrame:
+        got = [str(c) for c in X.columns]
+        missing = [c for c in expected if c not in set(got)]
+        extra = [c for c in got if c not in set(expected)]
+        if missing or extra or len(set(got)) != len(got):
+            raise ScorerError(
+                f"{self.scorer_type} scorer: {name} columns do not match the features it was fitted on: "
+                f"missing {missing}, unexpected {extra}; expected {expected}, got {got}"
+            )
+        return X[expected]
+
+    def _check(self, X: pd.DataFrame) -> pd.DataFrame:
+        self._require_fitted()
+        X = _as_frame(X, "X")
+        if [str(c) for c in X.columns] == self.feature_names_in_:
+            return X
+        return self._match_columns(X, self.feature_names_in_, "X")
+
+    def _require_features(self, X: pd.DataFrame, needed: list[str], what: str) -> None:
+        missing = sorted(set(needed) - set(map(str, X.columns)))
+        if missing:
+            raise ScorerError(
+                f"{self.scorer_type} scorer: {what} use features {missing} that X does not have; "
+                f"expected them among {list(map(str, X.columns))}"
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(type={self.scorer_type!r}, fitted={getattr(self, 'is_fitted_', False)})"
+
+
+def scorer_class(scorer_type: str) -> type[Scorer]:
+    """The class implementing a `type:` tag, imported on first use."""
+    target = _CLASSES.get(scorer_type)
+    if target is None:
+        raise ScorerError(f"scorer type {scorer_type!r} is unknown; expected one of {sorted(_CLASSES)}")
+    module, name = target.split(":")
+    cls: type[Scorer] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def resolve_refs(
+    spec: AnyScorerSpec, catalog: Mapping[str, Any] | None = None, _seen: tuple[str, ...] = ()
+) -> AnyScorerSpec:
+    """Replace sub-scorers given by name (matrix/blend) with the named models' specs, recursively."""
+
+    def resolve(ref: Any, where: str) -> AnyScorerSpec:
+        if isinstance(ref, str):
+            if catalog is None or ref not in catalog:
+                known = sorted(catalog) if catalog else []
+                raise ScorerError(f"{where}: refers to model {ref!r}, expected one of the models {known}")
+            if ref in _seen:
+                raise ScorerError(f"{where}: model {ref!r} refers to itself through {list(_seen)}")
+            return resolve_refs(parse_scorer_spec(catalog[ref], source=f"model {ref}"), catalog, (*_seen, ref))
+        return resolve_refs(ref, catalog, _seen)
+
+    if isinstance(spec, MatrixSpec):
+        return spec.model_copy(
+            update={"fit": resolve(spec.fit, "matrix.fit"), "engagement": resolve(spec.engagement, "matrix.engagement")}
+        )
+    if isinstance(spec, BlendSpec):
+        comps = {
+            name: BlendComponent(weight=c.weight, scorer=resolve(c.scorer, f"blend.components.{name}"))
+            for name, c in spec.components.items()
+        }
+        return spec.model_copy(update={"components": comps})
+    return spec
+
+
+def build_scorer(spec: AnyScorerSpec | Mapping[str, Any], *, catalog: Mapping[str, Any] | None = None) -> Scorer:
+    """An unfitted scorer from its spec (or a mapping such as parsed YAML); `catalog` resolves named models."""
+    parsed = resolve_refs(parse_scorer_spec(spec), catalog)
+    return scorer_class(parsed.type)(parsed)
+
+
+def load_scorer(path: Path | str) -> Scorer:
+    """Load an artifact directory: verify sha256 of every file, rebuild from YAML/JSON/text; no pickle."""
+    import yaml
+
+    path = Path(path)
+    manifest = artifacts.read_manifest(path)
+    try:
+        spec_data = yaml.safe_load((path / "spec.yaml").read_text(encoding="utf-8"))
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ScorerError(f"load: cannot read spec.yaml/state.json in {path}: {exc}") from exc
+    spec = parse_scorer_spec(spec_data, source=str(path / "spec.yaml"))
+    if spec.type != manifest.get("scorer_type"):
+        raise ScorerError(
+            f"load: {path}: manifest says scorer_type {manifest.get('scorer_type')!r}, spec.yaml says {spec.type!r}"
+        )
+    scorer = scorer_class(spec.type)(spec)
+    scorer.feature_names_in_ = list(manifest["feature_names"])
+    scorer.feature_dtypes_ = dict(manifest["feature_dtypes"])
+    scorer.n_features_in_ = len(scorer.feature_names_in_)
+    scorer.grades_ = GradeScale.from_dict(state["grades"])
+    scorer.calibrator_ = Calibrator.from_dict(state["calibration"]) if state.get("calibration") else None
+    scorer._restore(state["scorer"], path)
+    scorer.is_fitted_ = True
+    return scorer

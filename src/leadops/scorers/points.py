@@ -1,0 +1,109 @@
+"""Points scorer: declarative additive/subtractive rule tables with group caps, time decay and clamping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadops.errors import ScorerError
+from leadops.scorers.base import Scorer
+from leadops.scorers.conditions import as_float, condition_mask
+from leadops.scorers.reasons import format_points, format_value
+from leadops.scorers.specs import DecaySpec, PointsSpec
+
+_DEFAULT_REASON = "{label} is {value}"
+
+
+class PointsScorer(Scorer):
+    """Rule-based points: base + capped group totals, clamped; score maps the clamp range onto 0..100."""
+
+    scorer_type = "points"
+    spec: PointsSpec
+
+    def __init__(self, spec: PointsSpec) -> None:
+        super().__init__(spec)
+        for i, rule in enumerate(spec.rules):
+            try:
+                (rule.reason or _DEFAULT_REASON).format(value="1", days="1", label="x")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ScorerError(
+                    f"points rule {i} ({rule.feature}): reason template {rule.reason!r} may use only "
+                    f"{{value}}, {{days}} and {{label}}; got error {exc!r}"
+                ) from exc
+
+    def _decay_of(self, i: int) -> DecaySpec | None:
+        rule = self.spec.rules[i]
+        if rule.decay is not None:
+            return rule.decay
+        group = self.spec.groups.get(rule.group)
+        return group.decay if group is not None else None
+
+    def _needed(self) -> list[str]:
+        feats = [r.feature for r in self.spec.rules]
+        feats += [d.days_feature for i in range(len(self.spec.rules)) if (d := self._decay_of(i)) is not None]
+        return sorted(set(feats))
+
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
+        self._require_features(X, self._needed(), "the rules")
+
+    def _rule_points(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(per-rule points after decay and group caps, clamped total)."""
+        n, rules = len(X), self.spec.rules
+        contrib = np.zeros((n, len(rules)))
+        for j, rule in enumerate(rules):
+            pts = np.where(condition_mask(X[rule.feature], rule.when), rule.points, 0.0)
+            decay = self._decay_of(j)
+            if decay is not None:
+                days = np.clip(np.nan_to_num(as_float(X[decay.days_feature]), nan=0.0), 0.0, None)
+                pts = pts * (1.0 - decay.rate_per_week) ** (days / 7.0)
+            contrib[:, j] = pts
+        total = np.full(n, float(self.spec.base))
+        groups = [r.group for r in rules]
+        for g in dict.fromkeys(groups):
+            cols = [j for j, gg in enumerate(groups) if gg == g]
+            raw_g = contrib[:, cols].sum(axis=1)
+            cap = self.spec.groups.get(g)
+            capped = raw_g
+            if cap is not None and (cap.max is not None or cap.min is not None):
+                capped = np.clip(raw_g, cap.min, cap.max)
+                ratio = np.divide(capped, raw_g, out=np.ones(n), where=raw_g != 0)
+                contrib[:, cols] *= ratio[:, None]
+            total += capped
+        return contrib, np.clip(total, self.spec.clamp.min, self.spec.clamp.max)
+
+    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._rule_points(X)[1], None
+
+    def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
+        lo, hi = self.spec.clamp.min, self.spec.clamp.max
+        return (raw - lo) / (hi - lo) * 100.0
+
+    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
+        contrib, _ = self._rule_points(X)
+        rules = self.spec.rules
+        values = {f: X[f].to_numpy(dtype=object) for f in {r.feature for r in rules}}
+        days = {
+            j: X[d.days_feature].to_numpy(dtype=object)
+            for j in range(len(rules))
+            if (d := self._decay_of(j)) is not None
+        }
+
+        def text(i: int, j: int, c: float) -> str:
+            rule = rules[j]
+            body = (rule.reason or _DEFAULT_REASON).format(
+                value=format_value(values[rule.feature][i]),
+                days=format_value(days[j][i]) if j in days else "?",
+                label=self.label(rule.feature),
+            )
+            return f"{body}: {format_points(c)}"
+
+        return contrib, [r.feature for r in rules], text
+
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore(self, state: dict[str, Any], path: Path) -> None:
+        return None
