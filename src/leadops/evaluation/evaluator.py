@@ -1,5 +1,5 @@
-"""`evaluate`: one call that measures a scoring model on holdout leads statistically, for the business, by group,
-against the oracle and against the champion, returning a JSON-able `EvaluationReport`."""
+"""`evaluate`: one call that measures a scoring model on holdout leads statistically, for the business,
+by group, against the oracle and against the champion, returning a JSON-able `EvaluationReport`."""
 
 from __future__ import annotations
 
@@ -88,7 +88,9 @@ class EvaluationReport:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise EvaluationError(f"evaluation report: unexpected keys {sorted(unknown)}; expected {sorted(names)}")
+            raise EvaluationError(
+                f"evaluation report: unexpected keys {sorted(unknown)}; expected {sorted(names)}"
+            )
         return cls(**data)
 
     def gains_frame(self) -> pd.DataFrame:
@@ -130,8 +132,8 @@ def evaluate(
     proba_or_score: the model's calibrated probability, or any score (a points total); it counts as a
     probability when every value is in [0, 1] unless `is_probability` says otherwise. `score` (optional) is
     the ranking score Sales sees when it differs from the probability; ranking, capacity, MQL (`score >=
-    mql_threshold`) and expected-value figures use it. `oracle`: true conversion probabilities (simulated data);
-    `champion`: the champion's scores/grades on the same rows for the stability section.
+    mql_threshold`) and expected-value figures use it. `oracle`: true conversion probabilities (simulated
+    data); `champion`: the champion's scores/grades on the same rows for the stability section.
     Raises UndefinedMetricError when y holds a single class.
     """
     yy = as_labels(y)
@@ -154,7 +156,11 @@ def evaluate(
     gains = gains_table(yy, rank_score, ranking=r)
     curve = gains_curve(yy, rank_score, ranking=r)
     cap = at_capacity(yy, rank_score, capacity_k, deal_value=deal_value, ranking=r)
-    mql = at_threshold(yy, rank_score, mql_threshold, deal_value=deal_value) if mql_threshold is not None else None
+    mql = (
+        at_threshold(yy, rank_score, mql_threshold, deal_value=deal_value)
+        if mql_threshold is not None
+        else None
+    )
     ev_kw: dict[str, Any] = {
         "value_per_conversion": value_per_conversion,
         "cost_per_contact": cost_per_contact,
@@ -167,7 +173,9 @@ def evaluate(
         "uses_deal_value": deal_value is not None,
         "at_capacity": expected_value_at_k(yy, rank_score, capacity_k, ranking=r, **ev_kw),
         "at_mql_threshold": (
-            expected_value_at_threshold(yy, rank_score, mql_threshold, **ev_kw) if mql_threshold is not None else None
+            expected_value_at_threshold(yy, rank_score, mql_threshold, **ev_kw)
+            if mql_threshold is not None
+            else None
         ),
         "best": best.to_dict(),
     }
@@ -246,7 +254,7 @@ def evaluate(
 
 def _grade_table(y: np.ndarray, grade: ArrayLike) -> list[dict[str, Any]]:
     """Leads, conversions and conversion rate (Wilson CI) per grade."""
-    g = grade.reset_index(drop=True) if isinstance(grade, pd.Series) else pd.Series(np.asarray(grade, dtype=object))
+    g = _as_series(grade)
     if g.shape[0] != y.shape[0]:
         raise EvaluationError(f"grade: expected {y.shape[0]} grades (one per row of y), got {g.shape[0]}")
     labels = grade_order(g)
@@ -272,6 +280,15 @@ def _grade_table(y: np.ndarray, grade: ArrayLike) -> list[dict[str, Any]]:
     return rows
 
 
+def _as_series(x: ArrayLike) -> pd.Series:
+    """A Series by position, keeping a categorical's (ordered) categories."""
+    if isinstance(x, pd.Series):
+        return x.reset_index(drop=True)
+    if isinstance(x, pd.Categorical):
+        return pd.Series(x)
+    return pd.Series(np.asarray(x, dtype=object))
+
+
 def _score_distribution(y: np.ndarray, s: np.ndarray, bins: int = 20) -> dict[str, list[float]]:
     """Histogram of the ranking score for converted and non-converted leads (shared edges)."""
     lo, hi = float(s.min()), float(s.max())
@@ -280,7 +297,11 @@ def _score_distribution(y: np.ndarray, s: np.ndarray, bins: int = 20) -> dict[st
     edges = np.linspace(lo, hi, bins + 1)
     pos, _ = np.histogram(s[y == 1], bins=edges)
     neg, _ = np.histogram(s[y == 0], bins=edges)
-    return {"edges": edges.tolist(), "positives": pos.astype(float).tolist(), "negatives": neg.astype(float).tolist()}
+    return {
+        "edges": edges.tolist(),
+        "positives": pos.astype(float).tolist(),
+        "negatives": neg.astype(float).tolist(),
+    }
 
 
 def _jsonable(x: Any) -> Any:

@@ -1,6 +1,7 @@
-"""Validation gates declared in config: absolute floors, limits relative to the champion (overall and for every
-group large enough to judge), a calibration bound and a minimum of training data. A model is promoted only if
-every declared gate passes; a gate relative to the champion passes with detail "no champion" when there is none.
+"""Validation gates declared in config: absolute floors, limits relative to the champion (overall and for
+every group large enough to judge), a calibration bound and a minimum of training data. A model is promoted
+only if every declared gate passes; a gate relative to the champion passes with detail "no champion" when
+there is none.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class GroupGates(_Strict):
 
 
 class CalibrationGates(_Strict):
-    """Bounds on calibration (only meaningful for probabilities; a score-only model fails a declared bound)."""
+    """Bounds on calibration (for probabilities; a score-only model fails a declared bound)."""
 
     max_ece: float | None = Field(default=None, ge=0.0, le=1.0)
     max_calibration_in_the_large: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -126,7 +127,10 @@ def _drop(name: str, new: float | None, old: float | None, bound: float) -> Gate
     d = float(old) - float(new)
     ok = d <= bound + 1e-12
     return GateOutcome(
-        ok, d, bound, f"{name} {old:.4f} -> {new:.4f} (drop {d:.4f} {'<=' if ok else '>'} allowed {bound:.4f})"
+        ok,
+        d,
+        bound,
+        f"{name} {old:.4f} -> {new:.4f} (drop {d:.4f} {'<=' if ok else '>'} allowed {bound:.4f})",
     )
 
 
@@ -214,7 +218,9 @@ def _group_gate(
             continue
         drops.append((float(o["auc"]) - float(m["auc"]), value, float(o["auc"]), float(m["auc"])))
     if not drops:
-        return GateOutcome(True, None, bound, f"no group of {col!r} large enough to judge ({skipped} skipped)")
+        return GateOutcome(
+            True, None, bound, f"no group of {col!r} large enough to judge ({skipped} skipped)"
+        )
     drops.sort(reverse=True)
     worst = drops[0][0]
     failing = [d for d in drops if d[0] > bound + 1e-12]
@@ -223,5 +229,8 @@ def _group_gate(
         detail += f" > allowed {bound:.4f}"
     else:
         d, v, _o, _n = drops[0]
-        detail = f"worst {col}={v} drop {d:.4f} <= allowed {bound:.4f} ({len(drops)} groups, {skipped} small skipped)"
+        detail = (
+            f"worst {col}={v} drop {d:.4f} <= allowed {bound:.4f} "
+            f"({len(drops)} groups, {skipped} small skipped)"
+        )
     return GateOutcome(not failing, worst, bound, detail)

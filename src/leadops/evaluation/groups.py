@@ -1,5 +1,6 @@
-"""Every metric by group (lead source, industry, region, size band ...): a model better overall can be worse for
-an important group. Groups too small to judge are marked `small` and keep their (wide) AUC interval."""
+"""Every metric by group (lead source, industry, region, size band ...): a model better overall can be
+worse for an important group. Groups too small to judge are marked `small` and keep their (wide) AUC
+interval."""
 
 from __future__ import annotations
 
@@ -83,7 +84,9 @@ def group_metrics(
     s = as_scores(score, "score", n)
     p = as_probabilities(proba, "proba", n) if proba is not None else None
     if not isinstance(groups, pd.DataFrame):
-        raise EvaluationError(f"groups: expected a pandas DataFrame of group columns, got {type(groups).__name__}")
+        raise EvaluationError(
+            f"groups: expected a pandas DataFrame of group columns, got {type(groups).__name__}"
+        )
     if groups.shape[0] != n:
         raise EvaluationError(f"groups: expected {n} rows (one per row of y), got {groups.shape[0]}")
     if capacity_k < 1:

@@ -1,4 +1,4 @@
-"""Statistical metrics in plain numpy (no sklearn import cost), each tested against scikit-learn or a closed form.
+"""Statistical metrics in plain numpy (no sklearn import cost), tested against scikit-learn or a closed form.
 
 Undefined cases: `auc`, `auc_ci` and `pr_auc` raise UndefinedMetricError when y holds a single class
 (`pr_auc` only needs at least one positive); `brier`, `log_loss`, `ece` and `reliability_curve` are defined
@@ -149,7 +149,8 @@ def pr_auc(y: ArrayLike, score: ArrayLike) -> float:
     require_nonempty(yy, "pr_auc")
     if yy.sum() == 0:
         raise UndefinedMetricError(
-            f"pr_auc: undefined without conversions; expected at least one positive in y, got 0 of {yy.shape[0]}"
+            "pr_auc: undefined without conversions; expected at least one positive in y, "
+            f"got 0 of {yy.shape[0]}"
         )
     tps, fps, _ = _cumulative_counts(yy, s)
     precision = tps / (tps + fps)

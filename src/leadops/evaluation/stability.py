@@ -27,10 +27,20 @@ class ChampionScores:
 
 def _labels(x: ArrayLike, name: str, n: int) -> pd.Series:
     """Grades as strings ('(missing)' for nulls), keeping an ordered categorical's order in the dtype."""
-    s = x.reset_index(drop=True) if isinstance(x, pd.Series) else pd.Series(np.asarray(x, dtype=object))
+    if isinstance(x, pd.Series):
+        s = x.reset_index(drop=True)
+    elif isinstance(x, pd.Categorical):
+        s = pd.Series(x)
+    else:
+        s = pd.Series(np.asarray(x, dtype=object))
     if s.shape[0] != n:
         raise EvaluationError(f"{name}: expected {n} grades (one per row), got {s.shape[0]}")
     return s
+
+
+def _length(x: ArrayLike) -> int:
+    """Number of rows of a Series, Categorical, list or array."""
+    return len(x) if isinstance(x, pd.Series | pd.Categorical) else int(np.asarray(x, dtype=object).shape[0])
 
 
 def grade_order(*grades: pd.Series) -> list[str]:
@@ -47,7 +57,7 @@ def migration_matrix(
     champion_grade: ArrayLike, challenger_grade: ArrayLike, *, order: list[str] | None = None
 ) -> pd.DataFrame:
     """Counts of leads by champion grade (rows) x challenger grade (columns); every grade appears in both."""
-    ch = _labels(champion_grade, "champion_grade", len(np.asarray(champion_grade)))
+    ch = _labels(champion_grade, "champion_grade", _length(champion_grade))
     cl = _labels(challenger_grade, "challenger_grade", ch.shape[0])
     labels = order or grade_order(ch, cl)
     a = ch.astype(object).where(ch.notna(), "(missing)").astype(str)
@@ -62,7 +72,9 @@ def migration_matrix(
     ib = b.map(idx).to_numpy(dtype=np.int64)
     k = len(labels)
     counts = np.bincount(ia * k + ib, minlength=k * k).reshape(k, k)
-    out = pd.DataFrame(counts, index=pd.Index(labels, name="champion"), columns=pd.Index(labels, name="challenger"))
+    out = pd.DataFrame(
+        counts, index=pd.Index(labels, name="champion"), columns=pd.Index(labels, name="challenger")
+    )
     return out
 
 
@@ -98,7 +110,9 @@ def stability(
     out["share_same_grade"] = None
     if champion.grade is not None and challenger_grade is not None:
         m = migration_matrix(
-            _labels(champion.grade, "champion.grade", n), _labels(challenger_grade, "grade", n), order=grade_order_
+            _labels(champion.grade, "champion.grade", n),
+            _labels(challenger_grade, "grade", n),
+            order=grade_order_,
         )
         out["grade_labels"] = [str(c) for c in m.index]
         out["migration"] = m.to_numpy().tolist()
@@ -137,7 +151,9 @@ def migration_frame(stab: dict[str, Any]) -> pd.DataFrame | None:
         return None
     labels = stab["grade_labels"]
     return pd.DataFrame(
-        stab["migration"], index=pd.Index(labels, name="champion"), columns=pd.Index(labels, name="challenger")
+        stab["migration"],
+        index=pd.Index(labels, name="champion"),
+        columns=pd.Index(labels, name="challenger"),
     )
 
 

@@ -82,7 +82,7 @@ def line_chart(
     y_range: tuple[float, float] | None = None,
     diagonal: bool = False,
 ) -> str:
-    """An SVG line chart; `diagonal` draws the y = x reference (random ROC, random gains, perfect calibration)."""
+    """An SVG line chart; `diagonal` draws y = x (random ROC, random gains, perfect calibration)."""
     allx = [float(x) for s in series for x in s.xs if x is not None]
     ally = [float(y) for s in series for y in s.ys if y is not None]
     x0, x1 = x_range or ((min(allx), max(allx)) if allx else (0.0, 1.0))
@@ -95,7 +95,11 @@ def line_chart(
         )
     for i, s in enumerate(series):
         c = PALETTE[i % len(PALETTE)]
-        pts = [(fx(float(x)), fy(float(y))) for x, y in zip(s.xs, s.ys, strict=True) if x is not None and y is not None]
+        pts = [
+            (fx(float(x)), fy(float(y)))
+            for x, y in zip(s.xs, s.ys, strict=True)
+            if x is not None and y is not None
+        ]
         if not pts:
             continue
         d = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)

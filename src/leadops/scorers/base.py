@@ -1,4 +1,4 @@
-"""The Scorer protocol every methodology follows: fit / score / explain / save, and pickle-free load_scorer."""
+"""The Scorer protocol of every methodology: fit / score / explain / save, and pickle-free load_scorer."""
 
 from __future__ import annotations
 
@@ -47,12 +47,14 @@ def _as_frame(X: Any, name: str) -> pd.DataFrame:
 
 def as_labels(y: Any, X: pd.DataFrame, name: str) -> np.ndarray:
     """0/1 int array aligned with X; anything else (NaN, 3 classes, wrong length) is an error."""
-    if isinstance(y, pd.Series) and len(y) == len(X) and not y.index.equals(X.index):
-        if set(y.index) == set(X.index):
-            y = y.reindex(X.index)
+    aligned = isinstance(y, pd.Series) and len(y) == len(X) and not y.index.equals(X.index)
+    if aligned and set(y.index) == set(X.index):
+        y = y.reindex(X.index)
     arr = np.asarray(y)
     if arr.shape != (len(X),):
-        raise ScorerError(f"{name}: expected {len(X)} labels (one per row of the features), got shape {arr.shape}")
+        raise ScorerError(
+            f"{name}: expected {len(X)} labels (one per row of the features), got shape {arr.shape}"
+        )
     try:
         f = arr.astype(float)
     except (TypeError, ValueError) as exc:
@@ -71,7 +73,9 @@ class Scorer(ABC):
 
     def __init__(self, spec: AnyScorerSpec) -> None:
         if getattr(spec, "type", None) != self.scorer_type:
-            raise ScorerError(f"{type(self).__name__}: expected a spec of type {self.scorer_type!r}, got {spec!r}")
+            raise ScorerError(
+                f"{type(self).__name__}: expected a spec of type {self.scorer_type!r}, got {spec!r}"
+            )
         self.spec = spec
 
     # ---------------------------------------------------------------- public protocol
@@ -117,10 +121,9 @@ class Scorer(ABC):
                 self.calibrator_ = Calibrator.fit(cal.method, self._out_of_fold_raw(X, yv, cal.cv), yv)
             else:
                 self.calibrator_ = Calibrator.fit(cal.method, self._predict(X)[0], yv)
-        self.grades_ = GradeScale(thresholds=(), otherwise="")
         raw, prob = self._raw_and_probability(X)
         score = self._final_score(raw, prob)
-        self.grades_ = GradeScale.fit(self.spec.grades, score if self.spec.grades.on == "score" else raw)
+        self.grades_ = GradeScale.fit(self.spec.grades, score if self.spec.grades.basis == "score" else raw)
         self.is_fitted_ = True
         return self
 
@@ -136,7 +139,7 @@ class Scorer(ABC):
         )
 
     def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
-        """Frame indexed like X: `reasons` (top positive then negative dicts) and `reason_text` ('; '-joined)."""
+        """Frame indexed like X: `reasons` (top positive, then negative dicts) and `reason_text`."""
         X = self._check(X)
         contrib, features, text = self._contributions(X)
         return build_explanations(X.index, contrib, features, text, top_n)
@@ -176,7 +179,9 @@ class Scorer(ABC):
     # ---------------------------------------------------------------- hooks for each methodology
 
     @abstractmethod
-    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
+    def _fit(
+        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
+    ) -> None:
         """Learn the methodology's own state (rules need none beyond checking their features exist)."""
 
     @abstractmethod
@@ -199,7 +204,7 @@ class Scorer(ABC):
     def _restore(self, state: dict[str, Any], path: Path) -> None:
         """Set fitted state from `_state()` output (and files in `path`)."""
 
-    def _write_files(self, path: Path) -> None:
+    def _write_files(self, path: Path) -> None:  # noqa: B027 - optional hook
         """Extra plain files of the artifact (LightGBM text model, scorecard CSV, sub-scorers)."""
 
     def _fold_spec(self) -> AnyScorerSpec:
@@ -207,7 +212,7 @@ class Scorer(ABC):
         return self.spec.model_copy(update={"calibration": None})
 
     def _grades(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
-        return self.grades_.assign(score if self.grades_.on == "score" else raw)
+        return self.grades_.assign(score if self.grades_.basis == "score" else raw)
 
     # ---------------------------------------------------------------- shared machinery
 
@@ -238,7 +243,9 @@ class Scorer(ABC):
 
     def _require_fitted(self) -> None:
         if not getattr(self, "is_fitted_", False):
-            raise ScorerError(f"{self.scorer_type} scorer is not fitted yet; call fit(X[, y]) before using it")
+            raise ScorerError(
+                f"{self.scorer_type} scorer is not fitted yet; call fit(X[, y]) before using it"
+            )
 
     def _match_columns(self, X: pd.DataFrame, expected: list[str], name: str) -> pd.DataFrame:
         got = [str(c) for c in X.columns]
@@ -267,7 +274,9 @@ class Scorer(ABC):
             )
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(type={self.scorer_type!r}, fitted={getattr(self, 'is_fitted_', False)})"
+        return (
+            f"{type(self).__name__}(type={self.scorer_type!r}, fitted={getattr(self, 'is_fitted_', False)})"
+        )
 
 
 def scorer_class(scorer_type: str) -> type[Scorer]:
@@ -292,12 +301,17 @@ def resolve_refs(
                 raise ScorerError(f"{where}: refers to model {ref!r}, expected one of the models {known}")
             if ref in _seen:
                 raise ScorerError(f"{where}: model {ref!r} refers to itself through {list(_seen)}")
-            return resolve_refs(parse_scorer_spec(catalog[ref], source=f"model {ref}"), catalog, (*_seen, ref))
+            return resolve_refs(
+                parse_scorer_spec(catalog[ref], source=f"model {ref}"), catalog, (*_seen, ref)
+            )
         return resolve_refs(ref, catalog, _seen)
 
     if isinstance(spec, MatrixSpec):
         return spec.model_copy(
-            update={"fit": resolve(spec.fit, "matrix.fit"), "engagement": resolve(spec.engagement, "matrix.engagement")}
+            update={
+                "fit": resolve(spec.fit, "matrix.fit"),
+                "engagement": resolve(spec.engagement, "matrix.engagement"),
+            }
         )
     if isinstance(spec, BlendSpec):
         comps = {
@@ -308,8 +322,10 @@ def resolve_refs(
     return spec
 
 
-def build_scorer(spec: AnyScorerSpec | Mapping[str, Any], *, catalog: Mapping[str, Any] | None = None) -> Scorer:
-    """An unfitted scorer from its spec (or a mapping such as parsed YAML); `catalog` resolves named models."""
+def build_scorer(
+    spec: AnyScorerSpec | Mapping[str, Any], *, catalog: Mapping[str, Any] | None = None
+) -> Scorer:
+    """Unfitted scorer from its spec (or a mapping such as parsed YAML); `catalog` resolves named models."""
     parsed = resolve_refs(parse_scorer_spec(spec), catalog)
     return scorer_class(parsed.type)(parsed)
 
@@ -328,7 +344,8 @@ def load_scorer(path: Path | str) -> Scorer:
     spec = parse_scorer_spec(spec_data, source=str(path / "spec.yaml"))
     if spec.type != manifest.get("scorer_type"):
         raise ScorerError(
-            f"load: {path}: manifest says scorer_type {manifest.get('scorer_type')!r}, spec.yaml says {spec.type!r}"
+            f"load: {path}: manifest says scorer_type {manifest.get('scorer_type')!r}, "
+            f"spec.yaml says {spec.type!r}"
         )
     scorer = scorer_class(spec.type)(spec)
     scorer.feature_names_in_ = list(manifest["feature_names"])

@@ -43,7 +43,7 @@ def _is_number(v: object) -> bool:
 
 
 def matches_any(s: pd.Series, values: Sequence[object]) -> np.ndarray:
-    """Mask of rows whose value is one of `values` (numbers compared numerically when the column is numeric)."""
+    """Rows whose value is one of `values` (compared as numbers when the column is numeric)."""
     if is_numeric_dtype(s.dtype) and not is_bool_dtype(s.dtype) and all(_is_number(v) for v in values):
         return np.isin(as_float(s), [float(v) for v in values])  # type: ignore[arg-type]
     if is_bool_dtype(s.dtype) and all(isinstance(v, bool) for v in values):

@@ -17,20 +17,20 @@ class GradeScale:
 
     thresholds: tuple[tuple[str, float], ...]
     otherwise: str
-    on: str = "score"
+    basis: str = "score"
 
     @classmethod
     def fit(cls, spec: GradesSpec, values: np.ndarray) -> GradeScale:
         """Fixed cut-offs as given, or top fractions turned into thresholds on the fitted `values`."""
         if spec.cutoffs is not None:
-            return cls(tuple((g, float(v)) for g, v in spec.cutoffs.items()), spec.otherwise, spec.on)
+            return cls(tuple((g, float(v)) for g, v in spec.cutoffs.items()), spec.otherwise, spec.basis)
         assert spec.top is not None
         finite = np.asarray(values, dtype=float)
         finite = finite[np.isfinite(finite)]
         if finite.size == 0:
             raise ScorerError("grades.top: expected fitted scores to learn quantile cut-offs from, got none")
         pairs = tuple((g, float(np.quantile(finite, 1.0 - frac))) for g, frac in spec.top.items())
-        return cls(pairs, spec.otherwise, spec.on)
+        return cls(pairs, spec.otherwise, spec.basis)
 
     def assign(self, values: np.ndarray) -> np.ndarray:
         """Grade of every value (NaN gets the lowest grade)."""
@@ -41,8 +41,16 @@ class GradeScale:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"thresholds": [[g, t] for g, t in self.thresholds], "otherwise": self.otherwise, "on": self.on}
+        return {
+            "thresholds": [[g, t] for g, t in self.thresholds],
+            "otherwise": self.otherwise,
+            "basis": self.basis,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GradeScale:
-        return cls(tuple((str(g), float(t)) for g, t in data["thresholds"]), str(data["otherwise"]), str(data["on"]))
+        return cls(
+            tuple((str(g), float(t)) for g, t in data["thresholds"]),
+            str(data["otherwise"]),
+            str(data["basis"]),
+        )

@@ -46,7 +46,9 @@ class PointsScorer(Scorer):
         feats += [d.days_feature for i in range(len(self.spec.rules)) if (d := self._decay_of(i)) is not None]
         return sorted(set(feats))
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
+    def _fit(
+        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
+    ) -> None:
         self._require_features(X, self._needed(), "the rules")
 
     def _rule_points(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

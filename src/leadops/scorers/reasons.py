@@ -1,4 +1,4 @@
-"""Reason codes: turn per-feature contributions into the top positive and negative sentences a sales rep reads."""
+"""Reason codes: per-feature contributions as the top positive and negative sentences a sales rep reads."""
 
 from __future__ import annotations
 
@@ -58,10 +58,14 @@ def build_explanations(
         row: list[dict[str, Any]] = []
         for j in pos_order[i]:
             if c[i, j] > 1e-12:
-                row.append({"feature": features[j], "contribution": float(c[i, j]), "text": text(i, int(j), c[i, j])})
+                row.append(
+                    {"feature": features[j], "contribution": float(c[i, j]), "text": text(i, int(j), c[i, j])}
+                )
         for j in neg_order[i]:
             if c[i, j] < -1e-12:
-                row.append({"feature": features[j], "contribution": float(c[i, j]), "text": text(i, int(j), c[i, j])})
+                row.append(
+                    {"feature": features[j], "contribution": float(c[i, j]), "text": text(i, int(j), c[i, j])}
+                )
         reasons.append(row)
         joined.append("; ".join(r["text"] for r in row))
     return pd.DataFrame({"reasons": reasons, "reason_text": joined}, index=index)

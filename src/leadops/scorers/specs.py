@@ -1,4 +1,4 @@
-"""Scorer configurations as strict pydantic models: a scoring model's parameters are data, validated on load."""
+"""Scorer configurations as strict pydantic models: a scoring model's parameters are validated data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from leadops.errors import ScorerError
 
@@ -18,17 +26,29 @@ class _Strict(BaseModel):
 
 
 class GradesSpec(_Strict):
-    """Grade cut-offs: fixed thresholds (`cutoffs`) or cumulative top fractions of the fitted scores (`top`)."""
+    """Grade cut-offs: fixed thresholds (`cutoffs`) or cumulative top fractions of fitted scores (`top`)."""
 
     cutoffs: dict[str, float] | None = None
     top: dict[str, float] | None = None
     otherwise: str = "D"
-    on: Literal["score", "raw"] = "score"
+    basis: Literal["score", "raw"] = "score"
+
+    @field_validator("cutoffs", "top", mode="before")
+    @classmethod
+    def _str_keys(cls, v: Any) -> Any:
+        return {str(k): x for k, x in v.items()} if isinstance(v, Mapping) else v
+
+    @field_validator("otherwise", mode="before")
+    @classmethod
+    def _str_grade(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
 
     @model_validator(mode="after")
     def _one_kind(self) -> GradesSpec:
         if (self.cutoffs is None) == (self.top is None):
-            raise ValueError("grades: give exactly one of `cutoffs` (thresholds) or `top` (cumulative fractions)")
+            raise ValueError(
+                "grades: give exactly one of `cutoffs` (thresholds) or `top` (cumulative fractions)"
+            )
         if self.top is not None:
             fracs = list(self.top.values())
             if any(not 0 < f <= 1 for f in fracs) or fracs != sorted(fracs):
@@ -36,7 +56,9 @@ class GradesSpec(_Strict):
         if self.cutoffs is not None:
             vals = list(self.cutoffs.values())
             if vals != sorted(vals, reverse=True):
-                raise ValueError(f"grades.cutoffs: expected decreasing thresholds (best grade first), got {self.cutoffs}")
+                raise ValueError(
+                    f"grades.cutoffs: expected decreasing thresholds (best grade first), got {self.cutoffs}"
+                )
         return self
 
     def labels(self) -> list[str]:
@@ -83,7 +105,10 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _not_empty(self) -> Condition:
-        if all(getattr(self, k) is None for k in ("equals", "in_", "gte", "gt", "lte", "lt", "between", "is_true")):
+        if all(
+            getattr(self, k) is None
+            for k in ("equals", "in_", "gte", "gt", "lte", "lt", "between", "is_true")
+        ):
             raise ValueError("when: expected at least one of equals, in, gte, gt, lte, lt, between, is_true")
         if self.between is not None and self.between[0] > self.between[1]:
             raise ValueError(f"when.between: expected [low, high] with low <= high, got {list(self.between)}")
@@ -167,10 +192,14 @@ class ICPFitSpec(_ScorerSpecBase):
     def _targets(self) -> ICPFitSpec:
         if not self.learn:
             if not self.attributes:
-                raise ValueError("icp_fit: expected `attributes` (or `learn: true` to learn them from conversions)")
+                raise ValueError(
+                    "icp_fit: expected `attributes` (or `learn: true` to learn them from conversions)"
+                )
             for a in self.attributes:
                 if (a.values is None) == (a.range is None):
-                    raise ValueError(f"icp_fit attribute {a.feature!r}: expected exactly one of `values` or `range`")
+                    raise ValueError(
+                        f"icp_fit attribute {a.feature!r}: expected exactly one of `values` or `range`"
+                    )
         return self
 
 
@@ -203,7 +232,7 @@ class EngagementSpec(_ScorerSpecBase):
 
 
 class ScorecardSpec(_ScorerSpecBase):
-    """Logistic-regression scorecard: standardized numerics, one-hot categoricals with an `other` bucket, L2."""
+    """Logistic scorecard: standardized numerics, one-hot categoricals with an `other` bucket, L2."""
 
     type: Literal["scorecard"] = "scorecard"
     numeric: list[str] | None = None
@@ -244,7 +273,7 @@ def _default_cells() -> dict[str, float]:
 
 
 class MatrixSpec(_ScorerSpecBase):
-    """Fit x engagement grade matrix: fit letter from `fit`, engagement digit from `engagement`, cell -> score."""
+    """Fit x engagement matrix: letter from `fit`, digit from `engagement`, cell -> score."""
 
     type: Literal["matrix"] = "matrix"
     fit: ScorerSpec | str
@@ -275,7 +304,9 @@ ScorerSpec = Annotated[
     PointsSpec | ICPFitSpec | EngagementSpec | ScorecardSpec | LightGBMSpec | MatrixSpec | BlendSpec,
     Field(discriminator="type"),
 ]
-AnyScorerSpec = PointsSpec | ICPFitSpec | EngagementSpec | ScorecardSpec | LightGBMSpec | MatrixSpec | BlendSpec
+AnyScorerSpec = (
+    PointsSpec | ICPFitSpec | EngagementSpec | ScorecardSpec | LightGBMSpec | MatrixSpec | BlendSpec
+)
 
 MatrixSpec.model_rebuild()
 BlendComponent.model_rebuild()
@@ -284,10 +315,12 @@ BlendSpec.model_rebuild()
 _ADAPTER: TypeAdapter[AnyScorerSpec] = TypeAdapter(ScorerSpec)
 
 
-def parse_scorer_spec(data: Mapping[str, Any] | AnyScorerSpec, *, source: str = "scorer spec") -> AnyScorerSpec:
+def parse_scorer_spec(
+    data: Mapping[str, Any] | AnyScorerSpec, *, source: str = "scorer spec"
+) -> AnyScorerSpec:
     """Validate a mapping (e.g. parsed YAML) into its spec class, with the source named in the error."""
     if isinstance(data, BaseModel):
-        return data  # type: ignore[return-value]
+        return data
     try:
         return _ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
@@ -298,7 +331,9 @@ def load_preset(name: str) -> AnyScorerSpec:
     """Read a shipped preset (e.g. `tutorial_points`) from leadops/scorers/presets/<name>.yaml."""
     import yaml
 
-    ref = resources.files("leadops.scorers").joinpath("presets", f"{name}.yaml")
+    ref = resources.files("leadops.scorers").joinpath("presets").joinpath(f"{name}.yaml")
     if not ref.is_file():
-        raise ScorerError(f"preset {name!r}: expected a file presets/{name}.yaml in leadops.scorers, found none")
+        raise ScorerError(
+            f"preset {name!r}: expected a file presets/{name}.yaml in leadops.scorers, found none"
+        )
     return parse_scorer_spec(yaml.safe_load(ref.read_text(encoding="utf-8")), source=f"preset {name}")

@@ -1,0 +1,187 @@
+"""Data contracts: row-level checks as SQL over a staged batch, and set-based checks against the warehouse.
+
+Row-level checks (types, required, categories, ranges, future times) run vectorized in DuckDB on each batch;
+cross-table checks (a lead must exist; no outcome before its lead) run as one anti-join per batch in the
+warehouse, never row by row in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from leadops.crm.schema import ColumnType, TableDef
+from leadops.crm.specs import TableContract
+from leadops.warehouse.connection import Warehouse, quote_ident
+
+REASONS = (
+    "bad_encoding",
+    "wrong_field_count",
+    "wrong_type",
+    "unparseable_timestamp",
+    "missing_required",
+    "unknown_category",
+    "out_of_range",
+    "future_timestamp",
+    "duplicate_key",
+    "dangling_reference",
+    "outcome_before_lead",
+)
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def shown(expr: str) -> str:
+    """SQL rendering a value for a quarantine detail: quoted and cut to 80 characters."""
+    return f"'''' || left({expr}, 80) || ''''"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row-level rule: a SQL condition that, when true, quarantines the row with reason/field/detail."""
+
+    condition: str
+    reason: str
+    field: str
+    detail: str  # SQL expression
+    field_is_sql: bool = False
+
+
+def type_checks(column: str, kind: ColumnType, text: str, typed: str, source_column: str) -> list[Check]:
+    """wrong_type / unparseable_timestamp for a value that is present but does not parse as its type."""
+    where = f"column {source_column}: "
+    if kind == "TIMESTAMP":
+        return [
+            Check(
+                f"{text} IS NOT NULL AND {typed} IS NULL",
+                "unparseable_timestamp",
+                column,
+                f"{lit(where + 'expected an ISO 8601 timestamp, got ')} || {shown(text)}",
+            )
+        ]
+    if kind == "DOUBLE":
+        bad = f"{typed} IS NULL OR isnan({typed}) OR isinf({typed})"
+        return [Check(f"{text} IS NOT NULL AND ({bad})", "wrong_type", column,
+                      f"{lit(where + 'expected a number, got ')} || {shown(text)}")]  # fmt: skip
+    if kind == "INTEGER":
+        bad = f"{typed} IS NULL OR isnan({typed}) OR isinf({typed}) OR {typed} <> floor({typed})"
+        return [
+            Check(f"{text} IS NOT NULL AND ({bad})", "wrong_type", column,
+                  f"{lit(where + 'expected a whole number, got ')} || {shown(text)}"),
+            Check(f"abs({typed}) > 2147483647", "out_of_range", column,
+                  f"{lit(where + 'expected a 32-bit integer, got ')} || {shown(text)}"),
+        ]  # fmt: skip
+    if kind == "BOOLEAN":
+        return [Check(f"{text} IS NOT NULL AND {typed} IS NULL", "wrong_type", column,
+                      f"{lit(where + 'expected true/false, got ')} || {shown(text)}")]  # fmt: skip
+    return []
+
+
+def required_check(column: str, typed: str) -> Check:
+    """missing_required: the canonical column is empty after mapping."""
+    return Check(f"{typed} IS NULL", "missing_required", column, lit(f"{column} is required but missing"))
+
+
+def contract_checks(
+    table: TableDef, contract: TableContract, typed: dict[str, str], text: dict[str, str], now: datetime
+) -> list[Check]:
+    """Categories (policy quarantine), ranges and future timestamps for the mapped columns."""
+    checks: list[Check] = []
+    for column, rule in contract.categories.items():
+        if column not in typed or rule.unknown != "quarantine":
+            continue
+        allowed = ", ".join(lit(v) for v in rule.allowed)
+        listed = ", ".join(rule.allowed)
+        if len(listed) > 120:
+            listed = listed[:117] + "..."
+        checks.append(
+            Check(
+                f"{typed[column]} IS NOT NULL AND {typed[column]} NOT IN ({allowed})",
+                "unknown_category",
+                column,
+                f"{lit(f'expected one of [{listed}], got ')} || {shown(text[column])}",
+            )
+        )
+    for column, bounds in contract.ranges.items():
+        if column not in typed:
+            continue
+        parts = []
+        if bounds.min is not None:
+            parts.append(f"{typed[column]} < {bounds.min!r}")
+        if bounds.max is not None:
+            parts.append(f"{typed[column]} > {bounds.max!r}")
+        if parts:
+            expected = f"expected {bounds.min if bounds.min is not None else '-inf'}"
+            expected += f"..{bounds.max if bounds.max is not None else 'inf'}, got "
+            checks.append(
+                Check(
+                    f"({' OR '.join(parts)})",
+                    "out_of_range",
+                    column,
+                    f"{lit(expected)} || {shown(text[column])}",
+                )
+            )
+    limit = now.strftime("%Y-%m-%d %H:%M:%S")
+    for column, kind in table.columns.items():
+        if kind == "TIMESTAMP" and column in typed:
+            checks.append(
+                Check(
+                    f"{typed[column]} > TIMESTAMP {lit(limit)}",
+                    "future_timestamp",
+                    column,
+                    f"{lit(f'expected a time before {limit} UTC, got ')} || CAST({typed[column]} AS VARCHAR)",
+                )
+            )
+    return checks
+
+
+def case(checks: list[Check], pick: str) -> str:
+    """One CASE over the checks in order, returning the first failing check's reason, field or detail."""
+    if not checks:
+        return "CAST(NULL AS VARCHAR)"
+    whens = []
+    for check in checks:
+        field = check.field if check.field_is_sql else lit(check.field)
+        value = {"reason": lit(check.reason), "field": field, "detail": check.detail}[pick]
+        whens.append(f"WHEN {check.condition} THEN {value}")
+    return "CASE " + " ".join(whens) + " END"
+
+
+# --------------------------------------------------------------- set-based, warehouse side
+def reference_violations(
+    warehouse: Warehouse, stage: str, table: TableDef
+) -> list[tuple[int, str, str, str]]:
+    """(row_number, reason, field, detail) of staged rows naming a missing lead or preceding their lead."""
+    s = quote_ident(stage)
+    rows = warehouse.rows(
+        f"SELECT s._row, s.lead_id FROM {s} s WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = s.lead_id)"
+    )
+    found = [(int(r), "dangling_reference", "lead_id", f"lead_id '{str(lead)[:80]}' is not a known lead")
+             for r, lead in rows]  # fmt: skip
+    if table.name == "outcomes":
+        rows = warehouse.rows(
+            f"SELECT s._row, s.occurred_at, l.created_at FROM {s} s JOIN leads l ON l.lead_id = s.lead_id "
+            "WHERE s.occurred_at < l.created_at"
+        )
+        found += [
+            (
+                int(r),
+                "outcome_before_lead",
+                "occurred_at",
+                f"outcome at {occ} is before the lead was created at {created}",
+            )
+            for r, occ, created in rows
+        ]
+    return found
+
+
+def delete_reference_violations(warehouse: Warehouse, stage: str, table: TableDef) -> None:
+    """Drop from the stage the rows reference_violations() reported, with the same predicates."""
+    s = quote_ident(stage)
+    sql = f"DELETE FROM {s} WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = {s}.lead_id)"
+    if table.name == "outcomes":
+        sql += f" OR EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = {s}.lead_id AND {s}.occurred_at < l.created_at)"
+    warehouse.execute(sql)

@@ -1,0 +1,272 @@
+"""The config's mapping turned into one DuckDB query per source: rename, value maps, coercion, checks.
+
+The query runs on each streamed batch (text columns plus `_row`) and returns the canonical, typed columns
+with `_reason`/`_field`/`_detail` set on the rows that break a contract; all of it is vectorized SQL.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from leadops.crm.contracts import Check, case, contract_checks, lit, required_check, shown, type_checks
+from leadops.crm.emails import domain_type_sql
+from leadops.crm.readers import BAD_FIELD, ROW
+from leadops.crm.schema import TableDef
+from leadops.crm.specs import SourceSpec, TableContract
+from leadops.errors import ConfigError, IngestError
+
+OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+TRUE_WORDS = ("1", "true", "t", "yes", "y")
+FALSE_WORDS = ("0", "false", "f", "no", "n")
+INT_PATTERN = r"-?(0|[1-9][0-9]{0,17})"
+NUMBER_PATTERN = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+
+
+def ident(name: str) -> str:
+    """A quoted identifier for any source column name (spaces, dots and quotes allowed)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text_value(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return lit("true" if value else "false")
+    return lit(str(value))
+
+
+@dataclass
+class Plan:
+    """What one source needs from the reader and the query that maps a batch onto its table."""
+
+    sql: str
+    read_columns: list[str]
+    outputs: list[str]
+    canonical_of: dict[str, str] = field(default_factory=dict)
+    flat: bool = False
+
+
+def _missing(expr: str, missing: list[str]) -> str:
+    if not missing:
+        return expr
+    return f"CASE WHEN trim({expr}) IN ({', '.join(lit(m) for m in missing)}) THEN NULL ELSE {expr} END"
+
+
+def _value_map(expr: str, mapping: dict[str, Any]) -> str:
+    if not mapping:
+        return expr
+    whens = " ".join(f"WHEN {lit(str(k))} THEN {_text_value(v)}" for k, v in mapping.items())
+    return f"CASE {expr} {whens} ELSE {expr} END"
+
+
+def _typed(kind: str, text: str, timezone: str) -> str:
+    t = f"trim({text})"
+    if kind in ("DOUBLE", "INTEGER"):
+        return f"TRY_CAST({t} AS DOUBLE)"
+    if kind == "BOOLEAN":
+        trues = ", ".join(lit(w) for w in TRUE_WORDS)
+        falses = ", ".join(lit(w) for w in FALSE_WORDS)
+        return f"CASE WHEN lower({t}) IN ({trues}) THEN true WHEN lower({t}) IN ({falses}) THEN false END"
+    if kind == "TIMESTAMP":
+        naive = f"TRY_CAST({t} AS TIMESTAMP)"
+        if timezone not in ("UTC", "Etc/UTC", "Z"):
+            naive = f"timezone('UTC', timezone({lit(timezone)}, {naive}))"
+        offset = f"timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ))"
+        return f"CASE WHEN regexp_matches({t}, {lit(OFFSET_PATTERN)}) THEN {offset} ELSE {naive} END"
+    return text
+
+
+def _attribute_json(expr: str) -> str:
+    """A typed JSON value for one attribute: integers and numbers as numbers, TRUE/FALSE as booleans."""
+    return (
+        f"CASE WHEN {expr} IS NULL THEN CAST('null' AS JSON) "
+        f"WHEN regexp_full_match({expr}, {lit(INT_PATTERN)}) THEN to_json(CAST({expr} AS BIGINT)) "
+        f"WHEN regexp_full_match({expr}, {lit(NUMBER_PATTERN)}) AND isfinite(TRY_CAST({expr} AS DOUBLE)) "
+        f"THEN to_json(CAST({expr} AS DOUBLE)) "
+        f"WHEN {expr} IN ('true', 'TRUE', 'True') THEN CAST('true' AS JSON) "
+        f"WHEN {expr} IN ('false', 'FALSE', 'False') THEN CAST('false' AS JSON) "
+        f"ELSE to_json({expr}) END"
+    )
+
+
+def build_plan(
+    spec: SourceSpec, table: TableDef, contract: TableContract, header: list[str], *, file: str, now: datetime
+) -> Plan:
+    """Check the mapping against the file's header and build the batch query; one-line errors name the column."""
+    available = set(header)
+
+    def need(column: str, role: str) -> str:
+        if column not in available:
+            shown = ", ".join(header[:30]) + (" ..." if len(header) > 30 else "")
+            raise IngestError(
+                f"source '{spec.name}': column '{column}' ({role}) is not in {file} (it has: {shown})"
+            )
+        return column
+
+    try:
+        zoneinfo.ZoneInfo(spec.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"source '{spec.name}': timezone '{spec.timezone}' is not an IANA time zone"
+        ) from exc
+
+    columns = dict(spec.columns)
+    email_source = spec.email_column
+    for src, dst in list(columns.items()):
+        if dst not in table.columns:
+            raise ConfigError(
+                f"source '{spec.name}': column '{src}' maps onto '{dst}', which table '{table.name}' does not have "
+                f"(it has: {', '.join(table.columns)})"
+            )
+        if dst == "email" and email_source is None:
+            email_source = src
+        if dst in ("email", "attributes"):
+            del columns[src]
+        need(src, f"mapped to {dst}")
+    if email_source is not None:
+        need(email_source, "email_column")
+    unknown_values = [c for c in spec.values if c not in columns.values()]
+    if unknown_values:
+        raise ConfigError(
+            f"source '{spec.name}': 'values' maps columns {unknown_values} that nothing maps onto"
+        )
+
+    missing = spec.missing_values
+    read: list[str] = [ROW, BAD_FIELD]
+    text: dict[str, str] = {}  # canonical -> SQL text expression (stage v)
+    origin: dict[str, str] = {}  # canonical -> source column (for messages)
+    for src, dst in columns.items():
+        text[dst] = _value_map(_missing(ident(src), missing), spec.values.get(dst, {}))
+        origin[dst] = src
+    for dst, value in spec.constants.items():
+        if dst not in table.columns:
+            raise ConfigError(f"source '{spec.name}': constant for '{dst}', which table '{table.name}' lacks")
+        text[dst] = _text_value(value)
+        origin[dst] = f"constant {dst}"
+    if spec.id_from_row:
+        text[table.key] = f"{lit(spec.name + ':')} || CAST({ROW} AS VARCHAR)"
+        origin[table.key] = "row number"
+    extra: dict[str, str] = {}
+    if email_source is not None and table.name == "leads":
+        email_expr = _missing(ident(email_source), missing)
+        if "email_domain_type" not in text:
+            extra["email_domain_type"] = domain_type_sql(email_expr)
+        if spec.keep_email:
+            extra["email"] = f"lower(trim({email_expr}))"
+
+    flat_cols: list[str] = []
+    if spec.flat_outcome is not None:
+        flat_cols.append(need(spec.flat_outcome.column, "flat_outcome.column"))
+        if spec.flat_outcome.deal_value_column:
+            flat_cols.append(need(spec.flat_outcome.deal_value_column, "flat_outcome.deal_value_column"))
+
+    used = set(columns) | ({email_source} if email_source else set()) | set(flat_cols)
+    for src in spec.columns:
+        used.add(src)
+    if spec.attributes == "rest":
+        attributes = [c for c in header if c not in used]
+    else:
+        attributes = [need(c, "attributes") for c in spec.attributes]
+    if attributes and "attributes" in table.columns:
+        pairs = ", ".join(f"{lit(c)}, {_attribute_json(_missing(ident(c), missing))}" for c in attributes)
+        extra["attributes"] = f"CAST(json_object({pairs}) AS VARCHAR)"
+
+    read += list(
+        dict.fromkeys([*columns, *([email_source] if email_source else []), *flat_cols, *attributes])
+    )
+
+    # requirements that nothing maps onto are config errors, not millions of quarantined rows
+    required = list(dict.fromkeys([table.key, *table.not_null, *contract.required]))
+    for column in required:
+        if column not in table.columns:
+            raise ConfigError(
+                f"contracts.{table.name}.required names '{column}', which the table does not have"
+            )
+        if column not in text and column not in extra:
+            raise IngestError(
+                f"source '{spec.name}': the {table.name} contract requires '{column}' but no column of {file} "
+                "maps onto it (add it to 'columns', 'constants', or set id_from_row for the key)"
+            )
+
+    typed_sql = {c: _typed(table.columns[c], f"v.{ident('v__' + c)}", spec.timezone) for c in text}
+    typed_ref = {c: ident("t__" + c) for c in text}
+    text_ref = {c: ident("v__" + c) for c in text}
+
+    checks: list[Check] = [
+        Check(
+            f"{BAD_FIELD} IS NOT NULL",
+            "bad_encoding",
+            BAD_FIELD,
+            f"'column ' || {BAD_FIELD} || ': invalid UTF-8 bytes'",
+            field_is_sql=True,
+        )
+    ]
+    for c in text:
+        checks += type_checks(c, table.columns[c], text_ref[c], typed_ref[c], origin[c])
+    for c in required:
+        if c in typed_ref:
+            checks.append(required_check(c, typed_ref[c]))
+    checks += contract_checks(table, contract, typed_ref, text_ref, now)
+    converted = ""
+    deal = ""
+    if spec.flat_outcome is not None:
+        words = ", ".join(lit(w.lower()) for w in spec.flat_outcome.true_values)
+        converted = (
+            f", coalesce(lower(trim({ident(spec.flat_outcome.column)})) IN ({words}), false) AS _converted"
+        )
+        if spec.flat_outcome.deal_value_column:
+            deal_text = _missing(ident(spec.flat_outcome.deal_value_column), missing)
+            deal = f", TRY_CAST(trim({deal_text}) AS DOUBLE) AS _deal_value"
+            checks += type_checks("deal_value", "DOUBLE", deal_text, f"TRY_CAST(trim({deal_text}) AS DOUBLE)",
+                                  spec.flat_outcome.deal_value_column)  # fmt: skip
+        else:
+            deal = ", CAST(NULL AS DOUBLE) AS _deal_value"
+
+    v_select = ", ".join(
+        [ROW, BAD_FIELD]
+        + [f"{expr} AS {ident('v__' + c)}" for c, expr in text.items()]
+        + [f"{expr} AS {ident('x__' + c)}" for c, expr in extra.items()]
+    )
+    t_select = ", ".join(f"{expr} AS {typed_ref[c]}" for c, expr in typed_sql.items())
+
+    finals: list[str] = []
+    outputs: list[str] = []
+    for c in table.columns:
+        if c in text:
+            expr = typed_ref[c]
+            kind = table.columns[c]
+            if kind == "INTEGER":
+                expr = f"TRY_CAST({expr} AS INTEGER)"
+            rule = contract.categories.get(c)
+            if rule is not None and rule.unknown in ("other", "missing"):
+                allowed = ", ".join(lit(v) for v in rule.allowed)
+                replacement = lit(rule.other_value) if rule.unknown == "other" else "NULL"
+                expr = f"CASE WHEN {expr} IS NOT NULL AND {expr} NOT IN ({allowed}) THEN {replacement} ELSE {expr} END"
+            finals.append(f"{expr} AS {ident(c)}")
+            outputs.append(c)
+        elif c in extra:
+            finals.append(f"{ident('x__' + c)} AS {ident(c)}")
+            outputs.append(c)
+    key = typed_ref[table.key]
+    sql = f"""
+WITH v AS (SELECT {v_select}{converted}{deal} FROM batch),
+t AS (SELECT v.*, {t_select} FROM v),
+c AS (SELECT t.*, {case(checks, "reason")} AS _reason, {case(checks, "field")} AS _field,
+             {case(checks, "detail")} AS _detail FROM t),
+d AS (SELECT c.*, (_reason IS NULL AND row_number() OVER (PARTITION BY _reason IS NULL, {key} ORDER BY {ROW}) > 1)
+             AS _dup FROM c),
+f AS (SELECT {", ".join(finals)}, {ROW}{", _converted, _deal_value" if converted else ""},
+             CASE WHEN _dup THEN 'duplicate_key' ELSE _reason END AS _reason,
+             CASE WHEN _dup THEN {lit(table.key)} ELSE _field END AS _field,
+             CASE WHEN _dup THEN 'key ' || {shown(key)} || ' already appeared on an earlier row'
+                  ELSE _detail END AS _detail
+      FROM d)
+SELECT * FROM f
+"""
+    canonical_of = dict(spec.columns)
+    if email_source is not None:
+        canonical_of.setdefault(email_source, "email")
+    return Plan(sql=sql, read_columns=read, outputs=outputs, canonical_of=canonical_of, flat=bool(converted))

@@ -1,0 +1,141 @@
+"""Quarantine: rows that break a contract, kept with source, row number, field, reason and the raw values."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leadops.crm.readers import BAD_FIELD, ROW, Malformed
+from leadops.warehouse.connection import Warehouse, quote_ident
+
+STAGE = "ingest_stage_quarantine"
+COLUMNS = ("ingest_run_id", "source", "target_table", "row_number", "field", "reason", "detail", "row_hash",
+           "raw", "quarantined_at")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One quarantined row before the raw values are attached."""
+
+    row_number: int
+    reason: str
+    field: str | None
+    detail: str | None
+
+
+def row_hash(raw: dict[str, Any]) -> str:
+    """A stable hash of a row's source values: with source, row number and reason, the dedupe key."""
+    text = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def raw_rows(batch: pa.Table, numbers: Sequence[int], file: str | None) -> dict[int, dict[str, Any]]:
+    """The source values of the named rows (text, as read), keyed by row number."""
+    if not numbers:
+        return {}
+    wanted = pa.array(sorted(set(numbers)), type=pa.int64())
+    picked = batch.filter(pc.is_in(batch.column(ROW), value_set=wanted))
+    out: dict[int, dict[str, Any]] = {}
+    for record in picked.to_pylist():
+        number = int(record.pop(ROW))
+        record.pop(BAD_FIELD, None)
+        if file is not None:
+            record["_file"] = file
+        out[number] = record
+    return out
+
+
+def build(
+    entries: list[Entry],
+    malformed: list[Malformed],
+    batch: pa.Table,
+    *,
+    run_id: str,
+    source: str,
+    table: str,
+    file: str | None,
+    at: datetime,
+) -> tuple[pa.Table, Counter[str]]:
+    """The quarantine rows of one batch as an Arrow table, and the count per reason."""
+    raws = raw_rows(batch, [e.row_number for e in entries], file)
+    records: list[dict[str, Any]] = []
+    for entry in entries:
+        raw = raws.get(entry.row_number, {})
+        records.append(
+            {"row_number": entry.row_number, "field": entry.field, "reason": entry.reason, "detail": entry.detail,
+             "raw": raw}
+        )  # fmt: skip
+    for bad in malformed:
+        raw = {"_line": bad.text} if file is None else {"_line": bad.text, "_file": file}
+        detail = f"expected {bad.expected} fields, got {bad.actual}"
+        records.append(
+            {
+                "row_number": bad.row_number,
+                "field": None,
+                "reason": "wrong_field_count",
+                "detail": detail,
+                "raw": raw,
+            }
+        )
+    n = len(records)
+    data = pa.table(
+        {
+            "ingest_run_id": pa.array([run_id] * n, pa.string()),
+            "source": pa.array([source] * n, pa.string()),
+            "target_table": pa.array([table] * n, pa.string()),
+            "row_number": pa.array([r["row_number"] for r in records], pa.int64()),
+            "field": pa.array([r["field"] for r in records], pa.string()),
+            "reason": pa.array([r["reason"] for r in records], pa.string()),
+            "detail": pa.array([r["detail"] for r in records], pa.string()),
+            "row_hash": pa.array([row_hash(r["raw"]) for r in records], pa.string()),
+            "raw": pa.array([json.dumps(r["raw"], ensure_ascii=False) for r in records], pa.string()),
+            "quarantined_at": pa.array([at] * n, pa.timestamp("us")),
+        }
+    )
+    return data, Counter(r["reason"] for r in records)
+
+
+def stage_insert(warehouse: Warehouse, table: str, data: pa.Table) -> None:
+    """Warehouse.insert, usable several times inside one outer transaction on PostgreSQL too.
+
+    Warehouse._pg_merge creates a TEMP table `_leadops_stage_<pid>` ON COMMIT DROP; inside an outer
+    transaction it is not dropped between calls, so drop it here (reported to the warehouse owner).
+    """
+    warehouse.insert(table, data)
+    if warehouse.dialect == "postgres":
+        warehouse.execute(f"DROP TABLE IF EXISTS pg_temp._leadops_stage_{os.getpid()}")
+
+
+def prepare(warehouse: Warehouse) -> None:
+    """Create the empty staging table quarantine rows pass through (dedupe needs ON CONFLICT)."""
+    stage = quote_ident(STAGE)
+    warehouse.execute(f"DROP TABLE IF EXISTS {stage}")
+    warehouse.execute(f"CREATE TABLE {stage} AS SELECT * FROM quarantine WHERE 1 = 0")
+
+
+def write(warehouse: Warehouse, data: pa.Table) -> None:
+    """Add entries, skipping any already there (same source, row number, reason and row hash)."""
+    if data.num_rows == 0:
+        return
+    stage = quote_ident(STAGE)
+    cols = ", ".join(quote_ident(c) for c in COLUMNS)
+    stage_insert(warehouse, STAGE, data)
+    warehouse.execute(
+        f"INSERT INTO quarantine ({cols}) SELECT {cols} FROM {stage} "
+        "ON CONFLICT (source, row_number, reason, row_hash) DO NOTHING"
+    )
+    warehouse.execute(f"DELETE FROM {stage}")
+
+
+def drop(warehouse: Warehouse) -> None:
+    """Remove the staging table at the end of a run."""
+    warehouse.execute(f"DROP TABLE IF EXISTS {quote_ident(STAGE)}")

@@ -1,0 +1,62 @@
+"""What one ingest run did: rows read, loaded and quarantined (by reason), per source and overall."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SourceReport:
+    """One source's share of a run."""
+
+    name: str
+    table: str
+    files: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    outcomes_loaded: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+    def count(self, reasons: Counter[str]) -> None:
+        """Add a batch's quarantined rows by reason."""
+        merged = Counter(self.quarantine_reasons)
+        merged.update(reasons)
+        self.quarantine_reasons = dict(sorted(merged.items()))
+        self.rows_quarantined = sum(merged.values())
+
+
+@dataclass
+class IngestReport:
+    """The report of one `leadops ingest` run, stored as JSON in ingest_runs.report."""
+
+    run_id: str
+    status: str = "running"
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    tables: dict[str, int] = field(default_factory=dict)
+    per_source: list[SourceReport] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+
+    def total(self) -> None:
+        """Recompute the run totals from the per-source figures."""
+        self.rows_read = sum(s.rows_read for s in self.per_source)
+        self.rows_loaded = sum(s.rows_loaded for s in self.per_source)
+        reasons: Counter[str] = Counter()
+        for source in self.per_source:
+            reasons.update(source.quarantine_reasons)
+        self.quarantine_reasons = dict(sorted(reasons.items()))
+        self.rows_quarantined = sum(reasons.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (CLI --json, ingest_runs.report)."""
+        data = asdict(self)
+        data["rows_per_second"] = round(self.rows_read / self.seconds, 1) if self.seconds > 0 else None
+        return data

@@ -1,0 +1,188 @@
+"""The single-lead feature path: pure Python over one lead's attributes and recent activities.
+
+Agrees exactly with the SQL path (see leadops.features.sql for the shared semantics); used by online scoring,
+where a warehouse round trip per request would cost more than the model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from leadops.errors import FeatureError
+from leadops.features import expr
+from leadops.features.specs import (
+    OTHER,
+    ActivityFeature,
+    AttributeFeature,
+    BuiltinFeature,
+    FeaturesSpec,
+)
+from leadops.features.sql import DECAY_SCALE, NUMBER_PATTERN, US_PER_DAY, VALUE_SCALE
+
+Value = float | str | None
+_NUMBER = re.compile(NUMBER_PATTERN)
+_ONE_US = timedelta(microseconds=1)
+
+
+def as_naive_utc(value: Any, *, field: str) -> datetime:
+    """A datetime (or ISO text) as naive UTC, the warehouse convention."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise FeatureError(f"{field}: expected an ISO 8601 timestamp, got {value!r}") from exc
+    if not isinstance(value, datetime):
+        raise FeatureError(f"{field}: expected a timestamp, got {type(value).__name__} {value!r}")
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _attributes(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not record:
+        return {}
+    raw = record.get("attributes")
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        try:
+            loaded = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise FeatureError(f"attributes of lead {record.get('lead_id')!r} are not valid JSON: {exc}") from exc
+        return loaded if isinstance(loaded, dict) else {}
+    return dict(raw)
+
+
+def _json_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _NUMBER.match(value):
+        return float(value)
+    return None
+
+
+def _column_number(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def _text(value: Any, *, from_json: bool) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return None if math.isnan(value) else repr(value)
+    if isinstance(value, dict | list) and from_json:
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def apply_categories(spec: FeaturesSpec, f: AttributeFeature, raw: str | None, lead_id: Any) -> str | None:
+    """The unseen-category policy for one value."""
+    if raw is None or f.categories is None or raw in f.categories:
+        return raw
+    policy = spec.policy(f)
+    if policy == "other":
+        return OTHER
+    if policy == "error":
+        raise FeatureError(
+            f"feature '{f.name}': lead {lead_id!r} has category {raw!r}, not one of the known "
+            f"{f.categories[:10]}{'...' if len(f.categories) > 10 else ''} (unseen: error)"
+        )
+    return raw
+
+
+def _attribute(spec: FeaturesSpec, f: AttributeFeature, lead: Mapping[str, Any], account: Mapping[str, Any] | None,
+               attrs: dict[str, dict[str, Any]]) -> Value:
+    record = lead if f.source == "lead" else (account or {})
+    if f.column is not None:
+        value = record.get(f.column)
+        if f.type == "categorical":
+            return apply_categories(spec, f, _text(value, from_json=False), lead.get("lead_id"))
+        return _column_number(value)
+    value = attrs[f.source].get(f.key or "")
+    if f.type == "categorical":
+        return apply_categories(spec, f, _text(value, from_json=True), lead.get("lead_id"))
+    return _json_number(value)
+
+
+def _activity(f: ActivityFeature, events: list[tuple[int, str, float | None]]) -> float | None:
+    types = set(f.types)
+    window = f.window_us()
+    count = 0
+    best: int | None = None
+    total = 0
+    for dt, kind, value in events:
+        if (types and kind not in types) or (window is not None and dt >= window):
+            continue
+        if f.agg == "sum":
+            if value is None:
+                continue
+            total += math.floor(value * float(VALUE_SCALE) + 0.5)
+        elif f.agg == "decayed_sum":
+            weight = math.pow(0.5, dt / float(US_PER_DAY) / float(f.half_life_days or 1))
+            total += math.floor(weight * float(DECAY_SCALE) + 0.5)
+        count += 1
+        best = dt if best is None or dt < best else best
+    if f.agg == "count":
+        return float(count)
+    if f.agg == "exists":
+        return 1.0 if count > 0 else 0.0
+    if f.agg == "recency":
+        return None if best is None else float(best) / float(US_PER_DAY)
+    return float(total) / float(DECAY_SCALE if f.agg == "decayed_sum" else VALUE_SCALE)
+
+
+def online_vector(
+    spec: FeaturesSpec,
+    lead: Mapping[str, Any],
+    account: Mapping[str, Any] | None,
+    activities: Sequence[Mapping[str, Any]],
+    as_of: datetime,
+) -> dict[str, Value]:
+    """Every feature of one lead as of `as_of`, from its record, its account and its activities.
+
+    `lead`/`account` use the canonical column names (`attributes` a dict or JSON text); each activity needs
+    `occurred_at`, `activity_type` and optionally `value`. Activities after `as_of` are ignored.
+    """
+    now = as_naive_utc(as_of, field="as_of")
+    events: list[tuple[int, str, float | None]] = []
+    for i, a in enumerate(activities):
+        occurred = as_naive_utc(a.get("occurred_at"), field=f"activities[{i}].occurred_at")
+        if occurred > now:
+            continue
+        value = a.get("value")
+        events.append(((now - occurred) // _ONE_US, str(a.get("activity_type")), None if value is None else float(value)))
+    attrs = {"lead": _attributes(lead), "account": _attributes(account)}
+    out: dict[str, Value] = {}
+    for f in spec.definitions:
+        if isinstance(f, AttributeFeature):
+            out[f.name] = _attribute(spec, f, lead, account, attrs)
+        elif isinstance(f, ActivityFeature):
+            out[f.name] = _activity(f, events)
+        elif isinstance(f, BuiltinFeature):
+            created = lead.get("created_at")
+            if created is None:
+                out[f.name] = None
+            else:
+                age = (now - as_naive_utc(created, field="lead.created_at")) // _ONE_US
+                out[f.name] = float(age) / float(US_PER_DAY)
+    for d in spec.derived_order():
+        numeric = {k: v for k, v in out.items() if not isinstance(v, str)}
+        out[d.name] = expr.evaluate(d.tree(), numeric)
+    return {f.name: out[f.name] for f in spec.definitions}

@@ -1,0 +1,225 @@
+"""The set-based feature path: one SQL statement generated from the specs (one pass over activities).
+
+Semantics shared with the single-lead path (leadops.features.online), which must agree to the last bit:
+- an activity counts for a lead as of T when occurred_at <= T; its age is dt = T - occurred_at in whole
+  microseconds, and a window of W days keeps 0 <= dt < W (so occurred_at > T - W);
+- count / exists are exact integers; recency = min(dt) / 86_400_000_000 (days, missing when none);
+- decayed_sum adds floor(0.5 ** (dt / 86_400_000_000 / half_life) * 1e9 + 0.5) as integers and divides by 1e9
+  (fixed point, so the sum does not depend on the order the engine adds in); `sum` adds value in 1e-6 units;
+- attributes are static; numeric ones are DOUBLE (booleans 1/0), categorical ones text, then the unseen policy;
+- days_since_created = (T - created_at) in microseconds / 86_400_000_000;
+- derived features follow leadops.features.expr.
+Only DuckDB runs this path today; the dialect hooks keep PostgreSQL (and later Spark) cheap to add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from leadops.errors import FeatureError
+from leadops.features import expr
+from leadops.features.specs import (
+    OTHER,
+    ActivityFeature,
+    AttributeFeature,
+    BuiltinFeature,
+    DerivedFeature,
+    FeaturesSpec,
+)
+
+US_PER_DAY = 86_400_000_000
+DECAY_SCALE = 1_000_000_000
+VALUE_SCALE = 1_000_000
+NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def qi(name: str) -> str:
+    """Quote an identifier that specs.py already restricted to [a-z0-9_]."""
+    return f'"{name}"'
+
+
+def ql(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ts_literal(value: datetime) -> str:
+    """A naive-UTC timestamp literal."""
+    if value.tzinfo is not None:
+        raise FeatureError(f"as-of time {value.isoformat()} must be naive UTC (the warehouse convention)")
+    return f"TIMESTAMP '{value.isoformat(sep=' ', timespec='microseconds')}'"
+
+
+@dataclass(frozen=True)
+class SqlDialect:
+    """The few phrases that differ between engines."""
+
+    name: str = "duckdb"
+
+    @property
+    def double(self) -> str:
+        """The double-precision type word."""
+        return "DOUBLE" if self.name == "duckdb" else "DOUBLE PRECISION"
+
+    def epoch_us(self, ts: str) -> str:
+        """Microseconds since the epoch as a 64-bit integer."""
+        if self.name == "duckdb":
+            return f"epoch_us({ts})"
+        return f"CAST(round(extract(epoch FROM {ts}) * 1000000) AS BIGINT)"
+
+    def json_number(self, col: str, key: str) -> str:
+        """A JSON key as DOUBLE: numbers as they are, booleans 1/0, numeric-looking strings parsed, else NULL."""
+        if self.name == "duckdb":
+            path = ql(f'$."{key}"')
+            text = f"json_extract_string({col}, {path})"
+            kind = f"json_type({col}, {path})"
+            return (
+                f"(CASE {kind} WHEN 'BOOLEAN' THEN (CASE WHEN {text} = 'true' THEN 1.0 ELSE 0.0 END) "
+                f"WHEN 'BIGINT' THEN CAST({text} AS DOUBLE) WHEN 'UBIGINT' THEN CAST({text} AS DOUBLE) "
+                f"WHEN 'DOUBLE' THEN CAST({text} AS DOUBLE) WHEN 'HUGEINT' THEN CAST({text} AS DOUBLE) "
+                f"WHEN 'VARCHAR' THEN (CASE WHEN regexp_full_match({text}, {ql(NUMBER_PATTERN)}) "
+                f"THEN CAST({text} AS DOUBLE) END) END)"
+            )
+        text = f"({col} ->> {ql(key)})"
+        kind = f"jsonb_typeof({col} -> {ql(key)})"
+        return (
+            f"(CASE {kind} WHEN 'boolean' THEN (CASE WHEN {text} = 'true' THEN 1.0 ELSE 0.0 END) "
+            f"WHEN 'number' THEN CAST({text} AS DOUBLE PRECISION) "
+            f"WHEN 'string' THEN (CASE WHEN {text} ~ {ql(NUMBER_PATTERN)} THEN CAST({text} AS DOUBLE PRECISION) END) "
+            "END)"
+        )
+
+    def json_text(self, col: str, key: str) -> str:
+        """A JSON key as text (NULL when absent or JSON null)."""
+        if self.name == "duckdb":
+            return f"json_extract_string({col}, {ql(f'$.{chr(34)}{key}{chr(34)}')})"
+        return f"({col} ->> {ql(key)})"
+
+
+DUCKDB = SqlDialect("duckdb")
+
+
+def _type_filter(types: list[str]) -> str:
+    return "TRUE" if not types else f"t IN ({', '.join(ql(t) for t in sorted(set(types)))})"
+
+
+def _activity_filter(f: ActivityFeature) -> str:
+    cond = _type_filter(f.types)
+    w = f.window_us()
+    if w is not None:
+        cond = f"{cond} AND dt < {w}"
+    if f.agg == "sum":
+        cond += " AND v IS NOT NULL"
+    return cond
+
+
+def _activity_aggregate(f: ActivityFeature, d: SqlDialect) -> str:
+    """The conditional aggregate of one activity feature inside the single pass."""
+    cond = _activity_filter(f)
+    if f.agg in ("count", "exists"):
+        return f"count(*) FILTER (WHERE {cond})"
+    if f.agg == "recency":
+        return f"min(dt) FILTER (WHERE {cond})"
+    if f.agg == "decayed_sum":
+        weight = f"pow(0.5, dt / {float(US_PER_DAY)!r} / {float(f.half_life_days or 1)!r})"
+        return f"sum(CAST(floor({weight} * {float(DECAY_SCALE)!r} + 0.5) AS BIGINT)) FILTER (WHERE {cond})"
+    return f"sum(CAST(floor(v * {float(VALUE_SCALE)!r} + 0.5) AS BIGINT)) FILTER (WHERE {cond})"
+
+
+def _activity_final(f: ActivityFeature, col: str, d: SqlDialect) -> str:
+    """Turn the aggregate into the feature's DOUBLE value (zeros for leads with no activity)."""
+    if f.agg == "count":
+        return f"CAST(coalesce({col}, 0) AS {d.double})"
+    if f.agg == "exists":
+        return f"(CASE WHEN coalesce({col}, 0) > 0 THEN 1.0 ELSE 0.0 END)"
+    if f.agg == "recency":
+        return f"(CAST({col} AS {d.double}) / {float(US_PER_DAY)!r})"
+    scale = DECAY_SCALE if f.agg == "decayed_sum" else VALUE_SCALE
+    return f"(CAST(coalesce({col}, 0) AS {d.double}) / {float(scale)!r})"
+
+
+def _attribute(f: AttributeFeature, spec: FeaturesSpec, d: SqlDialect) -> str:
+    table = "l" if f.source == "lead" else "c"
+    if f.type in ("numeric", "boolean"):
+        if f.column is not None:
+            return f"CAST({table}.{qi(f.column)} AS {d.double})"
+        return d.json_number(f"{table}.attributes", f.key or "")
+    raw = f"CAST({table}.{qi(f.column)} AS VARCHAR)" if f.column else d.json_text(f"{table}.attributes", f.key or "")
+    if f.categories is None or spec.policy(f) != "other":
+        return raw
+    if not f.categories:
+        return f"(CASE WHEN {raw} IS NULL THEN NULL ELSE {ql(OTHER)} END)"
+    known = ", ".join(ql(c) for c in f.categories)
+    return f"(CASE WHEN {raw} IS NULL THEN NULL WHEN {raw} IN ({known}) THEN {raw} ELSE {ql(OTHER)} END)"
+
+
+def feature_sql(
+    spec: FeaturesSpec,
+    *,
+    population: str,
+    as_of: datetime | None,
+    per_lead: bool,
+    dialect: SqlDialect = DUCKDB,
+) -> str:
+    """The SELECT computing every feature of every lead in `population` (a table/view with lead_id[, as_of]).
+
+    `per_lead`: the population carries its own as_of column (training snapshots); otherwise `as_of` is the one
+    time for everyone and activities are aggregated straight off the table, without a join.
+    """
+    d = dialect
+    acts = spec.of_kind(ActivityFeature)
+    if not per_lead and as_of is None:
+        raise FeatureError("feature_sql needs an as_of time or a population with its own as_of column")
+    now = "p.as_of" if per_lead else ts_literal(as_of)  # type: ignore[arg-type]
+    ctes = [f"pop AS (SELECT lead_id{', as_of' if per_lead else ''} FROM {population})"]
+    if acts:
+        all_types = sorted({t for f in acts for t in f.types}) if all(f.types for f in acts) else []
+        windows = [f.window_us() for f in acts]
+        max_window = None if any(w is None for w in windows) else max(w for w in windows if w is not None)
+        type_clause = f" AND a.activity_type IN ({', '.join(ql(t) for t in all_types)})" if all_types else ""
+        aggs = ",\n    ".join(f"{_activity_aggregate(f, d)} AS {qi('a_' + f.name)}" for f in acts)
+        if per_lead:
+            src = (
+                f"SELECT p.lead_id, p.as_of, a.activity_type AS t, a.value AS v, "
+                f"{d.epoch_us('p.as_of')} - {d.epoch_us('a.occurred_at')} AS dt "
+                f"FROM pop p JOIN activities a ON a.lead_id = p.lead_id WHERE a.occurred_at <= p.as_of{type_clause}"
+            )
+            keys = "lead_id, as_of"
+        else:
+            src = (
+                f"SELECT a.lead_id, a.activity_type AS t, a.value AS v, "
+                f"{d.epoch_us(now)} - {d.epoch_us('a.occurred_at')} AS dt "
+                f"FROM activities a WHERE a.occurred_at <= {now}{type_clause}"
+                f" AND a.lead_id IN (SELECT lead_id FROM pop)"
+            )
+            keys = "lead_id"
+        if max_window is not None:
+            src = f"SELECT * FROM ({src}) s WHERE dt < {max_window}"
+        ctes.append(f"act AS ({src})")
+        ctes.append(f"agg AS (SELECT {keys},\n    {aggs}\n  FROM act GROUP BY {keys})")
+    cols: list[str] = ["p.lead_id AS lead_id"] + (["p.as_of AS as_of"] if per_lead else [])
+    for f in spec.definitions:
+        if isinstance(f, AttributeFeature):
+            cols.append(f"{_attribute(f, spec, d)} AS {qi(f.name)}")
+        elif isinstance(f, ActivityFeature):
+            cols.append(f"{_activity_final(f, 'g.' + qi('a_' + f.name), d)} AS {qi(f.name)}")
+        elif isinstance(f, BuiltinFeature):
+            age = f"({d.epoch_us(now)} - {d.epoch_us('l.created_at')})"
+            cols.append(f"(CAST({age} AS {d.double}) / {float(US_PER_DAY)!r}) AS {qi(f.name)}")
+    joins = "FROM pop p JOIN leads l ON l.lead_id = p.lead_id LEFT JOIN accounts c ON c.account_id = l.account_id"
+    if acts:
+        joins += " LEFT JOIN agg g ON g.lead_id = p.lead_id" + (" AND g.as_of = p.as_of" if per_lead else "")
+    ctes.append("base AS (SELECT " + ",\n    ".join(cols) + f"\n  {joins})")
+    derived = {f.name: f for f in spec.of_kind(DerivedFeature)}
+
+    def column(name: str) -> str:
+        if name in derived:
+            return "(" + expr.to_sql(derived[name].tree(), column, d.double) + ")"
+        return qi(name)
+
+    final = ["lead_id"] + (["as_of"] if per_lead else [])
+    for f in spec.definitions:
+        final.append(f"{column(f.name)} AS {qi(f.name)}" if f.name in derived else qi(f.name))
+    order = "lead_id, as_of" if per_lead else "lead_id"
+    return "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(final) + f"\nFROM base ORDER BY {order}"

@@ -1,0 +1,7 @@
+"""The nightly scoring job: score -> route -> publish, its run ledger, exports, engines and schedule."""
+
+from __future__ import annotations
+
+from leadops.jobs.run import ScoreRunResult, score_job
+
+__all__ = ["ScoreRunResult", "score_job"]

@@ -1,0 +1,152 @@
+"""Where the job meets the registry and the scorers: champion/challenger lookup, artifact loading, schema checks.
+
+Everything the job needs from `registry` and `scorers` goes through this module, so the rest of `jobs` only sees
+`ModelRef` (a version and a local artifact directory) and objects with `score(X)` / `explain(X, top_n)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from leadops.jobs.errors import FeatureSchemaError, JobError, NoChampionError
+
+DEFAULT_LOADER = "leadops.scorers:load_scorer"
+
+
+class ScorerLike(Protocol):
+    """What the job calls on a loaded model (the leadops.scorers.Scorer protocol)."""
+
+    def score(self, X: pd.DataFrame) -> pd.DataFrame: ...
+
+    def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One registered model version, resolved to a local directory of plain files."""
+
+    version: int
+    scorer: str
+    path: Path
+    loader: str = DEFAULT_LOADER
+    role: str = "champion"
+    feature_names: tuple[str, ...] = field(default=())
+    feature_dtypes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+class ModelSource(Protocol):
+    """Champion and challengers of the workspace's scoring model (the registry, or a fake in tests)."""
+
+    def champion(self) -> ModelRef | None: ...
+
+    def challengers(self) -> list[ModelRef]: ...
+
+
+def read_manifest_features(path: Path) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Feature names and dtypes the artifact was trained on, from its manifest.json."""
+    manifest = path / "manifest.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise JobError(f"model artifact {path}: cannot read manifest.json ({exc}); expected a scorer artifact") from exc
+    names = data.get("feature_names")
+    if not isinstance(names, list) or not names:
+        raise JobError(f"model artifact {manifest}: expected a non-empty 'feature_names' list, got {names!r}")
+    return tuple(str(n) for n in names), {str(k): str(v) for k, v in (data.get("feature_dtypes") or {}).items()}
+
+
+def model_ref(version: int, scorer: str, path: Path, *, role: str, loader: str = DEFAULT_LOADER) -> ModelRef:
+    """A ModelRef with the artifact's feature names filled in from its manifest."""
+    names, dtypes = read_manifest_features(path)
+    return ModelRef(version, scorer, path, loader, role, names, dtypes)
+
+
+class RegistryModels:
+    """The real source: leadops.registry's champion and challengers, artifacts fetched to local directories."""
+
+    def __init__(self, settings: Any, warehouse: Any) -> None:
+        try:
+            from leadops.registry import Registry
+        except ImportError as exc:
+            raise JobError(f"the model registry (leadops.registry) is not available: {exc}") from exc
+        self.settings = settings
+        self.registry = Registry(settings, warehouse)
+
+    def _ref(self, mv: Any, role: str) -> ModelRef:
+        from leadops.registry import load_artifact_dir
+
+        path = Path(load_artifact_dir(self.settings, int(mv.version)))
+        return model_ref(int(mv.version), str(mv.scorer), path, role=role)
+
+    def champion(self) -> ModelRef | None:
+        mv = self.registry.champion()
+        return None if mv is None else self._ref(mv, "champion")
+
+    def challengers(self) -> list[ModelRef]:
+        return [self._ref(mv, "challenger") for mv in self.registry.challengers()]
+
+
+def resolve_champion(source: ModelSource, model_name: str = "lead_score") -> ModelRef:
+    """The champion, or NoChampionError saying how to get one."""
+    ref = source.champion()
+    if ref is None:
+        raise NoChampionError(
+            f"model '{model_name}' has no champion version in the registry; expected one to score the leads with",
+            hint="train and promote a model first (leadops train, then leadops promote <version>)",
+        )
+    return ref
+
+
+def load_model(ref: ModelRef) -> ScorerLike:
+    """Load the artifact with its loader ('module:function', pickle-free); executors call this too."""
+    module, _, name = ref.loader.partition(":")
+    try:
+        loader = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise JobError(f"model loader {ref.loader!r} for version {ref.version} cannot be imported: {exc}") from exc
+    model: ScorerLike = loader(ref.path)
+    return model
+
+
+def _kind(dtype: str) -> str:
+    d = dtype.lower()
+    if d.startswith(("float", "int", "uint", "double", "bool")):
+        return "numeric"
+    return "categorical"
+
+
+def check_features(ref: ModelRef, columns: list[str], dtypes: dict[str, str] | None = None) -> None:
+    """Raise FeatureSchemaError naming missing/retyped (and, for context, extra) features; extras alone are fine.
+
+    Extra columns alone are no error: a challenger may use features the champion does not, and every model
+    picks its own columns from the shared feature frame.
+    """
+    expected = list(ref.feature_names)
+    got = [c for c in columns if c != "lead_id"]
+    missing = [c for c in expected if c not in set(got)]
+    extra = [c for c in got if c not in set(expected)]
+    retyped: list[str] = []
+    if dtypes and ref.feature_dtypes:
+        for name in expected:
+            if name in dtypes and name in ref.feature_dtypes and _kind(dtypes[name]) != _kind(ref.feature_dtypes[name]):
+                retyped.append(f"{name} ({ref.feature_dtypes[name]} -> {dtypes[name]})")
+    if missing or retyped:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if extra:
+            parts.append(f"extra {extra}")
+        if retyped:
+            parts.append(f"changed type {retyped}")
+        raise FeatureSchemaError(
+            f"the features built tonight do not match model version {ref.version} ({ref.role}): "
+            + "; ".join(parts)
+            + f"; the model expects {expected}",
+            hint="retrain the model on the current feature spec, or restore the features it was trained on",
+        )

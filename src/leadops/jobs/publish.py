@@ -1,0 +1,83 @@
+"""From staged scores to a published run: routing, reasons for the MQLs, queues, then ONE transaction flips it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from leadops.jobs.checkpoints import checkpoint
+from leadops.jobs.inputs import FeatureSource
+from leadops.jobs.model import ModelRef, ScorerLike
+from leadops.jobs.scoring import explain_rows
+from leadops.warehouse import Warehouse
+from leadops.warehouse.connection import utcnow
+
+REASON_BATCH = 50_000
+
+
+def add_mql_reasons(
+    warehouse: Warehouse,
+    features: FeatureSource,
+    *,
+    run_id: str,
+    as_of: datetime,
+    champion: tuple[ModelRef, ScorerLike],
+    top_n: int,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> int:
+    """Reason codes for the leads routed to Sales (few, so this second pass is cheap); return how many."""
+    ref, model = champion
+    ids = [
+        str(r[0])
+        for r in warehouse.rows(
+            "SELECT lead_id FROM lead_scores WHERE run_id = ? AND route = 'sales' AND reason_text IS NULL "
+            "ORDER BY lead_id",
+            [run_id],
+        )
+    ]
+    for start in range(0, len(ids), REASON_BATCH):
+        batch = ids[start : start + REASON_BATCH]
+        explained = explain_rows(model, ref, features.build(as_of, batch), top_n)
+        table = pa.table(
+            {
+                "run_id": [run_id] * len(batch),
+                "lead_id": [str(i) for i in explained.index],
+                "reasons": list(explained["reasons"]),
+                "reason_text": list(explained["reason_text"]),
+            }
+        )
+        warehouse.upsert("lead_scores", table, key=["run_id", "lead_id"])
+        if progress is not None:
+            progress("reasons", start + len(batch), len(ids))
+    return len(ids)
+
+
+def run_counts(warehouse: Warehouse, run_id: str) -> dict[str, int]:
+    """The run's counts as the ledger stores them."""
+    row = warehouse.rows(
+        "SELECT count(*), "
+        "count(CASE WHEN route = 'sales' THEN 1 END), "
+        "count(CASE WHEN route = 'sales' AND sales_status = 'new' THEN 1 END), "
+        "count(CASE WHEN route = 'nurture' THEN 1 END), "
+        "count(CASE WHEN recycled_at = as_of THEN 1 END), "
+        "count(CASE WHEN route = 'suppressed' THEN 1 END) "
+        "FROM lead_scores WHERE run_id = ?",
+        [run_id],
+    )[0]
+    keys = ("leads_scored", "routed_sales", "new_to_sales", "routed_nurture", "recycled", "suppressed")
+    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
+
+
+def publish(warehouse: Warehouse, run_id: str, fields: dict[str, Any]) -> None:
+    """The atomic switch: status -> published with counts and export paths; the views change in this one commit."""
+    now = utcnow()
+    values = {**fields, "status": "published", "finished_at": now, "published_at": now}
+    sets = ", ".join(f"{name} = ?" for name in values)
+    with warehouse.transaction():
+        warehouse.execute("DELETE FROM score_stage WHERE run_id = ?", [run_id])
+        warehouse.execute("DELETE FROM score_run_leads WHERE run_id = ?", [run_id])
+        warehouse.execute(f"UPDATE score_runs SET {sets} WHERE run_id = ?", [*values.values(), run_id])
+        checkpoint("publish: flipped, not yet committed")

@@ -1,0 +1,268 @@
+"""The nightly scoring job: select open leads -> features -> score (champion + shadow) -> route -> publish."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from leadops.jobs import checkpoints, ledger, select
+from leadops.jobs.checkpoints import checkpoint
+from leadops.jobs.errors import JobError
+from leadops.jobs.exports import export_dir, write_exports
+from leadops.jobs.inputs import FeatureSource, WarehouseFeatures
+from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
+from leadops.jobs.publish import add_mql_reasons, publish, run_counts
+from leadops.jobs.routing import route_run, write_queues
+from leadops.jobs.specs import Operations, operations
+from leadops.warehouse import Warehouse
+
+Engine = Literal["duckdb", "spark"]
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ScoreRunResult:
+    """What one score_job call did (or found already done)."""
+
+    run_id: str
+    as_of: datetime
+    model_version: int
+    engine: str
+    status: str
+    leads_scored: int
+    routed_sales: int
+    routed_marketing: int
+    new_to_sales: int = 0
+    recycled: int = 0
+    suppressed: int = 0
+    export_csv: str | None = None
+    export_parquet: str | None = None
+    seconds: float = 0.0
+    shadow: list[int] = field(default_factory=list)
+    shadow_problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (the CLI's --json output)."""
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        return data
+
+
+def floor_as_of(now: datetime, unit: str) -> datetime:
+    """Naive-UTC now floored to the day/hour/minute, so reruns within that unit are the same run."""
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC).replace(tzinfo=None)
+    if unit == "day":
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if unit == "hour":
+        return now.replace(minute=0, second=0, microsecond=0)
+    return now.replace(second=0, microsecond=0)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def _load(refs: list[ModelRef]) -> list[tuple[ModelRef, ScorerLike]]:
+    return [(ref, load_model(ref)) for ref in refs]
+
+
+def score_job(
+    settings: Any,
+    warehouse: Warehouse,
+    *,
+    as_of: datetime | None = None,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    models: ModelSource | None = None,
+    features: FeatureSource | None = None,
+) -> ScoreRunResult:
+    """Score every open lead as of T, route MQLs to Sales and the rest to nurture, publish atomically.
+
+    Idempotent per (as_of, model version, config): the run id is derived from them, a published run is not
+    redone ("already published"), an interrupted one is cleared and redone from the start.
+    """
+    started = time.perf_counter()
+    ops: Operations = operations(settings)
+    engine_name: Engine = engine or ops.scoring.engine
+    when = floor_as_of(datetime.now(UTC), ops.scoring.as_of_floor) if as_of is None else _naive_utc(as_of)
+    source = models if models is not None else RegistryModels(settings, warehouse)
+    model_name = getattr(getattr(settings, "registry", None), "model_name", "lead_score")
+    champion_ref = resolve_champion(source, model_name)
+    challenger_refs = source.challengers() if ops.scoring.shadow else []
+    challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
+    cfg_hash = ledger.config_hash(ops, settings)
+    run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash)
+    workspace = Path(getattr(settings, "workspace", Path(".")))
+    out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
+
+    with warehouse.writer("score"):
+        existing = ledger.get_run(warehouse, run_id)
+        if existing is not None and existing.status == "published":
+            return _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
+        checkpoints.reset()
+        champion = (champion_ref, load_model(champion_ref))
+        challengers = _load(challenger_refs)
+        feats = features if features is not None else WarehouseFeatures(settings, warehouse)
+        ledger.start_run(
+            warehouse,
+            run_id=run_id,
+            as_of=when,
+            model_version=champion_ref.version,
+            scorer=champion_ref.scorer,
+            engine=engine_name,
+            cfg_hash=cfg_hash,
+        )
+        checkpoint("run started")
+        try:
+            result = _run(
+                warehouse, feats, ops, run_id, when, champion, challengers, engine_name, settings, out_dir, progress
+            )
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                ledger.fail_run(warehouse, run_id, f"{type(exc).__name__}: {exc}")
+            raise
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _run(
+    warehouse: Warehouse,
+    feats: FeatureSource,
+    ops: Operations,
+    run_id: str,
+    when: datetime,
+    champion: tuple[ModelRef, ScorerLike],
+    challengers: list[tuple[ModelRef, ScorerLike]],
+    engine_name: Engine,
+    settings: Any,
+    out_dir: Path,
+    progress: Progress | None,
+) -> ScoreRunResult:
+    total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
+    checkpoint("open leads selected")
+    if progress is not None:
+        progress("score", 0, total)
+    all_reasons = ops.scoring.reasons == "all"
+    if engine_name == "spark":
+        from leadops.jobs.engines.spark import score_chunks as spark_chunks
+
+        problems = spark_chunks(
+            warehouse,
+            feats,
+            run_id=run_id,
+            as_of=when,
+            champion=champion[0],
+            challengers=[c for c, _ in challengers],
+            all_reasons=all_reasons,
+            top_n=ops.scoring.top_reasons,
+            total=total,
+            spec=ops.scoring.spark,
+            workdir=Path(getattr(settings, "workspace", Path("."))) / ".runs" / run_id,
+            progress=progress,
+            champion_model=champion[1],
+        )
+    elif engine_name == "duckdb":
+        from leadops.jobs.engines.duckdb import score_chunks
+
+        problems = score_chunks(
+            warehouse,
+            feats,
+            run_id=run_id,
+            as_of=when,
+            champion=champion,
+            challengers=challengers,
+            all_reasons=all_reasons,
+            top_n=ops.scoring.top_reasons,
+            total=total,
+            progress=progress,
+        )
+    else:
+        raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
+    previous = ledger.previous_published(warehouse, when)
+    with warehouse.transaction():
+        route_run(
+            warehouse,
+            run_id=run_id,
+            as_of=when,
+            model_version=champion[0].version,
+            previous_run=previous,
+            spec=ops.routing,
+        )
+        write_queues(warehouse, run_id)
+    checkpoint("routed")
+    add_mql_reasons(
+        warehouse, feats, run_id=run_id, as_of=when, champion=champion, top_n=ops.scoring.top_reasons, progress=progress
+    )
+    checkpoint("reasons added")
+    exp = ops.scoring.exports
+    csv_path, pq_path = write_exports(warehouse, run_id, out_dir, csv=exp.csv, parquet=exp.parquet)
+    checkpoint("exports written")
+    counts = run_counts(warehouse, run_id)
+    shadow = sorted({c.version for c, _ in challengers} - set(problems))
+    fields: dict[str, Any] = {
+        **counts,
+        "shadow_versions": ",".join(str(v) for v in shadow) or None,
+        "export_csv": str(csv_path) if csv_path else None,
+        "export_parquet": str(pq_path) if pq_path else None,
+        "error": "; ".join(problems.values()) or None,
+    }
+    publish(warehouse, run_id, fields)
+    checkpoint("published")
+    return ScoreRunResult(
+        run_id=run_id,
+        as_of=when,
+        model_version=champion[0].version,
+        engine=engine_name,
+        status="published",
+        leads_scored=counts["leads_scored"],
+        routed_sales=counts["routed_sales"],
+        routed_marketing=counts["routed_nurture"],
+        new_to_sales=counts["new_to_sales"],
+        recycled=counts["recycled"],
+        suppressed=counts["suppressed"],
+        export_csv=fields["export_csv"],
+        export_parquet=fields["export_parquet"],
+        shadow=shadow,
+        shadow_problems=list(problems.values()),
+    )
+
+
+def _already_published(
+    warehouse: Warehouse,
+    row: ledger.RunRow,
+    when: datetime,
+    champion: ModelRef,
+    ops: Operations,
+    out_dir: Path,
+    started: float,
+) -> ScoreRunResult:
+    """A rerun of a published run: change nothing in the warehouse; restore export files if someone deleted them."""
+    exp = ops.scoring.exports
+    missing_csv = exp.csv and not (out_dir / "lead_scores.csv").exists()
+    missing_pq = exp.parquet and not (out_dir / "lead_scores.parquet").exists()
+    if missing_csv or missing_pq:
+        write_exports(warehouse, row.run_id, out_dir, csv=bool(missing_csv), parquet=bool(missing_pq))
+    counts = run_counts(warehouse, row.run_id)
+    shadow = [int(v) for v in (row.shadow_versions or "").split(",") if v]
+    return ScoreRunResult(
+        run_id=row.run_id,
+        as_of=when,
+        model_version=champion.version,
+        engine=row.engine,
+        status="already published",
+        leads_scored=counts["leads_scored"],
+        routed_sales=counts["routed_sales"],
+        routed_marketing=counts["routed_nurture"],
+        new_to_sales=counts["new_to_sales"],
+        recycled=counts["recycled"],
+        suppressed=counts["suppressed"],
+        export_csv=row.export_csv,
+        export_parquet=row.export_parquet,
+        seconds=round(time.perf_counter() - started, 3),
+        shadow=shadow,
+    )

@@ -1,0 +1,146 @@
+"""The pure middle of the job: one chunk of features in, score rows out (same code on DuckDB and on Spark executors)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from leadops.jobs.errors import JobError
+from leadops.jobs.model import ModelRef, ScorerLike
+
+STAGE_SCHEMA = pa.schema(
+    [
+        ("lead_id", pa.string()),
+        ("score", pa.float64()),
+        ("probability", pa.float64()),
+        ("grade", pa.string()),
+        ("raw", pa.float64()),
+        ("fit_score", pa.float64()),
+        ("engagement_score", pa.float64()),
+        ("reasons", pa.string()),
+        ("reason_text", pa.string()),
+    ]
+)
+
+SHADOW_SCHEMA = pa.schema(
+    [
+        ("lead_id", pa.string()),
+        ("model_version", pa.int32()),
+        ("score", pa.float64()),
+        ("probability", pa.float64()),
+        ("grade", pa.string()),
+    ]
+)
+
+
+def _nullable(values: Any) -> pa.Array:
+    """float64 with NaN as NULL (SQL compares NaN above every number; NULL is what 'unknown' means there)."""
+    return pa.array(np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float), pa.float64(), from_pandas=True)
+
+
+def model_matrix(ref: ModelRef, X: pd.DataFrame) -> pd.DataFrame:
+    """The model's own columns, in its order (each model picks from the shared feature frame)."""
+    return X if list(X.columns) == list(ref.feature_names) else X.loc[:, list(ref.feature_names)]
+
+
+def _sub_scorers(model: Any) -> tuple[Any, Any]:
+    """Fit and engagement sub-scorers of a combined (matrix) scorer; (None, None) for any other scorer."""
+    for fit_name, eng_name in (("fit_scorer_", "engagement_scorer_"), ("fit_", "engagement_")):
+        fit, eng = getattr(model, fit_name, None), getattr(model, eng_name, None)
+        if hasattr(fit, "score") and hasattr(eng, "score"):
+            return fit, eng
+    subs = getattr(model, "components_", None)
+    if isinstance(subs, dict) and hasattr(subs.get("fit"), "score") and hasattr(subs.get("engagement"), "score"):
+        return subs["fit"], subs["engagement"]
+    return None, None
+
+
+def _component(sub: Any, X: pd.DataFrame) -> np.ndarray:
+    names = getattr(sub, "feature_names_in_", None)
+    frame = X.loc[:, list(names)] if names else X
+    return np.asarray(sub.score(frame)["score"], dtype=float)
+
+
+def _json_reasons(reasons: Any) -> str:
+    cleaned = [
+        {
+            "feature": str(r.get("feature")),
+            "contribution": None
+            if r.get("contribution") is None or not math.isfinite(float(r["contribution"]))
+            else round(float(r["contribution"]), 6),
+            "text": str(r.get("text", "")),
+        }
+        for r in (reasons or [])
+    ]
+    return json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
+
+
+def explain_rows(model: ScorerLike, ref: ModelRef, X: pd.DataFrame, top_n: int) -> pd.DataFrame:
+    """reasons (JSON text) and reason_text per lead, indexed like X."""
+    if len(X) == 0:
+        return pd.DataFrame({"reasons": pd.Series([], dtype=object), "reason_text": pd.Series([], dtype=object)})
+    explained = model.explain(model_matrix(ref, X), top_n=top_n)
+    return pd.DataFrame(
+        {
+            "reasons": [_json_reasons(r) for r in explained["reasons"]],
+            "reason_text": [str(t) for t in explained["reason_text"]],
+        },
+        index=X.index,
+    )
+
+
+def score_chunk(
+    model: ScorerLike, ref: ModelRef, X: pd.DataFrame, *, with_reasons: bool = False, top_n: int = 3
+) -> pa.Table:
+    """Champion score rows for one chunk of features (index = lead_id)."""
+    Xm = model_matrix(ref, X)
+    scored = model.score(Xm) if len(Xm) else pd.DataFrame(columns=["score", "probability", "grade", "raw"])
+    if len(scored) != len(Xm):
+        raise JobError(f"model version {ref.version} returned {len(scored)} scores for {len(Xm)} leads")
+    n = len(Xm)
+    fit_model, eng_model = _sub_scorers(model)
+    fit = _component(fit_model, X) if fit_model is not None and n else np.full(n, np.nan)
+    eng = _component(eng_model, X) if eng_model is not None and n else np.full(n, np.nan)
+    reasons: list[Any] = [None] * n
+    reason_text: list[Any] = [None] * n
+    if with_reasons and n:
+        ex = explain_rows(model, ref, X, top_n)
+        reasons, reason_text = list(ex["reasons"]), list(ex["reason_text"])
+    columns = {
+        "lead_id": [str(i) for i in Xm.index],
+        "score": np.asarray(scored["score"], dtype=float),
+        "probability": _nullable(scored["probability"]),
+        "grade": [None if g is None else str(g) for g in scored["grade"]],
+        "raw": _nullable(scored["raw"]),
+        "fit_score": _nullable(fit),
+        "engagement_score": _nullable(eng),
+        "reasons": reasons,
+        "reason_text": reason_text,
+    }
+    return pa.Table.from_pydict(columns, schema=STAGE_SCHEMA)
+
+
+def shadow_chunk(model: ScorerLike, ref: ModelRef, X: pd.DataFrame) -> pa.Table:
+    """A challenger's scores for one chunk (stored for comparison, never routed)."""
+    Xm = model_matrix(ref, X)
+    scored = model.score(Xm) if len(Xm) else pd.DataFrame(columns=["score", "probability", "grade"])
+    return pa.Table.from_pydict(
+        {
+            "lead_id": [str(i) for i in Xm.index],
+            "model_version": [ref.version] * len(Xm),
+            "score": np.asarray(scored["score"], dtype=float),
+            "probability": _nullable(scored["probability"]),
+            "grade": [None if g is None else str(g) for g in scored["grade"]],
+        },
+        schema=SHADOW_SCHEMA,
+    )
+
+
+def with_run_id(table: pa.Table, run_id: str) -> pa.Table:
+    """Prefix a run_id column (the warehouse tables' key)."""
+    return table.add_column(0, "run_id", pa.array([run_id] * table.num_rows, pa.string()))

@@ -1,0 +1,24 @@
+"""The model registry: MLflow versions and aliases, lineage, the warehouse audit log, load by alias.
+
+Importing this package does not import mlflow; only registry commands and cold artifact loads do.
+"""
+
+from leadops.registry.audit import default_actor
+from leadops.registry.errors import ArtifactIntegrityError, RegistryError
+from leadops.registry.loading import load_artifact_dir
+from leadops.registry.records import CHALLENGER, CHAMPION, AuditEntry, ModelVersion
+from leadops.registry.registry import Registry
+from leadops.registry.store import tracking_uri
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "ArtifactIntegrityError",
+    "AuditEntry",
+    "ModelVersion",
+    "Registry",
+    "RegistryError",
+    "default_actor",
+    "load_artifact_dir",
+    "tracking_uri",
+]

@@ -1,0 +1,18 @@
+"""Errors raised by the registry: bad requests to it and artifacts that fail their integrity checks."""
+
+from __future__ import annotations
+
+from leadops.errors import LeadOpsError
+
+
+class RegistryError(LeadOpsError):
+    """A registry request is malformed (force without a reason, missing lineage, a non-leadops version)."""
+
+    exit_code = 11
+    http_status = 422
+
+
+class ArtifactIntegrityError(RegistryError):
+    """A scorer artifact's files do not match the hashes recorded for them (manifest or registry digest)."""
+
+    http_status = 500

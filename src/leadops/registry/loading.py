@@ -1,0 +1,78 @@
+"""Load a registered scorer's plain files by version, alias or scorer name: fast, local, never unpickling.
+
+With a warm cache (`<workspace>/.leadops/registry.json` + the version's directory) this imports neither
+mlflow nor anything heavier than the settings: a scoring process resolves `champion` in milliseconds.
+Cold (or with refresh=True) it asks MLflow, downloads the artifact once and verifies it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from leadops.config import Settings
+from leadops.errors import NotFoundError
+from leadops.registry import cache, store
+from leadops.registry.errors import ArtifactIntegrityError, RegistryError
+from leadops.registry.integrity import verify_artifact
+
+
+def load_artifact_dir(settings: Settings, ref: str | int, *, refresh: bool = False) -> Path:
+    """A local, verified directory holding the artifact files of the version `ref` names."""
+    model = settings.registry.model_name
+    uri = store.tracking_uri(settings)
+    if not refresh:
+        snapshot = cache.read_snapshot(settings, store.cache_key(uri), model)
+        if snapshot is not None:
+            version = cache.resolve_in(snapshot, ref)
+            if version is not None:
+                info = snapshot["versions"][str(version)]
+                target = cache.version_dir(settings, model, version)
+                if target.is_dir():
+                    try:
+                        verify_artifact(target, info.get("artifact_digest"))
+                        return target
+                    except ArtifactIntegrityError:
+                        shutil.rmtree(target)  # a damaged cache copy: fetch it again from MLflow
+    return _fetch(settings, ref)
+
+
+def _fetch(settings: Settings, ref: str | int) -> Path:
+    """Resolve through MLflow (refreshing the alias cache), download the version once, verify it."""
+    from leadops.registry.registry import Registry
+
+    registry = Registry(settings, None)
+    version = registry.resolve(ref)
+    path = version.tags.get("leadops.artifact_path")
+    if not version.run_id or not path:
+        raise RegistryError(
+            f"{registry.model_name} {version.label()} was not registered by leadops "
+            "(no leadops.artifact_path tag); expected a version made by `leadops train`"
+        )
+    target = cache.version_dir(settings, registry.model_name, version.version)
+    if target.is_dir():
+        try:
+            verify_artifact(target, version.artifact_digest)
+            return target
+        except ArtifactIntegrityError:
+            shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=target.parent) as tmp:
+        local = Path(_download(registry.client, version.run_id, path, tmp))
+        verify_artifact(local, version.artifact_digest)
+        try:
+            local.rename(target)
+        except OSError:
+            if not target.is_dir():  # another process may have placed the same verified copy first
+                raise
+    verify_artifact(target, version.artifact_digest)
+    return target
+
+
+def _download(client: Any, run_id: str, path: str, into: str) -> str:
+    try:
+        return str(client.download_artifacts(run_id, path, into))
+    except Exception as exc:
+        raise NotFoundError(f"cannot download artifact '{path}' of run {run_id}: {exc}") from exc

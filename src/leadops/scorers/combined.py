@@ -1,0 +1,125 @@
+"""Combined scorers: the fit x engagement grade matrix (A1..D4) and a weighted blend of any scorers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadops.errors import ScorerError
+from leadops.scorers.base import Scorer, build_scorer, load_scorer
+from leadops.scorers.reasons import merge_explanations
+from leadops.scorers.specs import AnyScorerSpec, BlendSpec, MatrixSpec
+
+
+def _built(ref: Any, where: str) -> Scorer:
+    if isinstance(ref, str):
+        raise ScorerError(f"{where}: model {ref!r} is a name; build with build_scorer(spec, catalog=models)")
+    return build_scorer(ref)
+
+
+class _Composite(Scorer):
+    """Sub-scorers fitted on the same X and saved in components/<name>/ as full artifacts of their own."""
+
+    components_: dict[str, Scorer]
+
+    @property
+    def learns_from_labels(self) -> bool:  # type: ignore[override]
+        return any(s.learns_from_labels for s in self.components_.values())
+
+    def _fit(
+        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
+    ) -> None:
+        for scorer in self.components_.values():
+            scorer.fit(X, y, X_val=X_val, y_val=y_val)
+
+    def _shares(self) -> dict[str, float]:
+        return {name: 1.0 for name in self.components_}
+
+    def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
+        """Sub-scorers' reasons tagged with their component name, weighted by their share, top_n each way."""
+        X = self._check(X)
+        shares = self._shares()
+        parts = [(name, shares[name], s.explain(X, top_n)) for name, s in self.components_.items()]
+        return merge_explanations(parts, X.index, top_n)
+
+    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
+        raise ScorerError(f"{self.scorer_type}: reasons come from its components; call explain()")
+
+    def _state(self) -> dict[str, Any]:
+        return {"components": list(self.components_)}
+
+    def _write_files(self, path: Path) -> None:
+        for name, scorer in self.components_.items():
+            scorer.save(path / "components" / name)
+
+    def _restore(self, state: dict[str, Any], path: Path) -> None:
+        self.components_ = {name: load_scorer(path / "components" / name) for name in state["components"]}
+
+
+class MatrixScorer(_Composite):
+    """Cell = fit grade letter + engagement digit (e.g. A1); score = the configured cell value."""
+
+    scorer_type = "matrix"
+    spec: MatrixSpec
+
+    def __init__(self, spec: MatrixSpec) -> None:
+        super().__init__(spec)
+        fit, eng = _built(spec.fit, "matrix.fit"), _built(spec.engagement, "matrix.engagement")
+        self.components_ = {"fit": fit, "engagement": eng}
+        fit_labels, eng_labels = fit.spec.grades.labels(), eng.spec.grades.labels()
+        missing = [f + e for f in fit_labels for e in eng_labels if f + e not in spec.cells]
+        if missing:
+            raise ScorerError(
+                f"matrix.cells: expected a score for every fit x engagement grade pair, missing {missing} "
+                f"(fit grades {fit_labels}, engagement grades {eng_labels})"
+            )
+
+    def cells(self, X: pd.DataFrame) -> np.ndarray:
+        """Cell label per row, e.g. 'A1'."""
+        fit = self.components_["fit"].score(X)["grade"].astype(str).to_numpy()
+        eng = self.components_["engagement"].score(X)["grade"].astype(str).to_numpy()
+        return np.char.add(fit.astype(str), eng.astype(str)).astype(object)
+
+    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        cells = self.spec.cells
+        return np.array([cells[c] for c in self.cells(X)], dtype=float), None
+
+    def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
+        return raw
+
+    def _grades(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        return self.cells(X)
+
+    def _fold_spec(self) -> AnyScorerSpec:
+        return self.spec.model_copy(update={"calibration": None})
+
+
+class BlendScorer(_Composite):
+    """score = sum(weight * component score) / sum(weight); probability blended likewise when all have one."""
+
+    scorer_type = "blend"
+    spec: BlendSpec
+
+    def __init__(self, spec: BlendSpec) -> None:
+        super().__init__(spec)
+        self.components_ = {n: _built(c.scorer, f"blend.components.{n}") for n, c in spec.components.items()}
+
+    def _shares(self) -> dict[str, float]:
+        total = sum(c.weight for c in self.spec.components.values())
+        return {n: c.weight / total for n, c in self.spec.components.items()}
+
+    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        shares = self._shares()
+        raw = np.zeros(len(X))
+        prob = np.zeros(len(X))
+        for name, scorer in self.components_.items():
+            out = scorer.score(X)
+            raw += shares[name] * out["score"].to_numpy(dtype=float)
+            prob += shares[name] * out["probability"].to_numpy(dtype=float)
+        return raw, (prob if np.isfinite(prob).all() and len(X) else None)
+
+    def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
+        return raw

@@ -1,0 +1,57 @@
+"""Column kinds and encodings shared by the learned scorers (numeric vs categorical, codes, quantile bins)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+from leadops.errors import ScorerError
+from leadops.scorers.conditions import as_float, as_text
+
+MISSING = "__missing__"
+OTHER = "__other__"
+
+
+def is_numeric_column(s: pd.Series) -> bool:
+    """Numbers and booleans are numeric; strings, categories and objects are categorical."""
+    return bool(is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype))
+
+
+def split_kinds(
+    X: pd.DataFrame, numeric: Sequence[str] | None, categorical: Sequence[str] | None, who: str
+) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) features: every column of X, explicit lists override the dtype's kind."""
+    cols = [str(c) for c in X.columns]
+    unknown = sorted(set(numeric or []).union(categorical or []) - set(cols))
+    if unknown:
+        raise ScorerError(f"{who}: features {unknown} are configured but not in X; expected among {cols}")
+    num_set, cat_set = set(numeric or []), set(categorical or [])
+    num = [c for c in cols if c in num_set or (c not in cat_set and is_numeric_column(X[c]))]
+    cat = [c for c in cols if c not in set(num)]
+    return num, cat
+
+
+def category_codes(s: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    """Float codes of a categorical column against the fitted category list; unseen and missing -> NaN."""
+    lookup = {c: float(i) for i, c in enumerate(categories)}
+    return np.array([np.nan if v is None else lookup.get(v, np.nan) for v in as_text(s)], dtype=float)
+
+
+def quantile_edges(x: np.ndarray, bins: int) -> list[float]:
+    """Interior cut points of up to `bins` quantile bins of the finite values."""
+    finite = x[np.isfinite(x)]
+    if finite.size == 0:
+        return []
+    qs = np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])
+    return [float(v) for v in np.unique(qs)]
+
+
+def numeric_matrix(X: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
+    """Float matrix of numeric columns (NaN for missing or unparseable)."""
+    out = np.empty((len(X), len(cols)))
+    for j, c in enumerate(cols):
+        out[:, j] = as_float(X[c])
+    return out

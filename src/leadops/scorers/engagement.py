@@ -1,0 +1,84 @@
+"""Engagement scorer: weighted activity counts decayed by recency and saturated onto 0..100."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadops.scorers.base import Scorer
+from leadops.scorers.conditions import as_float
+from leadops.scorers.reasons import format_points, format_value
+from leadops.scorers.specs import EngagementSpec
+
+
+class EngagementScorer(Scorer):
+    """points = sum w * count * 0.5**(days/half_life); score = 100 * (1 - exp(-max(points, 0) / scale))."""
+
+    scorer_type = "engagement"
+    spec: EngagementSpec
+
+    @property
+    def learns_from_labels(self) -> bool:  # type: ignore[override]
+        return self.spec.learn_weights
+
+    def _decayed(self, X: pd.DataFrame) -> np.ndarray:
+        acts = self.spec.activities
+        out = np.zeros((len(X), len(acts)))
+        for j, a in enumerate(acts):
+            x = np.nan_to_num(as_float(X[a.feature]), nan=0.0)
+            if a.days_since_feature is not None:
+                days = np.clip(np.nan_to_num(as_float(X[a.days_since_feature]), nan=0.0), 0.0, None)
+                x = x * 0.5 ** (days / (a.half_life_days or self.spec.half_life_days))
+            out[:, j] = x
+        return out
+
+    def _fit(
+        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
+    ) -> None:
+        acts = self.spec.activities
+        needed = [a.feature for a in acts] + [a.days_since_feature for a in acts if a.days_since_feature]
+        self._require_features(X, needed, "the activities")
+        if not self.spec.learn_weights:
+            self.weights_ = [a.weight for a in acts]
+            self.scale_ = self.spec.scale
+            return
+        from sklearn.linear_model import LogisticRegression
+
+        assert y is not None
+        D = self._decayed(X)
+        lr = LogisticRegression(C=1.0, max_iter=2000).fit(D, y)
+        self.weights_ = [float(w) for w in lr.coef_[0]]
+        points = D @ np.asarray(self.weights_)
+        p90 = float(np.quantile(points, 0.9)) if len(points) else 0.0
+        self.scale_ = p90 / np.log(10.0) if p90 > 0 else self.spec.scale
+
+    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._decayed(X) @ np.asarray(self.weights_, dtype=float), None
+
+    def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
+        return 100.0 * (1.0 - np.exp(-np.maximum(raw, 0.0) / self.scale_))
+
+    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
+        contrib = self._decayed(X) * np.asarray(self.weights_, dtype=float)[None, :]
+        acts = self.spec.activities
+        values = {a.feature: X[a.feature].to_numpy(dtype=object) for a in acts}
+        days = {
+            a.feature: X[a.days_since_feature].to_numpy(dtype=object) for a in acts if a.days_since_feature
+        }
+
+        def text(i: int, j: int, c: float) -> str:
+            f = acts[j].feature
+            when = f", last {format_value(days[f][i])} days ago" if f in days else ""
+            return f"{self.label(f)}: {format_value(values[f][i])}{when}: {format_points(c)}"
+
+        return contrib, [a.feature for a in acts], text
+
+    def _state(self) -> dict[str, Any]:
+        return {"weights": self.weights_, "scale": self.scale_}
+
+    def _restore(self, state: dict[str, Any], path: Path) -> None:
+        self.weights_ = [float(w) for w in state["weights"]]
+        self.scale_ = float(state["scale"])

@@ -1,0 +1,193 @@
+"""LightGBM scorer: trees saved as LightGBM text, SHAP reasons, class weights undone before calibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadops.errors import ScorerError
+from leadops.scorers.base import Scorer
+from leadops.scorers.calibration import stratified_folds
+from leadops.scorers.conditions import as_float, as_text
+from leadops.scorers.encoding import category_codes, split_kinds
+from leadops.scorers.reasons import format_log_odds, format_value
+from leadops.scorers.specs import AnyScorerSpec, LightGBMSpec
+
+_SEARCH_SPACE: dict[str, list[float]] = {
+    "num_leaves": [15, 31, 63],
+    "learning_rate": [0.03, 0.05, 0.08],
+    "min_child_samples": [20, 50, 100],
+    "feature_fraction": [0.7, 0.9, 1.0],
+    "lambda_l2": [0.0, 1.0, 5.0],
+}
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+
+
+class LightGBMScorer(Scorer):
+    """Gradient boosting on a float matrix (categoricals as saved integer codes, handled natively)."""
+
+    scorer_type = "lightgbm"
+    learns_from_labels = True
+    spec: LightGBMSpec
+
+    def matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """Float matrix in training column order; unseen or missing categories become NaN."""
+        M = np.empty((len(X), len(self.columns_)))
+        for j, f in enumerate(self.columns_):
+            M[:, j] = category_codes(X[f], self.categories_[f]) if f in self.categories_ else as_float(X[f])
+        return M
+
+    def _params(self, spec: LightGBMSpec) -> dict[str, Any]:
+        return {
+            "objective": "binary",
+            "learning_rate": spec.learning_rate,
+            "num_leaves": spec.num_leaves,
+            "min_data_in_leaf": spec.min_child_samples,
+            "feature_fraction": spec.feature_fraction,
+            "bagging_fraction": spec.bagging_fraction,
+            "bagging_freq": 1 if spec.bagging_fraction < 1 else 0,
+            "lambda_l2": spec.lambda_l2,
+            "seed": spec.seed,
+            "num_threads": spec.num_threads,
+            "verbosity": -1,
+            "force_col_wise": True,
+            "metric": "binary_logloss",
+        }
+
+    def _train(
+        self, spec: LightGBMSpec, M: np.ndarray, y: np.ndarray, Mv: np.ndarray | None, yv: np.ndarray | None
+    ) -> tuple[Any, int, float]:
+        """(booster, best iteration, validation logloss or NaN)."""
+        import lightgbm as lgb
+
+        params = self._params(spec)
+        if spec.class_weight == "balanced":
+            params["scale_pos_weight"] = self.scale_pos_weight_
+        cat_idx = [j for j, f in enumerate(self.columns_) if f in self.categories_]
+        dtrain = lgb.Dataset(M, label=y, categorical_feature=cat_idx, free_raw_data=True)
+        if Mv is None or yv is None:
+            booster = lgb.train(params, dtrain, num_boost_round=spec.n_estimators)
+            return booster, spec.n_estimators, float("nan")
+        dval = lgb.Dataset(Mv, label=yv, categorical_feature=cat_idx, reference=dtrain)
+        booster = lgb.train(
+            params,
+            dtrain,
+            num_boost_round=spec.n_estimators,
+            valid_sets=[dval],
+            callbacks=[lgb.early_stopping(spec.early_stopping_rounds, verbose=False)],
+        )
+        best = int(booster.best_iteration) or spec.n_estimators
+        return booster, best, float(booster.best_score["valid_0"]["binary_logloss"])
+
+    search_results_: dict[str, Any]
+
+    def _search(
+        self, M: np.ndarray, y: np.ndarray, Mv: np.ndarray | None, yv: np.ndarray | None
+    ) -> tuple[LightGBMSpec, int]:
+        """Small random search on the validation split (carved from train when none): best spec, its trees."""
+        if Mv is None or yv is None:
+            hold = stratified_folds(y, 5, self.spec.seed) == 0
+            M, Mv, y, yv = M[~hold], M[hold], y[~hold], y[hold]
+        rng = np.random.default_rng(self.spec.seed)
+        candidates = [self.spec]
+        for _ in range(self.spec.search_iterations - 1):
+            pick = {k: vals[int(rng.integers(len(vals)))] for k, vals in _SEARCH_SPACE.items()}
+            pick["num_leaves"] = int(pick["num_leaves"])
+            pick["min_child_samples"] = int(pick["min_child_samples"])
+            candidates.append(self.spec.model_copy(update=pick))
+        best: tuple[float, LightGBMSpec, int] | None = None
+        for cand in candidates:
+            _, iters, loss = self._train(cand, M, y, Mv, yv)
+            if best is None or loss < best[0]:
+                best = (loss, cand, iters)
+        assert best is not None
+        self.search_results_ = {"best_logloss": best[0], "tried": len(candidates)}
+        return best[1], best[2]
+
+    def _fit(
+        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
+    ) -> None:
+        import lightgbm as lgb
+
+        assert y is not None
+        n1 = float(y.sum())
+        if n1 in (0.0, float(len(y))):
+            raise ScorerError("lightgbm: expected both converted and non-converted leads in y, got one class")
+        _, cat = split_kinds(X, None, self.spec.categorical, "lightgbm")
+        self.columns_ = [str(c) for c in X.columns]
+        self.categories_ = {f: sorted({v for v in as_text(X[f]) if v is not None}) for f in cat}
+        self.scale_pos_weight_ = (len(y) - n1) / n1
+        self.offset_ = -float(np.log(self.scale_pos_weight_)) if self.spec.class_weight == "balanced" else 0.0
+        M = self.matrix(X)
+        Mv = self.matrix(X_val) if X_val is not None and y_val is not None else None
+        spec = self.spec
+        self.search_results_ = {}
+        if spec.search:
+            spec, iters = self._search(M, y, Mv, y_val)
+            if Mv is None:
+                spec = spec.model_copy(update={"n_estimators": iters})
+        self.best_spec_ = spec.model_copy(update={"search": False, "calibration": None})
+        booster, best, _ = self._train(spec, M, y, Mv, y_val)
+        self.best_iteration_ = best
+        self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+
+    def _fold_spec(self) -> AnyScorerSpec:
+        return self.best_spec_.model_copy(update={"n_estimators": self.best_iteration_})
+
+    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        raw = np.asarray(self.booster_.predict(self.matrix(X), raw_score=True), dtype=float) + self.offset_
+        return raw, _sigmoid(raw)
+
+    def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
+        return 100.0 * probability
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """SHAP contributions (pred_contrib) per feature plus `bias`, in log-odds; rows sum to `raw`."""
+        X = self._check(X)
+        c = np.asarray(self.booster_.predict(self.matrix(X), pred_contrib=True), dtype=float)
+        out = pd.DataFrame(c[:, :-1], columns=self.columns_, index=X.index)
+        out["bias"] = c[:, -1] + self.offset_
+        return out
+
+    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
+        c = np.asarray(self.booster_.predict(self.matrix(X), pred_contrib=True), dtype=float)[:, :-1]
+        values = {f: X[f].to_numpy(dtype=object) for f in self.columns_}
+
+        def text(i: int, j: int, v: float) -> str:
+            f = self.columns_[j]
+            return f"{self.label(f)} is {format_value(values[f][i])}: {format_log_odds(v)}"
+
+        return c, list(self.columns_), text
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "columns": self.columns_,
+            "categories": self.categories_,
+            "offset": self.offset_,
+            "scale_pos_weight": self.scale_pos_weight_,
+            "best_iteration": self.best_iteration_,
+            "best_params": self.best_spec_.model_dump(mode="json", exclude={"feature_labels", "grades"}),
+            "search": self.search_results_,
+            "model_file": "model.txt",
+        }
+
+    def _write_files(self, path: Path) -> None:
+        (path / "model.txt").write_text(self.booster_.model_to_string(), encoding="utf-8")
+
+    def _restore(self, state: dict[str, Any], path: Path) -> None:
+        import lightgbm as lgb
+
+        self.columns_ = list(state["columns"])
+        self.categories_ = {str(k): list(v) for k, v in state["categories"].items()}
+        self.offset_ = float(state["offset"])
+        self.scale_pos_weight_ = float(state["scale_pos_weight"])
+        self.best_iteration_ = int(state["best_iteration"])
+        self.search_results_ = dict(state.get("search", {}))
+        self.best_spec_ = self.spec.model_copy(update=dict(state["best_params"]))
+        self.booster_ = lgb.Booster(model_str=(path / state["model_file"]).read_text(encoding="utf-8"))
