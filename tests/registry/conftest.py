@@ -1,4 +1,4 @@
-"""Shared fixtures: one MLflow sqlite store and one DuckDB warehouse per test module, artifacts made by hand."""
+"""Shared fixtures: one MLflow sqlite store and one DuckDB warehouse per module, hand-made artifacts."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ _names = itertools.count(1)
 
 
 def make_artifact(path: Path, scorer_type: str, weights: dict[str, float]) -> Path:
-    """A tiny scorer-like artifact: params.json plus a manifest.json listing its sha256, as scorers write it."""
+    """A tiny scorer-like artifact: params.json plus a manifest.json listing its sha256, as scorers do."""
     path.mkdir(parents=True, exist_ok=True)
     params = json.dumps({"weights": weights}, sort_keys=True).encode()
     (path / "params.json").write_bytes(params)
@@ -39,7 +39,11 @@ def make_artifact(path: Path, scorer_type: str, weights: dict[str, float]) -> Pa
 
 def lineage_for(rows: int) -> dict[str, Any]:
     """Lineage facts a training run hands the registry."""
-    return {"training_set_digest": f"sha256:{rows:064x}", "training_set_rows": rows, "feature_spec_hash": "f" * 64}
+    return {
+        "training_set_digest": f"sha256:{rows:064x}",
+        "training_set_rows": rows,
+        "feature_spec_hash": "f" * 64,
+    }
 
 
 @pytest.fixture(name="make_artifact")
@@ -56,7 +60,7 @@ def lineage_for_fixture() -> Any:
 
 @pytest.fixture(scope="session")
 def mlflow_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty MLflow sqlite database; its schema takes MLflow 6-20 s to create, so it is kept in pytest's cache."""
+    """An empty MLflow sqlite database; MLflow takes 6-20 s to create one, so it is kept in pytest's cache."""
     import mlflow
     import sqlalchemy
 

@@ -17,14 +17,18 @@ from leadops.registry.store import tracking_uri
 PASSED = {"auc_min": {"passed": True}, "lift_min": {"passed": True}}
 
 
-def test_default_sqlite_uri_is_made_absolute_inside_the_workspace(registry: Registry, workspace: Path) -> None:
+def test_default_sqlite_uri_is_made_absolute_inside_the_workspace(
+    registry: Registry, workspace: Path
+) -> None:
     assert registry.uri == f"sqlite:///{(workspace / 'mlflow.db').resolve()}"
     other = registry.settings.model_copy(update={"registry": registry.settings.registry.model_copy()})
     other.registry.uri = "http://mlflow.example:5000"
     assert tracking_uri(other) == "http://mlflow.example:5000"
 
 
-def test_training_registers_a_version_with_scorer_tag_metrics_params_and_lineage(two_versions: Registry) -> None:
+def test_training_registers_a_version_with_scorer_tag_metrics_params_and_lineage(
+    two_versions: Registry,
+) -> None:
     versions = two_versions.list_versions()
     assert [(v.version, v.scorer) for v in versions] == [(1, "points"), (2, "predictive")]
     shown = two_versions.show(2)
@@ -46,14 +50,18 @@ def test_resolve_by_number_scorer_name_and_alias(two_versions: Registry) -> None
     assert two_versions.resolve("v2").version == 2
     assert two_versions.resolve("points").version == 1
     assert two_versions.resolve("predictive").version == 2
-    two_versions.promote("points", gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana")
+    two_versions.promote(
+        "points", gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana"
+    )
     two_versions.set_challenger("predictive", "ana")
     assert two_versions.resolve("champion").version == 1
     assert two_versions.resolve("challenger").version == 2
     assert [v.version for v in two_versions.challengers()] == [2]
 
 
-def test_scorer_name_resolves_to_its_latest_version(two_versions: Registry, tmp_path: Path, make_artifact: Any, lineage_for: Any) -> None:
+def test_scorer_name_resolves_to_its_latest_version(
+    two_versions: Registry, tmp_path: Path, make_artifact: Any, lineage_for: Any
+) -> None:
     two_versions.log_training(
         "points",
         make_artifact(tmp_path / "again", "points", {"a": 9.0}),
@@ -93,7 +101,9 @@ def test_promote_is_refused_when_gates_failed_and_names_them(two_versions: Regis
     gates = {"auc_min": {"passed": False, "value": 0.61}, "lift_min": {"passed": True}, "calibration": False}
     with pytest.raises(GateFailedError) as err:
         two_versions.promote(2, gates_passed=False, gate_detail=gates, force=False, reason=None, actor="ana")
-    assert "auc_min" in str(err.value) and "calibration" in str(err.value) and "lift_min" not in str(err.value)
+    assert (
+        "auc_min" in str(err.value) and "calibration" in str(err.value) and "lift_min" not in str(err.value)
+    )
     with pytest.raises(GateFailedError, match="no gate result"):
         two_versions.promote(2, gates_passed=None, gate_detail=None, force=False, reason=None, actor="ana")
     assert two_versions.champion() is None
@@ -103,7 +113,9 @@ def test_promote_is_refused_when_gates_failed_and_names_them(two_versions: Regis
 def test_force_without_reason_is_refused(two_versions: Registry) -> None:
     for reason in (None, "", "   "):
         with pytest.raises(RegistryError, match="needs a reason"):
-            two_versions.promote(2, gates_passed=False, gate_detail=None, force=True, reason=reason, actor="ana")
+            two_versions.promote(
+                2, gates_passed=False, gate_detail=None, force=True, reason=reason, actor="ana"
+            )
     assert two_versions.champion() is None
 
 
@@ -121,14 +133,18 @@ def test_promoting_the_challenger_takes_its_challenger_alias_away(two_versions: 
     two_versions.promote(1, gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana")
     two_versions.set_challenger(2, "ana", reason="shadow it")
     assert two_versions.history()[-1].action == "set_challenger"
-    two_versions.promote("challenger", gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana")
+    two_versions.promote(
+        "challenger", gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana"
+    )
     assert two_versions.challengers() == []
     assert two_versions.show(2).aliases == ["champion"]
     with pytest.raises(RegistryError, match="is the champion"):
         two_versions.set_challenger(2, "ana")
 
 
-def test_rollback_restores_the_previous_champion_and_is_audited(two_versions: Registry, tmp_path: Path, make_artifact: Any, lineage_for: Any) -> None:
+def test_rollback_restores_the_previous_champion_and_is_audited(
+    two_versions: Registry, tmp_path: Path, make_artifact: Any, lineage_for: Any
+) -> None:
     two_versions.log_training(
         "points",
         make_artifact(tmp_path / "v3", "points", {"a": 3.0}),
@@ -140,7 +156,9 @@ def test_rollback_restores_the_previous_champion_and_is_audited(two_versions: Re
         pyfunc=False,
     )
     for version in (1, 2, 3):
-        two_versions.promote(version, gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana")
+        two_versions.promote(
+            version, gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana"
+        )
     restored = two_versions.rollback("cy", "v3 broke routing")
     assert restored.version == 2 and two_versions.champion().version == 2  # type: ignore[union-attr]
     last = two_versions.history()[-1]
@@ -185,7 +203,9 @@ def test_every_registry_command_rewrites_the_alias_cache(two_versions: Registry)
     assert snapshot["aliases"] == {"champion": 1}
 
 
-def test_training_refuses_missing_lineage_and_a_corrupt_artifact(registry: Registry, tmp_path: Path, make_artifact: Any, lineage_for: Any) -> None:
+def test_training_refuses_missing_lineage_and_a_corrupt_artifact(
+    registry: Registry, tmp_path: Path, make_artifact: Any, lineage_for: Any
+) -> None:
     artifact = make_artifact(tmp_path / "a", "points", {"a": 1.0})
     with pytest.raises(RegistryError, match="training_set_digest"):
         registry.log_training(

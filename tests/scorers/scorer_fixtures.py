@@ -119,6 +119,7 @@ SCORECARD: dict[str, Any] = {"type": "scorecard", "feature_labels": LABELS, "cla
 LIGHTGBM: dict[str, Any] = {
     "type": "lightgbm",
     "n_estimators": 60,
+    "num_threads": 1,
     "feature_labels": LABELS,
     "calibration": {"method": "isotonic", "cv": 2},
 }

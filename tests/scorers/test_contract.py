@@ -12,11 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scorer_fixtures import ALL_SPECS
 
 from leadops.errors import ScorerError
 from leadops.scorers import SCORE_COLUMNS, Scorer, build_scorer, load_scorer
-
-from scorer_fixtures import ALL_SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 

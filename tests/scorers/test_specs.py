@@ -48,6 +48,7 @@ scorecard:
 gbm:
   type: lightgbm
   n_estimators: 50
+  num_threads: 1
   calibration: {method: isotonic}
 matrix:
   type: matrix

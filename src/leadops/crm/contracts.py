@@ -178,10 +178,10 @@ def reference_violations(
     return found
 
 
-def delete_reference_violations(warehouse: Warehouse, stage: str, table: TableDef) -> None:
-    """Drop from the stage the rows reference_violations() reported, with the same predicates."""
+def reference_predicate(stage: str, table: TableDef) -> str:
+    """SQL predicate over the stage's rows matching reference_violations() (for a set-based DELETE)."""
     s = quote_ident(stage)
-    sql = f"DELETE FROM {s} WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = {s}.lead_id)"
+    sql = f"NOT EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = {s}.lead_id)"
     if table.name == "outcomes":
         sql += f" OR EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = {s}.lead_id AND {s}.occurred_at < l.created_at)"
-    warehouse.execute(sql)
+    return sql

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 
 from leadops.crm import quarantine
-from leadops.crm.contracts import delete_reference_violations, reference_violations
+from leadops.crm.contracts import reference_predicate, reference_violations
+from leadops.crm.keys import KeySet
 from leadops.crm.mapping import Plan, build_plan
 from leadops.crm.readers import (
     ROW,
@@ -36,8 +37,9 @@ from leadops.crm.readers import (
 from leadops.crm.report import IngestReport, SourceReport
 from leadops.crm.schema import TABLE_ORDER, TABLES, TableDef
 from leadops.crm.specs import SourceSpec
+from leadops.crm.stage import Stage
 from leadops.errors import IngestError, LeadOpsError
-from leadops.warehouse.connection import Warehouse, quote_ident, utcnow
+from leadops.warehouse.connection import Warehouse, quote_ident, redact, utcnow
 
 if TYPE_CHECKING:
     from leadops.config import Settings
@@ -49,10 +51,6 @@ FLAT_COLUMNS = ("_converted", "_deal_value")
 def new_run_id() -> str:
     """Sortable, unique run id: UTC time then a random suffix."""
     return f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
-
-
-def _stage_name(table: str) -> str:
-    return f"ingest_stage_{table}"
 
 
 class _Run:
@@ -71,14 +69,18 @@ class _Run:
         self.limit = self.started + timedelta(minutes=settings.contracts.future_tolerance_minutes)
         self.scratch = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": "1GB"})
         self.scratch.execute("SET TimeZone = 'UTC'")
-        self.stages: set[str] = set()
+        self.stages: list[Stage] = []
+        self.seen: dict[str, KeySet] = {}
+        if warehouse.dialect == "duckdb":
+            warehouse.execute("SET enable_progress_bar = false")
+        self.quarantine_stage = Stage(warehouse, "ingest_stage_quarantine", "quarantine", {})
+        self.stages.append(self.quarantine_stage)
 
     def close(self) -> None:
         """Drop staging tables and the scratch database."""
         self.scratch.close()
         for stage in self.stages:
-            self.warehouse.execute(f"DROP TABLE IF EXISTS {quote_ident(stage)}")
-        quarantine.drop(self.warehouse)
+            stage.drop()
 
     # ---------------------------------------------------------------- sources
     def files(self, spec: SourceSpec) -> list[tuple[Path, str, list[str]]]:
@@ -127,33 +129,30 @@ class _Run:
             for raw in stream:
                 yield raw, plan
 
-    def stage(self, table: TableDef, flat: bool) -> str:
-        """An empty staging table shaped like the target plus _row (and the flat outcome columns)."""
-        name = _stage_name(table.name)
-        ident = quote_ident(name)
-        self.warehouse.execute(f"DROP TABLE IF EXISTS {ident}")
-        self.warehouse.execute(f"CREATE TABLE {ident} AS SELECT * FROM {quote_ident(table.name)} WHERE 1 = 0")
-        self.warehouse.execute(f"ALTER TABLE {ident} ADD COLUMN _row BIGINT")
+    def stage(self, table: TableDef, flat: bool) -> Stage:
+        """Where a source's checked rows wait for the set-based checks and the upsert."""
+        double = "DOUBLE" if self.warehouse.dialect == "duckdb" else "DOUBLE PRECISION"
+        extra = {"_row": "BIGINT"}
         if flat:
-            self.warehouse.execute(f"ALTER TABLE {ident} ADD COLUMN _converted BOOLEAN")
-            double = "DOUBLE" if self.warehouse.dialect == "duckdb" else "DOUBLE PRECISION"
-            self.warehouse.execute(f"ALTER TABLE {ident} ADD COLUMN _deal_value {double}")
-        self.stages.add(name)
-        return name
+            extra |= {"_converted": "BOOLEAN", "_deal_value": double}
+        stage = Stage(self.warehouse, f"ingest_stage_{table.name}", table.name, extra)
+        self.stages.append(stage)
+        return stage
 
     def source(self, spec: SourceSpec, files: list[tuple[Path, str, list[str]]]) -> SourceReport:
         """Ingest one source batch by batch."""
         started = time.perf_counter()
         table = TABLES[spec.table]
         report = SourceReport(name=spec.name, table=spec.table, files=[str(f[0]) for f in files])
-        if spec.query is not None:
-            report.files = [f"query on {spec.connection and _redact(spec.connection)}"]
-        stage: str | None = None
+        if spec.query is not None and spec.connection is not None:
+            report.files = [f"query on {redact(spec.connection)}"]
+        stage: Stage | None = None
         multi = len(files) > 1
+        seen = self.seen.setdefault(table.name, KeySet())
         for raw, plan in self.batches(spec, files):
             if stage is None:
                 stage = self.stage(table, plan.flat)
-            self.batch(spec, table, plan, raw, stage, report, raw.file if multi else None)
+            self.batch(spec, table, plan, raw, stage, seen, report, raw.file if multi else None)
             if self.progress is not None:
                 self.progress(spec.name, report.rows_read)
         report.seconds = round(time.perf_counter() - started, 3)
@@ -166,7 +165,8 @@ class _Run:
         table: TableDef,
         plan: Plan,
         raw: RawBatch,
-        stage: str,
+        stage: Stage,
+        seen: KeySet,
         report: SourceReport,
         file: str | None,
     ) -> None:
@@ -185,16 +185,14 @@ class _Run:
             quarantine.Entry(int(r[ROW]), str(r["_reason"]), self._field(plan, r["_field"]), r["_detail"])
             for r in bad.select([ROW, "_reason", "_field", "_detail"]).to_pylist()
         ]
-        keep = [*plan.outputs, ROW] + (list(FLAT_COLUMNS) if plan.flat else [])
-        good = good.select(keep)
         with self.warehouse.transaction():
             if good.num_rows:
-                entries += self.load(spec, table, plan, good, stage, report)
+                entries += self.load(table, plan, good, stage, seen, report)
             data, reasons = quarantine.build(
                 entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
                 file=file, at=self.started,
             )  # fmt: skip
-            quarantine.write(self.warehouse, data)
+            quarantine.write(self.warehouse, self.quarantine_stage, data)
         report.count(reasons)
 
     @staticmethod
@@ -204,52 +202,83 @@ class _Run:
             return None
         return plan.canonical_of.get(field, field)
 
+    def _duplicates(self, table: TableDef, good: pa.Table, seen: KeySet) -> pa.Table:
+        """Rows whose key an earlier row of this run already loaded (hash candidates confirmed in SQL)."""
+        hashes = good.column("_key_hash").to_numpy(zero_copy_only=False).astype(np.uint64, copy=False)
+        candidates = seen.contains(hashes)
+        if not candidates.any():
+            return good.slice(0, 0)
+        maybe = good.filter(pa.array(candidates))
+        keys = [str(k) for k in maybe.column(table.key).to_pylist()]
+        confirmed: set[str] = set()
+        for start in range(0, len(keys), 1000):
+            part = keys[start : start + 1000]
+            rows = self.warehouse.rows(
+                f"SELECT {quote_ident(table.key)} FROM {quote_ident(table.name)} WHERE ingest_run_id = ? AND "
+                f"{quote_ident(table.key)} IN ({', '.join('?' * len(part))})",
+                [self.run_id, *part],
+            )
+            confirmed.update(str(r[0]) for r in rows)
+        if not confirmed:
+            return good.slice(0, 0)
+        return good.filter(
+            pc.is_in(good.column(table.key), value_set=pa.array(sorted(confirmed), pa.string()))
+        )
+
     def load(
-        self, spec: SourceSpec, table: TableDef, plan: Plan, good: pa.Table, stage: str, report: SourceReport
+        self, table: TableDef, plan: Plan, good: pa.Table, stage: Stage, seen: KeySet, report: SourceReport
     ) -> list[quarantine.Entry]:
-        """Stage good rows, drop dangling ones, upsert the rest; return the entries for rows set aside here."""
+        """Stage good rows, set aside duplicates and dangling ones, upsert the rest; return their entries."""
         wh = self.warehouse
-        s = quote_ident(stage)
         entries: list[quarantine.Entry] = []
-        quarantine.stage_insert(wh, stage, good)
+        dups = self._duplicates(table, good, seen)
+        if dups.num_rows:
+            for key, number in zip(
+                dups.column(table.key).to_pylist(), dups.column(ROW).to_pylist(), strict=True
+            ):
+                detail = f"key '{str(key)[:80]}' was already loaded from an earlier row"
+                entries.append(quarantine.Entry(int(number), "duplicate_key", table.key, detail))
+            good = good.filter(pc.invert(pc.is_in(good.column(ROW), value_set=dups.column(ROW))))
+        hashes = good.column("_key_hash")
+        keep = [*plan.outputs, ROW] + (list(FLAT_COLUMNS) if plan.flat else [])
+        stage.put(good.select(keep))
         if table.refers_to_lead and self.settings.contracts.require_references:
-            violations = reference_violations(wh, stage, table)
+            violations = reference_violations(wh, stage.name, table)
             if violations:
                 entries += [quarantine.Entry(r, reason, f, d) for r, reason, f, d in violations]
-                delete_reference_violations(wh, stage, table)
+                rows = [v[0] for v in violations]
+                stage.remove(rows, predicate=reference_predicate(stage.name, table))
+                mask = pc.invert(pc.is_in(good.column(ROW), value_set=pa.array(rows, pa.int64())))
+                hashes = hashes.filter(mask)
         cols = list(plan.outputs)
         names = ", ".join(quote_ident(c) for c in cols)
-        target = quote_ident(table.name)
-        key = quote_ident(table.key)
-        sets = ", ".join(f"{quote_ident(c)} = excluded.{quote_ident(c)}" for c in [*cols, "ingest_run_id"]
-                         if c != table.key)  # fmt: skip
-        sql = (
-            f"INSERT INTO {target} ({names}, ingest_run_id) SELECT {names}, ? FROM {s} "
-            f"ON CONFLICT ({key}) DO UPDATE SET {sets} "
-            f"WHERE {target}.ingest_run_id IS DISTINCT FROM excluded.ingest_run_id RETURNING {key}"
+        values = ", ".join(self._cast(table, c) for c in cols)
+        sets = ", ".join(
+            f"{quote_ident(c)} = excluded.{quote_ident(c)}"
+            for c in [*cols, "ingest_run_id"]
+            if c != table.key
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            loaded = wh.arrow(sql, [self.run_id]).column(0)
-        report.rows_loaded += len(loaded)
-        staged = (
-            wh.arrow(f"SELECT {key}, _row FROM {s}") if len(loaded) < good.num_rows - len(entries) else None
+        wh.execute(
+            f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) SELECT {values}, ? FROM {stage.sql} "
+            f"ON CONFLICT ({quote_ident(table.key)}) DO UPDATE SET {sets}",
+            [self.run_id],
         )
-        if staged is not None and staged.num_rows > len(loaded):
-            dup = staged.filter(pc.invert(pc.is_in(staged.column(0), value_set=loaded.combine_chunks())))
-            for key_value, number in zip(dup.column(0).to_pylist(), dup.column(1).to_pylist(), strict=True):
-                entries.append(
-                    quarantine.Entry(int(number), "duplicate_key", table.key,
-                                     f"key '{str(key_value)[:80]}' was already loaded from an earlier row")
-                )  # fmt: skip
-            numbers = [int(n) for n in dup.column(1).to_pylist()]
-            for start in range(0, len(numbers), 1000):
-                part = numbers[start : start + 1000]
-                wh.execute(f"DELETE FROM {s} WHERE _row IN ({', '.join('?' * len(part))})", part)
+        loaded = len(hashes)
+        report.rows_loaded += loaded
+        seen.add(hashes.to_numpy().astype(np.uint64, copy=False))
         if plan.flat:
-            report.outcomes_loaded += self._flat_outcomes(s)
-        wh.execute(f"DELETE FROM {s}")
+            report.outcomes_loaded += self._flat_outcomes(stage.sql)
+        stage.clear()
         return entries
+
+    def _cast(self, table: TableDef, column: str) -> str:
+        """Stage column as the target's type (DuckDB's Arrow view holds JSON as text)."""
+        kind = table.columns[column]
+        if kind == "JSON":
+            return (
+                f"CAST({quote_ident(column)} AS {'JSON' if self.warehouse.dialect == 'duckdb' else 'JSONB'})"
+            )
+        return quote_ident(column)
 
     def _flat_outcomes(self, s: str) -> int:
         """One `converted` outcome per converting lead of a flat export (outcome_id = lead_id, no time)."""
@@ -264,16 +293,11 @@ class _Run:
                 "INSERT INTO outcomes (outcome_id, lead_id, occurred_at, outcome, deal_value, ingest_run_id) "
                 f"SELECT lead_id, lead_id, NULL, 'converted', _deal_value, ? FROM {s} WHERE _converted "
                 "ON CONFLICT (outcome_id) DO UPDATE SET lead_id = excluded.lead_id, occurred_at = NULL, "
-                "outcome = excluded.outcome, deal_value = excluded.deal_value, ingest_run_id = excluded.ingest_run_id",
+                "outcome = excluded.outcome, deal_value = excluded.deal_value, "
+                "ingest_run_id = excluded.ingest_run_id",
                 [self.run_id],
             )
         return count
-
-
-def _redact(url: str) -> str:
-    from leadops.warehouse.connection import redact
-
-    return redact(url)
 
 
 def _select(settings: Settings, names: list[str] | None) -> list[SourceSpec]:
@@ -318,7 +342,6 @@ def ingest(
         try:
             try:
                 planned = [(spec, run.files(spec) if spec.path is not None else []) for spec in specs]
-                quarantine.prepare(warehouse)
                 for spec, files in planned:
                     report.per_source.append(run.source(spec, files))
                 report.status = "succeeded"

@@ -258,7 +258,7 @@ c AS (SELECT t.*, {case(checks, "reason")} AS _reason, {case(checks, "field")} A
              {case(checks, "detail")} AS _detail FROM t),
 d AS (SELECT c.*, (_reason IS NULL AND row_number() OVER (PARTITION BY _reason IS NULL, {key} ORDER BY {ROW}) > 1)
              AS _dup FROM c),
-f AS (SELECT {", ".join(finals)}, {ROW}{", _converted, _deal_value" if converted else ""},
+f AS (SELECT {", ".join(finals)}, {ROW}{", _converted, _deal_value" if converted else ""}, hash({key}) AS _key_hash,
              CASE WHEN _dup THEN 'duplicate_key' ELSE _reason END AS _reason,
              CASE WHEN _dup THEN {lit(table.key)} ELSE _field END AS _field,
              CASE WHEN _dup THEN 'key ' || {shown(key)} || ' already appeared on an earlier row'

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,9 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadops.crm.readers import BAD_FIELD, ROW, Malformed
+from leadops.crm.stage import Stage
 from leadops.warehouse.connection import Warehouse, quote_ident
 
-STAGE = "ingest_stage_quarantine"
 COLUMNS = ("ingest_run_id", "source", "target_table", "row_number", "field", "reason", "detail", "row_hash",
            "raw", "quarantined_at")  # fmt: skip
 
@@ -104,38 +103,16 @@ def build(
     return data, Counter(r["reason"] for r in records)
 
 
-def stage_insert(warehouse: Warehouse, table: str, data: pa.Table) -> None:
-    """Warehouse.insert, usable several times inside one outer transaction on PostgreSQL too.
-
-    Warehouse._pg_merge creates a TEMP table `_leadops_stage_<pid>` ON COMMIT DROP; inside an outer
-    transaction it is not dropped between calls, so drop it here (reported to the warehouse owner).
-    """
-    warehouse.insert(table, data)
-    if warehouse.dialect == "postgres":
-        warehouse.execute(f"DROP TABLE IF EXISTS pg_temp._leadops_stage_{os.getpid()}")
-
-
-def prepare(warehouse: Warehouse) -> None:
-    """Create the empty staging table quarantine rows pass through (dedupe needs ON CONFLICT)."""
-    stage = quote_ident(STAGE)
-    warehouse.execute(f"DROP TABLE IF EXISTS {stage}")
-    warehouse.execute(f"CREATE TABLE {stage} AS SELECT * FROM quarantine WHERE 1 = 0")
-
-
-def write(warehouse: Warehouse, data: pa.Table) -> None:
+def write(warehouse: Warehouse, stage: Stage, data: pa.Table) -> None:
     """Add entries, skipping any already there (same source, row number, reason and row hash)."""
     if data.num_rows == 0:
         return
-    stage = quote_ident(STAGE)
     cols = ", ".join(quote_ident(c) for c in COLUMNS)
-    stage_insert(warehouse, STAGE, data)
+    json_type = "JSON" if warehouse.dialect == "duckdb" else "JSONB"
+    values = ", ".join(f"CAST(raw AS {json_type})" if c == "raw" else quote_ident(c) for c in COLUMNS)
+    stage.put(data)
     warehouse.execute(
-        f"INSERT INTO quarantine ({cols}) SELECT {cols} FROM {stage} "
+        f"INSERT INTO quarantine ({cols}) SELECT {values} FROM {stage.sql} "
         "ON CONFLICT (source, row_number, reason, row_hash) DO NOTHING"
     )
-    warehouse.execute(f"DELETE FROM {stage}")
-
-
-def drop(warehouse: Warehouse) -> None:
-    """Remove the staging table at the end of a run."""
-    warehouse.execute(f"DROP TABLE IF EXISTS {quote_ident(STAGE)}")
+    stage.clear()

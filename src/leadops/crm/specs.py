@@ -55,7 +55,7 @@ class SourceSpec(Strict):
         default=False, description="make the key from the row number when the export has none"
     )
     flat_outcome: FlatOutcome | None = None
-    batch_rows: int = Field(default=100_000, ge=1_000, description="rows per streamed batch")
+    batch_rows: int = Field(default=250_000, ge=1_000, description="rows per streamed batch")
 
     @model_validator(mode="after")
     def _one_origin(self) -> SourceSpec:

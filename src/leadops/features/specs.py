@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leadops.errors import FeatureError
 from leadops.features import expr
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -140,7 +141,10 @@ class DerivedFeature(FeatureBase):
     @field_validator("expression")
     @classmethod
     def _parses(cls, value: str) -> str:
-        expr.parse(value, where="derived feature")
+        try:
+            expr.parse(value, where="derived feature")
+        except FeatureError as exc:  # pydantic reports ValueErrors with the key path
+            raise ValueError(exc.message) from exc
         return value
 
     def tree(self) -> expr.Node:

@@ -100,12 +100,20 @@ class SqlDialect:
 DUCKDB = SqlDialect("duckdb")
 
 
-def _type_filter(types: list[str]) -> str:
-    return "TRUE" if not types else f"t IN ({', '.join(ql(t) for t in sorted(set(types)))})"
+def _type_filter(types: list[str], codes: dict[str, int]) -> str:
+    """Activity types compared as small integers (string compares per row and feature cost ~2x)."""
+    if not types:
+        return "TRUE"
+    wanted = sorted({codes[t] for t in types})
+    return f"k = {wanted[0]}" if len(wanted) == 1 else f"k IN ({', '.join(map(str, wanted))})"
 
 
-def _activity_filter(f: ActivityFeature) -> str:
-    cond = _type_filter(f.types)
+def _type_codes(acts: list[ActivityFeature]) -> dict[str, int]:
+    return {t: i for i, t in enumerate(sorted({t for f in acts for t in f.types}))}
+
+
+def _activity_filter(f: ActivityFeature, codes: dict[str, int]) -> str:
+    cond = _type_filter(f.types, codes)
     w = f.window_us()
     if w is not None:
         cond = f"{cond} AND dt < {w}"
@@ -114,9 +122,9 @@ def _activity_filter(f: ActivityFeature) -> str:
     return cond
 
 
-def _activity_aggregate(f: ActivityFeature, d: SqlDialect) -> str:
+def _activity_aggregate(f: ActivityFeature, d: SqlDialect, codes: dict[str, int]) -> str:
     """The conditional aggregate of one activity feature inside the single pass."""
-    cond = _activity_filter(f)
+    cond = _activity_filter(f, codes)
     if f.agg in ("count", "exists"):
         return f"count(*) FILTER (WHERE {cond})"
     if f.agg == "recency":
@@ -178,17 +186,21 @@ def feature_sql(
         windows = [f.window_us() for f in acts]
         max_window = None if any(w is None for w in windows) else max(w for w in windows if w is not None)
         type_clause = f" AND a.activity_type IN ({', '.join(ql(t) for t in all_types)})" if all_types else ""
-        aggs = ",\n    ".join(f"{_activity_aggregate(f, d)} AS {qi('a_' + f.name)}" for f in acts)
+        codes = _type_codes(acts)
+        kind = "CASE a.activity_type " + " ".join(f"WHEN {ql(t)} THEN {i}" for t, i in codes.items()) + " END"
+        if not codes:
+            kind = "0"
+        aggs = ",\n    ".join(f"{_activity_aggregate(f, d, codes)} AS {qi('a_' + f.name)}" for f in acts)
         if per_lead:
             src = (
-                f"SELECT p.lead_id, p.as_of, a.activity_type AS t, a.value AS v, "
+                f"SELECT p.lead_id, p.as_of, {kind} AS k, a.value AS v, "
                 f"{d.epoch_us('p.as_of')} - {d.epoch_us('a.occurred_at')} AS dt "
                 f"FROM pop p JOIN activities a ON a.lead_id = p.lead_id WHERE a.occurred_at <= p.as_of{type_clause}"
             )
             keys = "lead_id, as_of"
         else:
             src = (
-                f"SELECT a.lead_id, a.activity_type AS t, a.value AS v, "
+                f"SELECT a.lead_id, {kind} AS k, a.value AS v, "
                 f"{d.epoch_us(now)} - {d.epoch_us('a.occurred_at')} AS dt "
                 f"FROM activities a WHERE a.occurred_at <= {now}{type_clause}"
                 f" AND a.lead_id IN (SELECT lead_id FROM pop)"

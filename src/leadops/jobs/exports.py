@@ -100,7 +100,9 @@ def write_exports(
 ) -> tuple[Path | None, Path | None]:
     """The run's CSV (shaped for a CRM import) and Parquet (every column) exports."""
     csv_path = write_export(warehouse, run_id, directory / "lead_scores.csv", "csv") if csv else None
-    pq_path = write_export(warehouse, run_id, directory / "lead_scores.parquet", "parquet") if parquet else None
+    pq_path = (
+        write_export(warehouse, run_id, directory / "lead_scores.parquet", "parquet") if parquet else None
+    )
     return csv_path, pq_path
 
 

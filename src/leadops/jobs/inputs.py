@@ -34,7 +34,7 @@ class WarehouseFeatures:
 
     def __init__(self, settings: Any, warehouse: Any) -> None:
         try:
-            from leadops.features import build_features
+            from leadops.features.build import build_features
         except ImportError as exc:
             raise JobError(f"the feature store (leadops.features) is not available: {exc}") from exc
         self._build = build_features

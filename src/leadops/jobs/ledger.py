@@ -13,7 +13,14 @@ from leadops.warehouse import Warehouse
 from leadops.warehouse.connection import utcnow
 
 # Every table holding a run's rows; a restarted run clears them before writing again.
-RUN_TABLES = ("score_run_leads", "score_stage", "lead_scores", "shadow_scores", "sales_queue", "nurture_queue")
+RUN_TABLES = (
+    "score_run_leads",
+    "score_stage",
+    "lead_scores",
+    "shadow_scores",
+    "sales_queue",
+    "nurture_queue",
+)
 
 
 def config_hash(ops: Operations, settings: Any = None) -> str:

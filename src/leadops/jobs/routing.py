@@ -17,11 +17,21 @@ def _fmt(x: float) -> str:
 def _policy_parts(spec: RoutingSpec) -> tuple[str, list[Any], str, str, str]:
     """(eligible SQL, its params, order key, reason when picked, reason when not eligible)."""
     if spec.policy == "threshold":
-        return "b.score >= ?", [spec.threshold], "score DESC NULLS LAST, lead_id", f"new MQL: score >= {_fmt(spec.threshold)}", (
-            f"score below {_fmt(spec.threshold)}"
+        return (
+            "b.score >= ?",
+            [spec.threshold],
+            "score DESC NULLS LAST, lead_id",
+            f"new MQL: score >= {_fmt(spec.threshold)}",
+            (f"score below {_fmt(spec.threshold)}"),
         )
     if spec.policy == "capacity":
-        return "TRUE", [], "score DESC NULLS LAST, lead_id", "new MQL: among the top scores within today's capacity", "not eligible"
+        return (
+            "TRUE",
+            [],
+            "score DESC NULLS LAST, lead_id",
+            "new MQL: among the top scores within today's capacity",
+            "not eligible",
+        )
     return (
         "b.expected_value > 0",
         [],
@@ -43,7 +53,14 @@ def _capacity_parts(spec: RoutingSpec) -> tuple[str, str, list[Any], str, str, l
             values = ", ".join("(?, ?)" for _ in cap.regions)
             params: list[Any] = [x for item in cap.regions.items() for x in (item[0], int(item[1]))]
             join = f" LEFT JOIN (VALUES {values}) AS caps(cap_region, cap) ON caps.cap_region = k.region"
-            return "region", join, params, "k.slot <= coalesce(caps.cap, ?)", "CAST(NULL AS VARCHAR)", [cap.per_day]
+            return (
+                "region",
+                join,
+                params,
+                "k.slot <= coalesce(caps.cap, ?)",
+                "CAST(NULL AS VARCHAR)",
+                [cap.per_day],
+            )
         return "region", "", [], "k.slot <= ?", "CAST(NULL AS VARCHAR)", [cap.per_day]
     rows = [(region, i, rep) for region, reps in cap.reps.items() for i, rep in enumerate(reps)]
     counts = {region: len(reps) for region, reps in cap.reps.items() if reps}

@@ -120,7 +120,17 @@ def score_job(
         checkpoint("run started")
         try:
             result = _run(
-                warehouse, feats, ops, run_id, when, champion, challengers, engine_name, settings, out_dir, progress
+                warehouse,
+                feats,
+                ops,
+                run_id,
+                when,
+                champion,
+                challengers,
+                engine_name,
+                settings,
+                out_dir,
+                progress,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
@@ -196,7 +206,13 @@ def _run(
         write_queues(warehouse, run_id)
     checkpoint("routed")
     add_mql_reasons(
-        warehouse, feats, run_id=run_id, as_of=when, champion=champion, top_n=ops.scoring.top_reasons, progress=progress
+        warehouse,
+        feats,
+        run_id=run_id,
+        as_of=when,
+        champion=champion,
+        top_n=ops.scoring.top_reasons,
+        progress=progress,
     )
     checkpoint("reasons added")
     exp = ops.scoring.exports

@@ -39,7 +39,8 @@ class ScoringSpec(_Section):
     reasons: Literal["mqls", "all"] = "mqls"
     top_reasons: int = Field(default=3, ge=1, le=10)
     as_of_floor: Literal["day", "hour", "minute"] = Field(
-        default="day", description="as_of left empty = now floored to this, so reruns the same day are idempotent"
+        default="day",
+        description="as_of left empty = now floored to this, so reruns the same day are idempotent",
     )
     exports: ExportSpec = Field(default_factory=ExportSpec)
     spark: SparkSpec = Field(default_factory=SparkSpec)
@@ -56,7 +57,9 @@ class CapacitySpec(_Section):
     @model_validator(mode="after")
     def _reps_given(self) -> CapacitySpec:
         if self.by == "rep" and not any(self.reps.values()):
-            raise ValueError("capacity.by is 'rep': expected capacity.reps mapping each region to its reps, got none")
+            raise ValueError(
+                "capacity.by is 'rep': expected capacity.reps mapping each region to its reps, got none"
+            )
         return self
 
 
@@ -85,7 +88,9 @@ class RoutingSpec(_Section):
     """Who gets which lead tonight: MQLs to the Sales queue, the rest to Marketing's nurture queue."""
 
     policy: Literal["threshold", "capacity", "expected_value"] = "threshold"
-    threshold: float = Field(default=70.0, ge=0, le=100, description="policy threshold: score >= this is an MQL")
+    threshold: float = Field(
+        default=70.0, ge=0, le=100, description="policy threshold: score >= this is an MQL"
+    )
     capacity: CapacitySpec | None = None
     expected_value: ExpectedValueSpec | None = None
     recycle: RecycleSpec = Field(default_factory=RecycleSpec)
@@ -96,7 +101,9 @@ class RoutingSpec(_Section):
         if self.policy == "capacity" and self.capacity is None:
             raise ValueError("routing.policy is 'capacity': expected a routing.capacity section, got none")
         if self.policy == "expected_value" and self.expected_value is None:
-            raise ValueError("routing.policy is 'expected_value': expected a routing.expected_value section, got none")
+            raise ValueError(
+                "routing.policy is 'expected_value': expected a routing.expected_value section, got none"
+            )
         return self
 
 

@@ -56,7 +56,7 @@ def append(
     reason: str | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Add one entry after the last; the sequence number is taken in the same statement (3 tries on a race)."""
+    """Add one entry after the last; its seq is taken in the same statement (3 tries on a race)."""
     if action not in ACTIONS:
         raise RegistryError(f"audit action {action!r} is unknown; expected one of {list(ACTIONS)}")
     if not actor.strip():

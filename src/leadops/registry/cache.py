@@ -46,7 +46,7 @@ def new_snapshot(uri_key: str, model_name: str) -> dict[str, Any]:
 
 
 def read_snapshot(settings: Settings, uri_key: str, model_name: str) -> dict[str, Any] | None:
-    """The cached snapshot of `model_name` from the same tracking URI, or None (absent, unreadable, other URI)."""
+    """The cached snapshot of `model_name` from the same tracking URI, else None."""
     try:
         data = json.loads(cache_file(settings).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -77,7 +77,7 @@ def write_snapshot(settings: Settings, snapshot: dict[str, Any]) -> None:
 
 
 def resolve_in(snapshot: dict[str, Any], ref: str | int) -> int | None:
-    """Version named by `ref` in a snapshot: a number, else an alias, else a scorer name (its latest version)."""
+    """Version named by `ref` in a snapshot: a number, an alias, else a scorer name (its latest)."""
     versions: dict[str, dict[str, Any]] = snapshot.get("versions", {})
     number = parse_version(ref)
     if number is not None:

@@ -1,4 +1,4 @@
-"""Artifact integrity without unpickling anything: manifest hashes and a digest of the whole directory tree."""
+"""Artifact integrity without unpickling anything: manifest hashes and a digest of the whole tree."""
 
 from __future__ import annotations
 
@@ -54,9 +54,11 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def verify_artifact(path: Path, expected_digest: str | None = None) -> dict[str, Any] | None:
-    """Check the manifest's file hashes (when it lists them) and the tree digest (when known); return the manifest."""
+    """Check the manifest's file hashes (if listed) and the tree digest (if known); return the manifest."""
     if not path.is_dir():
-        raise ArtifactIntegrityError(f"artifact {path} is not a directory; expected a scorer artifact directory")
+        raise ArtifactIntegrityError(
+            f"artifact {path} is not a directory; expected a scorer artifact directory"
+        )
     manifest = read_manifest(path)
     hashes = file_hashes(path)
     listed = manifest.get("files") if manifest else None

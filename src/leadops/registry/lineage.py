@@ -23,7 +23,11 @@ def git_commit() -> str | None:
     here = Path(leadops.__file__).resolve().parent
     try:
         done = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -44,7 +48,8 @@ def build(
     missing = [key for key in REQUIRED if given.get(key) in (None, "")]
     if missing:
         raise RegistryError(
-            f"lineage is missing {missing}; expected the training set's digest and size and the feature-spec hash "
+            f"lineage is missing {missing}; expected the training set's digest and size and the "
+            "feature-spec hash "
             f"(got keys {sorted(given)})"
         )
     found: dict[str, Any] = {}

@@ -13,6 +13,7 @@ from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 ARTIFACT_KEY = "scorer"
 CODE_FILE = "leadops_scoring_model.py"
@@ -25,7 +26,7 @@ set_model(LeadScoreModel())
 '''
 
 
-class LeadScoreModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class LeadScoreModel(PythonModel):
     """Serves a leadops scorer artifact: lead feature rows in, a frame with `score` (and grades) out."""
 
     def load_context(self, context: Any) -> None:
@@ -34,7 +35,9 @@ class LeadScoreModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
 
         self.scorer = load_scorer(Path(context.artifacts[ARTIFACT_KEY]))
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """Score the rows given; MLflow passes a DataFrame for JSON/CSV requests."""
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         result: pd.DataFrame = self.scorer.score(frame)

@@ -1,4 +1,4 @@
-"""The workspace's model registry on MLflow: versions, aliases champion/challenger, lineage, audited changes."""
+"""The workspace's model registry on MLflow: versions, champion/challenger aliases, lineage, audit."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ class Registry:
         self.model_name = settings.registry.model_name
         if not MODEL_NAME.match(self.model_name):
             raise RegistryError(
-                f"registry.model_name {self.model_name!r} is not valid; expected letters, digits, '_', '.', '-'"
+                f"registry.model_name {self.model_name!r} is not valid; "
+                "expected letters, digits, '_', '.', '-'"
             )
         self.uri = store.tracking_uri(settings)
         self._client: Any = None
@@ -148,7 +149,7 @@ class Registry:
 
     # ------------------------------------------------------------------ reading
     def resolve(self, ref: str | int) -> ModelVersion:
-        """A version number ("3", "v3"), an alias (champion, challenger) or a scorer name (its latest version)."""
+        """A version number ("3", "v3"), an alias (champion) or a scorer name (its latest version)."""
         snapshot = self.refresh()
         number = cache.resolve_in(snapshot, ref)
         if number is None:
@@ -195,7 +196,7 @@ class Registry:
         actor: str | None = None,
         pyfunc: bool = True,
     ) -> ModelVersion:
-        """Log one training as an MLflow run and register its artifact as a new version tagged with the scorer."""
+        """Log one training as an MLflow run; register its artifact as a version tagged with the scorer."""
         import mlflow
 
         warehouse = self._audit()
@@ -233,7 +234,9 @@ class Registry:
                 params=[Param(k, _clip(v)) for k, v in flat_params.items()],
             )
             self.client.log_artifacts(run_id, str(artifact_dir), ARTIFACT_PATH)
-            self.client.log_text(run_id, json.dumps(facts, indent=2, sort_keys=True, default=str), "lineage.json")
+            self.client.log_text(
+                run_id, json.dumps(facts, indent=2, sort_keys=True, default=str), "lineage.json"
+            )
             report = None
             if report_path is not None:
                 self.client.log_artifact(run_id, str(report_path), REPORT_PATH)
@@ -293,7 +296,9 @@ class Registry:
         """Make `ref` the champion when its gates passed (or when forced with a stated reason); audited."""
         reason = (reason or "").strip() or None
         if force and reason is None:
-            raise RegistryError("promote --force needs a reason; expected --reason '<why the gates are overridden>'")
+            raise RegistryError(
+                "promote --force needs a reason; expected --reason '<why the gates are overridden>'"
+            )
         target = self.resolve(ref)
         if not force and gates_passed is not True:
             failed = failed_gates(gate_detail)
@@ -320,7 +325,9 @@ class Registry:
     ) -> ModelVersion:
         """Point a challenger alias at `ref` (shadow-scored, a candidate for an experiment); audited."""
         if not _is_challenger(alias):
-            raise RegistryError(f"alias {alias!r} is not a challenger alias; expected 'challenger' or 'challenger_<x>'")
+            raise RegistryError(
+                f"alias {alias!r} is not a challenger alias; expected 'challenger' or 'challenger_<x>'"
+            )
         target = self.resolve(ref)
         if target.is_champion:
             raise RegistryError(f"{target.label()} is the champion; a challenger must be another version")
@@ -343,7 +350,7 @@ class Registry:
         return self._get(target.version)
 
     def rollback(self, actor: str | None = None, reason: str | None = None) -> ModelVersion:
-        """Give the champion alias back to the version that held it before the current one (from the audit log)."""
+        """Give the champion alias back to the version that held it before (from the audit log)."""
         stack = audit.champion_stack(self.history())
         current = self._alias_version(CHAMPION)
         if len(stack) < 2:
@@ -356,7 +363,13 @@ class Registry:
         return self._move_champion(restore, action="rollback", reason=reason, actor=actor, detail=detail)
 
     def _move_champion(
-        self, target: ModelVersion, *, action: str, reason: str | None, actor: str | None, detail: dict[str, Any]
+        self,
+        target: ModelVersion,
+        *,
+        action: str,
+        reason: str | None,
+        actor: str | None,
+        detail: dict[str, Any],
     ) -> ModelVersion:
         previous = self._alias_version(CHAMPION)
         warehouse = self._audit()
@@ -389,7 +402,7 @@ class Registry:
 
 
 def failed_gates(detail: Mapping[str, Any] | None) -> list[str]:
-    """Names of failed gates in a gate result: {name: bool}, {name: {passed: bool}}, [{name, passed}] or {failed: [...]}."""
+    """Failed gate names from {name: bool}, {name: {passed}}, [{name, passed}] or {failed: [...]}."""
     if not detail:
         return []
     if isinstance(detail.get("failed"), list):
@@ -454,4 +467,3 @@ def _untag(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-

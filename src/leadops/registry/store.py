@@ -1,4 +1,4 @@
-"""Where the MLflow tracking/registry store is: the workspace's sqlite file by default, any MLflow URI as given."""
+"""Where the MLflow tracking/registry store is: the workspace's sqlite file by default, any URI as given."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ SQLITE = "sqlite:///"
 
 
 def tracking_uri(settings: Settings) -> str:
-    """settings.registry.uri with a relative sqlite path made absolute inside the workspace; others unchanged."""
+    """settings.registry.uri with a relative sqlite path made absolute in the workspace; others as is."""
     uri = settings.registry.uri
     if uri.startswith(SQLITE):
         raw = uri[len(SQLITE) :]

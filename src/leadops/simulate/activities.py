@@ -2,7 +2,7 @@
 
 Each activity type has an expected lifetime count at intent 0 (`base`) and an intent sensitivity (`beta`):
 a lead's rate is base * exp(beta * intent) * engagement. Activity times follow a mixture of an early burst
-(55 %, exponential with a 5-day mean) and a long tail (exponential with a 60-day mean), truncated at the end
+(60 %, exponential with a 5-day mean) and a long tail (exponential with a 60-day mean), truncated at the end
 of the history or a year after creation: about 60 % of a lead's activity falls in its first 14 days, which
 is where a point-in-time model can read intent from. Webinar attendance follows registration; unsubscribing
 stops email opens and clicks; leads that opted out of email never open one. In the drift scenario, leads
@@ -51,20 +51,20 @@ class ActivitySpec:
 
 
 SPECS: tuple[ActivitySpec, ...] = (
-    ActivitySpec("email_open", 6.0, 0.55, 0),
-    ActivitySpec("email_click", 1.4, 0.95, 0),
-    ActivitySpec("page_view", 7.0, 0.75, 1),
-    ActivitySpec("pricing_view", 0.8, 1.20, 1),
+    ActivitySpec("email_open", 6.0, 0.65, 0),
+    ActivitySpec("email_click", 1.4, 1.10, 0),
+    ActivitySpec("page_view", 7.0, 0.95, 1),
+    ActivitySpec("pricing_view", 1.0, 1.30, 1),
     ActivitySpec("careers_view", 0.35, -0.60, 1),
-    ActivitySpec("content_download", 1.1, 0.85, 1),
-    ActivitySpec("webinar_registration", 0.5, 0.75, 2),
+    ActivitySpec("content_download", 1.1, 1.00, 1),
+    ActivitySpec("webinar_registration", 0.5, 0.90, 2),
     ActivitySpec("webinar_attendance", 0.0, 0.0, 2),  # derived from registrations
     ActivitySpec("demo_request", 0.14, 1.40, 1),
     ActivitySpec("trial_start", 0.10, 1.40, 1),
     ActivitySpec("support_call", 0.08, 0.40, 3),
-    ActivitySpec("event_attendance", 0.20, 0.60, 4),
+    ActivitySpec("event_attendance", 0.20, 0.70, 4),
     ActivitySpec("social_engagement", 1.0, 0.30, 5),
-    ActivitySpec("form_submit", 0.6, 0.80, 1),
+    ActivitySpec("form_submit", 0.6, 1.00, 1),
     ActivitySpec("unsubscribe", 0.15, -0.80, 0),
 )
 assert tuple(s.name for s in SPECS) == ACTIVITY_TYPES[: len(SPECS)]
@@ -75,7 +75,7 @@ BETA = np.array([s.beta for s in SPECS])
 TYPE_CHANNEL = np.array([s.channel for s in SPECS] + [3], dtype=np.int8)
 EMAIL_TYPES = np.array([T["email_open"], T["email_click"], T["unsubscribe"]])
 
-W_EARLY = 0.55
+W_EARLY = 0.60
 TAU_EARLY = 5.0
 TAU_LATE = 60.0
 MAX_LIFE_DAYS = 365.0

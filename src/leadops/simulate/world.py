@@ -300,7 +300,7 @@ def make_accounts(cfg: SimulationConfig) -> Accounts:
         country[idx] = members[rng.choice(len(members), size=idx.size, p=share / share.sum())]
     profitable = rng.random(n) < 0.55 + 0.05 * np.tanh(log_emp - 2)
     competitor = rng.random(n) < 0.015
-    hidden_fit = rng.normal(0.0, 0.25, n)
+    hidden_fit = rng.normal(0.0, 0.20, n)
     fit = (
         INDUSTRY_FIT[industry]
         + size_fit(employees)

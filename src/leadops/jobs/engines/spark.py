@@ -63,6 +63,7 @@ def session(spec: SparkSpec) -> Any:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.executorEnv.PYTHONPATH", extra_path)
     )
     for key, value in spec.conf.items():
@@ -85,7 +86,9 @@ def _spark_schema(schema: pa.Schema) -> str:
     return ", ".join(f"{f.name} {kinds[f.type]}" for f in schema)
 
 
-def _scorer_fn(ref: ModelRef, all_reasons: bool, top_n: int) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+def _scorer_fn(
+    ref: ModelRef, all_reasons: bool, top_n: int
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         model = load_model(ref)  # once per partition, from the artifact's plain files
         for batch in batches:
@@ -105,8 +108,15 @@ def _shadow_fn(ref: ModelRef) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.
 
 
 def write_feature_parquet(
-    warehouse: Warehouse, features: FeatureSource, *, run_id: str, as_of: datetime, champion: ModelRef, out: Path,
-    total: int, progress: Progress | None,
+    warehouse: Warehouse,
+    features: FeatureSource,
+    *,
+    run_id: str,
+    as_of: datetime,
+    champion: ModelRef,
+    out: Path,
+    total: int,
+    progress: Progress | None,
 ) -> list[str]:
     """Tonight's features, chunk by chunk, as Parquet parts (what the executors read); returns the columns."""
     out.mkdir(parents=True, exist_ok=True)
@@ -117,7 +127,9 @@ def write_feature_parquet(
         X = features.build(as_of, ids)
         check_features(champion, list(X.columns), {c: str(t) for c, t in X.dtypes.items()})
         columns = list(X.columns)
-        pq.write_table(pa.Table.from_pandas(X.reset_index(), preserve_index=False), out / f"part-{chunk:05d}.parquet")
+        pq.write_table(
+            pa.Table.from_pandas(X.reset_index(), preserve_index=False), out / f"part-{chunk:05d}.parquet"
+        )
         done += len(ids)
         if progress is not None:
             progress("features", done, total)
@@ -157,7 +169,13 @@ def score_chunks(
         shutil.rmtree(workdir)  # whatever an interrupted attempt left
     feature_dir = workdir / "features"
     write_feature_parquet(
-        warehouse, features, run_id=run_id, as_of=as_of, champion=champion, out=feature_dir, total=total,
+        warehouse,
+        features,
+        run_id=run_id,
+        as_of=as_of,
+        champion=champion,
+        out=feature_dir,
+        total=total,
         progress=progress,
     )
     checkpoint("spark: features written")
@@ -174,9 +192,9 @@ def score_chunks(
             shadow_dir = workdir / f"shadow-v{ref.version}"
             try:
                 check_features(ref, [c for c in frame.columns if c != "lead_id"])
-                frame.mapInPandas(_shadow_fn(ref), _spark_schema(SHADOW_SCHEMA)).write.mode("overwrite").parquet(
-                    str(shadow_dir)
-                )
+                frame.mapInPandas(_shadow_fn(ref), _spark_schema(SHADOW_SCHEMA)).write.mode(
+                    "overwrite"
+                ).parquet(str(shadow_dir))
             except Exception as exc:  # a broken challenger never stops the champion's run
                 problems[ref.version] = f"challenger v{ref.version}: {str(exc).splitlines()[0]}"
                 continue

@@ -1,0 +1,253 @@
+"""Feature build speed and memory: leadops' one-pass DuckDB SQL vs a straightforward pandas groupby version.
+
+Synthetic data (1M leads, ~20M activities; quick: 100k / ~2M) is written straight into a DuckDB file; each
+implementation runs in its own subprocess (timing from reading the warehouse to a finished feature table,
+peak RSS from getrusage) on the fictional company's feature spec (src/leadops/templates/features.yaml).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "src" / "leadops" / "templates" / "features.yaml"
+AS_OF = datetime(2026, 1, 15, 6, 0, 0)
+TYPES = ["email_open", "email_click", "page_view", "pricing_view", "careers_view", "content_download",
+         "webinar_registration", "webinar_attendance", "demo_request", "trial_start", "support_call",
+         "event_attendance", "social_engagement", "form_submit", "unsubscribe", "sales_touch"]
+WEIGHTS = [30, 10, 25, 5, 2, 6, 3, 2, 1, 1, 2, 2, 4, 3, 1, 3]
+
+
+def _spec() -> Any:
+    import yaml
+
+    from leadops.features.specs import FeaturesSpec
+
+    return FeaturesSpec.model_validate(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))["features"])
+
+
+def make_data(path: Path, leads: int, acts_per_lead: int) -> int:
+    """Write accounts, leads and activities into a fresh DuckDB file; return the activity count."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    con.execute("CREATE MACRO h(a, b) AS CAST(hash(a, b) >> 1 AS BIGINT)")  # hash() is UBIGINT
+    n_acc = max(1, leads // 5)
+    cum = [sum(WEIGHTS[: i + 1]) for i in range(len(WEIGHTS))]
+    case = " ".join(f"WHEN r < {c} THEN '{t}'" for c, t in zip(cum, TYPES, strict=True))
+    con.execute(f"""
+      CREATE TABLE accounts AS SELECT 'A' || i AS account_id, 'acct ' || i AS name,
+        (['software','retail','healthcare','education','energy'])[1 + h(i, 1) % 5] AS industry,
+        CAST(1 + h(i, 2) % 5000 AS INTEGER) AS employees, CAST(h(i, 3) % 100000000 AS DOUBLE) AS annual_revenue,
+        'US' AS country, (['na','emea','apac'])[1 + h(i, 4) % 3] AS region,
+        h(i, 5) % 2 = 0 AS profitable_last_quarter, h(i, 6) % 50 = 0 AS is_competitor,
+        NULL::JSON AS attributes, NULL::VARCHAR AS ingest_run_id
+      FROM range({n_acc}) t(i)""")
+    con.execute(f"""
+      CREATE TABLE leads AS SELECT 'L' || lpad(CAST(i AS VARCHAR), 8, '0') AS lead_id,
+        'A' || (h(i, 7) % {n_acc}) AS account_id,
+        TIMESTAMP '2025-01-01' + to_microseconds(CAST(h(i, 8) % 31536000000000 AS BIGINT)) AS created_at,
+        NULL::VARCHAR AS email,
+        (['corporate','free','edu','gov','unknown'])[1 + h(i, 9) % 5] AS email_domain_type,
+        (['student','individual_contributor','manager','director','vp','c_level'])[1 + h(i, 10) % 6] AS job_level,
+        (['sales','marketing','it','finance','hr','ops','legal','eng'])[1 + h(i, 11) % 8] AS department,
+        'US' AS country, (['na','emea','apac'])[1 + h(i, 12) % 3] AS region,
+        (['organic_search','paid_search','webinar','referral','partner','demo_form'])[1 + h(i, 13) % 6]
+          AS lead_source,
+        h(i, 14) % 10 = 0 AS do_not_email, h(i, 15) % 20 = 0 AS do_not_call,
+        NULL::JSON AS attributes, NULL::VARCHAR AS ingest_run_id
+      FROM range({leads}) t(i)""")
+    con.execute(f"""
+      CREATE TABLE activities AS SELECT 'X' || j AS activity_id,
+        'L' || lpad(CAST(h(j, 20) % {leads} AS VARCHAR), 8, '0') AS lead_id,
+        TIMESTAMP '2025-01-01' + to_microseconds(CAST(h(j, 21) % 34560000000000 AS BIGINT)) AS occurred_at,
+        CASE {case} ELSE 'email_open' END AS activity_type, NULL::VARCHAR AS channel,
+        CAST(h(j, 23) % 1000 AS DOUBLE) / 100 AS value, NULL::VARCHAR AS ingest_run_id
+      FROM (SELECT j, h(j, 22) % {cum[-1]} AS r FROM range({leads * acts_per_lead}) t(j))""")
+    con.execute("CREATE TABLE outcomes (outcome_id VARCHAR, lead_id VARCHAR, occurred_at TIMESTAMP, "
+                "outcome VARCHAR, deal_value DOUBLE, ingest_run_id VARCHAR)")
+    count = int(con.execute("SELECT count(*) FROM activities").fetchall()[0][0])
+    con.close()
+    return count
+
+
+# ---------------------------------------------------------------------------------------------- children
+def run_ours(db: str, out: str) -> float:
+    """leadops' set-based path; returns seconds (result written to `out` after the clock stops)."""
+    import time
+
+    import pyarrow.parquet as pq
+
+    from leadops.features.build import build_features
+    from leadops.warehouse import Warehouse
+
+    spec = _spec()
+    started = time.perf_counter()
+    wh = Warehouse(f"duckdb:///{db}", read_only=True)
+    table = build_features(spec, wh, as_of=AS_OF)
+    seconds = time.perf_counter() - started
+    pq.write_table(table, out)  # type: ignore[arg-type]
+    return seconds
+
+
+def _vector(node: Any, cols: dict[str, Any]) -> Any:
+    """Evaluate a derived expression on pandas columns (the baseline's own, vectorised)."""
+    import numpy as np
+
+    op = node.op
+    if op == "num":
+        return node.value
+    if op == "ref":
+        return cols[node.name]
+    a = [_vector(x, cols) for x in node.args]
+    if op == "neg":
+        return -a[0]
+    if op in ("+", "-", "*"):
+        return {"+": a[0] + a[1], "-": a[0] - a[1], "*": a[0] * a[1]}[op]
+    if op == "/":
+        return a[0] / a[1].where(a[1] != 0) if hasattr(a[1], "where") else a[0] / a[1]
+    if op in ("<", "<=", ">", ">=", "==", "!="):
+        res = {"<": a[0] < a[1], "<=": a[0] <= a[1], ">": a[0] > a[1], ">=": a[0] >= a[1],
+               "==": a[0] == a[1], "!=": a[0] != a[1]}[op]
+        return res.astype("float64")
+    if op in ("min", "max"):
+        import pandas as pd
+
+        frame = pd.concat([x if hasattr(x, "index") else pd.Series(x, index=a[0].index) for x in a], axis=1)
+        return frame.min(axis=1, skipna=False) if op == "min" else frame.max(axis=1, skipna=False)
+    if op == "log1p":
+        return np.log1p(a[0].where(a[0] > -1))
+    return a[0].abs()
+
+
+def run_pandas(db: str, out: str) -> float:
+    """The same features with pandas: load the tables, filter, groupby per feature."""
+    import time
+
+    import duckdb
+    import numpy as np
+    import pandas as pd
+
+    from leadops.features.specs import ActivityFeature, AttributeFeature, BuiltinFeature, DerivedFeature
+
+    spec = _spec()
+    started = time.perf_counter()
+    con = duckdb.connect(db, read_only=True)
+    leads = con.sql("SELECT * FROM leads").df()
+    accounts = con.sql("SELECT * FROM accounts").df()
+    acts = con.sql("SELECT lead_id, occurred_at, activity_type, value FROM activities").df()
+    as_of = pd.Timestamp(AS_OF)
+    leads = leads[leads["created_at"].isna() | (leads["created_at"] <= as_of)]
+    frame = leads.merge(accounts.add_prefix("acct_"), left_on="account_id", right_on="acct_account_id", how="left")
+    frame = frame.set_index("lead_id").sort_index()
+    acts = acts[acts["occurred_at"] <= as_of]
+    age = (as_of - acts["occurred_at"]).dt.total_seconds() / 86400.0
+    out_cols: dict[str, Any] = {}
+    for f in spec.definitions:
+        if isinstance(f, AttributeFeature):
+            col = f.column if f.source == "lead" else f"acct_{f.column}"
+            values = frame[col]
+            if f.type == "categorical":
+                if f.categories is not None and spec.policy(f) == "other":
+                    values = values.where(values.isna() | values.isin(f.categories), "other")
+                out_cols[f.name] = values.astype("str")
+            else:
+                out_cols[f.name] = values.astype("float64")
+        elif isinstance(f, BuiltinFeature):
+            out_cols[f.name] = (as_of - frame["created_at"]).dt.total_seconds() / 86400.0
+        elif isinstance(f, ActivityFeature):
+            mask = np.ones(len(acts), dtype=bool)
+            if f.types:
+                mask &= acts["activity_type"].isin(f.types).to_numpy()
+            if f.window_days is not None:
+                mask &= (age < f.window_days).to_numpy()
+            sub = acts[mask]
+            groups = sub.groupby("lead_id")
+            if f.agg in ("count", "exists"):
+                s = groups.size().reindex(frame.index, fill_value=0).astype("float64")
+                out_cols[f.name] = s if f.agg == "count" else (s > 0).astype("float64")
+            elif f.agg == "recency":
+                out_cols[f.name] = age[mask].groupby(sub["lead_id"]).min().reindex(frame.index)
+            elif f.agg == "decayed_sum":
+                w = np.power(0.5, age[mask] / (f.half_life_days or 1.0))
+                out_cols[f.name] = w.groupby(sub["lead_id"]).sum().reindex(frame.index, fill_value=0.0)
+            else:
+                out_cols[f.name] = sub["value"].groupby(sub["lead_id"]).sum().reindex(frame.index, fill_value=0.0)
+    for d in spec.derived_order():
+        out_cols[d.name] = _vector(d.tree(), out_cols)
+    result = pd.DataFrame({n: out_cols[n] for n in spec.names() if not isinstance(n, DerivedFeature)})
+    result.index.name = "lead_id"
+    result = result.reset_index()
+    seconds = time.perf_counter() - started
+    result.to_parquet(out)
+    return seconds
+
+
+def _child(role: str, db: str, out: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, role, db, out], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{role} benchmark failed: {proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _compare(a_path: str, b_path: str) -> tuple[float, int]:
+    """Largest relative numeric difference and number of categorical mismatches between the two outputs."""
+    import numpy as np
+    import pandas as pd
+
+    a = pd.read_parquet(a_path).set_index("lead_id").sort_index()
+    b = pd.read_parquet(b_path).set_index("lead_id").sort_index()
+    assert list(a.index) == list(b.index), "the two implementations produced different leads"
+    worst, bad = 0.0, 0
+    for c in a.columns:
+        if pd.api.types.is_numeric_dtype(a[c]):
+            x, y = a[c].to_numpy(dtype=float), b[c].to_numpy(dtype=float)
+            both = ~(np.isnan(x) | np.isnan(y))
+            bad += int((np.isnan(x) != np.isnan(y)).sum())
+            if both.any():
+                rel = np.abs(x[both] - y[both]) / np.maximum(1.0, np.abs(y[both]))
+                worst = max(worst, float(rel.max()))
+        else:
+            bad += int((a[c].fillna("\x00").astype(str) != b[c].fillna("\x00").astype(str)).sum())
+    return worst, bad
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Time and measure both implementations on the same synthetic warehouse."""
+    leads = 100_000 if quick else 1_000_000
+    per_lead = 20
+    with tempfile.TemporaryDirectory(prefix="bench_features_") as tmp:
+        db = str(Path(tmp) / "bench.duckdb")
+        n_acts = make_data(Path(db), leads, per_lead)
+        ours = _child("ours", db, str(Path(tmp) / "ours.parquet"))
+        base = _child("pandas", db, str(Path(tmp) / "pandas.parquet"))
+        worst, bad = _compare(str(Path(tmp) / "ours.parquet"), str(Path(tmp) / "pandas.parquet"))
+    features = len(_spec().names())
+    note = (f"{leads:,} leads, {n_acts:,} activities, {features} features; outputs agree: max rel diff "
+            f"{worst:.1e}, {bad} missing/categorical mismatches")
+    return [
+        {"name": f"features_build_{leads // 1000}k_leads", "ours": round(ours["seconds"], 3),
+         "baseline": round(base["seconds"], 3), "ratio": round(base["seconds"] / ours["seconds"], 2),
+         "goal": 10.0, "unit": "s", "note": note + "; baseline = pandas groupby per feature"},
+        {"name": f"features_peak_rss_{leads // 1000}k_leads", "ours": round(ours["peak_mb"], 1),
+         "baseline": round(base["peak_mb"], 1), "ratio": round(base["peak_mb"] / ours["peak_mb"], 2),
+         "goal": 1.0, "unit": "MB", "note": "peak RSS of each subprocess (getrusage ru_maxrss)"},
+    ]
+
+
+if __name__ == "__main__":
+    import resource
+
+    role, db_path, out_path = sys.argv[1:4]
+    secs = run_ours(db_path, out_path) if role == "ours" else run_pandas(db_path, out_path)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if not math.isfinite(secs):
+        sys.exit(1)
+    sys.stdout.write(json.dumps({"seconds": secs, "peak_mb": peak}) + "\n")
