@@ -19,9 +19,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "src" / "leadops" / "templates" / "features.yaml"
 AS_OF = datetime(2026, 1, 15, 6, 0, 0)
-TYPES = ["email_open", "email_click", "page_view", "pricing_view", "careers_view", "content_download",
-         "webinar_registration", "webinar_attendance", "demo_request", "trial_start", "support_call",
-         "event_attendance", "social_engagement", "form_submit", "unsubscribe", "sales_touch"]
+TYPES = [
+    "email_open",
+    "email_click",
+    "page_view",
+    "pricing_view",
+    "careers_view",
+    "content_download",
+    "webinar_registration",
+    "webinar_attendance",
+    "demo_request",
+    "trial_start",
+    "support_call",
+    "event_attendance",
+    "social_engagement",
+    "form_submit",
+    "unsubscribe",
+    "sales_touch",
+]
 WEIGHTS = [30, 10, 25, 5, 2, 6, 3, 2, 1, 1, 2, 2, 4, 3, 1, 3]
 
 
@@ -38,6 +53,7 @@ def make_data(path: Path, leads: int, acts_per_lead: int) -> int:
     import duckdb
 
     con = duckdb.connect(str(path))
+    con.execute("SET enable_progress_bar = false")
     con.execute("CREATE MACRO h(a, b) AS CAST(hash(a, b) >> 1 AS BIGINT)")  # hash() is UBIGINT
     n_acc = max(1, leads // 5)
     cum = [sum(WEIGHTS[: i + 1]) for i in range(len(WEIGHTS))]
@@ -45,7 +61,8 @@ def make_data(path: Path, leads: int, acts_per_lead: int) -> int:
     con.execute(f"""
       CREATE TABLE accounts AS SELECT 'A' || i AS account_id, 'acct ' || i AS name,
         (['software','retail','healthcare','education','energy'])[1 + h(i, 1) % 5] AS industry,
-        CAST(1 + h(i, 2) % 5000 AS INTEGER) AS employees, CAST(h(i, 3) % 100000000 AS DOUBLE) AS annual_revenue,
+        CAST(1 + h(i, 2) % 5000 AS INTEGER) AS employees,
+        CAST(h(i, 3) % 100000000 AS DOUBLE) AS annual_revenue,
         'US' AS country, (['na','emea','apac'])[1 + h(i, 4) % 3] AS region,
         h(i, 5) % 2 = 0 AS profitable_last_quarter, h(i, 6) % 50 = 0 AS is_competitor,
         NULL::JSON AS attributes, NULL::VARCHAR AS ingest_run_id
@@ -56,7 +73,8 @@ def make_data(path: Path, leads: int, acts_per_lead: int) -> int:
         TIMESTAMP '2025-01-01' + to_microseconds(CAST(h(i, 8) % 31536000000000 AS BIGINT)) AS created_at,
         NULL::VARCHAR AS email,
         (['corporate','free','edu','gov','unknown'])[1 + h(i, 9) % 5] AS email_domain_type,
-        (['student','individual_contributor','manager','director','vp','c_level'])[1 + h(i, 10) % 6] AS job_level,
+        (['student','individual_contributor','manager','director','vp','c_level'])[1 + h(i, 10) % 6]
+          AS job_level,
         (['sales','marketing','it','finance','hr','ops','legal','eng'])[1 + h(i, 11) % 8] AS department,
         'US' AS country, (['na','emea','apac'])[1 + h(i, 12) % 3] AS region,
         (['organic_search','paid_search','webinar','referral','partner','demo_form'])[1 + h(i, 13) % 6]
@@ -71,8 +89,10 @@ def make_data(path: Path, leads: int, acts_per_lead: int) -> int:
         CASE {case} ELSE 'email_open' END AS activity_type, NULL::VARCHAR AS channel,
         CAST(h(j, 23) % 1000 AS DOUBLE) / 100 AS value, NULL::VARCHAR AS ingest_run_id
       FROM (SELECT j, h(j, 22) % {cum[-1]} AS r FROM range({leads * acts_per_lead}) t(j))""")
-    con.execute("CREATE TABLE outcomes (outcome_id VARCHAR, lead_id VARCHAR, occurred_at TIMESTAMP, "
-                "outcome VARCHAR, deal_value DOUBLE, ingest_run_id VARCHAR)")
+    con.execute(
+        "CREATE TABLE outcomes (outcome_id VARCHAR, lead_id VARCHAR, occurred_at TIMESTAMP, "
+        "outcome VARCHAR, deal_value DOUBLE, ingest_run_id VARCHAR)"
+    )
     count = int(con.execute("SELECT count(*) FROM activities").fetchall()[0][0])
     con.close()
     return count
@@ -91,6 +111,7 @@ def run_ours(db: str, out: str) -> float:
     spec = _spec()
     started = time.perf_counter()
     wh = Warehouse(f"duckdb:///{db}", read_only=True)
+    wh.execute("SET enable_progress_bar = false")
     table = build_features(spec, wh, as_of=AS_OF)
     seconds = time.perf_counter() - started
     pq.write_table(table, out)  # type: ignore[arg-type]
@@ -114,8 +135,14 @@ def _vector(node: Any, cols: dict[str, Any]) -> Any:
     if op == "/":
         return a[0] / a[1].where(a[1] != 0) if hasattr(a[1], "where") else a[0] / a[1]
     if op in ("<", "<=", ">", ">=", "==", "!="):
-        res = {"<": a[0] < a[1], "<=": a[0] <= a[1], ">": a[0] > a[1], ">=": a[0] >= a[1],
-               "==": a[0] == a[1], "!=": a[0] != a[1]}[op]
+        res = {
+            "<": a[0] < a[1],
+            "<=": a[0] <= a[1],
+            ">": a[0] > a[1],
+            ">=": a[0] >= a[1],
+            "==": a[0] == a[1],
+            "!=": a[0] != a[1],
+        }[op]
         return res.astype("float64")
     if op in ("min", "max"):
         import pandas as pd
@@ -145,7 +172,9 @@ def run_pandas(db: str, out: str) -> float:
     acts = con.sql("SELECT lead_id, occurred_at, activity_type, value FROM activities").df()
     as_of = pd.Timestamp(AS_OF)
     leads = leads[leads["created_at"].isna() | (leads["created_at"] <= as_of)]
-    frame = leads.merge(accounts.add_prefix("acct_"), left_on="account_id", right_on="acct_account_id", how="left")
+    frame = leads.merge(
+        accounts.add_prefix("acct_"), left_on="account_id", right_on="acct_account_id", how="left"
+    )
     frame = frame.set_index("lead_id").sort_index()
     acts = acts[acts["occurred_at"] <= as_of]
     age = (as_of - acts["occurred_at"]).dt.total_seconds() / 86400.0
@@ -179,7 +208,9 @@ def run_pandas(db: str, out: str) -> float:
                 w = np.power(0.5, age[mask] / (f.half_life_days or 1.0))
                 out_cols[f.name] = w.groupby(sub["lead_id"]).sum().reindex(frame.index, fill_value=0.0)
             else:
-                out_cols[f.name] = sub["value"].groupby(sub["lead_id"]).sum().reindex(frame.index, fill_value=0.0)
+                out_cols[f.name] = (
+                    sub["value"].groupby(sub["lead_id"]).sum().reindex(frame.index, fill_value=0.0)
+                )
     for d in spec.derived_order():
         out_cols[d.name] = _vector(d.tree(), out_cols)
     result = pd.DataFrame({n: out_cols[n] for n in spec.names() if not isinstance(n, DerivedFeature)})
@@ -191,7 +222,9 @@ def run_pandas(db: str, out: str) -> float:
 
 
 def _child(role: str, db: str, out: str) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, role, db, out], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, role, db, out], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{role} benchmark failed: {proc.stderr[-2000:]}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -230,15 +263,29 @@ def run(quick: bool) -> list[dict[str, Any]]:
         base = _child("pandas", db, str(Path(tmp) / "pandas.parquet"))
         worst, bad = _compare(str(Path(tmp) / "ours.parquet"), str(Path(tmp) / "pandas.parquet"))
     features = len(_spec().names())
-    note = (f"{leads:,} leads, {n_acts:,} activities, {features} features; outputs agree: max rel diff "
-            f"{worst:.1e}, {bad} missing/categorical mismatches")
+    note = (
+        f"{leads:,} leads, {n_acts:,} activities, {features} features; outputs agree: max rel diff "
+        f"{worst:.1e}, {bad} missing/categorical mismatches"
+    )
     return [
-        {"name": f"features_build_{leads // 1000}k_leads", "ours": round(ours["seconds"], 3),
-         "baseline": round(base["seconds"], 3), "ratio": round(base["seconds"] / ours["seconds"], 2),
-         "goal": 10.0, "unit": "s", "note": note + "; baseline = pandas groupby per feature"},
-        {"name": f"features_peak_rss_{leads // 1000}k_leads", "ours": round(ours["peak_mb"], 1),
-         "baseline": round(base["peak_mb"], 1), "ratio": round(base["peak_mb"] / ours["peak_mb"], 2),
-         "goal": 1.0, "unit": "MB", "note": "peak RSS of each subprocess (getrusage ru_maxrss)"},
+        {
+            "name": f"features_build_{leads // 1000}k_leads",
+            "ours": round(ours["seconds"], 3),
+            "baseline": round(base["seconds"], 3),
+            "ratio": round(base["seconds"] / ours["seconds"], 2),
+            "goal": 10.0,
+            "unit": "s",
+            "note": note + "; baseline = pandas groupby per feature",
+        },
+        {
+            "name": f"features_peak_rss_{leads // 1000}k_leads",
+            "ours": round(ours["peak_mb"], 1),
+            "baseline": round(base["peak_mb"], 1),
+            "ratio": round(base["peak_mb"] / ours["peak_mb"], 2),
+            "goal": 1.0,
+            "unit": "MB",
+            "note": "peak RSS of each subprocess (getrusage ru_maxrss)",
+        },
     ]
 
 

@@ -25,12 +25,17 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the workspace's settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+features_app = typer.Typer(help="Build the configured features (point in time).", no_args_is_help=True)
+app.add_typer(features_app, name="features")
+models_app = typer.Typer(help="The model registry: versions, champion/challenger, audit log.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 err = Console(stderr=True)
 out = Console()
 
 Workspace = Annotated[
-    Path, typer.Option("--workspace", "-w", help="workspace folder (holds leadops.yaml)", envvar="LEADOPS_WORKSPACE")
+    Path,
+    typer.Option("--workspace", "-w", help="workspace folder (holds leadops.yaml)", envvar="LEADOPS_WORKSPACE"),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout (logs go to stderr)")]
 
@@ -179,6 +184,207 @@ def ingest(
         finally:
             warehouse.close()
         emit(report.to_dict(), as_json)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from leadops.errors import ConfigError
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"--as-of: expected an ISO date or timestamp such as 2025-06-30, got {value!r}") from exc
+    if parsed.tzinfo is not None:
+        from datetime import UTC
+
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+@contextmanager
+def _workspace_warehouse(workspace: Path) -> Iterator[tuple[Any, Any]]:
+    settings = _settings(workspace)
+    warehouse = _warehouse(settings)
+    try:
+        yield settings, warehouse
+    finally:
+        warehouse.close()
+
+
+@features_app.command("build")
+def features_build(
+    workspace: Workspace = Path("."),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="point in time (ISO); default now")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Build every configured feature for every lead as of T and store them in the warehouse."""
+    from leadops.features.build import build_and_store
+
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        emit(build_and_store(settings, warehouse, _parse_time(as_of)), as_json)
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Option("--model", "-m", help="a model configured under `models:`")],
+    workspace: Workspace = Path("."),
+    register: Annotated[bool, typer.Option(help="log the run and register a version in the registry")] = True,
+    as_json: AsJson = False,
+) -> None:
+    """Train a configured scorer on the training set, measure it, save its files and register a version."""
+    from leadops.modeling.train import train_model
+
+    with (
+        failures(),
+        _workspace_warehouse(workspace) as (settings, warehouse),
+        progress_bar(not as_json) as update,
+    ):
+        result = train_model(settings, warehouse, model, register=register, progress=update)
+    emit(result, as_json)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model: Annotated[str, typer.Argument(help="version number, scorer name (its latest version) or alias")],
+    workspace: Workspace = Path("."),
+    as_json: AsJson = False,
+) -> None:
+    """Every statistical and business metric of a registered model, by group, beside the champion."""
+    from leadops.modeling.review import evaluate_ref
+
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        result = evaluate_ref(settings, warehouse, model)
+    if as_json:
+        emit(result, True)
+        return
+    result.pop("report", None)
+    groups = result.pop("groups", None) or {}
+    emit(result, False)
+    out.print(f"groups: {', '.join(groups)} (see --json for every figure)")
+
+
+@app.command()
+def validate(
+    model: Annotated[str, typer.Argument(help="version number, scorer name (its latest version) or alias")],
+    workspace: Workspace = Path("."),
+    as_json: AsJson = False,
+) -> None:
+    """Check a model against every configured gate; exit 0 when all pass, 1 when any fails."""
+    from leadops.modeling.review import validate_ref
+
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        result = validate_ref(settings, warehouse, model)
+    if as_json:
+        emit(result, True)
+    else:
+        table = Table(title=f"gates for v{result['version']} ({result['model']})")
+        for column in ("gate", "passed", "value", "bound", "detail"):
+            table.add_column(column)
+        for name, gate in result["gates"].items():
+            mark = "[green]pass[/]" if gate["passed"] else "[red]FAIL[/]"
+            table.add_row(name, mark, _short(gate.get("value")), _short(gate.get("bound")), str(gate.get("detail", "")))
+        out.print(table)
+    raise typer.Exit(0 if result["passed"] else 1)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else ("" if value is None else str(value))
+
+
+def _registry(settings: Any, warehouse: Any) -> Any:
+    from leadops.registry import Registry
+
+    return Registry(settings, warehouse)
+
+
+@models_app.command("list")
+def models_list(workspace: Workspace = Path("."), as_json: AsJson = False) -> None:
+    """Every registered version with its scorer, aliases and headline metrics."""
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        versions = [v.to_dict() for v in _registry(settings, warehouse).list_versions()]
+    if as_json:
+        emit({"model": settings.registry.model_name, "versions": versions}, True)
+        return
+    table = Table(title=f"{settings.registry.model_name}")
+    for column in ("version", "scorer", "aliases", "auc", "created"):
+        table.add_column(column)
+    for v in versions:
+        metrics = v.get("metrics") or {}
+        table.add_row(
+            str(v["version"]),
+            str(v.get("scorer")),
+            ", ".join(v.get("aliases") or []),
+            _short(metrics.get("auc")),
+            str(v.get("created_at", "")),
+        )
+    out.print(table)
+
+
+@models_app.command("show")
+def models_show(
+    ref: Annotated[str, typer.Argument(help="version number, scorer name or alias")],
+    workspace: Workspace = Path("."),
+    as_json: AsJson = False,
+) -> None:
+    """One version: metrics, lineage, tags, aliases."""
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        emit(_registry(settings, warehouse).show(ref).to_dict(), as_json)
+
+
+@models_app.command("promote")
+def models_promote(
+    ref: Annotated[str, typer.Argument(help="version number, scorer name (its latest version) or alias")],
+    workspace: Workspace = Path("."),
+    force: Annotated[bool, typer.Option(help="promote even though gates fail (needs --reason)")] = False,
+    reason: Annotated[str | None, typer.Option(help="why; recorded in the audit log")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Make REF the champion: its gates must pass, unless forced with a stated reason."""
+    from leadops.modeling.review import promote_ref
+
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        emit(promote_ref(settings, warehouse, ref, force=force, reason=reason), as_json)
+
+
+@models_app.command("challenger")
+def models_challenger(
+    ref: Annotated[str, typer.Argument(help="version number, scorer name or alias")],
+    workspace: Workspace = Path("."),
+    as_json: AsJson = False,
+) -> None:
+    """Mark REF as the challenger: scored in shadow every night beside the champion."""
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        emit(_registry(settings, warehouse).set_challenger(ref).to_dict(), as_json)
+
+
+@models_app.command("rollback")
+def models_rollback(
+    workspace: Workspace = Path("."),
+    reason: Annotated[str | None, typer.Option(help="why; recorded in the audit log")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Restore the previous champion."""
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        emit({"champion": _registry(settings, warehouse).rollback(reason=reason).to_dict()}, as_json)
+
+
+@models_app.command("history")
+def models_history(workspace: Workspace = Path("."), as_json: AsJson = False) -> None:
+    """The audit log: who promoted, rolled back or registered what, when and why."""
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        entries = [e.to_dict() for e in _registry(settings, warehouse).history()]
+    if as_json:
+        emit({"entries": entries}, True)
+        return
+    table = Table(title="registry audit log")
+    for column in ("when", "who", "action", "version", "replaced", "reason"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            *(str(e.get(k) or "") for k in ("recorded_at", "actor", "action", "version", "previous_version", "reason"))
+        )
+    out.print(table)
 
 
 def main() -> None:

@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leadops.crm.specs import ContractsSpec, SourceSpec
 from leadops.errors import ConfigError, WorkspaceError
+from leadops.evaluation.gates import GatesConfig
+from leadops.features.specs import FeaturesSpec, TrainingSpec
+from leadops.modeling.specs import EvaluationSettings
+from leadops.scorers.specs import ScorerSpec
 
 CONFIG_FILE = "leadops.yaml"
 ENV_PREFIX = "LEADOPS_"
@@ -25,13 +29,19 @@ class Section(BaseModel):
 class WarehouseSettings(Section):
     """Where the canonical tables and every output live."""
 
-    url: str = Field(default="duckdb:///warehouse.duckdb", description="duckdb:///path (relative to workspace) or postgresql://...")
+    url: str = Field(
+        default="duckdb:///warehouse.duckdb",
+        description="duckdb:///path (relative to workspace) or postgresql://...",
+    )
 
 
 class RegistrySettings(Section):
     """The MLflow registry that keeps every scoring model's versions."""
 
-    uri: str = Field(default="sqlite:///mlflow.db", description="MLflow tracking/registry URI; sqlite path relative to workspace")
+    uri: str = Field(
+        default="sqlite:///mlflow.db",
+        description="MLflow tracking/registry URI; sqlite path relative to workspace",
+    )
     model_name: str = Field(default="lead_score", description="the one registered scoring model of this workspace")
 
 
@@ -54,6 +64,11 @@ class Settings(Section):
     simulate: SimulateSettings = Field(default_factory=SimulateSettings)
     sources: list[SourceSpec] = Field(default_factory=list)
     contracts: ContractsSpec = Field(default_factory=ContractsSpec)
+    features: FeaturesSpec = Field(default_factory=FeaturesSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    models: dict[str, ScorerSpec] = Field(default_factory=dict)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)

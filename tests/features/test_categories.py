@@ -1,4 +1,4 @@
-"""Unseen categories follow their policy (keep / other / error) on both feature paths; vocabularies are cut."""
+"""Unseen categories follow their policy (keep / other / error) on both paths; vocabularies are cut."""
 
 from __future__ import annotations
 
@@ -18,20 +18,35 @@ AS_OF = datetime(2025, 6, 1)
 
 
 def _spec(policy: str) -> FeaturesSpec:
-    return FeaturesSpec.model_validate({"definitions": [
-        {"name": "source", "label": "lead source", "column": "lead_source", "type": "categorical",
-         "categories": ["webinar", "referral"], "unseen": policy},
-        {"name": "level", "label": "job level", "key": "level", "type": "categorical"},
-    ]})
+    return FeaturesSpec.model_validate(
+        {
+            "definitions": [
+                {
+                    "name": "source",
+                    "label": "lead source",
+                    "column": "lead_source",
+                    "type": "categorical",
+                    "categories": ["webinar", "referral"],
+                    "unseen": policy,
+                },
+                {"name": "level", "label": "job level", "key": "level", "type": "categorical"},
+            ]
+        }
+    )
 
 
 def _load(warehouse: Warehouse) -> None:
-    warehouse.insert("leads", pa.table({
-        "lead_id": ["a", "b", "c"],
-        "created_at": pa.array([datetime(2025, 1, 1)] * 3, pa.timestamp("us")),
-        "lead_source": ["webinar", "trade_show", None],
-        "attributes": ['{"level": "vp"}', '{"level": true}', "{}"],
-    }))
+    warehouse.insert(
+        "leads",
+        pa.table(
+            {
+                "lead_id": ["a", "b", "c"],
+                "created_at": pa.array([datetime(2025, 1, 1)] * 3, pa.timestamp("us")),
+                "lead_source": ["webinar", "trade_show", None],
+                "attributes": ['{"level": "vp"}', '{"level": true}', "{}"],
+            }
+        ),
+    )
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("keep", "trade_show"), ("other", "other")])
@@ -54,14 +69,23 @@ def test_unseen_value_with_policy_error_raises_naming_lead_and_value(warehouse: 
         build_features(spec, warehouse, as_of=AS_OF)
     with pytest.raises(FeatureError, match=r"'b' has category 'trade_show'"):
         online_vector(spec, {"lead_id": "b", "lead_source": "trade_show"}, None, [], AS_OF)
-    assert online_vector(spec, {"lead_id": "a", "lead_source": "referral"}, None, [], AS_OF)["source"] == "referral"
+    assert (
+        online_vector(spec, {"lead_id": "a", "lead_source": "referral"}, None, [], AS_OF)["source"]
+        == "referral"
+    )
 
 
 def test_learned_vocabulary_keeps_the_most_frequent_values() -> None:
     import pandas as pd
 
-    spec = FeaturesSpec.model_validate({"max_categories": 2, "definitions": [
-        {"name": "level", "label": "job level", "column": "job_level", "type": "categorical"}]})
+    spec = FeaturesSpec.model_validate(
+        {
+            "max_categories": 2,
+            "definitions": [
+                {"name": "level", "label": "job level", "column": "job_level", "type": "categorical"}
+            ],
+        }
+    )
     train = pd.DataFrame({"level": ["vp"] * 5 + ["manager"] * 3 + ["student"] * 1 + [None]})
     learned = _learn_categories(spec, train)
     assert learned.definitions[0].categories == ["vp", "manager"]  # type: ignore[union-attr]

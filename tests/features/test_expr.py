@@ -57,19 +57,33 @@ EXPRESSIONS = [
 def test_sql_and_python_agree_bit_for_bit(text: str) -> None:
     rng = np.random.default_rng(11)
     n = 3000
-    a = np.array([round(float(x), int(d)) for x, d in zip(rng.normal(2, 3, n), rng.integers(0, 6, n), strict=True)])
+    a = np.array(
+        [round(float(x), int(d)) for x, d in zip(rng.normal(2, 3, n), rng.integers(0, 6, n), strict=True)]
+    )
     b = np.round(rng.exponential(2, n), 2)
     b[rng.random(n) < 0.2] = 0.0
-    rows = [(None if rng.random() < 0.05 else float(x), None if rng.random() < 0.05 else float(y)) for x, y in zip(a, b, strict=True)]
+    rows = [
+        (None if rng.random() < 0.05 else float(x), None if rng.random() < 0.05 else float(y))
+        for x, y in zip(a, b, strict=True)
+    ]
     con = duckdb.connect()
-    t = pa.table({"i": list(range(n)), "a": pa.array([r[0] for r in rows], pa.float64()),
-                  "b": pa.array([r[1] for r in rows], pa.float64())})
+    t = pa.table(
+        {
+            "i": list(range(n)),
+            "a": pa.array([r[0] for r in rows], pa.float64()),
+            "b": pa.array([r[1] for r in rows], pa.float64()),
+        }
+    )
     con.register("t", t)
     node = expr.parse(text)
     sql = expr.to_sql(node, lambda name: f'"{name}"')
     got = [r[0] for r in con.execute(f"SELECT {sql} FROM t ORDER BY i").fetchall()]
     want = [expr.evaluate(node, {"a": x, "b": y}) for x, y in rows]
-    mismatches = [(r, g, w) for r, g, w in zip(rows, got, want, strict=True) if not (g == w or (g is None and w is None))]
+    mismatches = [
+        (r, g, w)
+        for r, g, w in zip(rows, got, want, strict=True)
+        if not (g == w or (g is None and w is None))
+    ]
     assert not mismatches, mismatches[:5]
     assert sum(w is not None for w in want) > n // 10
 

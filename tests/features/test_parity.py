@@ -9,8 +9,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import World, load_world
 
+from conftest import World, load_world
 from leadops.features.build import build_features
 from leadops.features.online import online_vector
 from leadops.features.specs import FeaturesSpec
@@ -72,11 +72,15 @@ def test_per_lead_as_of_paths_agree(warehouse: Warehouse, spec: FeaturesSpec) ->
 
     world = make_world(1_500, seed=3)
     load_world(warehouse, world)
-    created = dict(zip(world.leads["lead_id"].to_pylist(), world.leads["created_at"].to_pylist(), strict=True))
+    created = dict(
+        zip(world.leads["lead_id"].to_pylist(), world.leads["created_at"].to_pylist(), strict=True)
+    )
     from datetime import timedelta
 
     pop = [(lid, c + timedelta(days=d, microseconds=7)) for lid, c in created.items() for d in (3, 45)]
-    frame = pa.table({"lead_id": [p[0] for p in pop], "as_of": pa.array([p[1] for p in pop], pa.timestamp("us"))})
+    frame = pa.table(
+        {"lead_id": [p[0] for p in pop], "as_of": pa.array([p[1] for p in pop], pa.timestamp("us"))}
+    )
     table = build_features(spec, warehouse, per_lead_as_of=frame)
     assert isinstance(table, pa.Table)
     assert table.num_rows == len(pop)

@@ -18,8 +18,15 @@ def _spec(*defs: dict[str, object]) -> FeaturesSpec:
 
 
 def test_windows_shorthand_expands_to_one_feature_per_window() -> None:
-    spec = _spec({"name": "opens_{days}d", "label": "opens in {days} days", "kind": "activity",
-                  "types": ["email_open"], "windows": [7, 30]})
+    spec = _spec(
+        {
+            "name": "opens_{days}d",
+            "label": "opens in {days} days",
+            "kind": "activity",
+            "types": ["email_open"],
+            "windows": [7, 30],
+        }
+    )
     assert spec.names() == ["opens_7d", "opens_30d"]
     assert spec.labels()["opens_30d"] == "opens in 30 days"
     first = spec.definitions[0]
@@ -30,16 +37,31 @@ def test_windows_shorthand_expands_to_one_feature_per_window() -> None:
     ("defs", "message"),
     [
         ([{"name": "x", "label": "x", "kind": "derived", "expression": "y + 1"}], "unknown feature 'y'"),
-        ([{"name": "x", "label": "x", "kind": "derived", "expression": "y + 1"},
-          {"name": "y", "label": "y", "kind": "derived", "expression": "x * 2"}], "cycle"),
+        (
+            [
+                {"name": "x", "label": "x", "kind": "derived", "expression": "y + 1"},
+                {"name": "y", "label": "y", "kind": "derived", "expression": "x * 2"},
+            ],
+            "cycle",
+        ),
         ([{"name": "Bad-Name", "label": "x", "column": "job_level"}], "lower-case"),
-        ([{"name": "x", "label": "x", "column": "job_level"}, {"name": "x", "label": "x", "column": "country"}],
-         "unique"),
+        (
+            [
+                {"name": "x", "label": "x", "column": "job_level"},
+                {"name": "x", "label": "x", "column": "country"},
+            ],
+            "unique",
+        ),
         ([{"name": "x", "label": "x", "column": "no_such_column"}], "not a lead column"),
         ([{"name": "x", "label": "x", "kind": "activity", "agg": "decayed_sum"}], "half_life_days"),
         ([{"name": "x", "label": "x", "column": "job_level", "colour": "red"}], "Extra inputs"),
-        ([{"name": "c", "label": "c", "column": "job_level", "type": "categorical"},
-          {"name": "d", "label": "d", "kind": "derived", "expression": "c + 1"}], "categorical"),
+        (
+            [
+                {"name": "c", "label": "c", "column": "job_level", "type": "categorical"},
+                {"name": "d", "label": "d", "kind": "derived", "expression": "c + 1"},
+            ],
+            "categorical",
+        ),
         ([{"name": "x", "label": "x", "kind": "derived", "expression": "__import__('os')"}], "not allowed"),
     ],
 )

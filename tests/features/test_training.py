@@ -1,17 +1,17 @@
-"""Training sets: label maturity, exclusions, time-ordered split, point-in-time safety, digests, flat exports."""
+"""Training sets: label maturity, exclusions, time-ordered split, point-in-time safety, digests, flat data."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import World, load_world, make_world
 
+from conftest import World, load_world, make_world
 from leadops.errors import FeatureError
 from leadops.features.build import build_and_store, build_features
 from leadops.features.specs import FeaturesSpec, TrainingSpec
@@ -28,26 +28,56 @@ def _ts(items: list[datetime | None]) -> pa.Array:
 
 def _tiny(warehouse: Warehouse) -> None:
     """Five hand-made leads; the data ends 2025-06-30 (the last outcome)."""
-    warehouse.insert("leads", pa.table({
-        "lead_id": ["mature_neg", "mature_pos", "late_pos", "immature", "decided_before", "conv_after_window"],
-        "created_at": _ts([T0, T0, T0, datetime(2025, 6, 1), T0, T0]),
-    }))
-    warehouse.insert("outcomes", pa.table({
-        "outcome_id": ["o1", "o2", "o3", "o4", "o5"],
-        "lead_id": ["mature_pos", "late_pos", "decided_before", "conv_after_window", "immature"],
-        "occurred_at": _ts([datetime(2025, 1, 20), datetime(2025, 2, 1), datetime(2025, 1, 3),
-                            datetime(2025, 3, 20), datetime(2025, 6, 30)]),
-        "outcome": ["converted", "converted", "disqualified", "converted", "converted"],
-        "deal_value": [1000.0, 2000.0, None, 500.0, 700.0],
-    }))
+    warehouse.insert(
+        "leads",
+        pa.table(
+            {
+                "lead_id": [
+                    "mature_neg",
+                    "mature_pos",
+                    "late_pos",
+                    "immature",
+                    "decided_before",
+                    "conv_after_window",
+                ],
+                "created_at": _ts([T0, T0, T0, datetime(2025, 6, 1), T0, T0]),
+            }
+        ),
+    )
+    warehouse.insert(
+        "outcomes",
+        pa.table(
+            {
+                "outcome_id": ["o1", "o2", "o3", "o4", "o5"],
+                "lead_id": ["mature_pos", "late_pos", "decided_before", "conv_after_window", "immature"],
+                "occurred_at": _ts(
+                    [
+                        datetime(2025, 1, 20),
+                        datetime(2025, 2, 1),
+                        datetime(2025, 1, 3),
+                        datetime(2025, 3, 20),
+                        datetime(2025, 6, 30),
+                    ]
+                ),
+                "outcome": ["converted", "converted", "disqualified", "converted", "converted"],
+                "deal_value": [1000.0, 2000.0, None, 500.0, 700.0],
+            }
+        ),
+    )
 
 
 def _tiny_specs() -> tuple[FeaturesSpec, TrainingSpec]:
-    fs = FeaturesSpec.model_validate({"definitions": [
-        {"name": "age", "label": "lead age", "kind": "builtin"}]})
-    ts = TrainingSpec.model_validate({"snapshot": {"days_after_created": 7}, "label": {"window_days": 60},
-                                      "split": {"train": 0.5, "validation": 0.25, "test": 0.25},
-                                      "leakage": {"enabled": False}})
+    fs = FeaturesSpec.model_validate(
+        {"definitions": [{"name": "age", "label": "lead age", "kind": "builtin"}]}
+    )
+    ts = TrainingSpec.model_validate(
+        {
+            "snapshot": {"days_after_created": 7},
+            "label": {"window_days": 60},
+            "split": {"train": 0.5, "validation": 0.25, "test": 0.25},
+            "leakage": {"enabled": False},
+        }
+    )
     return fs, ts
 
 
@@ -64,8 +94,12 @@ def test_label_maturity_exclusions_and_windows(warehouse: Warehouse) -> None:
     assert bool(result.censored["converted_so_far"].iloc[0]) is True
     assert "decided_before" not in ids  # disqualified before its snapshot
     assert any("censored" in w for w in result.warnings)
-    values = dict(zip(ids, pd.concat([result.deal_values[s] for s in ("train", "validation", "test")]), strict=True))
-    assert values["mature_pos"] == 1000.0 and values["mature_neg"] == 0.0 and values["conv_after_window"] == 0.0
+    values = dict(
+        zip(ids, pd.concat([result.deal_values[s] for s in ("train", "validation", "test")]), strict=True)
+    )
+    assert (
+        values["mature_pos"] == 1000.0 and values["mature_neg"] == 0.0 and values["conv_after_window"] == 0.0
+    )
 
 
 def test_configured_data_end_decides_maturity(warehouse: Warehouse) -> None:
@@ -101,6 +135,7 @@ def test_time_ordered_split_has_no_overlap_and_respects_time(
     assert all(str(result.X_train[c].dtype) == "str" for c in result.categorical)
 
 
+@pytest.mark.slow
 def test_events_after_the_snapshot_never_change_a_training_row(
     warehouse: Warehouse, world: World, spec: FeaturesSpec, training_spec: TrainingSpec
 ) -> None:
@@ -117,19 +152,26 @@ def test_events_after_the_snapshot_never_change_a_training_row(
             when = t + pd.Timedelta(microseconds=1 + int(rng.integers(0, 10**9)) * k)
             if when < world.end:
                 rows.append((f"late{i}_{k}", lid, when.to_pydatetime(), kind, 1.0))
-    late = pa.table({
-        "activity_id": [r[0] for r in rows], "lead_id": [r[1] for r in rows],
-        "occurred_at": pa.array([r[2] for r in rows], pa.timestamp("us")),
-        "activity_type": [r[3] for r in rows], "value": [r[4] for r in rows],
-    })
+    late = pa.table(
+        {
+            "activity_id": [r[0] for r in rows],
+            "lead_id": [r[1] for r in rows],
+            "occurred_at": pa.array([r[2] for r in rows], pa.timestamp("us")),
+            "activity_type": [r[3] for r in rows],
+            "value": [r[4] for r in rows],
+        }
+    )
     warehouse.insert("activities", late)
     after = build_training_set((spec, ts), warehouse)
     assert after.digest == before.digest
     pd.testing.assert_frame_equal(after.X_train, before.X_train)
     pd.testing.assert_frame_equal(after.X_test, before.X_test)
     # ... while the same events do show up in features computed after them (the test can fail)
-    snapshot_rows = pa.table({"lead_id": late["lead_id"], "as_of": late["occurred_at"]}).group_by(
-        ["lead_id", "as_of"]).aggregate([])
+    snapshot_rows = (
+        pa.table({"lead_id": late["lead_id"], "as_of": late["occurred_at"]})
+        .group_by(["lead_id", "as_of"])
+        .aggregate([])
+    )
     seen = build_features(spec, warehouse, per_lead_as_of=snapshot_rows, as_pandas=True)
     assert (seen["email_opens_7d"] > 0).mean() > 0.5
 
@@ -173,7 +215,9 @@ def _load_flat_bank(warehouse: Warehouse, data: pd.DataFrame) -> None:
     records = data.to_dict(orient="records")
     warehouse.insert("leads", pa.table({"lead_id": ids, "attributes": [json.dumps(r) for r in records]}))
     conv = [i for i, v in zip(ids, y, strict=True) if v]
-    warehouse.insert("outcomes", pa.table({"outcome_id": conv, "lead_id": conv, "outcome": ["converted"] * len(conv)}))
+    warehouse.insert(
+        "outcomes", pa.table({"outcome_id": conv, "lead_id": conv, "outcome": ["converted"] * len(conv)})
+    )
 
 
 @pytest.mark.slow
@@ -181,8 +225,16 @@ def _load_flat_bank(warehouse: Warehouse, data: pd.DataFrame) -> None:
 def test_flat_bank_export_trains_on_attributes_and_drops_duration(warehouse: Warehouse) -> None:
     data = pd.read_csv(BANK, sep=";")
     numeric = [c for c in data.columns if c != "y" and pd.api.types.is_numeric_dtype(data[c])]
-    defs = [{"name": c.replace(".", "_"), "label": c, "key": c,
-             "type": "numeric" if c in numeric else "categorical"} for c in data.columns if c != "y"]
+    defs = [
+        {
+            "name": c.replace(".", "_"),
+            "label": c,
+            "key": c,
+            "type": "numeric" if c in numeric else "categorical",
+        }
+        for c in data.columns
+        if c != "y"
+    ]
     defs.append({"name": "contacts_90d", "label": "contacts", "kind": "activity", "window_days": 90})
     fs = FeaturesSpec.model_validate({"definitions": defs})
     _load_flat_bank(warehouse, data)

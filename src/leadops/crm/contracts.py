@@ -8,7 +8,7 @@ warehouse, never row by row in Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from leadops.crm.schema import ColumnType, TableDef
 from leadops.crm.specs import TableContract
@@ -86,7 +86,12 @@ def required_check(column: str, typed: str) -> Check:
 
 
 def contract_checks(
-    table: TableDef, contract: TableContract, typed: dict[str, str], text: dict[str, str], now: datetime
+    table: TableDef,
+    contract: TableContract,
+    typed: dict[str, str],
+    text: dict[str, str],
+    now: datetime,
+    earliest: date = date(1970, 1, 1),
 ) -> list[Check]:
     """Categories (policy quarantine), ranges and future timestamps for the mapped columns."""
     checks: list[Check] = []
@@ -125,8 +130,17 @@ def contract_checks(
                 )
             )
     limit = now.strftime("%Y-%m-%d %H:%M:%S")
+    first = earliest.isoformat()
     for column, kind in table.columns.items():
         if kind == "TIMESTAMP" and column in typed:
+            checks.append(
+                Check(
+                    f"{typed[column]} < TIMESTAMP {lit(first)}",
+                    "out_of_range",
+                    column,
+                    f"{lit(f'expected a time after {first}, got ')} || CAST({typed[column]} AS VARCHAR)",
+                )
+            )
             checks.append(
                 Check(
                     f"{typed[column]} > TIMESTAMP {lit(limit)}",

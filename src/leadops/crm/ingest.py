@@ -104,7 +104,10 @@ class _Run:
         """The mapping query of a source for one file's header."""
         table = TABLES[spec.table]
         contract = getattr(self.settings.contracts, spec.table)
-        return build_plan(spec, table, contract, header, file=file, now=self.limit)
+        return build_plan(
+            spec, table, contract, header, file=file, now=self.limit,
+            earliest=self.settings.contracts.earliest_timestamp,
+        )  # fmt: skip
 
     def batches(
         self, spec: SourceSpec, files: list[tuple[Path, str, list[str]]]

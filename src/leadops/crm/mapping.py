@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from leadops.crm.contracts import Check, case, contract_checks, lit, required_check, shown, type_checks
@@ -93,7 +93,14 @@ def _attribute_json(expr: str) -> str:
 
 
 def build_plan(
-    spec: SourceSpec, table: TableDef, contract: TableContract, header: list[str], *, file: str, now: datetime
+    spec: SourceSpec,
+    table: TableDef,
+    contract: TableContract,
+    header: list[str],
+    *,
+    file: str,
+    now: datetime,
+    earliest: date = date(1970, 1, 1),
 ) -> Plan:
     """Check the mapping against the file's header and build the batch query; one-line errors name the column."""
     available = set(header)
@@ -209,7 +216,7 @@ def build_plan(
     for c in required:
         if c in typed_ref:
             checks.append(required_check(c, typed_ref[c]))
-    checks += contract_checks(table, contract, typed_ref, text_ref, now)
+    checks += contract_checks(table, contract, typed_ref, text_ref, now, earliest)
     converted = ""
     deal = ""
     if spec.flat_outcome is not None:

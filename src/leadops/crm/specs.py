@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -103,4 +105,7 @@ class ContractsSpec(Strict):
     )
     require_references: bool = Field(
         default=True, description="activities/outcomes must name an existing lead"
+    )
+    earliest_timestamp: date = Field(
+        default=date(1970, 1, 1), description="times before this are out_of_range (a year-1800 date is a typo)"
     )

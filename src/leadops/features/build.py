@@ -1,4 +1,4 @@
-"""Set-based feature builds: run the generated SQL in DuckDB and (for `leadops features build`) store the result.
+"""Set-based feature builds: run the generated SQL in DuckDB; for `leadops features build`, store the result.
 
 Storage: table `feature_snapshots` (lead_id, as_of, spec_digest, one column per feature), keyed by
 (lead_id, as_of); rebuilding at the same as_of replaces those rows. When the feature columns change, the old
@@ -37,7 +37,8 @@ def features_spec(settings_or_spec: Any) -> FeaturesSpec:
     if isinstance(spec, FeaturesSpec):
         return spec
     raise FeatureError(
-        f"expected a FeaturesSpec or settings with a 'features' section, got {type(settings_or_spec).__name__}"
+        "expected a FeaturesSpec or settings with a 'features' section, "
+        f"got {type(settings_or_spec).__name__}"
     )
 
 
@@ -70,8 +71,8 @@ def _population_frame(data: Any, per_lead: bool) -> pa.Table:
     cols = {"lead_id": pc.cast(table["lead_id"], pa.string())}
     if per_lead:
         as_of = table["as_of"]
-        if pa.types.is_timestamp(as_of.type) and as_of.type.tz is not None:  # type: ignore[attr-defined]
-            as_of = pc.cast(pc.local_timestamp(as_of), pa.timestamp("us"))  # type: ignore[attr-defined]
+        if pa.types.is_timestamp(as_of.type) and as_of.type.tz is not None:
+            as_of = pc.cast(pc.local_timestamp(as_of), pa.timestamp("us"))
         cols["as_of"] = pc.cast(as_of, pa.timestamp("us"))
     return pa.table(cols)
 
@@ -109,10 +110,17 @@ def build_features(
                 view = f"_leadops_ids_{os.getpid()}"
                 con.register(view, _population_frame(lead_ids, False))
                 registered.append(view)
-                population = f"(SELECT l.lead_id FROM leads l SEMI JOIN {view} i ON i.lead_id = l.lead_id WHERE {cutoff})"
+                join = f"SEMI JOIN {view} i ON i.lead_id = l.lead_id"
+                population = f"(SELECT l.lead_id FROM leads l {join} WHERE {cutoff})"
             else:
                 population = f"(SELECT l.lead_id FROM leads l WHERE {cutoff})"
-        sql = feature_sql(spec, population=population, as_of=when, per_lead=per_lead)
+        sql = feature_sql(
+            spec,
+            population=population,
+            as_of=when,
+            per_lead=per_lead,
+            restrict_activities=per_lead or lead_ids is not None,
+        )
         try:
             table = con.sql(sql).to_arrow_table()
         except Exception as exc:
@@ -132,7 +140,7 @@ def _check_unseen(spec: FeaturesSpec, table: pa.Table) -> None:
             continue
         column = table[f.name]
         bad = pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, pa.array(f.categories, pa.string()))))
-        hits = pc.indices_nonzero(bad)  # type: ignore[attr-defined]
+        hits = pc.indices_nonzero(bad)
         if len(hits):
             i = hits[0].as_py()
             raise FeatureError(
@@ -164,7 +172,8 @@ def build_and_store(settings: Any, warehouse: Warehouse, as_of: datetime | None 
             con.unregister(view)
         seconds = time.perf_counter() - started
         con.execute(
-            f"CREATE TABLE IF NOT EXISTS {BUILDS_TABLE} (built_at TIMESTAMP, as_of TIMESTAMP, spec_digest VARCHAR, "
+            f"CREATE TABLE IF NOT EXISTS {BUILDS_TABLE} (built_at TIMESTAMP, as_of TIMESTAMP, "
+            "spec_digest VARCHAR, "
             "rows BIGINT, features INTEGER, seconds DOUBLE)"
         )
         con.execute(

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from leadops.features.sql import ql, ts_literal
 from leadops.features.specs import TrainingSpec
+from leadops.features.sql import ql, ts_literal
 from leadops.warehouse.connection import Warehouse
 
 US_PER_DAY = 86_400_000_000
@@ -62,13 +62,16 @@ def labelled_snapshots(warehouse: Warehouse, spec: TrainingSpec, end: datetime) 
     if snap.policy == "after_created":
         offset = round(snap.days_after_created * US_PER_DAY)
         source = (
-            f"SELECT lead_id, created_at + to_microseconds(CAST({offset} AS BIGINT)) AS snapshot_at FROM leads "
+            f"SELECT lead_id, created_at + to_microseconds(CAST({offset} AS BIGINT)) AS snapshot_at "
+            "FROM leads "
             "WHERE created_at IS NOT NULL"
         )
     else:
         dates = snapshot_dates(warehouse, spec, end)
         if not dates:
-            return pd.DataFrame(columns=["lead_id", "snapshot_at", "label", "converted_at", "deal_value", "mature"])
+            return pd.DataFrame(
+                columns=["lead_id", "snapshot_at", "label", "converted_at", "deal_value", "mature"]
+            )
         values = ", ".join(f"({ts_literal(d)})" for d in dates)
         source = (
             f"SELECT l.lead_id, d.t AS snapshot_at FROM leads l CROSS JOIN (VALUES {values}) d(t) "

@@ -72,8 +72,13 @@ class LeakageReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON reports."""
-        return {"rows": self.rows, "skipped": self.skipped, "flagged": self.flagged, "excluded": self.excluded,
-                "checks": [asdict(c) for c in self.checks]}
+        return {
+            "rows": self.rows,
+            "skipped": self.skipped,
+            "flagged": self.flagged,
+            "excluded": self.excluded,
+            "checks": [asdict(c) for c in self.checks],
+        }
 
 
 def rank_auc(score: np.ndarray, y: np.ndarray) -> float:
@@ -103,7 +108,7 @@ def _numeric(x: pd.Series) -> np.ndarray:
 
 
 def _rate_encode(x: pd.Series, y: np.ndarray, fit: np.ndarray) -> np.ndarray:
-    """Each category's conversion rate on the fit rows (smoothed toward the base rate); missing is a category."""
+    """Each category's conversion rate on the fit rows, smoothed to the base rate; missing is a category."""
     keys = x.astype(object).where(x.notna(), "\x00missing").astype(str).to_numpy()
     base = float(y[fit].mean())
     frame = pd.DataFrame({"k": keys[fit], "y": y[fit]})
@@ -113,7 +118,7 @@ def _rate_encode(x: pd.Series, y: np.ndarray, fit: np.ndarray) -> np.ndarray:
 
 
 def single_feature_auc(x: pd.Series, y: np.ndarray, *, categorical: bool, fit: np.ndarray) -> float:
-    """Direction-free AUC of one feature; categoricals scored out of sample (fit on `fit`, AUC on the rest)."""
+    """Direction-free single-feature AUC; categoricals scored out of sample (fit on `fit`)."""
     if categorical:
         enc = _rate_encode(x, y, fit)
         hold = ~fit
@@ -151,7 +156,11 @@ def _rest_auc(enc: pd.DataFrame, y: np.ndarray, fit: np.ndarray, seed: int) -> f
 
 
 def check_leakage(
-    X: pd.DataFrame, y: Any, *, categorical: list[str] | None = None, spec: LeakageSpec | None = None,
+    X: pd.DataFrame,
+    y: Any,
+    *,
+    categorical: list[str] | None = None,
+    spec: LeakageSpec | None = None,
     seed: int = 0,
 ) -> LeakageReport:
     """Apply the rule in the module docstring to every column of X against the binary label y."""
@@ -171,7 +180,7 @@ def check_leakage(
     fit = np.zeros(len(X), dtype=bool)
     for cls in (0, 1):  # stratified 70/30 fit/holdout
         idx = np.flatnonzero(y_arr == cls)
-        fit[rng.permutation(idx)[: int(round(0.7 * idx.size))]] = True
+        fit[rng.permutation(idx)[: round(0.7 * idx.size)]] = True
     cats = set(categorical or [])
     report = LeakageReport(rows=len(X))
     aucs = {c: single_feature_auc(X[c], y_arr, categorical=c in cats, fit=fit) for c in X.columns}
@@ -180,22 +189,31 @@ def check_leakage(
         check = FeatureCheck(name=name, auc=round(aucs[name], 4))
         if aucs[name] >= spec.threshold:
             check.flagged = True
-            check.reason = (f"separates the label almost perfectly on its own (single-feature AUC "
-                            f"{aucs[name]:.3f} >= {spec.threshold})")
+            check.reason = (
+                f"separates the label almost perfectly on its own (single-feature AUC "
+                f"{aucs[name]:.3f} >= {spec.threshold})"
+            )
         elif aucs[name] >= spec.dominance_floor:
             if enc is None:
                 enc = _encoded(X, y_arr, cats, fit)
             ranks = enc.rank().to_numpy()
             col = {c: i for i, c in enumerate(X.columns)}
-            others = [c for c in X.columns if c != name and aucs[c] < spec.threshold
-                      and abs(_corr(ranks[:, col[name]], ranks[:, col[c]])) < NEAR_COPY]
+            others = [
+                c
+                for c in X.columns
+                if c != name
+                and aucs[c] < spec.threshold
+                and abs(_corr(ranks[:, col[name]], ranks[:, col[c]])) < NEAR_COPY
+            ]
             rest = _rest_auc(enc[others], y_arr, fit, seed)
             check.rest_auc = round(rest, 4)
             if aucs[name] >= rest - spec.dominance_margin:
                 check.flagged = True
-                check.reason = (f"on its own it ranks outcomes better than the {len(others)} other features "
-                                f"together (AUC {aucs[name]:.3f} vs {rest:.3f}): an outcome proxy, likely "
-                                "recorded during or after the outcome")
+                check.reason = (
+                    f"on its own it ranks outcomes better than the {len(others)} other features "
+                    f"together (AUC {aucs[name]:.3f} vs {rest:.3f}): an outcome proxy, likely "
+                    "recorded during or after the outcome"
+                )
         if check.flagged:
             check.excluded = spec.action == "exclude" and name not in spec.allow
             if name in spec.allow:

@@ -53,7 +53,9 @@ def _attributes(record: Mapping[str, Any] | None) -> dict[str, Any]:
         try:
             loaded = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise FeatureError(f"attributes of lead {record.get('lead_id')!r} are not valid JSON: {exc}") from exc
+            raise FeatureError(
+                f"attributes of lead {record.get('lead_id')!r} are not valid JSON: {exc}"
+            ) from exc
         return loaded if isinstance(loaded, dict) else {}
     return dict(raw)
 
@@ -107,8 +109,13 @@ def apply_categories(spec: FeaturesSpec, f: AttributeFeature, raw: str | None, l
     return raw
 
 
-def _attribute(spec: FeaturesSpec, f: AttributeFeature, lead: Mapping[str, Any], account: Mapping[str, Any] | None,
-               attrs: dict[str, dict[str, Any]]) -> Value:
+def _attribute(
+    spec: FeaturesSpec,
+    f: AttributeFeature,
+    lead: Mapping[str, Any],
+    account: Mapping[str, Any] | None,
+    attrs: dict[str, dict[str, Any]],
+) -> Value:
     record = lead if f.source == "lead" else (account or {})
     if f.column is not None:
         value = record.get(f.column)
@@ -167,7 +174,13 @@ def online_vector(
         if occurred > now:
             continue
         value = a.get("value")
-        events.append(((now - occurred) // _ONE_US, str(a.get("activity_type")), None if value is None else float(value)))
+        events.append(
+            (
+                (now - occurred) // _ONE_US,
+                str(a.get("activity_type")),
+                None if value is None else float(value),
+            )
+        )
     attrs = {"lead": _attributes(lead), "account": _attributes(account)}
     out: dict[str, Value] = {}
     for f in spec.definitions:

@@ -65,7 +65,7 @@ class FeatureBase(Strict):
 
 
 class AttributeFeature(FeatureBase):
-    """A static attribute of the lead or its account: a canonical column, or a key of the `attributes` JSON."""
+    """A static attribute of the lead or its account: a canonical column or a key of `attributes` JSON."""
 
     kind: Literal["attribute"] = "attribute"
     source: Literal["lead", "account"] = "lead"
@@ -73,12 +73,15 @@ class AttributeFeature(FeatureBase):
     key: str | None = Field(default=None, description="key inside the `attributes` JSON (flat exports)")
     type: Literal["numeric", "boolean", "categorical"] = "numeric"
     categories: list[str] | None = Field(
-        default=None, description="known values (learned by fit_categories when absent); others follow `unseen`"
+        default=None,
+        description="known values (learned by fit_categories when absent); others follow `unseen`",
     )
     unseen: Literal["keep", "other", "error"] | None = Field(
         default=None, description="what an unknown category becomes; default from features.unseen"
     )
-    max_categories: int | None = Field(default=None, ge=1, description="keep the N most frequent when learning")
+    max_categories: int | None = Field(
+        default=None, ge=1, description="keep the N most frequent when learning"
+    )
 
     @model_validator(mode="after")
     def _one_origin(self) -> AttributeFeature:
@@ -92,9 +95,13 @@ class AttributeFeature(FeatureBase):
                     f"(expected one of {sorted(allowed)})"
                 )
         if self.key is not None and not JSON_KEY.match(self.key):
-            raise ValueError(f"feature '{self.name}': attribute key '{self.key}' may not contain quotes or '\\'")
+            raise ValueError(
+                f"feature '{self.name}': attribute key '{self.key}' may not contain quotes or '\\'"
+            )
         if self.type != "categorical" and (self.categories or self.unseen or self.max_categories):
-            raise ValueError(f"feature '{self.name}': categories/unseen/max_categories need type: categorical")
+            raise ValueError(
+                f"feature '{self.name}': categories/unseen/max_categories need type: categorical"
+            )
         return self
 
 
@@ -108,7 +115,9 @@ class ActivityFeature(FeatureBase):
     windows: list[float] | None = Field(
         default=None, description="shorthand: one feature per window, name/label use {days}"
     )
-    half_life_days: float | None = Field(default=None, gt=0, description="decayed_sum: weight halves every N days")
+    half_life_days: float | None = Field(
+        default=None, gt=0, description="decayed_sum: weight halves every N days"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ActivityFeature:
@@ -171,7 +180,9 @@ def _fmt_days(days: float) -> str:
 class FeaturesSpec(Strict):
     """Every feature the workspace computes; one definition drives the SQL path and the single-lead path."""
 
-    unseen: Literal["keep", "other", "error"] = Field(default="other", description="default unseen-category policy")
+    unseen: Literal["keep", "other", "error"] = Field(
+        default="other", description="default unseen-category policy"
+    )
     max_categories: int = Field(default=20, ge=1, description="default cut when learning categories")
     definitions: list[Feature] = Field(default_factory=list)
 
@@ -225,7 +236,9 @@ class FeaturesSpec(Strict):
 
     def categorical(self) -> list[str]:
         """Names of the string-valued features."""
-        return [f.name for f in self.definitions if isinstance(f, AttributeFeature) and f.type == "categorical"]
+        return [
+            f.name for f in self.definitions if isinstance(f, AttributeFeature) and f.type == "categorical"
+        ]
 
     def of_kind(self, kind: type[FeatureBase]) -> list[Any]:
         """The features of one kind, in declaration order."""
@@ -325,7 +338,9 @@ class LeakageSpec(Strict):
     """The leakage guard's thresholds (see leadops.features.leakage for the rule)."""
 
     enabled: bool = True
-    threshold: float = Field(default=0.95, gt=0.5, le=1.0, description="single-feature AUC that is always a leak")
+    threshold: float = Field(
+        default=0.95, gt=0.5, le=1.0, description="single-feature AUC that is always a leak"
+    )
     dominance_floor: float = Field(
         default=0.75, gt=0.5, le=1.0, description="single-feature AUC above which dominance is tested"
     )
@@ -345,7 +360,11 @@ class TrainingSpec(Strict):
     exclude_if_before: list[str] = Field(
         default=["converted", "disqualified"], description="outcomes that remove a lead once they happened"
     )
-    data_end: datetime | None = Field(default=None, description="end of the data (default: latest event time)")
+    data_end: datetime | None = Field(
+        default=None, description="end of the data (default: latest event time)"
+    )
     split: SplitSpec = Field(default_factory=SplitSpec)
     leakage: LeakageSpec = Field(default_factory=LeakageSpec)
-    features: list[str] | None = Field(default=None, description="subset of features to train on (default all)")
+    features: list[str] | None = Field(
+        default=None, description="subset of features to train on (default all)"
+    )

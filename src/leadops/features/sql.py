@@ -6,7 +6,7 @@ Semantics shared with the single-lead path (leadops.features.online), which must
 - count / exists are exact integers; recency = min(dt) / 86_400_000_000 (days, missing when none);
 - decayed_sum adds floor(0.5 ** (dt / 86_400_000_000 / half_life) * 1e9 + 0.5) as integers and divides by 1e9
   (fixed point, so the sum does not depend on the order the engine adds in); `sum` adds value in 1e-6 units;
-- attributes are static; numeric ones are DOUBLE (booleans 1/0), categorical ones text, then the unseen policy;
+- attributes are static; numeric ones DOUBLE (booleans 1/0), categorical ones text, then the unseen policy;
 - days_since_created = (T - created_at) in microseconds / 86_400_000_000;
 - derived features follow leadops.features.expr.
 Only DuckDB runs this path today; the dialect hooks keep PostgreSQL (and later Spark) cheap to add.
@@ -69,7 +69,7 @@ class SqlDialect:
         return f"CAST(round(extract(epoch FROM {ts}) * 1000000) AS BIGINT)"
 
     def json_number(self, col: str, key: str) -> str:
-        """A JSON key as DOUBLE: numbers as they are, booleans 1/0, numeric-looking strings parsed, else NULL."""
+        """A JSON key as DOUBLE: numbers as they are, booleans 1/0, numeric-looking text parsed, else NULL."""
         if self.name == "duckdb":
             path = ql(f'$."{key}"')
             text = f"json_extract_string({col}, {path})"
@@ -86,7 +86,8 @@ class SqlDialect:
         return (
             f"(CASE {kind} WHEN 'boolean' THEN (CASE WHEN {text} = 'true' THEN 1.0 ELSE 0.0 END) "
             f"WHEN 'number' THEN CAST({text} AS DOUBLE PRECISION) "
-            f"WHEN 'string' THEN (CASE WHEN {text} ~ {ql(NUMBER_PATTERN)} THEN CAST({text} AS DOUBLE PRECISION) END) "
+            f"WHEN 'string' THEN (CASE WHEN {text} ~ {ql(NUMBER_PATTERN)} "
+            f"THEN CAST({text} AS DOUBLE PRECISION) END) "
             "END)"
         )
 
@@ -153,7 +154,11 @@ def _attribute(f: AttributeFeature, spec: FeaturesSpec, d: SqlDialect) -> str:
         if f.column is not None:
             return f"CAST({table}.{qi(f.column)} AS {d.double})"
         return d.json_number(f"{table}.attributes", f.key or "")
-    raw = f"CAST({table}.{qi(f.column)} AS VARCHAR)" if f.column else d.json_text(f"{table}.attributes", f.key or "")
+    raw = (
+        f"CAST({table}.{qi(f.column)} AS VARCHAR)"
+        if f.column
+        else d.json_text(f"{table}.attributes", f.key or "")
+    )
     if f.categories is None or spec.policy(f) != "other":
         return raw
     if not f.categories:
@@ -168,12 +173,15 @@ def feature_sql(
     population: str,
     as_of: datetime | None,
     per_lead: bool,
+    restrict_activities: bool = True,
     dialect: SqlDialect = DUCKDB,
 ) -> str:
     """The SELECT computing every feature of every lead in `population` (a table/view with lead_id[, as_of]).
 
     `per_lead`: the population carries its own as_of column (training snapshots); otherwise `as_of` is the one
     time for everyone and activities are aggregated straight off the table, without a join.
+    `restrict_activities=False` skips the semi-join of activities to the population (when it is every lead,
+    aggregating the rest costs less than the join; the final LEFT JOIN drops them).
     """
     d = dialect
     acts = spec.of_kind(ActivityFeature)
@@ -195,7 +203,8 @@ def feature_sql(
             src = (
                 f"SELECT p.lead_id, p.as_of, {kind} AS k, a.value AS v, "
                 f"{d.epoch_us('p.as_of')} - {d.epoch_us('a.occurred_at')} AS dt "
-                f"FROM pop p JOIN activities a ON a.lead_id = p.lead_id WHERE a.occurred_at <= p.as_of{type_clause}"
+                "FROM pop p JOIN activities a ON a.lead_id = p.lead_id "
+                f"WHERE a.occurred_at <= p.as_of{type_clause}"
             )
             keys = "lead_id, as_of"
         else:
@@ -203,8 +212,9 @@ def feature_sql(
                 f"SELECT a.lead_id, {kind} AS k, a.value AS v, "
                 f"{d.epoch_us(now)} - {d.epoch_us('a.occurred_at')} AS dt "
                 f"FROM activities a WHERE a.occurred_at <= {now}{type_clause}"
-                f" AND a.lead_id IN (SELECT lead_id FROM pop)"
             )
+            if restrict_activities:
+                src += " AND a.lead_id IN (SELECT lead_id FROM pop)"
             keys = "lead_id"
         if max_window is not None:
             src = f"SELECT * FROM ({src}) s WHERE dt < {max_window}"
@@ -219,7 +229,9 @@ def feature_sql(
         elif isinstance(f, BuiltinFeature):
             age = f"({d.epoch_us(now)} - {d.epoch_us('l.created_at')})"
             cols.append(f"(CAST({age} AS {d.double}) / {float(US_PER_DAY)!r}) AS {qi(f.name)}")
-    joins = "FROM pop p JOIN leads l ON l.lead_id = p.lead_id LEFT JOIN accounts c ON c.account_id = l.account_id"
+    joins = (
+        "FROM pop p JOIN leads l ON l.lead_id = p.lead_id LEFT JOIN accounts c ON c.account_id = l.account_id"
+    )
     if acts:
         joins += " LEFT JOIN agg g ON g.lead_id = p.lead_id" + (" AND g.as_of = p.as_of" if per_lead else "")
     ctes.append("base AS (SELECT " + ",\n    ".join(cols) + f"\n  {joins})")

@@ -63,12 +63,14 @@ class TrainingSet:
     def summary(self) -> dict[str, Any]:
         """Plain data for reports and `--json`."""
         return {
-            "rows": {s: int(len(self.ids[s])) for s in SPLITS},
+            "rows": {s: len(self.ids[s]) for s in SPLITS},
             "positives": {
-                "train": int(self.y_train.sum()), "validation": int(self.y_val.sum()), "test": int(self.y_test.sum())
+                "train": int(self.y_train.sum()),
+                "validation": int(self.y_val.sum()),
+                "test": int(self.y_test.sum()),
             },
             "features": self.features,
-            "censored": int(len(self.censored)),
+            "censored": len(self.censored),
             "digest": self.digest,
             "point_in_time": self.point_in_time,
             "leakage": self.leakage.to_dict(),
@@ -83,14 +85,15 @@ def _specs(settings_or_specs: Any) -> tuple[FeaturesSpec, TrainingSpec]:
         fs, ts = getattr(settings_or_specs, "features", None), getattr(settings_or_specs, "training", None)
     if not isinstance(fs, FeaturesSpec) or not isinstance(ts, TrainingSpec):
         raise FeatureError(
-            "expected settings with 'features' and 'training' sections or a (FeaturesSpec, TrainingSpec) pair, "
+            "expected settings with 'features' and 'training' sections "
+            "or a (FeaturesSpec, TrainingSpec) pair, "
             f"got {type(settings_or_specs).__name__}"
         )
     return fs, ts
 
 
 def time_split(times: pd.Series, split: SplitSpec) -> np.ndarray:
-    """Split labels by time: every train time < every validation time < every test time (ties stay together)."""
+    """Split labels by time: train times < validation times < test times (ties stay together)."""
     t = pd.to_datetime(times).to_numpy()
     uniq, counts = np.unique(t, return_counts=True)
     cum = np.cumsum(counts) / counts.sum()
@@ -112,8 +115,8 @@ def stratified_split(y: np.ndarray, split: SplitSpec) -> np.ndarray:
     out = np.empty(len(y), dtype=object)
     for cls in (False, True):
         idx = rng.permutation(np.flatnonzero(y == cls))
-        n1 = int(round(split.train * idx.size))
-        n2 = n1 + int(round(split.validation * idx.size))
+        n1 = round(split.train * idx.size)
+        n2 = n1 + round(split.validation * idx.size)
         out[idx[:n1]], out[idx[n1:n2]], out[idx[n2:]] = "train", "validation", "test"
     return out
 
@@ -129,8 +132,10 @@ def digest_frame(frame: pd.DataFrame) -> str:
             values = np.where(np.isnan(values), np.nan, values) + 0.0  # one NaN pattern, -0.0 == 0.0
             h.update(b"f" + values.tobytes())
         else:
-            text = ["\x00" if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) else str(v)
-                    for v in col.astype(object).tolist()]
+            text = [
+                "\x00" if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) else str(v)
+                for v in col.astype(object).tolist()
+            ]
             h.update(b"s" + "\x1f".join(text).encode())
     return h.hexdigest()
 
@@ -151,8 +156,10 @@ def _apply_categories(spec: FeaturesSpec, frame: pd.DataFrame, ids: pd.Series) -
     out = frame.copy()
     for f in spec.of_kind(AttributeFeature):
         if f.type == "categorical" and f.name in out:
-            values = [apply_categories(spec, f, None if pd.isna(v) else str(v), lid)
-                      for v, lid in zip(out[f.name].tolist(), ids.tolist(), strict=True)]
+            values = [
+                apply_categories(spec, f, None if pd.isna(v) else str(v), lid)
+                for v, lid in zip(out[f.name].tolist(), ids.tolist(), strict=True)
+            ]
             out[f.name] = pd.Series(values, index=out.index, dtype="str")
     return out
 
@@ -168,7 +175,9 @@ def _flat_spec(spec: FeaturesSpec) -> tuple[FeaturesSpec, list[str]]:
                 timed.add(f.name)
                 changed = True
     keep = [n for n in spec.names() if n not in timed]
-    return spec.model_copy(update={"definitions": [f for f in spec.definitions if f.name in keep]}), sorted(timed)
+    return spec.model_copy(update={"definitions": [f for f in spec.definitions if f.name in keep]}), sorted(
+        timed
+    )
 
 
 def _refs(f: DerivedFeature) -> set[str]:
@@ -177,7 +186,9 @@ def _refs(f: DerivedFeature) -> set[str]:
     return expr.references(f.tree())
 
 
-def build_training_set(settings_or_specs: Any, warehouse: Warehouse, *, truth: pd.DataFrame | None = None) -> TrainingSet:
+def build_training_set(
+    settings_or_specs: Any, warehouse: Warehouse, *, truth: pd.DataFrame | None = None
+) -> TrainingSet:
     """Cut a point-in-time training set from the warehouse (flat exports: attributes, random split)."""
     fspec, tspec = _specs(settings_or_specs)
     if tspec.features is not None:
@@ -191,42 +202,61 @@ def build_training_set(settings_or_specs: Any, warehouse: Warehouse, *, truth: p
     censored = pd.DataFrame(columns=["lead_id", "snapshot_at", "converted_so_far"])
     if flat:
         fspec, dropped = _flat_spec(fspec)
-        warnings.append("flat export without event times: point-in-time safety cannot be checked; "
-                        "labels are 'ever converted' and the split is random (stratified)")
+        warnings.append(
+            "flat export without event times: point-in-time safety cannot be checked; "
+            "labels are 'ever converted' and the split is random (stratified)"
+        )
         if dropped:
             warnings.append(f"features that need event times were left out: {dropped}")
         rows = flat_labels(warehouse, tspec)
-        table = build_features(fspec, warehouse, as_of=utcnow(), lead_ids=rows["lead_id"].tolist(), as_pandas=True)
+        table = build_features(
+            fspec, warehouse, as_of=utcnow(), lead_ids=rows["lead_id"].tolist(), as_pandas=True
+        )
         frame = rows.merge(table, on="lead_id", how="inner", validate="one_to_one")
         frame = frame.sort_values("lead_id", kind="mergesort").reset_index(drop=True)
         split = stratified_split(frame["label"].to_numpy(dtype=bool), tspec.split)
     else:
         end = data_end(warehouse, tspec)
         if end is None:
-            raise FeatureError("the warehouse holds no leads with times: nothing to build a training set from")
+            raise FeatureError(
+                "the warehouse holds no leads with times: nothing to build a training set from"
+            )
         untimed = int(warehouse.scalar("SELECT count(*) FROM outcomes WHERE occurred_at IS NULL") or 0)
         if untimed:
             warnings.append(f"{untimed} outcomes have no occurred_at and were ignored for labels")
         rows = labelled_snapshots(warehouse, tspec, end)
         immature = rows[~rows["mature"].astype(bool)]
         if len(immature):
-            censored = pd.DataFrame({
-                "lead_id": immature["lead_id"].to_numpy(),
-                "snapshot_at": immature["snapshot_at"].to_numpy(),
-                "converted_so_far": immature["label"].astype(bool).to_numpy(),
-            })
-            warnings.append(f"{len(immature)} snapshots whose {tspec.label.window_days:g}-day label window is "
-                            f"still open at {end} are censored (left out, not counted as non-converts)")
+            censored = pd.DataFrame(
+                {
+                    "lead_id": immature["lead_id"].to_numpy(),
+                    "snapshot_at": immature["snapshot_at"].to_numpy(),
+                    "converted_so_far": immature["label"].astype(bool).to_numpy(),
+                }
+            )
+            warnings.append(
+                f"{len(immature)} snapshots whose {tspec.label.window_days:g}-day label window is "
+                f"still open at {end} are censored (left out, not counted as non-converts)"
+            )
         rows = rows[rows["mature"].astype(bool)].reset_index(drop=True)
         if rows.empty:
             raise FeatureError(
-                f"no snapshot has a mature label: every {tspec.label.window_days:g}-day window closes after the "
-                f"data end {end}", hint="shorten training.label.window_days or wait for more data")
-        pop = pa.table({"lead_id": pa.array(rows["lead_id"].tolist(), pa.string()),
-                        "as_of": pa.array(pd.to_datetime(rows["snapshot_at"]).dt.as_unit("us").tolist(),
-                                          pa.timestamp("us"))})
-        table = build_features(fspec, warehouse, per_lead_as_of=pop.group_by(["lead_id", "as_of"]).aggregate([]),
-                               as_pandas=True)
+                "no snapshot has a mature label: every "
+                f"{tspec.label.window_days:g}-day window closes after the "
+                f"data end {end}",
+                hint="shorten training.label.window_days or wait for more data",
+            )
+        pop = pa.table(
+            {
+                "lead_id": pa.array(rows["lead_id"].tolist(), pa.string()),
+                "as_of": pa.array(
+                    pd.to_datetime(rows["snapshot_at"]).dt.as_unit("us").tolist(), pa.timestamp("us")
+                ),
+            }
+        )
+        table = build_features(
+            fspec, warehouse, per_lead_as_of=pop.group_by(["lead_id", "as_of"]).aggregate([]), as_pandas=True
+        )
         table = table.rename(columns={"as_of": "snapshot_at"})
         rows["snapshot_at"] = pd.to_datetime(rows["snapshot_at"]).dt.as_unit("us")
         table["snapshot_at"] = pd.to_datetime(table["snapshot_at"]).dt.as_unit("us")
@@ -241,8 +271,13 @@ def build_training_set(settings_or_specs: Any, warehouse: Warehouse, *, truth: p
     y_all = frame["label"].astype(bool)
     if y_all[train_mask].nunique() < 2:
         warnings.append("the training split holds a single class: a model cannot learn from it")
-    report = check_leakage(frame.loc[train_mask, names], y_all[train_mask].to_numpy(),
-                           categorical=fspec.categorical(), spec=tspec.leakage, seed=tspec.split.seed)
+    report = check_leakage(
+        frame.loc[train_mask, names],
+        y_all[train_mask].to_numpy(),
+        categorical=fspec.categorical(),
+        spec=tspec.leakage,
+        seed=tspec.split.seed,
+    )
     if report.skipped:
         warnings.append(f"leakage guard skipped: {report.skipped}")
     for name, why in report.reasons().items():
@@ -253,15 +288,23 @@ def build_training_set(settings_or_specs: Any, warehouse: Warehouse, *, truth: p
     ordered = frame.sort_values(["lead_id", "snapshot_at"], kind="mergesort")[digest_cols]
     digest = digest_frame(ordered.assign(label=ordered["label"].astype(bool)))
     parts = {s: frame[frame["split"] == s] for s in SPLITS}
-    deal = {s: p["deal_value"].where(p["label"].astype(bool), 0.0).fillna(0.0).astype("float64").reset_index(drop=True)
-            for s, p in parts.items()}
+    deal = {
+        s: p["deal_value"]
+        .where(p["label"].astype(bool), 0.0)
+        .fillna(0.0)
+        .astype("float64")
+        .reset_index(drop=True)
+        for s, p in parts.items()
+    }
     truth_parts = None
     if truth is not None:
         if "lead_id" not in truth:
             raise FeatureError(f"truth frame needs a lead_id column, got {list(truth.columns)}")
         t = truth.assign(lead_id=truth["lead_id"].astype(str))
-        truth_parts = {s: p[["lead_id"]].merge(t, on="lead_id", how="left").reset_index(drop=True)
-                       for s, p in parts.items()}
+        truth_parts = {
+            s: p[["lead_id"]].merge(t, on="lead_id", how="left").reset_index(drop=True)
+            for s, p in parts.items()
+        }
 
     def X(s: str) -> pd.DataFrame:
         return parts[s][kept].reset_index(drop=True)
@@ -270,13 +313,23 @@ def build_training_set(settings_or_specs: Any, warehouse: Warehouse, *, truth: p
         return parts[s]["label"].astype("int64").rename("label").reset_index(drop=True)
 
     return TrainingSet(
-        X_train=X("train"), y_train=Y("train"), X_val=X("validation"), y_val=Y("validation"),
-        X_test=X("test"), y_test=Y("test"),
+        X_train=X("train"),
+        y_train=Y("train"),
+        X_val=X("validation"),
+        y_val=Y("validation"),
+        X_test=X("test"),
+        y_test=Y("test"),
         ids={s: p["lead_id"].reset_index(drop=True) for s, p in parts.items()},
         times={s: p["snapshot_at"].reset_index(drop=True) for s, p in parts.items()},
         deal_values=deal,
         feature_labels={n: fspec.labels()[n] for n in kept},
         categorical=[c for c in fspec.categorical() if c in kept],
-        digest=digest, point_in_time=not flat, spec=fspec.select(kept), leakage=report,
-        warnings=warnings, censored=censored, data_end=end, truth=truth_parts,
+        digest=digest,
+        point_in_time=not flat,
+        spec=fspec.select(kept),
+        leakage=report,
+        warnings=warnings,
+        censored=censored,
+        data_end=end,
+        truth=truth_parts,
     )

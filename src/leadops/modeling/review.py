@@ -1,0 +1,72 @@
+"""`leadops evaluate|validate|models promote`: measure a registered version against the champion, gate it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadops.config import Settings
+from leadops.evaluation.gates import GateResult
+from leadops.modeling.assess import Assessment, assess, gates_for, headline
+from leadops.modeling.context import ModelContext, build_context
+from leadops.scorers import load_scorer
+from leadops.warehouse import Warehouse
+
+
+def review(settings: Settings, warehouse: Warehouse, ref: str) -> tuple[Any, Assessment, GateResult, ModelContext]:
+    """Load version REF and the champion, score both on today's test split, check the gates."""
+    from leadops.registry import Registry, load_artifact_dir
+
+    registry = Registry(settings, warehouse)
+    version = registry.resolve(ref)
+    context = build_context(settings, warehouse)
+    scorer = load_scorer(load_artifact_dir(settings, version.version))
+    champion = registry.champion()
+    champion_dir = None
+    if champion is not None and champion.version != version.version:
+        champion_dir = load_artifact_dir(settings, champion.version)
+    assessment = assess(
+        scorer, context, champion_dir, champion.version if champion is not None and champion_dir else None
+    )
+    return version, assessment, gates_for(assessment, context), context
+
+
+def evaluate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> dict[str, Any]:
+    """Every metric of version REF on the test split, beside the champion's and the oracle's."""
+    version, assessment, gates, context = review(settings, warehouse, ref)
+    report = assessment.report.to_dict()
+    return {
+        "model": version.scorer,
+        "version": version.version,
+        **headline(assessment.report),
+        "capacity_k": context.capacity_k,
+        "test_rows": len(context.training.y_test),
+        "groups": report.get("groups"),
+        "champion_version": assessment.champion_version,
+        "champion": headline(assessment.champion_report) if assessment.champion_report else None,
+        "gates_passed": gates.passed,
+        "report": report,
+    }
+
+
+def validate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> dict[str, Any]:
+    """The gate table of version REF: passed overall and per gate (value, bound)."""
+    version, assessment, gates, _ = review(settings, warehouse, ref)
+    return {
+        "model": version.scorer,
+        "version": version.version,
+        "champion_version": assessment.champion_version,
+        **gates.to_dict(),
+    }
+
+
+def promote_ref(
+    settings: Settings, warehouse: Warehouse, ref: str, *, force: bool, reason: str | None
+) -> dict[str, Any]:
+    """Make REF the champion if its gates pass (or when forced with a reason); the audit log records it."""
+    from leadops.registry import Registry
+
+    version, _, gates, _ = review(settings, warehouse, ref)
+    promoted = Registry(settings, warehouse).promote(
+        version.version, gates_passed=gates.passed, gate_detail=gates.to_dict(), force=force, reason=reason
+    )
+    return {"champion": promoted.to_dict(), "gates_passed": gates.passed, "failed_gates": list(gates.failed)}

@@ -1,0 +1,185 @@
+"""`leadops train`: cut the training set, fit a configured scorer, measure it, save its plain files, register it."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from leadops import __version__
+from leadops.config import Settings
+from leadops.errors import NotFoundError
+from leadops.evaluation import auc, write_report
+from leadops.modeling.assess import assess, gates_for, headline
+from leadops.modeling.context import ModelContext, build_context
+from leadops.scorers import Scorer, build_scorer
+from leadops.warehouse import Warehouse
+
+Progress = Callable[[str, float], None]
+
+
+def model_catalog(settings: Settings, labels: dict[str, str]) -> dict[str, Any]:
+    """The configured models as plain specs, each given the feature labels its reasons are written with."""
+    catalog: dict[str, Any] = {}
+    for name, spec in settings.models.items():
+        data = copy.deepcopy(spec if isinstance(spec, dict) else spec.model_dump(mode="json", exclude_unset=True))
+        data["feature_labels"] = {**labels, **data.get("feature_labels", {})}
+        catalog[name] = data
+    return catalog
+
+
+def fit_scorer(settings: Settings, name: str, context: ModelContext) -> Scorer:
+    """Build the configured scorer NAME and fit it on the training split (validation for calibration)."""
+    if name not in settings.models:
+        raise NotFoundError(f"no model named '{name}' in leadops.yaml", hint=f"configured: {sorted(settings.models)}")
+    training = context.training
+    catalog = model_catalog(settings, training.feature_labels)
+    scorer = build_scorer(catalog[name], catalog=catalog)
+    has_val = len(training.y_val) > 0 and training.y_val.nunique() == 2
+    return scorer.fit(
+        training.X_train,
+        training.y_train,
+        X_val=training.X_val if has_val else None,
+        y_val=training.y_val if has_val else None,
+    )
+
+
+def config_hash(settings: Settings) -> str:
+    """A digest of the effective settings (lineage: which config produced a model)."""
+    text = json.dumps(settings.model_dump(mode="json"), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def train_model(
+    settings: Settings,
+    warehouse: Warehouse,
+    name: str,
+    *,
+    register: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train the configured scorer NAME end to end and return what `leadops train --json` prints."""
+    step = progress or (lambda label, fraction: None)
+    started = time.perf_counter()
+    step("building the training set", 0.05)
+    context = build_context(settings, warehouse)
+    training = context.training
+    step(f"fitting {name}", 0.35)
+    scorer = fit_scorer(settings, name, context)
+    step("evaluating on the test split", 0.7)
+    champion_dir, champion_version = _champion(settings, warehouse) if register else (None, None)
+    assessment = assess(scorer, context, champion_dir, champion_version)
+    gates = gates_for(assessment, context)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    artifact = settings.path(Path(".leadops") / "artifacts" / f"{name}-{stamp}")
+    scorer.save(artifact)
+    report_dir = settings.path(settings.evaluation.report_dir)
+    report_path = write_report(
+        report_dir / f"{name}-{stamp}.html",
+        assessment.report,
+        model_name=name,
+        champion=assessment.champion_report,
+        champion_name=f"champion v{champion_version}" if champion_version else "champion",
+        gate_result=gates,
+    )
+    report = assessment.report.to_dict()
+    result: dict[str, Any] = {
+        "model": name,
+        "scorer_type": type(scorer).scorer_type,
+        "train_rows": len(training.y_train),
+        "validation_rows": len(training.y_val),
+        "test_rows": len(training.y_test),
+        "train_conversions": int(training.y_train.sum()),
+        "test_conversions": int(training.y_test.sum()),
+        **headline(assessment.report),
+        "capacity_k": context.capacity_k,
+        "leakage_flags": training.leakage.reasons(),
+        "features": training.features,
+        "training_digest": training.digest,
+        "point_in_time": training.point_in_time,
+        "warnings": training.warnings,
+        "artifact": str(artifact),
+        "report": str(report_path),
+        "gates_passed": gates.passed,
+        "failed_gates": list(gates.failed),
+    }
+    if context.oracle is not None:
+        result["oracle_auc"] = (
+            report["oracle"]["auc"] if report.get("oracle") else auc(training.y_test.to_numpy(), context.oracle)
+        )
+        result["oracle_lift_share"] = _lift_share(result["auc"], result["oracle_auc"])
+    observable = _observable_oracle(context)
+    if observable is not None:
+        result["observable_oracle_auc"] = observable
+    if register:
+        step("registering the version", 0.9)
+        result["version"] = _register(settings, warehouse, name, scorer, artifact, report_path, result, context)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    step("done", 1.0)
+    return result
+
+
+def _lift_share(model_auc: float | None, oracle_auc: float | None) -> float | None:
+    if model_auc is None or oracle_auc is None or oracle_auc <= 0.5:
+        return None
+    return float((model_auc - 0.5) / (oracle_auc - 0.5))
+
+
+def _observable_oracle(context: ModelContext) -> float | None:
+    truth = context.training.truth
+    if truth is None or "observable_logit" not in truth["test"]:
+        return None
+    logit = truth["test"]["observable_logit"].to_numpy(dtype=float)
+    if np.isnan(logit).any():
+        return None
+    return float(auc(context.training.y_test.to_numpy(), logit))
+
+
+def _champion(settings: Settings, warehouse: Warehouse) -> tuple[Path | None, int | None]:
+    from leadops.registry import Registry, load_artifact_dir
+
+    champion = Registry(settings, warehouse).champion()
+    if champion is None:
+        return None, None
+    return load_artifact_dir(settings, champion.version), champion.version
+
+
+def _register(
+    settings: Settings,
+    warehouse: Warehouse,
+    name: str,
+    scorer: Scorer,
+    artifact: Path,
+    report_path: Path,
+    result: dict[str, Any],
+    context: ModelContext,
+) -> int:
+    from leadops.registry import Registry
+
+    spec_hash = hashlib.sha256(
+        json.dumps(context.training.spec.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()[:16]
+    metrics = {k: v for k, v in result.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    version = Registry(settings, warehouse).log_training(
+        name,
+        artifact,
+        params={"scorer": name, "scorer_type": result["scorer_type"], "features": len(result["features"])},
+        metrics=metrics,
+        lineage={
+            "training_digest": context.training.digest,
+            "train_rows": result["train_rows"],
+            "feature_spec_hash": spec_hash,
+            "config_hash": config_hash(settings),
+            "leadops_version": __version__,
+            "gates_passed": result["gates_passed"],
+        },
+        report_path=report_path,
+    )
+    return int(version.version)
