@@ -1,0 +1,163 @@
+"""Nightly scoring throughput and memory: leadops' chunked scoring path vs raw LightGBM, DuckDB vs Spark engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+N_FEATURES = 30
+CHUNK = 200_000
+MQL_SHARE = 0.05
+
+
+def _matrix(n: int, seed: int) -> pd.DataFrame:
+    """A synthetic feature matrix: 27 numerics and 3 categoricals, like a lead feature table."""
+    rng = np.random.default_rng(seed)
+    data: dict[str, Any] = {f"num_{i:02d}": rng.normal(size=n) for i in range(N_FEATURES - 3)}
+    for j in range(3):
+        data[f"cat_{j}"] = pd.array(rng.choice(["a", "b", "c", "d"], size=n), dtype=object)
+    frame = pd.DataFrame(data)
+    frame.index = pd.Index([f"L{seed:03d}{i:08d}" for i in range(n)], name="lead_id")
+    return frame
+
+
+def train_artifact(root: Path) -> Path:
+    """A real LightGBM scorer (100 trees) trained on synthetic leads, saved as a leadops artifact."""
+    from leadops.scorers.base import build_scorer
+
+    X = _matrix(100_000, 1)
+    logit = X["num_00"] - 0.7 * X["num_01"] + 0.5 * X["num_02"] * X["num_03"] + (X["cat_0"] == "a") - 2.0
+    y = (np.random.default_rng(2).random(len(X)) < 1 / (1 + np.exp(-logit))).astype(int)
+    scorer = build_scorer({"type": "lightgbm", "n_estimators": 100})
+    scorer.fit(X, y)
+    return scorer.save(root / "model")
+
+
+def _ref(path: Path) -> Any:
+    from leadops.jobs.model import model_ref
+
+    return model_ref(1, "lightgbm", path, role="champion")
+
+
+def leadops_pass(model: Any, ref: Any, chunks: list[pd.DataFrame]) -> np.ndarray:
+    """What the job does per night: score + grade per chunk, rank all, reasons for the top MQL_SHARE."""
+    from leadops.jobs.scoring import explain_rows, score_chunk
+
+    scores = np.concatenate([score_chunk(model, ref, X).column("score").to_numpy() for X in chunks])
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    n_mql = int(len(scores) * MQL_SHARE)
+    offsets = np.cumsum([0] + [len(c) for c in chunks])
+    mql = np.sort(order[:n_mql])
+    for k, X in enumerate(chunks):
+        local = mql[(mql >= offsets[k]) & (mql < offsets[k + 1])] - offsets[k]
+        if len(local):
+            explain_rows(model, ref, X.iloc[local], 3)
+    return scores
+
+
+def _peak_child(n: int, artifact: Path) -> float:
+    """Peak RSS (MB) of a subprocess that scores n leads chunk by chunk (features generated per chunk)."""
+    code = f"""
+import resource, sys, numpy as np
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from bench_scoring import _matrix, _ref
+from leadops.jobs.model import load_model
+from leadops.jobs.scoring import score_chunk
+from pathlib import Path
+ref = _ref(Path({str(artifact)!r})); model = load_model(ref)
+scores = []
+for k in range(0, {n}, {CHUNK}):
+    X = _matrix(min({CHUNK}, {n} - k), 100 + k // {CHUNK})
+    scores.append(score_chunk(model, ref, X).column("score").to_numpy())
+s = np.concatenate(scores); np.lexsort((np.arange(len(s)), -s))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _spark_vs_duckdb(n: int, artifact: Path, tmp: Path) -> list[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from leadops.jobs.engines.spark import _scorer_fn, _spark_schema, session, spark_available
+    from leadops.jobs.model import load_model
+    from leadops.jobs.scoring import STAGE_SCHEMA, score_chunk
+    from leadops.jobs.specs import SparkSpec
+
+    if spark_available():
+        return [{"name": "spark vs duckdb", "ours": None, "baseline": None, "ratio": None, "goal": "identical scores",
+                 "unit": "s", "note": f"skipped: {spark_available()}"}]
+    ref = _ref(artifact)
+    feat_dir = tmp / "features"
+    feat_dir.mkdir()
+    for k in range(0, n, CHUNK):
+        X = _matrix(min(CHUNK, n - k), 200 + k // CHUNK)
+        pq.write_table(pa.Table.from_pandas(X.reset_index(), preserve_index=False), feat_dir / f"p{k:09d}.parquet")
+    t0 = time.perf_counter()
+    model = load_model(ref)
+    local = []
+    for file in sorted(feat_dir.glob("*.parquet")):
+        local.append(score_chunk(model, ref, pq.read_table(file).to_pandas().set_index("lead_id")))
+    duck = pa.concat_tables(local).to_pandas().set_index("lead_id").sort_index()
+    t_duck = time.perf_counter() - t0
+    spark = session(SparkSpec())
+    t0 = time.perf_counter()
+    out = tmp / "spark_scores"
+    spark.read.parquet(str(feat_dir)).mapInPandas(_scorer_fn(ref, False, 3), _spark_schema(STAGE_SCHEMA)).write.mode(
+        "overwrite"
+    ).parquet(str(out))
+    t_spark = time.perf_counter() - t0
+    sp = pq.read_table(out).to_pandas().set_index("lead_id").sort_index()
+    same = bool(np.array_equal(sp["score"].to_numpy(), duck["score"].to_numpy()) and len(sp) == n)
+    return [{"name": f"spark vs duckdb engine, {n:,} leads (scores identical: {same})", "ours": round(t_spark, 2),
+             "baseline": round(t_duck, 2), "ratio": round(t_duck / t_spark, 3), "goal": "identical scores",
+             "unit": "s (spark, duckdb)", "note": "local[2]; Spark pays JVM + Python worker start-up"}]
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Throughput vs Booster.predict at two sizes, peak-memory growth, Spark vs DuckDB."""
+    small, large = (100_000, 200_000) if quick else (1_000_000, 5_000_000)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        artifact = train_artifact(tmp)
+        from leadops.jobs.model import load_model
+
+        ref = _ref(artifact)
+        model = load_model(ref)
+        booster = model.booster_  # type: ignore[attr-defined]
+        for n in (small, large):
+            chunks = [_matrix(min(CHUNK, n - k), 100 + k // CHUNK) for k in range(0, n, CHUNK)]
+            matrices = [model.matrix(X) for X in chunks]  # type: ignore[attr-defined]
+            t0 = time.perf_counter()
+            for m in matrices:
+                booster.predict(m)
+            base = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            leadops_pass(model, ref, chunks)
+            ours = time.perf_counter() - t0
+            rows.append({"name": f"scoring throughput, {n:,} leads (score+rank+grade+MQL reasons)",
+                         "ours": round(n / ours), "baseline": round(n / base), "ratio": round(base / ours, 3),
+                         "goal": ">= 0.8", "unit": "leads/s", "note": "baseline: raw Booster.predict, same matrix"})
+            del chunks, matrices
+        peaks = {n: _peak_child(n, artifact) for n in (small, large)}
+        rows.append({"name": f"peak RSS {large:,} vs {small:,} leads", "ours": round(peaks[large]),
+                     "baseline": round(peaks[small]), "ratio": round(peaks[large] / peaks[small], 3),
+                     "goal": "<= 1.5", "unit": "MB", "note": "subprocess ru_maxrss; chunks of 200k"})
+        rows += _spark_vs_duckdb(small, artifact, tmp)
+    return rows
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    print(json.dumps(run("--full" not in sys.argv), indent=1))
