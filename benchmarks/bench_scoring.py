@@ -95,8 +95,17 @@ def _spark_vs_duckdb(n: int, artifact: Path, tmp: Path) -> list[dict[str, Any]]:
     from leadops.jobs.specs import SparkSpec
 
     if spark_available():
-        return [{"name": "spark vs duckdb", "ours": None, "baseline": None, "ratio": None, "goal": "identical scores",
-                 "unit": "s", "note": f"skipped: {spark_available()}"}]
+        return [
+            {
+                "name": "spark vs duckdb",
+                "ours": None,
+                "baseline": None,
+                "ratio": None,
+                "goal": "identical scores",
+                "unit": "s",
+                "note": f"skipped: {spark_available()}",
+            }
+        ]
     ref = _ref(artifact)
     feat_dir = tmp / "features"
     feat_dir.mkdir()
@@ -119,9 +128,17 @@ def _spark_vs_duckdb(n: int, artifact: Path, tmp: Path) -> list[dict[str, Any]]:
     t_spark = time.perf_counter() - t0
     sp = pq.read_table(out).to_pandas().set_index("lead_id").sort_index()
     same = bool(np.array_equal(sp["score"].to_numpy(), duck["score"].to_numpy()) and len(sp) == n)
-    return [{"name": f"spark vs duckdb engine, {n:,} leads (scores identical: {same})", "ours": round(t_spark, 2),
-             "baseline": round(t_duck, 2), "ratio": round(t_duck / t_spark, 3), "goal": "identical scores",
-             "unit": "s (spark, duckdb)", "note": "local[2]; Spark pays JVM + Python worker start-up"}]
+    return [
+        {
+            "name": f"spark vs duckdb engine, {n:,} leads (scores identical: {same})",
+            "ours": round(t_spark, 2),
+            "baseline": round(t_duck, 2),
+            "ratio": round(t_duck / t_spark, 3),
+            "goal": "identical scores",
+            "unit": "s (spark, duckdb)",
+            "note": "local[2]; Spark pays JVM + Python worker start-up",
+        }
+    ]
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
@@ -146,14 +163,30 @@ def run(quick: bool) -> list[dict[str, Any]]:
             t0 = time.perf_counter()
             leadops_pass(model, ref, chunks)
             ours = time.perf_counter() - t0
-            rows.append({"name": f"scoring throughput, {n:,} leads (score+rank+grade+MQL reasons)",
-                         "ours": round(n / ours), "baseline": round(n / base), "ratio": round(base / ours, 3),
-                         "goal": ">= 0.8", "unit": "leads/s", "note": "baseline: raw Booster.predict, same matrix"})
+            rows.append(
+                {
+                    "name": f"scoring throughput, {n:,} leads (score+rank+grade+MQL reasons)",
+                    "ours": round(n / ours),
+                    "baseline": round(n / base),
+                    "ratio": round(base / ours, 3),
+                    "goal": ">= 0.8",
+                    "unit": "leads/s",
+                    "note": "baseline: raw Booster.predict, same matrix",
+                }
+            )
             del chunks, matrices
         peaks = {n: _peak_child(n, artifact) for n in (small, large)}
-        rows.append({"name": f"peak RSS {large:,} vs {small:,} leads", "ours": round(peaks[large]),
-                     "baseline": round(peaks[small]), "ratio": round(peaks[large] / peaks[small], 3),
-                     "goal": "<= 1.5", "unit": "MB", "note": "subprocess ru_maxrss; chunks of 200k"})
+        rows.append(
+            {
+                "name": f"peak RSS {large:,} vs {small:,} leads",
+                "ours": round(peaks[large]),
+                "baseline": round(peaks[small]),
+                "ratio": round(peaks[large] / peaks[small], 3),
+                "goal": "<= 1.5",
+                "unit": "MB",
+                "note": "subprocess ru_maxrss; chunks of 200k",
+            }
+        )
         rows += _spark_vs_duckdb(small, artifact, tmp)
     return rows
 

@@ -83,10 +83,11 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     """LEADOPS_WAREHOUSE__URL=... -> {"warehouse": {"url": "..."}} (double underscore nests)."""
     tree: dict[str, Any] = {}
     for key, value in environ.items():
-        if not key.startswith(ENV_PREFIX) or key == "LEADOPS_WORKSPACE":
+        if not key.startswith(ENV_PREFIX):
             continue
         parts = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
-        if not parts:
+        # only settings keys: LEADOPS_ACTOR, LEADOPS_WORKSPACE, LEADOPS_TEST_PG_URL ... are not settings
+        if not parts or parts[0] not in Settings.model_fields or parts[0] == "workspace":
             continue
         node = tree
         for part in parts[:-1]:

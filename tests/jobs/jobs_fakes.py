@@ -69,9 +69,7 @@ def fill_warehouse(wh: Warehouse, n: int = 300, seed: int = 7) -> None:
             rows["lead_id"].append(lead)
             rows["occurred_at"].append(created[i] + timedelta(hours=int(rng.integers(1, 20))))
             rows["activity_type"].append(kinds[int(rng.integers(0, 3))])
-    wh.insert(
-        "activities", pa.table({**rows, "occurred_at": pa.array(rows["occurred_at"], pa.timestamp("us"))})
-    )
+    wh.insert("activities", pa.table({**rows, "occurred_at": pa.array(rows["occurred_at"], pa.timestamp("us"))}))
     closed = rng.choice(n, size=max(1, n // 20), replace=False)
     wh.insert(
         "outcomes",
@@ -145,9 +143,7 @@ class FakeScorer:
         c = self._contrib(X)
         reasons, texts = [], []
         for _, row in c.iterrows():
-            items = sorted(
-                ((k, float(v)) for k, v in row.items() if abs(v) > 1e-12), key=lambda kv: -abs(kv[1])
-            )
+            items = sorted(((k, float(v)) for k, v in row.items() if abs(v) > 1e-12), key=lambda kv: -abs(kv[1]))
             picked = [{"feature": k, "contribution": v, "text": f"{k} {v:+.2f}"} for k, v in items[:top_n]]
             reasons.append(picked)
             texts.append("; ".join(r["text"] for r in picked))
@@ -173,13 +169,9 @@ def write_fake_artifact(path: Path, *, shift: float = 0.0, features: Sequence[st
         "individual_contributor": -0.3,
         "student": -1.5,
     }
-    (path / "params.json").write_text(
-        json.dumps({"weights": weights, "levels": levels, "intercept": -3.0 + shift})
-    )
+    (path / "params.json").write_text(json.dumps({"weights": weights, "levels": levels, "intercept": -3.0 + shift}))
     dtypes = {f: ("float64" if f in NUMERIC else "object") for f in features}
-    (path / "manifest.json").write_text(
-        json.dumps({"feature_names": list(features), "feature_dtypes": dtypes})
-    )
+    (path / "manifest.json").write_text(json.dumps({"feature_names": list(features), "feature_dtypes": dtypes}))
     return path
 
 

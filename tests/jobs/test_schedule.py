@@ -47,7 +47,10 @@ def test_loop_runs_each_slot_once_and_catches_up_after_downtime(tmp_path):
         now[0] += timedelta(seconds=seconds)
 
     results = run_schedule(
-        settings, clock=lambda: now[0], sleep=sleep, runner=lambda s: (ran.append(s), {"status": "published"})[1],
+        settings,
+        clock=lambda: now[0],
+        sleep=sleep,
+        runner=lambda s: (ran.append(s), {"status": "published"})[1],
         max_cycles=200,
     )
     assert [s.at for s in ran][:2] == [datetime(2026, 3, 9, 5, 0, tzinfo=NY), datetime(2026, 3, 10, 5, 0, tzinfo=NY)]

@@ -106,7 +106,16 @@ def test_exports_hold_the_published_rows_with_reasons_for_every_mql(wh, tmp_path
         rows = list(csv.DictReader(fh))
     assert len(rows) == result.leads_scored
     assert list(rows[0]) == [
-        "lead_id", "score", "grade", "rank", "percentile", "route", "rep", "reasons", "route_reason", "model_version",
+        "lead_id",
+        "score",
+        "grade",
+        "rank",
+        "percentile",
+        "route",
+        "rep",
+        "reasons",
+        "route_reason",
+        "model_version",
     ]
     mqls = [r for r in rows if r["route"] == "sales"]
     assert mqls and all(r["reasons"] for r in mqls)
@@ -119,7 +128,9 @@ def test_exports_hold_the_published_rows_with_reasons_for_every_mql(wh, tmp_path
 
 def test_progress_reports_every_lead(wh, tmp_path, feats, models):
     calls: list[tuple[str, int, int]] = []
-    result = score_job(_settings(tmp_path), wh, as_of=AS_OF, models=models, features=feats, progress=lambda *a: calls.append(a))
+    result = score_job(
+        _settings(tmp_path), wh, as_of=AS_OF, models=models, features=feats, progress=lambda *a: calls.append(a)
+    )
     scored = [c for c in calls if c[0] == "score"]
     assert scored[0][1] == 0 and scored[-1][1:] == (result.leads_scored, result.leads_scored)
     assert len(scored) == 1 + -(-result.leads_scored // 70)

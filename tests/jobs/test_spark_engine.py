@@ -34,13 +34,24 @@ def test_spark_and_duckdb_engines_publish_identical_scores(tmp_path, wh):
     feats = FakeFeatures(wh)
     routing = {"policy": "capacity", "capacity": {"per_day": 50, "by": "region"}}
     duck = score_job(
-        make_settings(tmp_path, scoring={"chunk_size": 1000}, routing=routing), wh, as_of=AS_OF, engine="duckdb",
-        models=models, features=feats,
+        make_settings(tmp_path, scoring={"chunk_size": 1000}, routing=routing),
+        wh,
+        as_of=AS_OF,
+        engine="duckdb",
+        models=models,
+        features=feats,
     )
     # another day's run of the same data (so both are published), same features: days_since_created differs by 0
-    spark_settings = make_settings(tmp_path, scoring={"chunk_size": 1000, "exports": {"dir": "exports_spark"}}, routing=routing)
+    spark_settings = make_settings(
+        tmp_path, scoring={"chunk_size": 1000, "exports": {"dir": "exports_spark"}}, routing=routing
+    )
     spark = score_job(
-        spark_settings, wh, as_of=AS_OF + timedelta(hours=1), engine="spark", models=models, features=feats,
+        spark_settings,
+        wh,
+        as_of=AS_OF + timedelta(hours=1),
+        engine="spark",
+        models=models,
+        features=feats,
     )
     assert spark.engine == "spark" and spark.leads_scored == duck.leads_scored > 2500
     a = wh.rows(f"SELECT {COLUMNS} FROM lead_scores WHERE run_id = ? ORDER BY lead_id", [duck.run_id])

@@ -45,9 +45,7 @@ def test_no_code_in_the_registry_updates_or_deletes_rows() -> None:
     sources = [*package.glob("*.py"), package.parent / "warehouse/migrations/003_registry_audit.sql"]
     for source in sources:
         text = source.read_text()
-        assert not re.search(r"\b(UPDATE\s+\w|DELETE\s+FROM|TRUNCATE|DROP\s+TABLE|ALTER\s+TABLE)", text), (
-            source
-        )
+        assert not re.search(r"\b(UPDATE\s+\w|DELETE\s+FROM|TRUNCATE|DROP\s+TABLE|ALTER\s+TABLE)", text), source
 
 
 def test_history_length_only_grows(two_versions: Registry) -> None:

@@ -43,9 +43,7 @@ print(json.dumps({
 """
 
 
-def load_in_fresh_process(
-    workspace: Path, model_name: str, ref: str, *, strict: bool = True
-) -> dict[str, Any]:
+def load_in_fresh_process(workspace: Path, model_name: str, ref: str, *, strict: bool = True) -> dict[str, Any]:
     """Run CHILD in a new interpreter against the workspace; the model name comes through LEADOPS_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADOPS_")}
     env["LEADOPS_REGISTRY__MODEL_NAME"] = model_name
@@ -119,9 +117,7 @@ def test_cold_fresh_process_without_any_cache_resolves_through_mlflow_and_rebuil
     assert warm["mlflow"] is False and warm["files"] == child["files"]
 
 
-def test_a_tampered_cache_copy_is_detected_and_fetched_again(
-    champion_setup: Registry, tmp_path: Path
-) -> None:
+def test_a_tampered_cache_copy_is_detected_and_fetched_again(champion_setup: Registry, tmp_path: Path) -> None:
     settings = champion_setup.settings
     path = load_artifact_dir(settings, "champion")
     (path / "params.json").write_text('{"weights": {"a": 1000}}')

@@ -17,9 +17,7 @@ from leadops.registry.store import tracking_uri
 PASSED = {"auc_min": {"passed": True}, "lift_min": {"passed": True}}
 
 
-def test_default_sqlite_uri_is_made_absolute_inside_the_workspace(
-    registry: Registry, workspace: Path
-) -> None:
+def test_default_sqlite_uri_is_made_absolute_inside_the_workspace(registry: Registry, workspace: Path) -> None:
     assert registry.uri == f"sqlite:///{(workspace / 'mlflow.db').resolve()}"
     other = registry.settings.model_copy(update={"registry": registry.settings.registry.model_copy()})
     other.registry.uri = "http://mlflow.example:5000"
@@ -50,9 +48,7 @@ def test_resolve_by_number_scorer_name_and_alias(two_versions: Registry) -> None
     assert two_versions.resolve("v2").version == 2
     assert two_versions.resolve("points").version == 1
     assert two_versions.resolve("predictive").version == 2
-    two_versions.promote(
-        "points", gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana"
-    )
+    two_versions.promote("points", gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana")
     two_versions.set_challenger("predictive", "ana")
     assert two_versions.resolve("champion").version == 1
     assert two_versions.resolve("challenger").version == 2
@@ -92,6 +88,8 @@ def test_promote_with_passed_gates_sets_champion_and_is_audited(two_versions: Re
     assert two_versions.champion() is not None and two_versions.champion().version == 2  # type: ignore[union-attr]
     last = two_versions.history()[-1]
     assert (last.action, last.version, last.previous_version, last.actor) == ("promote", 2, None, "ana")
+    again = two_versions.promote(2, gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="bo")
+    assert again.is_champion and two_versions.history()[-1] == last  # promoting the champion changes nothing
     assert last.reason == "better lift"
     assert last.detail["gate_detail"] == PASSED
 
@@ -101,9 +99,7 @@ def test_promote_is_refused_when_gates_failed_and_names_them(two_versions: Regis
     gates = {"auc_min": {"passed": False, "value": 0.61}, "lift_min": {"passed": True}, "calibration": False}
     with pytest.raises(GateFailedError) as err:
         two_versions.promote(2, gates_passed=False, gate_detail=gates, force=False, reason=None, actor="ana")
-    assert (
-        "auc_min" in str(err.value) and "calibration" in str(err.value) and "lift_min" not in str(err.value)
-    )
+    assert "auc_min" in str(err.value) and "calibration" in str(err.value) and "lift_min" not in str(err.value)
     with pytest.raises(GateFailedError, match="no gate result"):
         two_versions.promote(2, gates_passed=None, gate_detail=None, force=False, reason=None, actor="ana")
     assert two_versions.champion() is None
@@ -113,9 +109,7 @@ def test_promote_is_refused_when_gates_failed_and_names_them(two_versions: Regis
 def test_force_without_reason_is_refused(two_versions: Registry) -> None:
     for reason in (None, "", "   "):
         with pytest.raises(RegistryError, match="needs a reason"):
-            two_versions.promote(
-                2, gates_passed=False, gate_detail=None, force=True, reason=reason, actor="ana"
-            )
+            two_versions.promote(2, gates_passed=False, gate_detail=None, force=True, reason=reason, actor="ana")
     assert two_versions.champion() is None
 
 
@@ -133,9 +127,7 @@ def test_promoting_the_challenger_takes_its_challenger_alias_away(two_versions: 
     two_versions.promote(1, gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana")
     two_versions.set_challenger(2, "ana", reason="shadow it")
     assert two_versions.history()[-1].action == "set_challenger"
-    two_versions.promote(
-        "challenger", gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana"
-    )
+    two_versions.promote("challenger", gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana")
     assert two_versions.challengers() == []
     assert two_versions.show(2).aliases == ["champion"]
     with pytest.raises(RegistryError, match="is the champion"):
@@ -156,9 +148,7 @@ def test_rollback_restores_the_previous_champion_and_is_audited(
         pyfunc=False,
     )
     for version in (1, 2, 3):
-        two_versions.promote(
-            version, gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana"
-        )
+        two_versions.promote(version, gates_passed=True, gate_detail=PASSED, force=False, reason=None, actor="ana")
     restored = two_versions.rollback("cy", "v3 broke routing")
     assert restored.version == 2 and two_versions.champion().version == 2  # type: ignore[union-attr]
     last = two_versions.history()[-1]
@@ -208,9 +198,7 @@ def test_training_refuses_missing_lineage_and_a_corrupt_artifact(
 ) -> None:
     artifact = make_artifact(tmp_path / "a", "points", {"a": 1.0})
     with pytest.raises(RegistryError, match="training_set_digest"):
-        registry.log_training(
-            "points", artifact, params={}, metrics={}, lineage={}, report_path=None, pyfunc=False
-        )
+        registry.log_training("points", artifact, params={}, metrics={}, lineage={}, report_path=None, pyfunc=False)
     (artifact / "params.json").write_text("{}")
     with pytest.raises(RegistryError, match="failed its hash check"):
         registry.log_training(

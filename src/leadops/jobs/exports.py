@@ -21,7 +21,8 @@ CSV_COLUMNS = (
 )
 PARQUET_COLUMNS = (
     "run_id, as_of, model_version, lead_id, score, probability, grade, score_rank AS rank, percentile, fit_score, "
-    "engagement_score, expected_value, route, route_reason, region, rep, reason_text AS reasons, reasons AS reasons_json"
+    "engagement_score, expected_value, route, route_reason, region, rep, "
+    "reason_text AS reasons, reasons AS reasons_json"
 )
 SLICE = 200_000
 
@@ -100,9 +101,7 @@ def write_exports(
 ) -> tuple[Path | None, Path | None]:
     """The run's CSV (shaped for a CRM import) and Parquet (every column) exports."""
     csv_path = write_export(warehouse, run_id, directory / "lead_scores.csv", "csv") if csv else None
-    pq_path = (
-        write_export(warehouse, run_id, directory / "lead_scores.parquet", "parquet") if parquet else None
-    )
+    pq_path = write_export(warehouse, run_id, directory / "lead_scores.parquet", "parquet") if parquet else None
     return csv_path, pq_path
 
 

@@ -54,15 +54,11 @@ def read_manifest_features(path: Path) -> tuple[tuple[str, ...], dict[str, str]]
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise JobError(
-            f"model artifact {path}: cannot read manifest.json ({exc}); expected a scorer artifact"
-        ) from exc
+        raise JobError(f"model artifact {path}: cannot read manifest.json ({exc}); expected a scorer artifact") from exc
     names = data.get("feature_names")
     if not isinstance(names, list) or not names:
         raise JobError(f"model artifact {manifest}: expected a non-empty 'feature_names' list, got {names!r}")
-    return tuple(str(n) for n in names), {
-        str(k): str(v) for k, v in (data.get("feature_dtypes") or {}).items()
-    }
+    return tuple(str(n) for n in names), {str(k): str(v) for k, v in (data.get("feature_dtypes") or {}).items()}
 
 
 def model_ref(version: int, scorer: str, path: Path, *, role: str, loader: str = DEFAULT_LOADER) -> ModelRef:
@@ -113,9 +109,7 @@ def load_model(ref: ModelRef) -> ScorerLike:
     try:
         loader = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
-        raise JobError(
-            f"model loader {ref.loader!r} for version {ref.version} cannot be imported: {exc}"
-        ) from exc
+        raise JobError(f"model loader {ref.loader!r} for version {ref.version} cannot be imported: {exc}") from exc
     model: ScorerLike = loader(ref.path)
     return model
 
@@ -140,11 +134,7 @@ def check_features(ref: ModelRef, columns: list[str], dtypes: dict[str, str] | N
     retyped: list[str] = []
     if dtypes and ref.feature_dtypes:
         for name in expected:
-            if (
-                name in dtypes
-                and name in ref.feature_dtypes
-                and _kind(dtypes[name]) != _kind(ref.feature_dtypes[name])
-            ):
+            if name in dtypes and name in ref.feature_dtypes and _kind(dtypes[name]) != _kind(ref.feature_dtypes[name]):
                 retyped.append(f"{name} ({ref.feature_dtypes[name]} -> {dtypes[name]})")
     if missing or retyped:
         parts = []

@@ -59,11 +59,7 @@ def _sub_scorers(model: Any) -> tuple[Any, Any]:
         if hasattr(fit, "score") and hasattr(eng, "score"):
             return fit, eng
     subs = getattr(model, "components_", None)
-    if (
-        isinstance(subs, dict)
-        and hasattr(subs.get("fit"), "score")
-        and hasattr(subs.get("engagement"), "score")
-    ):
+    if isinstance(subs, dict) and hasattr(subs.get("fit"), "score") and hasattr(subs.get("engagement"), "score"):
         return subs["fit"], subs["engagement"]
     return None, None
 
@@ -91,9 +87,7 @@ def _json_reasons(reasons: Any) -> str:
 def explain_rows(model: ScorerLike, ref: ModelRef, X: pd.DataFrame, top_n: int) -> pd.DataFrame:
     """reasons (JSON text) and reason_text per lead, indexed like X."""
     if len(X) == 0:
-        return pd.DataFrame(
-            {"reasons": pd.Series([], dtype=object), "reason_text": pd.Series([], dtype=object)}
-        )
+        return pd.DataFrame({"reasons": pd.Series([], dtype=object), "reason_text": pd.Series([], dtype=object)})
     explained = model.explain(model_matrix(ref, X), top_n=top_n)
     return pd.DataFrame(
         {

@@ -57,9 +57,7 @@ class CapacitySpec(_Section):
     @model_validator(mode="after")
     def _reps_given(self) -> CapacitySpec:
         if self.by == "rep" and not any(self.reps.values()):
-            raise ValueError(
-                "capacity.by is 'rep': expected capacity.reps mapping each region to its reps, got none"
-            )
+            raise ValueError("capacity.by is 'rep': expected capacity.reps mapping each region to its reps, got none")
         return self
 
 
@@ -88,9 +86,7 @@ class RoutingSpec(_Section):
     """Who gets which lead tonight: MQLs to the Sales queue, the rest to Marketing's nurture queue."""
 
     policy: Literal["threshold", "capacity", "expected_value"] = "threshold"
-    threshold: float = Field(
-        default=70.0, ge=0, le=100, description="policy threshold: score >= this is an MQL"
-    )
+    threshold: float = Field(default=70.0, ge=0, le=100, description="policy threshold: score >= this is an MQL")
     capacity: CapacitySpec | None = None
     expected_value: ExpectedValueSpec | None = None
     recycle: RecycleSpec = Field(default_factory=RecycleSpec)
@@ -101,9 +97,7 @@ class RoutingSpec(_Section):
         if self.policy == "capacity" and self.capacity is None:
             raise ValueError("routing.policy is 'capacity': expected a routing.capacity section, got none")
         if self.policy == "expected_value" and self.expected_value is None:
-            raise ValueError(
-                "routing.policy is 'expected_value': expected a routing.expected_value section, got none"
-            )
+            raise ValueError("routing.policy is 'expected_value': expected a routing.expected_value section, got none")
         return self
 
 

@@ -173,7 +173,8 @@ def _register(
         params={"scorer": name, "scorer_type": result["scorer_type"], "features": len(result["features"])},
         metrics=metrics,
         lineage={
-            "training_digest": context.training.digest,
+            "training_set_digest": context.training.digest,
+            "training_set_rows": result["train_rows"] + result["validation_rows"] + result["test_rows"],
             "train_rows": result["train_rows"],
             "feature_spec_hash": spec_hash,
             "config_hash": config_hash(settings),

@@ -56,9 +56,7 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
 def verify_artifact(path: Path, expected_digest: str | None = None) -> dict[str, Any] | None:
     """Check the manifest's file hashes (if listed) and the tree digest (if known); return the manifest."""
     if not path.is_dir():
-        raise ArtifactIntegrityError(
-            f"artifact {path} is not a directory; expected a scorer artifact directory"
-        )
+        raise ArtifactIntegrityError(f"artifact {path} is not a directory; expected a scorer artifact directory")
     manifest = read_manifest(path)
     hashes = file_hashes(path)
     listed = manifest.get("files") if manifest else None

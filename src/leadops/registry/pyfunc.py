@@ -35,9 +35,7 @@ class LeadScoreModel(PythonModel):
 
         self.scorer = load_scorer(Path(context.artifacts[ARTIFACT_KEY]))
 
-    def predict(
-        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Score the rows given; MLflow passes a DataFrame for JSON/CSV requests."""
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         result: pd.DataFrame = self.scorer.score(frame)

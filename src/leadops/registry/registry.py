@@ -43,8 +43,7 @@ class Registry:
         self.model_name = settings.registry.model_name
         if not MODEL_NAME.match(self.model_name):
             raise RegistryError(
-                f"registry.model_name {self.model_name!r} is not valid; "
-                "expected letters, digits, '_', '.', '-'"
+                f"registry.model_name {self.model_name!r} is not valid; expected letters, digits, '_', '.', '-'"
             )
         self.uri = store.tracking_uri(settings)
         self._client: Any = None
@@ -234,9 +233,7 @@ class Registry:
                 params=[Param(k, _clip(v)) for k, v in flat_params.items()],
             )
             self.client.log_artifacts(run_id, str(artifact_dir), ARTIFACT_PATH)
-            self.client.log_text(
-                run_id, json.dumps(facts, indent=2, sort_keys=True, default=str), "lineage.json"
-            )
+            self.client.log_text(run_id, json.dumps(facts, indent=2, sort_keys=True, default=str), "lineage.json")
             report = None
             if report_path is not None:
                 self.client.log_artifact(run_id, str(report_path), REPORT_PATH)
@@ -296,9 +293,7 @@ class Registry:
         """Make `ref` the champion when its gates passed (or when forced with a stated reason); audited."""
         reason = (reason or "").strip() or None
         if force and reason is None:
-            raise RegistryError(
-                "promote --force needs a reason; expected --reason '<why the gates are overridden>'"
-            )
+            raise RegistryError("promote --force needs a reason; expected --reason '<why the gates are overridden>'")
         target = self.resolve(ref)
         if not force and gates_passed is not True:
             failed = failed_gates(gate_detail)
@@ -325,9 +320,7 @@ class Registry:
     ) -> ModelVersion:
         """Point a challenger alias at `ref` (shadow-scored, a candidate for an experiment); audited."""
         if not _is_challenger(alias):
-            raise RegistryError(
-                f"alias {alias!r} is not a challenger alias; expected 'challenger' or 'challenger_<x>'"
-            )
+            raise RegistryError(f"alias {alias!r} is not a challenger alias; expected 'challenger' or 'challenger_<x>'")
         target = self.resolve(ref)
         if target.is_champion:
             raise RegistryError(f"{target.label()} is the champion; a challenger must be another version")
@@ -373,6 +366,8 @@ class Registry:
     ) -> ModelVersion:
         previous = self._alias_version(CHAMPION)
         warehouse = self._audit()
+        if previous == target.version:  # already the champion: nothing changes, nothing to audit
+            return self._get(target.version)
         with warehouse.transaction():
             audit.append(
                 warehouse,

@@ -1,6 +1,6 @@
 """What happens after the lead: the baseline Sales policy, conversion, the funnel stages and deal values.
 
-Conversion: logit p_no_contact = ALPHA + fit + intent + noise (noise ~ N(0, 0.3), unobservable); a Sales
+Conversion: logit p_no_contact = ALPHA + 1.1 fit + 0.9 intent + noise (noise ~ N(0, 0.3), unobservable); a Sales
 contact adds CONTACT_LIFT to the logit. One uniform draw per lead decides conversion under both (common random
 numbers), so p_convert is exactly the probability that drew the outcome. A conversion (Closed Won) arrives
 15 + LogNormal(ln 30, 0.6) days after creation (median ~45 days, rarely after 135), preceded by SQL and
@@ -22,6 +22,8 @@ from leadops.simulate.world import JOB_STUDENT, REGION_OFFSET_MIN, Accounts, Sim
 ALPHA = -3.55
 """Intercept chosen so that about 8 % of baseline leads convert."""
 CONTACT_LIFT = 0.55
+FIT_WEIGHT = 1.1
+INTENT_WEIGHT = 0.9
 SALES_SHARE = 0.12
 """Sales can contact about this share of all leads (capacity per weekday = share x leads/day x 7/5)."""
 SALES_ELIGIBLE_AFTER_DAYS = 2
@@ -121,7 +123,7 @@ def run_funnel(
     """Draw conversions and the stage history of one chunk of leads."""
     n = len(block)
     contacted = touch_time >= 0
-    logit0 = ALPHA + block.fit + block.intent + block.noise
+    logit0 = ALPHA + FIT_WEIGHT * block.fit + INTENT_WEIGHT * block.intent + block.noise
     p0 = sigmoid(logit0)
     p = sigmoid(logit0 + CONTACT_LIFT * contacted)
     u = rng.random(n)

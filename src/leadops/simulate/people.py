@@ -42,7 +42,7 @@ from leadops.simulate.world import (
 )
 
 INTENT_NOISE_SD = 1.0
-ENGAGEMENT_SD = 0.20
+ENGAGEMENT_SD = 0.15
 """Per-lead activity level unrelated to buying: makes intent harder (not impossible) to read from counts."""
 LOGIT_NOISE_SD = 0.30
 """Unobservable per-lead noise in the conversion logit; kept modest so behaviour carries most signal."""

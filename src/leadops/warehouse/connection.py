@@ -203,10 +203,10 @@ class Warehouse:
             "CREATE TABLE IF NOT EXISTS schema_version "
             "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
         )
-        current = self.schema_version()
+        done = {int(row[0]) for row in self.rows("SELECT version FROM schema_version")}
         applied: list[str] = []
         for migration in migrator.available():
-            if migration.version <= current:
+            if migration.version in done:
                 continue
             with self.transaction():
                 for statement in migrator.statements(render(migration.sql, self.dialect)):

@@ -127,9 +127,7 @@ def write_feature_parquet(
         X = features.build(as_of, ids)
         check_features(champion, list(X.columns), {c: str(t) for c, t in X.dtypes.items()})
         columns = list(X.columns)
-        pq.write_table(
-            pa.Table.from_pandas(X.reset_index(), preserve_index=False), out / f"part-{chunk:05d}.parquet"
-        )
+        pq.write_table(pa.Table.from_pandas(X.reset_index(), preserve_index=False), out / f"part-{chunk:05d}.parquet")
         done += len(ids)
         if progress is not None:
             progress("features", done, total)
@@ -192,9 +190,9 @@ def score_chunks(
             shadow_dir = workdir / f"shadow-v{ref.version}"
             try:
                 check_features(ref, [c for c in frame.columns if c != "lead_id"])
-                frame.mapInPandas(_shadow_fn(ref), _spark_schema(SHADOW_SCHEMA)).write.mode(
-                    "overwrite"
-                ).parquet(str(shadow_dir))
+                frame.mapInPandas(_shadow_fn(ref), _spark_schema(SHADOW_SCHEMA)).write.mode("overwrite").parquet(
+                    str(shadow_dir)
+                )
             except Exception as exc:  # a broken challenger never stops the champion's run
                 problems[ref.version] = f"challenger v{ref.version}: {str(exc).splitlines()[0]}"
                 continue
