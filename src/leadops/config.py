@@ -13,6 +13,7 @@ from leadops.crm.specs import ContractsSpec, SourceSpec
 from leadops.errors import ConfigError, WorkspaceError
 from leadops.evaluation.gates import GatesConfig
 from leadops.features.specs import FeaturesSpec, TrainingSpec
+from leadops.jobs.specs import RoutingSpec, ScheduleSpec, ScoringSpec
 from leadops.modeling.specs import EvaluationSettings
 from leadops.scorers.specs import ScorerSpec
 
@@ -69,6 +70,9 @@ class Settings(Section):
     models: dict[str, ScorerSpec] = Field(default_factory=dict)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     gates: GatesConfig = Field(default_factory=GatesConfig)
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    routing: RoutingSpec = Field(default_factory=RoutingSpec)
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)
