@@ -11,7 +11,7 @@ from jobs_fakes import AS_OF, FakeFeatures, FakeModels, fill_warehouse, make_set
 from leadops.jobs import score_job
 from leadops.jobs.engines.spark import spark_available
 
-COLUMNS = "lead_id, score, probability, grade, raw, score_rank, percentile, route, route_reason, rep"
+COLUMNS = "lead_id, score, probability, grade, raw, score_rank, percentile, fit_score, engagement_score"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,7 +41,7 @@ def test_spark_and_duckdb_engines_publish_identical_scores(tmp_path, wh):
         models=models,
         features=feats,
     )
-    # another day's run of the same data (so both are published), same features: days_since_created differs by 0
+    # an hour later (both runs published; routing differs as Sales now holds the first run's MQLs), same features
     spark_settings = make_settings(
         tmp_path, scoring={"chunk_size": 1000, "exports": {"dir": "exports_spark"}}, routing=routing
     )
