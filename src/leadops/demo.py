@@ -1,4 +1,4 @@
-"""`make demo` / `leadops demo`: the whole product on the fictional company, from an empty folder to tonight's queues."""
+"""`make demo`: the whole product on the fictional company, from an empty folder to tonight's queues."""
 
 from __future__ import annotations
 
