@@ -120,7 +120,9 @@ def _baseline(ws: Path, root: Path) -> dict[str, Any]:
     target = root / f"baseline_{ws.name}.duckdb"
     for leftover in root.glob(f"{target.name}*"):
         leftover.unlink()
-    sql = [TABLE_SQL[t].format(path=ws / "source" / f"{t}.csv") for t in ("accounts", "leads", "activities", "outcomes")]
+    sql = [
+        TABLE_SQL[t].format(path=ws / "source" / f"{t}.csv") for t in ("accounts", "leads", "activities", "outcomes")
+    ]
     return _run(BASELINE, str(target), json.dumps(sql))
 
 

@@ -74,7 +74,9 @@ def workspace(tmp_path: Path, warehouse_url: str) -> Iterator[Workspace]:
         wh.close()
 
 
-LEADS_HEADER = "LeadId,AccountId,CreatedDate,Email,JobLevel,Department,Country,LeadSource,HasOptedOutOfEmail,DoNotCall\n"
+LEADS_HEADER = (
+    "LeadId,AccountId,CreatedDate,Email,JobLevel,Department,Country,LeadSource,HasOptedOutOfEmail,DoNotCall\n"
+)
 
 
 def crm_config(**contracts: Any) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import LEADS_HEADER, Workspace, crm_config
 
+from conftest import LEADS_HEADER, Workspace, crm_config
 from leadops.crm import ingest
 from leadops.errors import IngestError
 

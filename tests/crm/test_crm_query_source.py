@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from conftest import Workspace, pg_url
 
+from conftest import Workspace, pg_url
 from leadops.crm import ingest, ingest_from
 from leadops.errors import IngestError
 
@@ -73,5 +73,5 @@ def test_a_postgres_table_ingests_through_the_mapping(workspace: Workspace, crm_
 
 
 def test_an_unreachable_database_is_one_line_naming_the_source() -> None:
-    with pytest.raises(IngestError, match="source 'crm'.*cannot connect"):
+    with pytest.raises(IngestError, match=r"source 'crm'.*cannot connect"):
         list(ingest_from("postgresql://nobody:secret@127.0.0.1:1/none", "SELECT 1", source="crm"))

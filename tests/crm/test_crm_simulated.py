@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Workspace, crm_config
 
+from conftest import Workspace, crm_config
 from leadops.crm import ingest
 
 simulate_module = pytest.importorskip("leadops.simulate")

@@ -165,9 +165,7 @@ def case(checks: list[Check], pick: str) -> str:
 
 
 # --------------------------------------------------------------- set-based, warehouse side
-def reference_violations(
-    warehouse: Warehouse, stage: str, table: TableDef
-) -> list[tuple[int, str, str, str]]:
+def reference_violations(warehouse: Warehouse, stage: str, table: TableDef) -> list[tuple[int, str, str, str]]:
     """(row_number, reason, field, detail) of staged rows naming a missing lead or preceding their lead."""
     s = quote_ident(stage)
     rows = warehouse.rows(

@@ -53,7 +53,8 @@ def domain_type_sql(expr: str) -> str:
     return (
         f"CASE WHEN {expr} IS NULL OR NOT regexp_full_match({e}, {_literal(EMAIL_PATTERN)}) THEN 'unknown' "
         f"WHEN {dom} IN ({free}) THEN 'free' "
-        f"WHEN {dom} LIKE '%.edu' OR {dom} LIKE '%.edu.%' OR {dom} LIKE 'edu.%' OR regexp_full_match({dom}, '.+\\.ac\\.[a-z]+') "
+        f"WHEN {dom} LIKE '%.edu' OR {dom} LIKE '%.edu.%' OR {dom} LIKE 'edu.%' "
+        f"OR regexp_full_match({dom}, '.+\\.ac\\.[a-z]+') "
         "THEN 'edu' "
         f"WHEN {dom} LIKE '%.gov' OR {dom} LIKE '%.mil' OR {dom} LIKE '%.gov.%' OR {dom} LIKE 'gov.%' THEN 'gov' "
         "ELSE 'corporate' END"

@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-
 from leadops.crm import quarantine
 from leadops.crm.contracts import reference_predicate, reference_violations
 from leadops.crm.keys import KeySet
@@ -56,9 +55,7 @@ def new_run_id() -> str:
 class _Run:
     """State shared by the sources of one run: warehouse, scratch DuckDB, run id, clock."""
 
-    def __init__(
-        self, settings: Settings, warehouse: Warehouse, run_id: str, progress: Progress | None
-    ) -> None:
+    def __init__(self, settings: Settings, warehouse: Warehouse, run_id: str, progress: Progress | None) -> None:
         import duckdb
 
         self.settings = settings
@@ -89,10 +86,7 @@ class _Run:
         found = []
         for path in resolve_files(self.settings.path(spec.path), spec.name):
             kind = file_format(path, spec.format)
-            if kind == "parquet":
-                header = parquet_header(path, spec.name)
-            else:
-                header = self._csv(spec, path).header()
+            header = parquet_header(path, spec.name) if kind == "parquet" else self._csv(spec, path).header()
             found.append((path, kind, header))
         return found
 
@@ -109,9 +103,7 @@ class _Run:
             earliest=self.settings.contracts.earliest_timestamp,
         )  # fmt: skip
 
-    def batches(
-        self, spec: SourceSpec, files: list[tuple[Path, str, list[str]]]
-    ) -> Iterator[tuple[RawBatch, Plan]]:
+    def batches(self, spec: SourceSpec, files: list[tuple[Path, str, list[str]]]) -> Iterator[tuple[RawBatch, Plan]]:
         """Every batch of a source with the plan that maps it."""
         if spec.query is not None:
             assert spec.connection is not None
@@ -224,9 +216,7 @@ class _Run:
             confirmed.update(str(r[0]) for r in rows)
         if not confirmed:
             return good.slice(0, 0)
-        return good.filter(
-            pc.is_in(good.column(table.key), value_set=pa.array(sorted(confirmed), pa.string()))
-        )
+        return good.filter(pc.is_in(good.column(table.key), value_set=pa.array(sorted(confirmed), pa.string())))
 
     def load(
         self, table: TableDef, plan: Plan, good: pa.Table, stage: Stage, seen: KeySet, report: SourceReport
@@ -236,9 +226,7 @@ class _Run:
         entries: list[quarantine.Entry] = []
         dups = self._duplicates(table, good, seen)
         if dups.num_rows:
-            for key, number in zip(
-                dups.column(table.key).to_pylist(), dups.column(ROW).to_pylist(), strict=True
-            ):
+            for key, number in zip(dups.column(table.key).to_pylist(), dups.column(ROW).to_pylist(), strict=True):
                 detail = f"key '{str(key)[:80]}' was already loaded from an earlier row"
                 entries.append(quarantine.Entry(int(number), "duplicate_key", table.key, detail))
             good = good.filter(pc.invert(pc.is_in(good.column(ROW), value_set=dups.column(ROW))))
@@ -257,9 +245,7 @@ class _Run:
         names = ", ".join(quote_ident(c) for c in cols)
         values = ", ".join(self._cast(table, c) for c in cols)
         sets = ", ".join(
-            f"{quote_ident(c)} = excluded.{quote_ident(c)}"
-            for c in [*cols, "ingest_run_id"]
-            if c != table.key
+            f"{quote_ident(c)} = excluded.{quote_ident(c)}" for c in [*cols, "ingest_run_id"] if c != table.key
         )
         wh.execute(
             f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) SELECT {values}, ? FROM {stage.sql} "
@@ -278,9 +264,7 @@ class _Run:
         """Stage column as the target's type (DuckDB's Arrow view holds JSON as text)."""
         kind = table.columns[column]
         if kind == "JSON":
-            return (
-                f"CAST({quote_ident(column)} AS {'JSON' if self.warehouse.dialect == 'duckdb' else 'JSONB'})"
-            )
+            return f"CAST({quote_ident(column)} AS {'JSON' if self.warehouse.dialect == 'duckdb' else 'JSONB'})"
         return quote_ident(column)
 
     def _flat_outcomes(self, s: str) -> int:

@@ -108,17 +108,13 @@ def build_plan(
     def need(column: str, role: str) -> str:
         if column not in available:
             shown = ", ".join(header[:30]) + (" ..." if len(header) > 30 else "")
-            raise IngestError(
-                f"source '{spec.name}': column '{column}' ({role}) is not in {file} (it has: {shown})"
-            )
+            raise IngestError(f"source '{spec.name}': column '{column}' ({role}) is not in {file} (it has: {shown})")
         return column
 
     try:
         zoneinfo.ZoneInfo(spec.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"source '{spec.name}': timezone '{spec.timezone}' is not an IANA time zone"
-        ) from exc
+        raise ConfigError(f"source '{spec.name}': timezone '{spec.timezone}' is not an IANA time zone") from exc
 
     columns = dict(spec.columns)
     email_source = spec.email_column
@@ -137,9 +133,7 @@ def build_plan(
         need(email_source, "email_column")
     unknown_values = [c for c in spec.values if c not in columns.values()]
     if unknown_values:
-        raise ConfigError(
-            f"source '{spec.name}': 'values' maps columns {unknown_values} that nothing maps onto"
-        )
+        raise ConfigError(f"source '{spec.name}': 'values' maps columns {unknown_values} that nothing maps onto")
 
     missing = spec.missing_values
     read: list[str] = [ROW, BAD_FIELD]
@@ -181,17 +175,13 @@ def build_plan(
         pairs = ", ".join(f"{lit(c)}, {_attribute_json(_missing(ident(c), missing))}" for c in attributes)
         extra["attributes"] = f"CAST(json_object({pairs}) AS VARCHAR)"
 
-    read += list(
-        dict.fromkeys([*columns, *([email_source] if email_source else []), *flat_cols, *attributes])
-    )
+    read += list(dict.fromkeys([*columns, *([email_source] if email_source else []), *flat_cols, *attributes]))
 
     # requirements that nothing maps onto are config errors, not millions of quarantined rows
     required = list(dict.fromkeys([table.key, *table.not_null, *contract.required]))
     for column in required:
         if column not in table.columns:
-            raise ConfigError(
-                f"contracts.{table.name}.required names '{column}', which the table does not have"
-            )
+            raise ConfigError(f"contracts.{table.name}.required names '{column}', which the table does not have")
         if column not in text and column not in extra:
             raise IngestError(
                 f"source '{spec.name}': the {table.name} contract requires '{column}' but no column of {file} "
@@ -221,9 +211,7 @@ def build_plan(
     deal = ""
     if spec.flat_outcome is not None:
         words = ", ".join(lit(w.lower()) for w in spec.flat_outcome.true_values)
-        converted = (
-            f", coalesce(lower(trim({ident(spec.flat_outcome.column)})) IN ({words}), false) AS _converted"
-        )
+        converted = f", coalesce(lower(trim({ident(spec.flat_outcome.column)})) IN ({words}), false) AS _converted"
         if spec.flat_outcome.deal_value_column:
             deal_text = _missing(ident(spec.flat_outcome.deal_value_column), missing)
             deal = f", TRY_CAST(trim({deal_text}) AS DOUBLE) AS _deal_value"

@@ -92,9 +92,7 @@ def decode_column(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, list[in
     return pa.array(values, type=pa.string()), bad
 
 
-def _text_table(
-    columns: dict[str, pa.Array], names: Sequence[str], rows: np.ndarray, bad: dict[int, str]
-) -> pa.Table:
+def _text_table(columns: dict[str, pa.Array], names: Sequence[str], rows: np.ndarray, bad: dict[int, str]) -> pa.Table:
     bad_field: pa.Array
     if bad:
         flags: list[str | None] = [None] * len(rows)
@@ -181,9 +179,7 @@ class CsvReader:
                 convert_options=pacsv.ConvertOptions(auto_dict_encode=False),
             )
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise IngestError(
-                f"source '{self.source}': cannot read the header of {self.path}: {exc}"
-            ) from exc
+            raise IngestError(f"source '{self.source}': cannot read the header of {self.path}: {exc}") from exc
         self.names = [n.strip() for n in table.column_names]
         self._header_bytes = offset + len(line)
         return self.names
@@ -285,9 +281,7 @@ def to_text(array: pa.Array) -> tuple[pa.Array, list[int]]:
         return pa.array([None if v is None else json.dumps(v, default=str) for v in array.to_pylist()]), []
 
 
-def parquet_batches(
-    path: Path, *, source: str, columns: list[str] | None, batch_rows: int
-) -> Iterator[RawBatch]:
+def parquet_batches(path: Path, *, source: str, columns: list[str] | None, batch_rows: int) -> Iterator[RawBatch]:
     """Stream a Parquet file by record batches, every column turned into text."""
     import pyarrow.parquet as pq
 
@@ -359,9 +353,7 @@ def _rows_to_batch(names: list[str], rows: Sequence[Sequence[Any]], base: int, f
     return RawBatch(_text_table(texts, names, numbers, bad), file)
 
 
-def ingest_from(
-    connection: str, query: str, *, batch_rows: int = 100_000, source: str = "query"
-) -> Iterator[RawBatch]:
+def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, source: str = "query") -> Iterator[RawBatch]:
     """Stream the result of `query` run against another database (PostgreSQL or DuckDB) as text batches.
 
     PostgreSQL uses a server-side (named) cursor so the result never sits whole in memory.

@@ -20,9 +20,7 @@ class FlatOutcome(Strict):
     """A flat export's converted column, turned into one `converted` outcome row per converting lead."""
 
     column: str = Field(description="source column that says whether the lead converted")
-    true_values: list[str] = Field(
-        default=["1", "true", "yes", "y", "t"], description="values meaning converted"
-    )
+    true_values: list[str] = Field(default=["1", "true", "yes", "y", "t"], description="values meaning converted")
     deal_value_column: str | None = None
 
 
@@ -41,9 +39,7 @@ class SourceSpec(Strict):
     values: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="canonical column -> {source value: canonical value or null}"
     )
-    missing_values: list[str] = Field(
-        default=["", "NA", "N/A", "null", "NULL"], description="read as missing"
-    )
+    missing_values: list[str] = Field(default=["", "NA", "N/A", "null", "NULL"], description="read as missing")
     timezone: str = Field(default="UTC", description="zone of timestamps that carry no offset")
     email_column: str | None = Field(default=None, description="source column with the email address")
     keep_email: bool = Field(default=False, description="store the address itself (personal data)")
@@ -52,9 +48,7 @@ class SourceSpec(Strict):
         description="extra source columns kept in `attributes` JSON ('rest' = all unmapped)",
     )
     constants: dict[str, Any] = Field(default_factory=dict, description="canonical column -> fixed value")
-    id_from_row: bool = Field(
-        default=False, description="make the key from the row number when the export has none"
-    )
+    id_from_row: bool = Field(default=False, description="make the key from the row number when the export has none")
     flat_outcome: FlatOutcome | None = None
     batch_rows: int = Field(default=250_000, ge=1_000, description="rows per streamed batch")
 
@@ -99,12 +93,8 @@ class ContractsSpec(Strict):
     leads: TableContract = Field(default_factory=TableContract)
     activities: TableContract = Field(default_factory=TableContract)
     outcomes: TableContract = Field(default_factory=TableContract)
-    future_tolerance_minutes: int = Field(
-        default=5, ge=0, description="clock skew allowed for 'future' times"
-    )
-    require_references: bool = Field(
-        default=True, description="activities/outcomes must name an existing lead"
-    )
+    future_tolerance_minutes: int = Field(default=5, ge=0, description="clock skew allowed for 'future' times")
+    require_references: bool = Field(default=True, description="activities/outcomes must name an existing lead")
     earliest_timestamp: date = Field(
         default=date(1970, 1, 1), description="times before this are out_of_range (a year-1800 date is a typo)"
     )

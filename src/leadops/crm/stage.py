@@ -68,9 +68,7 @@ class Stage:
         else:
             for start in range(0, len(rows), 1000):
                 part = [int(r) for r in rows[start : start + 1000]]
-                self.warehouse.execute(
-                    f"DELETE FROM {self.sql} WHERE _row IN ({', '.join('?' * len(part))})", part
-                )
+                self.warehouse.execute(f"DELETE FROM {self.sql} WHERE _row IN ({', '.join('?' * len(part))})", part)
 
     def clear(self) -> None:
         """Empty the stage after a batch."""

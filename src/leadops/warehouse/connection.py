@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,7 @@ from leadops.warehouse.dialect import Dialect, placeholders, render
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CANONICAL_TABLES = ("accounts", "leads", "activities", "outcomes")
+_STAGE_SEQ = itertools.count()
 
 
 def quote_ident(name: str) -> str:
@@ -306,7 +308,7 @@ class Warehouse:
             else:
                 conflict = f" ON CONFLICT ({keys}) DO NOTHING"
         if self.dialect == "duckdb":
-            view = f"_leadops_stage_{os.getpid()}"
+            view = f"_leadops_stage_{os.getpid()}_{next(_STAGE_SEQ)}"
             self._duck.register(view, data.select(names))
             try:
                 self._duck.execute(f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {casts} FROM {view}{conflict}")
@@ -320,7 +322,7 @@ class Warehouse:
     def _pg_merge(self, table: str, data: pa.Table, cols: str, casts: str, conflict: str) -> int:
         import pyarrow.csv as pacsv
 
-        stage = f"_leadops_stage_{os.getpid()}"
+        stage = f"_leadops_stage_{os.getpid()}_{next(_STAGE_SEQ)}"
         buffer = io.BytesIO()
         text_cols = pa.table({n: _as_text(data.column(n)) for n in data.column_names})
         pacsv.write_csv(text_cols, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
