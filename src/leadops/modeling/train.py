@@ -111,9 +111,9 @@ def train_model(
         "failed_gates": list(gates.failed),
     }
     if context.oracle is not None:
-        result["oracle_auc"] = (
-            report["oracle"]["auc"] if report.get("oracle") else auc(training.y_test.to_numpy(), context.oracle)
-        )
+        result["oracle_auc"] = float(auc(training.y_test.to_numpy(), context.oracle))
+        figures = (report.get("oracle") or {}).get("figures", {})
+        result["oracle_captured_at_capacity"] = (figures.get("captured_at_capacity") or {}).get("oracle")
         result["oracle_lift_share"] = _lift_share(result["auc"], result["oracle_auc"])
     observable = _observable_oracle(context)
     if observable is not None:
