@@ -172,9 +172,7 @@ def run_pandas(db: str, out: str) -> float:
     acts = con.sql("SELECT lead_id, occurred_at, activity_type, value FROM activities").df()
     as_of = pd.Timestamp(AS_OF)
     leads = leads[leads["created_at"].isna() | (leads["created_at"] <= as_of)]
-    frame = leads.merge(
-        accounts.add_prefix("acct_"), left_on="account_id", right_on="acct_account_id", how="left"
-    )
+    frame = leads.merge(accounts.add_prefix("acct_"), left_on="account_id", right_on="acct_account_id", how="left")
     frame = frame.set_index("lead_id").sort_index()
     acts = acts[acts["occurred_at"] <= as_of]
     age = (as_of - acts["occurred_at"]).dt.total_seconds() / 86400.0
@@ -208,9 +206,7 @@ def run_pandas(db: str, out: str) -> float:
                 w = np.power(0.5, age[mask] / (f.half_life_days or 1.0))
                 out_cols[f.name] = w.groupby(sub["lead_id"]).sum().reindex(frame.index, fill_value=0.0)
             else:
-                out_cols[f.name] = (
-                    sub["value"].groupby(sub["lead_id"]).sum().reindex(frame.index, fill_value=0.0)
-                )
+                out_cols[f.name] = sub["value"].groupby(sub["lead_id"]).sum().reindex(frame.index, fill_value=0.0)
     for d in spec.derived_order():
         out_cols[d.name] = _vector(d.tree(), out_cols)
     result = pd.DataFrame({n: out_cols[n] for n in spec.names() if not isinstance(n, DerivedFeature)})
@@ -222,9 +218,7 @@ def run_pandas(db: str, out: str) -> float:
 
 
 def _child(role: str, db: str, out: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, role, db, out], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, __file__, role, db, out], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{role} benchmark failed: {proc.stderr[-2000:]}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -387,6 +387,57 @@ def models_history(workspace: Workspace = Path("."), as_json: AsJson = False) ->
     out.print(table)
 
 
+@app.command()
+def score(
+    workspace: Workspace = Path("."),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="point in time (ISO); default today")] = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb (one machine) | spark (cluster)")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Tonight's job: score every open lead with the champion, route MQLs to Sales, publish atomically."""
+    from leadops.errors import ConfigError
+    from leadops.jobs.run import score_job
+
+    if engine not in (None, "duckdb", "spark"):
+        with failures():
+            raise ConfigError(f"--engine: expected duckdb or spark, got {engine!r}")
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse), progress_bar(not as_json) as update:
+        result = score_job(
+            settings,
+            warehouse,
+            as_of=_parse_time(as_of),
+            engine=engine,  # type: ignore[arg-type]
+            progress=lambda stage, done, total: update(stage, done / total if total else 0.0),
+        )
+    emit(result.to_dict(), as_json)
+
+
+@app.command()
+def schedule(
+    workspace: Workspace = Path("."),
+    once: Annotated[bool, typer.Option(help="run what is due now and exit (for cron)")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Run the configured schedule in the foreground (score nightly before the business day)."""
+    from leadops.jobs.schedule import run_schedule
+
+    with failures():
+        ran = run_schedule(_settings(workspace), once=once)
+    emit({"ran": ran}, as_json)
+
+
+@app.command()
+def demo(
+    workspace: Workspace = Path("demo-workspace"),
+    leads: Annotated[int, typer.Option(help="leads in the fictional company's history")] = 50_000,
+) -> None:
+    """The whole product on the fictional company: simulate, ingest, train, validate, promote, score."""
+    from leadops.demo import run_demo
+
+    with failures():
+        run_demo(workspace, leads=leads)
+
+
 def main() -> None:
     """Console-script entry point."""
     started = time.perf_counter()
