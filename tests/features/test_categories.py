@@ -90,3 +90,24 @@ def test_learned_vocabulary_keeps_the_most_frequent_values() -> None:
     learned = _learn_categories(spec, train)
     assert learned.definitions[0].categories == ["vp", "manager"]  # type: ignore[union-attr]
     assert online_vector(learned, {"job_level": "student"}, None, [], AS_OF) == {"level": "other"}
+
+
+def test_training_set_learns_vocabularies_and_maps_the_rest_to_other(warehouse: Warehouse) -> None:
+    from conftest import load_world, make_world
+
+    from leadops.features.specs import TrainingSpec
+    from leadops.features.training import build_training_set
+
+    load_world(warehouse, make_world(1_500, seed=12))
+    spec = FeaturesSpec.model_validate({"definitions": [
+        {"name": "source", "label": "lead source", "column": "lead_source", "type": "categorical",
+         "max_categories": 2},
+        {"name": "opens", "label": "email opens", "kind": "activity", "types": ["email_open"]},
+    ]})
+    training = TrainingSpec.model_validate({"label": {"window_days": 60}, "leakage": {"enabled": False}})
+    result = build_training_set((spec, training), warehouse)
+    learned = result.spec.definitions[0].categories  # type: ignore[union-attr]
+    assert learned is not None and len(learned) == 2
+    for X in (result.X_train, result.X_val, result.X_test):
+        assert set(X["source"].dropna()) <= {*learned, "other"}
+    assert (result.X_test["source"] == "other").any()

@@ -37,8 +37,7 @@ def features_spec(settings_or_spec: Any) -> FeaturesSpec:
     if isinstance(spec, FeaturesSpec):
         return spec
     raise FeatureError(
-        "expected a FeaturesSpec or settings with a 'features' section, "
-        f"got {type(settings_or_spec).__name__}"
+        f"expected a FeaturesSpec or settings with a 'features' section, got {type(settings_or_spec).__name__}"
     )
 
 

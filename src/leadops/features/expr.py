@@ -53,9 +53,7 @@ def _convert(node: ast.AST, where: str, text: str, depth: int) -> Node:
     d = depth + 1
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise FeatureError(
-                f"{where}: only numbers are allowed as constants in '{text}', got {node.value!r}"
-            )
+            raise FeatureError(f"{where}: only numbers are allowed as constants in '{text}', got {node.value!r}")
         value = float(node.value)
         if not math.isfinite(value):
             raise FeatureError(f"{where}: constant {node.value!r} in '{text}' is not finite")
@@ -73,15 +71,11 @@ def _convert(node: ast.AST, where: str, text: str, depth: int) -> Node:
     if isinstance(node, ast.BinOp):
         op = BINARY.get(type(node.op))
         if op is None:
-            raise FeatureError(
-                f"{where}: operator {type(node.op).__name__} is not allowed in '{text}' (use + - * /)"
-            )
+            raise FeatureError(f"{where}: operator {type(node.op).__name__} is not allowed in '{text}' (use + - * /)")
         return Node(op, (_convert(node.left, where, text, d), _convert(node.right, where, text, d)))
     if isinstance(node, ast.Compare):
         if len(node.ops) != 1:
-            raise FeatureError(
-                f"{where}: chained comparisons are not allowed in '{text}'; compare two values"
-            )
+            raise FeatureError(f"{where}: chained comparisons are not allowed in '{text}'; compare two values")
         cmp = COMPARE.get(type(node.ops[0]))
         if cmp is None:
             raise FeatureError(f"{where}: comparison {type(node.ops[0]).__name__} is not allowed in '{text}'")
@@ -89,9 +83,7 @@ def _convert(node: ast.AST, where: str, text: str, depth: int) -> Node:
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             shown = ast.unparse(node.func)
-            raise FeatureError(
-                f"{where}: function '{shown}' is not allowed in '{text}' (allowed: {sorted(FUNCTIONS)})"
-            )
+            raise FeatureError(f"{where}: function '{shown}' is not allowed in '{text}' (allowed: {sorted(FUNCTIONS)})")
         if node.keywords:
             raise FeatureError(f"{where}: keyword arguments are not allowed in '{text}'")
         lo, hi = FUNCTIONS[node.func.id]

@@ -69,9 +69,7 @@ def labelled_snapshots(warehouse: Warehouse, spec: TrainingSpec, end: datetime) 
     else:
         dates = snapshot_dates(warehouse, spec, end)
         if not dates:
-            return pd.DataFrame(
-                columns=["lead_id", "snapshot_at", "label", "converted_at", "deal_value", "mature"]
-            )
+            return pd.DataFrame(columns=["lead_id", "snapshot_at", "label", "converted_at", "deal_value", "mature"])
         values = ", ".join(f"({ts_literal(d)})" for d in dates)
         source = (
             f"SELECT l.lead_id, d.t AS snapshot_at FROM leads l CROSS JOIN (VALUES {values}) d(t) "

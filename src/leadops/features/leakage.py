@@ -129,9 +129,7 @@ def single_feature_auc(x: pd.Series, y: np.ndarray, *, categorical: bool, fit: n
 
 
 def _encoded(X: pd.DataFrame, y: np.ndarray, categorical: set[str], fit: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: (_rate_encode(X[c], y, fit) if c in categorical else _numeric(X[c])) for c in X.columns}
-    )
+    return pd.DataFrame({c: (_rate_encode(X[c], y, fit) if c in categorical else _numeric(X[c])) for c in X.columns})
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -185,6 +183,7 @@ def check_leakage(
     report = LeakageReport(rows=len(X))
     aucs = {c: single_feature_auc(X[c], y_arr, categorical=c in cats, fit=fit) for c in X.columns}
     enc: pd.DataFrame | None = None
+    ranks = np.zeros((0, 0))
     for name in X.columns:
         check = FeatureCheck(name=name, auc=round(aucs[name], 4))
         if aucs[name] >= spec.threshold:
@@ -196,7 +195,7 @@ def check_leakage(
         elif aucs[name] >= spec.dominance_floor:
             if enc is None:
                 enc = _encoded(X, y_arr, cats, fit)
-            ranks = enc.rank().to_numpy()
+                ranks = enc.rank().to_numpy()
             col = {c: i for i, c in enumerate(X.columns)}
             others = [
                 c

@@ -53,9 +53,7 @@ def _attributes(record: Mapping[str, Any] | None) -> dict[str, Any]:
         try:
             loaded = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise FeatureError(
-                f"attributes of lead {record.get('lead_id')!r} are not valid JSON: {exc}"
-            ) from exc
+            raise FeatureError(f"attributes of lead {record.get('lead_id')!r} are not valid JSON: {exc}") from exc
         return loaded if isinstance(loaded, dict) else {}
     return dict(raw)
 

@@ -79,9 +79,7 @@ class AttributeFeature(FeatureBase):
     unseen: Literal["keep", "other", "error"] | None = Field(
         default=None, description="what an unknown category becomes; default from features.unseen"
     )
-    max_categories: int | None = Field(
-        default=None, ge=1, description="keep the N most frequent when learning"
-    )
+    max_categories: int | None = Field(default=None, ge=1, description="keep the N most frequent when learning")
 
     @model_validator(mode="after")
     def _one_origin(self) -> AttributeFeature:
@@ -95,13 +93,9 @@ class AttributeFeature(FeatureBase):
                     f"(expected one of {sorted(allowed)})"
                 )
         if self.key is not None and not JSON_KEY.match(self.key):
-            raise ValueError(
-                f"feature '{self.name}': attribute key '{self.key}' may not contain quotes or '\\'"
-            )
+            raise ValueError(f"feature '{self.name}': attribute key '{self.key}' may not contain quotes or '\\'")
         if self.type != "categorical" and (self.categories or self.unseen or self.max_categories):
-            raise ValueError(
-                f"feature '{self.name}': categories/unseen/max_categories need type: categorical"
-            )
+            raise ValueError(f"feature '{self.name}': categories/unseen/max_categories need type: categorical")
         return self
 
 
@@ -115,9 +109,7 @@ class ActivityFeature(FeatureBase):
     windows: list[float] | None = Field(
         default=None, description="shorthand: one feature per window, name/label use {days}"
     )
-    half_life_days: float | None = Field(
-        default=None, gt=0, description="decayed_sum: weight halves every N days"
-    )
+    half_life_days: float | None = Field(default=None, gt=0, description="decayed_sum: weight halves every N days")
 
     @model_validator(mode="after")
     def _consistent(self) -> ActivityFeature:
@@ -168,9 +160,7 @@ class BuiltinFeature(FeatureBase):
     builtin: Literal["days_since_created"] = "days_since_created"
 
 
-Feature = Annotated[
-    AttributeFeature | ActivityFeature | DerivedFeature | BuiltinFeature, Field(discriminator="kind")
-]
+Feature = Annotated[AttributeFeature | ActivityFeature | DerivedFeature | BuiltinFeature, Field(discriminator="kind")]
 
 
 def _fmt_days(days: float) -> str:
@@ -180,9 +170,7 @@ def _fmt_days(days: float) -> str:
 class FeaturesSpec(Strict):
     """Every feature the workspace computes; one definition drives the SQL path and the single-lead path."""
 
-    unseen: Literal["keep", "other", "error"] = Field(
-        default="other", description="default unseen-category policy"
-    )
+    unseen: Literal["keep", "other", "error"] = Field(default="other", description="default unseen-category policy")
     max_categories: int = Field(default=20, ge=1, description="default cut when learning categories")
     definitions: list[Feature] = Field(default_factory=list)
 
@@ -236,9 +224,7 @@ class FeaturesSpec(Strict):
 
     def categorical(self) -> list[str]:
         """Names of the string-valued features."""
-        return [
-            f.name for f in self.definitions if isinstance(f, AttributeFeature) and f.type == "categorical"
-        ]
+        return [f.name for f in self.definitions if isinstance(f, AttributeFeature) and f.type == "categorical"]
 
     def of_kind(self, kind: type[FeatureBase]) -> list[Any]:
         """The features of one kind, in declaration order."""
@@ -328,9 +314,7 @@ class SplitSpec(Strict):
     @model_validator(mode="after")
     def _sum(self) -> SplitSpec:
         if abs(self.train + self.validation + self.test - 1.0) > 1e-9:
-            raise ValueError(
-                f"split fractions must add up to 1, got {self.train} + {self.validation} + {self.test}"
-            )
+            raise ValueError(f"split fractions must add up to 1, got {self.train} + {self.validation} + {self.test}")
         return self
 
 
@@ -338,9 +322,7 @@ class LeakageSpec(Strict):
     """The leakage guard's thresholds (see leadops.features.leakage for the rule)."""
 
     enabled: bool = True
-    threshold: float = Field(
-        default=0.95, gt=0.5, le=1.0, description="single-feature AUC that is always a leak"
-    )
+    threshold: float = Field(default=0.95, gt=0.5, le=1.0, description="single-feature AUC that is always a leak")
     dominance_floor: float = Field(
         default=0.75, gt=0.5, le=1.0, description="single-feature AUC above which dominance is tested"
     )
@@ -360,11 +342,7 @@ class TrainingSpec(Strict):
     exclude_if_before: list[str] = Field(
         default=["converted", "disqualified"], description="outcomes that remove a lead once they happened"
     )
-    data_end: datetime | None = Field(
-        default=None, description="end of the data (default: latest event time)"
-    )
+    data_end: datetime | None = Field(default=None, description="end of the data (default: latest event time)")
     split: SplitSpec = Field(default_factory=SplitSpec)
     leakage: LeakageSpec = Field(default_factory=LeakageSpec)
-    features: list[str] | None = Field(
-        default=None, description="subset of features to train on (default all)"
-    )
+    features: list[str] | None = Field(default=None, description="subset of features to train on (default all)")

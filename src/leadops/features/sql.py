@@ -154,11 +154,7 @@ def _attribute(f: AttributeFeature, spec: FeaturesSpec, d: SqlDialect) -> str:
         if f.column is not None:
             return f"CAST({table}.{qi(f.column)} AS {d.double})"
         return d.json_number(f"{table}.attributes", f.key or "")
-    raw = (
-        f"CAST({table}.{qi(f.column)} AS VARCHAR)"
-        if f.column
-        else d.json_text(f"{table}.attributes", f.key or "")
-    )
+    raw = f"CAST({table}.{qi(f.column)} AS VARCHAR)" if f.column else d.json_text(f"{table}.attributes", f.key or "")
     if f.categories is None or spec.policy(f) != "other":
         return raw
     if not f.categories:
@@ -229,9 +225,7 @@ def feature_sql(
         elif isinstance(f, BuiltinFeature):
             age = f"({d.epoch_us(now)} - {d.epoch_us('l.created_at')})"
             cols.append(f"(CAST({age} AS {d.double}) / {float(US_PER_DAY)!r}) AS {qi(f.name)}")
-    joins = (
-        "FROM pop p JOIN leads l ON l.lead_id = p.lead_id LEFT JOIN accounts c ON c.account_id = l.account_id"
-    )
+    joins = "FROM pop p JOIN leads l ON l.lead_id = p.lead_id LEFT JOIN accounts c ON c.account_id = l.account_id"
     if acts:
         joins += " LEFT JOIN agg g ON g.lead_id = p.lead_id" + (" AND g.as_of = p.as_of" if per_lead else "")
     ctes.append("base AS (SELECT " + ",\n    ".join(cols) + f"\n  {joins})")

@@ -18,6 +18,7 @@ from leadops.features.labels import data_end, flat_labels, is_flat, labelled_sna
 from leadops.features.leakage import LeakageReport, check_leakage
 from leadops.features.online import apply_categories
 from leadops.features.specs import (
+    OTHER,
     ActivityFeature,
     AttributeFeature,
     BuiltinFeature,
@@ -153,14 +154,19 @@ def _learn_categories(spec: FeaturesSpec, train: pd.DataFrame) -> FeaturesSpec:
 
 
 def _apply_categories(spec: FeaturesSpec, frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """The learned vocabularies' unseen policy, vectorised (same outcome as online.apply_categories)."""
     out = frame.copy()
     for f in spec.of_kind(AttributeFeature):
-        if f.type == "categorical" and f.name in out:
-            values = [
-                apply_categories(spec, f, None if pd.isna(v) else str(v), lid)
-                for v, lid in zip(out[f.name].tolist(), ids.tolist(), strict=True)
-            ]
-            out[f.name] = pd.Series(values, index=out.index, dtype="str")
+        if f.type != "categorical" or f.name not in out or f.categories is None:
+            continue
+        values = out[f.name].astype("str")
+        unseen = values.notna() & ~values.isin(f.categories)
+        if unseen.any() and spec.policy(f) == "error":
+            i = int(np.flatnonzero(unseen.to_numpy())[0])
+            apply_categories(spec, f, str(values.iloc[i]), ids.iloc[i])  # raises, naming lead and value
+        if spec.policy(f) == "other":
+            values = values.mask(unseen, OTHER)
+        out[f.name] = values
     return out
 
 
@@ -175,9 +181,7 @@ def _flat_spec(spec: FeaturesSpec) -> tuple[FeaturesSpec, list[str]]:
                 timed.add(f.name)
                 changed = True
     keep = [n for n in spec.names() if n not in timed]
-    return spec.model_copy(update={"definitions": [f for f in spec.definitions if f.name in keep]}), sorted(
-        timed
-    )
+    return spec.model_copy(update={"definitions": [f for f in spec.definitions if f.name in keep]}), sorted(timed)
 
 
 def _refs(f: DerivedFeature) -> set[str]:
@@ -209,18 +213,14 @@ def build_training_set(
         if dropped:
             warnings.append(f"features that need event times were left out: {dropped}")
         rows = flat_labels(warehouse, tspec)
-        table = build_features(
-            fspec, warehouse, as_of=utcnow(), lead_ids=rows["lead_id"].tolist(), as_pandas=True
-        )
+        table = build_features(fspec, warehouse, as_of=utcnow(), lead_ids=rows["lead_id"].tolist(), as_pandas=True)
         frame = rows.merge(table, on="lead_id", how="inner", validate="one_to_one")
         frame = frame.sort_values("lead_id", kind="mergesort").reset_index(drop=True)
         split = stratified_split(frame["label"].to_numpy(dtype=bool), tspec.split)
     else:
         end = data_end(warehouse, tspec)
         if end is None:
-            raise FeatureError(
-                "the warehouse holds no leads with times: nothing to build a training set from"
-            )
+            raise FeatureError("the warehouse holds no leads with times: nothing to build a training set from")
         untimed = int(warehouse.scalar("SELECT count(*) FROM outcomes WHERE occurred_at IS NULL") or 0)
         if untimed:
             warnings.append(f"{untimed} outcomes have no occurred_at and were ignored for labels")
@@ -249,9 +249,7 @@ def build_training_set(
         pop = pa.table(
             {
                 "lead_id": pa.array(rows["lead_id"].tolist(), pa.string()),
-                "as_of": pa.array(
-                    pd.to_datetime(rows["snapshot_at"]).dt.as_unit("us").tolist(), pa.timestamp("us")
-                ),
+                "as_of": pa.array(pd.to_datetime(rows["snapshot_at"]).dt.as_unit("us").tolist(), pa.timestamp("us")),
             }
         )
         table = build_features(
@@ -289,11 +287,7 @@ def build_training_set(
     digest = digest_frame(ordered.assign(label=ordered["label"].astype(bool)))
     parts = {s: frame[frame["split"] == s] for s in SPLITS}
     deal = {
-        s: p["deal_value"]
-        .where(p["label"].astype(bool), 0.0)
-        .fillna(0.0)
-        .astype("float64")
-        .reset_index(drop=True)
+        s: p["deal_value"].where(p["label"].astype(bool), 0.0).fillna(0.0).astype("float64").reset_index(drop=True)
         for s, p in parts.items()
     }
     truth_parts = None
@@ -302,8 +296,7 @@ def build_training_set(
             raise FeatureError(f"truth frame needs a lead_id column, got {list(truth.columns)}")
         t = truth.assign(lead_id=truth["lead_id"].astype(str))
         truth_parts = {
-            s: p[["lead_id"]].merge(t, on="lead_id", how="left").reset_index(drop=True)
-            for s, p in parts.items()
+            s: p[["lead_id"]].merge(t, on="lead_id", how="left").reset_index(drop=True) for s, p in parts.items()
         }
 
     def X(s: str) -> pd.DataFrame:

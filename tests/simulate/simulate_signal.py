@@ -73,7 +73,7 @@ def lift_ratio(frame: pd.DataFrame, seed: int = 0, folds: int = 5) -> dict[str, 
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
         model = lgb.LGBMClassifier(
             n_estimators=300, learning_rate=0.03, num_leaves=15, min_child_samples=100, subsample=0.8,
-            subsample_freq=1, colsample_bytree=0.7, reg_lambda=5.0, verbose=-1, random_state=seed, n_jobs=2,
+            subsample_freq=1, colsample_bytree=0.7, reg_lambda=5.0, verbose=-1, random_state=seed, n_jobs=1,
         )  # fmt: skip
         model.fit(x.iloc[train], y[train])
         pred[test] = model.predict_proba(x.iloc[test])[:, 1]
