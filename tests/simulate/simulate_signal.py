@@ -20,9 +20,7 @@ def point_in_time_frame(workspace: Path) -> pd.DataFrame:
     outs = pd.read_csv(src / "outcomes.csv", usecols=["LeadId", "OutcomeDate", "Stage"])
     truth = pd.read_parquet(gt / "leads_truth.parquet", columns=["lead_id", "p_convert"])
     leads["created"] = pd.to_datetime(leads["CreatedDate"], utc=True, format="ISO8601")
-    end = pd.Timestamp(
-        __import__("json").loads((gt / "manifest.json").read_text())["end"], tz="UTC"
-    )
+    end = pd.Timestamp(__import__("json").loads((gt / "manifest.json").read_text())["end"], tz="UTC")
     leads["snapshot"] = leads["created"] + pd.Timedelta(days=SNAPSHOT_DAYS)
     leads = leads[leads["snapshot"] + pd.Timedelta(days=LABEL_DAYS) <= end].copy()
     snap = leads.set_index("LeadId")["snapshot"]
@@ -30,14 +28,16 @@ def point_in_time_frame(workspace: Path) -> pd.DataFrame:
     acts["t"] = pd.to_datetime(acts["ActivityDate"], utc=True, format="ISO8601")
     epoch = pd.Timestamp(0, tz="UTC")
     snap_s = (snap - epoch).dt.total_seconds()
-    acts["age"] = (snap_s.reindex(acts["LeadId"]).to_numpy() - (acts["t"] - epoch).dt.total_seconds().to_numpy()) / 86400.0
+    acts["age"] = (
+        snap_s.reindex(acts["LeadId"]).to_numpy() - (acts["t"] - epoch).dt.total_seconds().to_numpy()
+    ) / 86400.0
     acts = acts[acts["age"] > 0]
     feats = []
     for window in (7, 30, 90):
         w = acts[acts["age"] <= window]
         feats.append(pd.crosstab(w["LeadId"], w["ActivityType"]).add_suffix(f"_{window}d"))
     rec = acts.groupby(["LeadId", "ActivityType"])["age"].min().unstack().add_prefix("recency_")
-    x = leads.set_index("LeadId").join(feats + [rec])
+    x = leads.set_index("LeadId").join([*feats, rec])
     count_cols = [c for c in x.columns if c.endswith(("_7d", "_30d", "_90d"))]
     x[count_cols] = x[count_cols].fillna(0)
     x = x.join(accounts.set_index("AccountId"), on="AccountId", rsuffix="_acc")

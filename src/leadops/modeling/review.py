@@ -63,8 +63,11 @@ def promote_ref(
     settings: Settings, warehouse: Warehouse, ref: str, *, force: bool, reason: str | None
 ) -> dict[str, Any]:
     """Make REF the champion if its gates pass (or when forced with a reason); the audit log records it."""
+    from leadops.errors import ConfigError
     from leadops.registry import Registry
 
+    if force and not (reason or "").strip():
+        raise ConfigError("promote --force needs a reason; expected --reason '<why the gates are overridden>'")
     version, _, gates, _ = review(settings, warehouse, ref)
     promoted = Registry(settings, warehouse).promote(
         version.version, gates_passed=gates.passed, gate_detail=gates.to_dict(), force=force, reason=reason

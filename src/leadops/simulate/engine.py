@@ -372,8 +372,11 @@ def _simulate_company(cfg: SimulationConfig, out_dir: Path, progress: Progress |
     fmt = TimeFormatter(cfg.start_epoch, cfg.end_epoch)
     patch = run.faults
     paths = {f: source / f for f in EXPORT_FILES}
-    out = {f: CsvAppender(paths[f], cols, patch_bad_bytes=patch) for f, cols in
-           zip(EXPORT_FILES, (ACCOUNT_COLUMNS, LEAD_COLUMNS, ACTIVITY_COLUMNS, OUTCOME_COLUMNS), strict=True)}  # fmt: skip
+    file_columns = (ACCOUNT_COLUMNS, LEAD_COLUMNS, ACTIVITY_COLUMNS, OUTCOME_COLUMNS)
+    out = {
+        f: CsvAppender(paths[f], cols, patch_bad_bytes=patch)
+        for f, cols in zip(EXPORT_FILES, file_columns, strict=True)
+    }
     truth_path = truth_dir / "leads_truth.parquet"
     truth = TruthWriter(truth_path, TRUTH_SCHEMA)
     n_accounts = len(accounts)
@@ -384,7 +387,9 @@ def _simulate_company(cfg: SimulationConfig, out_dir: Path, progress: Progress |
             part = acc_table.slice(a, CHUNK_SIZE)
             inp = FaultInput("accounts.csv", part, out["accounts.csv"].rows + 1)
             out["accounts.csv"].write(
-                run.maybe_break(inp, a // CHUNK_SIZE, fresh_id=lambda k: account_ids(np.array([n_accounts + k]))[0].as_py())
+                run.maybe_break(
+                    inp, a // CHUNK_SIZE, fresh_id=lambda k: account_ids(np.array([n_accounts + k]))[0].as_py()
+                )
             )
         for c in range(n_chunks):
             block = blocks[c]

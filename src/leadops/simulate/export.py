@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -130,7 +130,7 @@ def format_one(t_utc: float, offset_text: str) -> str:
     """One local timestamp, for values outside the lookup tables (fault rows)."""
     sign = -1 if offset_text.startswith("-") else 1
     minutes = sign * (int(offset_text[1:3]) * 60 + int(offset_text[4:6]))
-    local = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=float(t_utc) + minutes * 60)
+    local = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=float(t_utc) + minutes * 60)
     return local.strftime("%Y-%m-%dT%H:%M:%S").rjust(19, "0") + offset_text
 
 

@@ -121,12 +121,12 @@ def _make_value(
     original: str | None,
     rng: np.random.Generator,
     ctx: FaultContext,
-    fresh_ref: Callable[[int], str],
+    dangling: str,
     row: int,
     inp: FaultInput,
 ) -> str | None:
     """The broken value of one field."""
-    choice = rng.integers(0, 1_000_000)
+    choice = int(rng.integers(0, 1_000_000))
     if kind == "missing_required":
         return None
     if kind == "wrong_type":
@@ -139,7 +139,7 @@ def _make_value(
         options = UNKNOWN[col]
         return options[choice % len(options)]
     if kind == "dangling_reference":
-        return fresh_ref(choice)
+        return dangling
     if kind == "future_timestamp":
         return _future(rng, ctx, original)
     if kind == "absurd_value":
@@ -208,7 +208,8 @@ def inject(
         else:
             ref_k = ctx.next_fresh
             ctx.next_fresh += 1
-            row[col] = _make_value(kind, col, row[col], rng, ctx, lambda _c, k=ref_k: dangling_lead(k), s, inp)
+            dangling = dangling_lead(ref_k) if kind == "dangling_reference" else ""
+            row[col] = _make_value(kind, col, row[col], rng, ctx, dangling, s, inp)
             if kind == "missing_required" and col == id_col:
                 row[id_col] = ""
         for c in columns:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leadops.simulate.activities import CHANNELS, T, ActivityBlock
+from leadops.simulate.activities import CHANNELS, ActivityBlock, T
 from leadops.simulate.people import LeadBlock
 from leadops.simulate.world import JOB_STUDENT, REGION_OFFSET_MIN, Accounts, SimulationConfig
 

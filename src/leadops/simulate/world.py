@@ -7,7 +7,7 @@ rerun with the same settings reproduces every account byte for byte.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -141,31 +141,265 @@ EDU_DOMAINS: tuple[str, ...] = ("mit.edu", "stanford.edu", "berkeley.edu", "umic
 GOV_DOMAINS: tuple[str, ...] = ("agency.gov", "energy.gov", "health.gov", "treasury.gov", "state.gov")
 
 FIRST_NAMES: tuple[str, ...] = tuple(
-    "jane john maria david sarah michael emma james olivia robert sophia william ava daniel mia thomas "
-    "isabella joseph charlotte matthew amelia andrew harper lucas evelyn ethan abigail noah emily liam "
-    "ella mason chloe logan grace elijah zoe aiden lily carlos ana luis sofia diego lucia javier camila "
-    "pierre claire hans greta lars ingrid kenji yuki hiroshi mei wei li raj priya arjun ananya omar "
-    "fatima ali leila ivan olga dmitri anya".split()
+    [
+        "jane",
+        "john",
+        "maria",
+        "david",
+        "sarah",
+        "michael",
+        "emma",
+        "james",
+        "olivia",
+        "robert",
+        "sophia",
+        "william",
+        "ava",
+        "daniel",
+        "mia",
+        "thomas",
+        "isabella",
+        "joseph",
+        "charlotte",
+        "matthew",
+        "amelia",
+        "andrew",
+        "harper",
+        "lucas",
+        "evelyn",
+        "ethan",
+        "abigail",
+        "noah",
+        "emily",
+        "liam",
+        "ella",
+        "mason",
+        "chloe",
+        "logan",
+        "grace",
+        "elijah",
+        "zoe",
+        "aiden",
+        "lily",
+        "carlos",
+        "ana",
+        "luis",
+        "sofia",
+        "diego",
+        "lucia",
+        "javier",
+        "camila",
+        "pierre",
+        "claire",
+        "hans",
+        "greta",
+        "lars",
+        "ingrid",
+        "kenji",
+        "yuki",
+        "hiroshi",
+        "mei",
+        "wei",
+        "li",
+        "raj",
+        "priya",
+        "arjun",
+        "ananya",
+        "omar",
+        "fatima",
+        "ali",
+        "leila",
+        "ivan",
+        "olga",
+        "dmitri",
+        "anya",
+    ]
 )
 LAST_NAMES: tuple[str, ...] = tuple(
-    "doe smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez gonzalez "
-    "wilson anderson thomas taylor moore jackson martin lee perez thompson white harris sanchez clark "
-    "ramirez lewis robinson walker young allen king wright scott torres nguyen hill flores green adams "
-    "nelson baker hall rivera campbell mitchell carter roberts mueller schmidt schneider fischer weber "
-    "dubois moreau laurent tanaka suzuki sato watanabe kumar sharma patel singh silva santos oliveira "
-    "costa ivanov petrov kowalski novak".split()
+    [
+        "doe",
+        "smith",
+        "johnson",
+        "williams",
+        "brown",
+        "jones",
+        "garcia",
+        "miller",
+        "davis",
+        "rodriguez",
+        "martinez",
+        "hernandez",
+        "lopez",
+        "gonzalez",
+        "wilson",
+        "anderson",
+        "thomas",
+        "taylor",
+        "moore",
+        "jackson",
+        "martin",
+        "lee",
+        "perez",
+        "thompson",
+        "white",
+        "harris",
+        "sanchez",
+        "clark",
+        "ramirez",
+        "lewis",
+        "robinson",
+        "walker",
+        "young",
+        "allen",
+        "king",
+        "wright",
+        "scott",
+        "torres",
+        "nguyen",
+        "hill",
+        "flores",
+        "green",
+        "adams",
+        "nelson",
+        "baker",
+        "hall",
+        "rivera",
+        "campbell",
+        "mitchell",
+        "carter",
+        "roberts",
+        "mueller",
+        "schmidt",
+        "schneider",
+        "fischer",
+        "weber",
+        "dubois",
+        "moreau",
+        "laurent",
+        "tanaka",
+        "suzuki",
+        "sato",
+        "watanabe",
+        "kumar",
+        "sharma",
+        "patel",
+        "singh",
+        "silva",
+        "santos",
+        "oliveira",
+        "costa",
+        "ivanov",
+        "petrov",
+        "kowalski",
+        "novak",
+    ]
 )
 NAME_HEADS: tuple[str, ...] = tuple(
-    "acme globex initech umbrella hooli stark wayne wonka tyrell cyberdyne soylent vandelay northwind "
-    "contoso fabrikam tailspin litware adventure proseware wingtip blue red green silver golden iron "
-    "granite summit pioneer vertex apex nova orion atlas zenith horizon quantum fusion polar coastal "
-    "prairie river harbor canyon maple cedar oak willow falcon eagle hawk lion tiger bright clear swift "
-    "true bold prime next first united global pacific atlantic northern southern eastern western".split()
+    [
+        "acme",
+        "globex",
+        "initech",
+        "umbrella",
+        "hooli",
+        "stark",
+        "wayne",
+        "wonka",
+        "tyrell",
+        "cyberdyne",
+        "soylent",
+        "vandelay",
+        "northwind",
+        "contoso",
+        "fabrikam",
+        "tailspin",
+        "litware",
+        "adventure",
+        "proseware",
+        "wingtip",
+        "blue",
+        "red",
+        "green",
+        "silver",
+        "golden",
+        "iron",
+        "granite",
+        "summit",
+        "pioneer",
+        "vertex",
+        "apex",
+        "nova",
+        "orion",
+        "atlas",
+        "zenith",
+        "horizon",
+        "quantum",
+        "fusion",
+        "polar",
+        "coastal",
+        "prairie",
+        "river",
+        "harbor",
+        "canyon",
+        "maple",
+        "cedar",
+        "oak",
+        "willow",
+        "falcon",
+        "eagle",
+        "hawk",
+        "lion",
+        "tiger",
+        "bright",
+        "clear",
+        "swift",
+        "true",
+        "bold",
+        "prime",
+        "next",
+        "first",
+        "united",
+        "global",
+        "pacific",
+        "atlantic",
+        "northern",
+        "southern",
+        "eastern",
+        "western",
+    ]
 )
 NAME_TAILS: tuple[str, ...] = tuple(
-    "corp systems labs analytics logistics health capital foods motors energy media networks solutions "
-    "partners industries dynamics software retail bank insurance consulting works group holdings "
-    "technologies devices pharma foods supply digital".split()
+    [
+        "corp",
+        "systems",
+        "labs",
+        "analytics",
+        "logistics",
+        "health",
+        "capital",
+        "foods",
+        "motors",
+        "energy",
+        "media",
+        "networks",
+        "solutions",
+        "partners",
+        "industries",
+        "dynamics",
+        "software",
+        "retail",
+        "bank",
+        "insurance",
+        "consulting",
+        "works",
+        "group",
+        "holdings",
+        "technologies",
+        "devices",
+        "pharma",
+        "foods",
+        "supply",
+        "digital",
+    ]
 )
 
 
@@ -193,7 +427,7 @@ class SimulationConfig:
     @property
     def start_epoch(self) -> int:
         """UTC seconds of the start date's midnight."""
-        return int(datetime(self.start.year, self.start.month, self.start.day, tzinfo=timezone.utc).timestamp())
+        return int(datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp())
 
     @property
     def end_epoch(self) -> int:
@@ -295,7 +529,7 @@ def make_accounts(cfg: SimulationConfig) -> Accounts:
     country = np.empty(n, dtype=np.int16)
     for r in range(len(REGIONS)):
         idx = np.flatnonzero(region == r)
-        members = np.flatnonzero(COUNTRY_REGION == r)
+        members = np.flatnonzero(r == COUNTRY_REGION)
         share = np.array([COUNTRIES[m][2] for m in members])
         country[idx] = members[rng.choice(len(members), size=idx.size, p=share / share.sum())]
     profitable = rng.random(n) < 0.55 + 0.05 * np.tanh(log_emp - 2)
