@@ -11,9 +11,9 @@ from leadops.simulate import SimulationSummary, simulate
 
 @pytest.fixture(scope="session")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimulationSummary]:
-    """A 12k-lead baseline workspace."""
+    """A 6k-lead baseline workspace."""
     ws = tmp_path_factory.mktemp("baseline")
-    return ws, simulate(ws, leads=12_000, seed=7)
+    return ws, simulate(ws, leads=6_000, seed=7)
 
 
 @pytest.fixture(scope="session")

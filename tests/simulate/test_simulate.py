@@ -56,7 +56,7 @@ def test_files_follow_the_contract_and_counts_match(baseline: tuple[Path, Simula
     assert (len(accounts), len(leads), len(acts), len(outs)) == (
         summary.accounts, summary.leads, summary.activities, summary.outcomes
     )  # fmt: skip
-    assert manifest["counts"]["activities"] == len(acts) and manifest["leads"] == 12_000
+    assert manifest["counts"]["activities"] == len(acts) and manifest["leads"] == 6_000
     assert 20 <= len(acts) / len(leads) <= 45
     for frame, key in ((accounts, "AccountId"), (leads, "LeadId"), (acts, "ActivityId"), (outs, "OutcomeId")):
         assert frame[key].is_unique
@@ -149,7 +149,7 @@ def test_sales_touches_come_early_and_match_contacted_leads(baseline: tuple[Path
 
 
 def test_drift_brings_paid_social_new_industries_and_content_stops_signalling(tmp_path: Path) -> None:
-    summary = simulate(tmp_path, scenario="drift", leads=12_000, seed=11)
+    summary = simulate(tmp_path, scenario="drift", leads=8_000, seed=11)
     assert summary.drift_day == 365 * 2 // 3
     truth = pd.read_parquet(tmp_path / "ground_truth" / "leads_truth.parquet")
     leads, accounts = _read(tmp_path, "leads.csv"), _read(tmp_path, "accounts.csv")

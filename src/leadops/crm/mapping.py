@@ -1,7 +1,8 @@
 """The config's mapping turned into one DuckDB query per source: rename, value maps, coercion, checks.
 
 The query runs on each streamed batch (text columns plus `_row`) and returns the canonical, typed columns
-with `_reason`/`_field`/`_detail` set on the rows that break a contract; all of it is vectorized SQL.
+with `_check` (which of Plan.checks failed first) and `_detail` set on the rows that break a contract; all of
+it is vectorized SQL. Keys (duplicates) and references are checked later, set-based, against the warehouse.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from leadops.crm.contracts import Check, case, contract_checks, lit, required_check, shown, type_checks
+from leadops.crm.contracts import Check, contract_checks, lit, required_check, type_checks
 from leadops.crm.emails import domain_type_sql
 from leadops.crm.readers import BAD_FIELD, ROW
 from leadops.crm.schema import TableDef
@@ -23,6 +24,8 @@ TRUE_WORDS = ("1", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "false", "f", "no", "n")
 INT_PATTERN = r"-?(0|[1-9][0-9]{0,17})"
 NUMBER_PATTERN = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+CHECK = "_check"  # index into Plan.checks of the first rule a row breaks (NULL: the row passes)
+DETAIL = "_detail"  # that rule's message, built for failing rows only
 
 
 def ident(name: str) -> str:
@@ -45,6 +48,7 @@ class Plan:
     sql: str
     read_columns: list[str]
     outputs: list[str]
+    checks: list[Check] = field(default_factory=list)
     canonical_of: dict[str, str] = field(default_factory=dict)
     flat: bool = False
 
@@ -245,23 +249,21 @@ def build_plan(
         elif c in extra:
             finals.append(f"{ident('x__' + c)} AS {ident(c)}")
             outputs.append(c)
-    key = typed_ref[table.key]
+    numbered = " ".join(f"WHEN {check.condition} THEN {i}" for i, check in enumerate(checks))
+    details = " ".join(f"WHEN {i} THEN {check.detail}" for i, check in enumerate(checks))
+    flat_out = ", _converted, _deal_value" if converted else ""
+    # one pass over the checks gives the first failing one's index; the detail text is built for bad rows only
     sql = f"""
 WITH v AS (SELECT {v_select}{converted}{deal} FROM batch),
 t AS (SELECT v.*, {t_select} FROM v),
-c AS (SELECT t.*, {case(checks, "reason")} AS _reason, {case(checks, "field")} AS _field,
-             {case(checks, "detail")} AS _detail FROM t),
-d AS (SELECT c.*, (_reason IS NULL AND row_number() OVER (PARTITION BY _reason IS NULL, {key} ORDER BY {ROW}) > 1)
-             AS _dup FROM c),
-f AS (SELECT {", ".join(finals)}, {ROW}{", _converted, _deal_value" if converted else ""}, hash({key}) AS _key_hash,
-             CASE WHEN _dup THEN 'duplicate_key' ELSE _reason END AS _reason,
-             CASE WHEN _dup THEN {lit(table.key)} ELSE _field END AS _field,
-             CASE WHEN _dup THEN 'key ' || {shown(key)} || ' already appeared on an earlier row'
-                  ELSE _detail END AS _detail
-      FROM d)
-SELECT * FROM f
+c AS (SELECT t.*, CASE {numbered} END AS {CHECK} FROM t)
+SELECT {", ".join(finals)}, {ROW}, {BAD_FIELD}{flat_out}, {CHECK},
+       CASE WHEN {CHECK} IS NOT NULL THEN CASE {CHECK} {details} END END AS {DETAIL}
+FROM c
 """
     canonical_of = dict(spec.columns)
     if email_source is not None:
         canonical_of.setdefault(email_source, "email")
-    return Plan(sql=sql, read_columns=read, outputs=outputs, canonical_of=canonical_of, flat=bool(converted))
+    return Plan(
+        sql=sql, read_columns=read, outputs=outputs, checks=checks, canonical_of=canonical_of, flat=bool(converted)
+    )

@@ -1,13 +1,34 @@
-"""Reason codes: per-feature contributions as the top positive and negative sentences a sales rep reads."""
+"""Reason codes: per-feature contributions as the top positive and negative sentences a sales rep reads.
+
+Everything here works on whole columns: the top-N picks come from one matrix pass (np.partition), and every
+sentence is assembled from per-feature string arrays, so explaining 100k leads costs array operations, not
+100k Python loops building dicts. `explain()` still returns the per-row list of dicts, built from the same core.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import string
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import (
+    is_bool_dtype,
+    is_float_dtype,
+    is_integer_dtype,
+    is_string_dtype,
+)
+
+EPS = 1e-12  # contributions closer to 0 than this are no reason at all
+
+# (column j, row positions, their contributions) -> object array of sentences, one per row position
+TextFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+
+_encode_json_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def label_for(feature: str, labels: Mapping[str, str]) -> str:
@@ -39,58 +60,297 @@ def format_log_odds(x: float) -> str:
     return f"{x:+.2f} (odds x{math.exp(x):.2f})"
 
 
-def build_explanations(
-    index: pd.Index,
-    contributions: np.ndarray,
-    features: Sequence[str],
-    text: Callable[[int, int, float], str],
-    top_n: int,
-) -> pd.DataFrame:
-    """Frame with `reasons` (top_n positive then top_n negative dicts) and `reason_text`, indexed like X."""
-    c = np.asarray(contributions, dtype=float)
+# ---------------------------------------------------------------- column-wise formatting
+
+
+def _strings(items: Any, n: int) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    out[:] = list(items)
+    return out
+
+
+def _format_floats(v: np.ndarray) -> np.ndarray:
+    """format_value for a float64 array (NaN -> 'unknown'), same text as the scalar function."""
+    out = np.full(len(v), "unknown", dtype=object)
+    finite = ~np.isnan(v)
+    if not finite.any():
+        return out
+    with np.errstate(invalid="ignore"):
+        r = np.round(v)
+        whole = finite & (v == r) & (np.abs(v) < 1e15)
+    if whole.any():
+        out[whole] = _strings(map(str, r[whole].astype(np.int64).tolist()), int(whole.sum()))
+    rest = finite & ~whole
+    if rest.any():
+        out[rest] = _strings((f"{x:.3g}" for x in v[rest].tolist()), int(rest.sum()))
+    return out
+
+
+def _format_by_unique(s: pd.Series) -> np.ndarray:
+    """format_value per distinct value, then spread back (strings and categories repeat a lot)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    texts = np.array([format_value(u) for u in uniques] + ["unknown"], dtype=object)
+    return texts[codes]  # code -1 (missing) picks the trailing 'unknown'
+
+
+def format_values(s: pd.Series) -> np.ndarray:
+    """format_value of every element of a column, as an object array of str, without a per-row Python call."""
+    dtype = s.dtype
+    n = len(s)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    if is_bool_dtype(dtype):
+        if isinstance(dtype, np.dtype):
+            return np.where(s.to_numpy(), "yes", "no").astype(object)
+        missing = s.isna().to_numpy()
+        flags = s.fillna(False).to_numpy(dtype=bool)
+        return np.where(missing, "unknown", np.where(flags, "yes", "no")).astype(object)
+    if is_integer_dtype(dtype):
+        if isinstance(dtype, np.dtype):
+            return _strings(map(str, s.to_numpy().tolist()), n)
+        missing = s.isna().to_numpy()
+        vals = s.to_numpy(dtype=object, na_value=None).tolist()
+        return _strings(("unknown" if m else str(int(v)) for v, m in zip(vals, missing, strict=True)), n)
+    if is_float_dtype(dtype):
+        return _format_floats(s.to_numpy(dtype=np.float64, na_value=np.nan))
+    if isinstance(dtype, pd.CategoricalDtype) or is_string_dtype(dtype):
+        if dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+            return _strings(map(format_value, s.to_numpy(dtype=object).tolist()), n)
+        return _format_by_unique(s)
+    return _strings(map(format_value, s.to_numpy(dtype=object).tolist()), n)
+
+
+def format_points_array(x: np.ndarray) -> np.ndarray:
+    """format_points over an array."""
+    x = np.asarray(x, dtype=np.float64)
+    r = np.round(x)
+    near = np.abs(x - r) < 0.05
+    out = np.empty(len(x), dtype=object)
+    if near.any():
+        out[near] = _strings((f"{v:+d}" for v in r[near].astype(np.int64).tolist()), int(near.sum()))
+    if (~near).any():
+        out[~near] = _strings((f"{v:+.1f}" for v in x[~near].tolist()), int((~near).sum()))
+    return out
+
+
+def format_log_odds_array(x: np.ndarray) -> np.ndarray:
+    """format_log_odds over an array (math.exp per value, so the text matches the scalar function exactly)."""
+    vals = np.asarray(x, dtype=np.float64).tolist()
+    return _strings((f"{v:+.2f} (odds x{math.exp(v):.2f})" for v in vals), len(vals))
+
+
+def concat(*parts: Any) -> np.ndarray:
+    """Element-wise string concatenation of object arrays and plain str pieces."""
+    out: Any = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return np.asarray(out, dtype=object)
+
+
+def template_texts(template: str, fields: Mapping[str, Any], n: int) -> np.ndarray:
+    """`template.format(**fields)` for n rows where each field is a str or an object array of str."""
+    pieces: list[Any] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        parsed = []
+    simple = bool(parsed) and all(
+        name is None or (name in fields and not spec and conv is None) for _, name, spec, conv in parsed
+    )
+    if not simple:
+        cols = {k: (v if isinstance(v, np.ndarray) else np.full(n, v, dtype=object)) for k, v in fields.items()}
+        keys = list(cols)
+        rows = zip(*(cols[k].tolist() for k in keys), strict=True)
+        return _strings((template.format(**dict(zip(keys, r, strict=True))) for r in rows), n)
+    for literal, name, _, _ in parsed:
+        if literal:
+            pieces.append(literal)
+        if name is not None:
+            pieces.append(fields[name])
+    if not any(isinstance(p, np.ndarray) for p in pieces):
+        return np.full(n, "".join(pieces), dtype=object)
+    out = np.full(n, "", dtype=object)
+    return concat(out, *pieces)
+
+
+# ---------------------------------------------------------------- top-N selection and assembly
+
+
+@dataclass(frozen=True)
+class ReasonMatrix:
+    """Contributions (n x k), the k feature names, and a column-wise sentence builder; `eps` is the dead zone."""
+
+    values: np.ndarray
+    features: Sequence[str]
+    text: TextFn
+    eps: float = EPS
+
+
+@dataclass(frozen=True)
+class TopReasons:
+    """Picked reasons per row: column index, contribution and text in (n x 2*top) slots, `ok` marks the used ones.
+
+    Slots 0..top-1 are the positive reasons (largest first), top..2*top-1 the negative (most negative first);
+    the used slots of a row come first within each half.
+    """
+
+    cols: np.ndarray
+    values: np.ndarray
+    ok: np.ndarray
+    texts: np.ndarray
+    features: Sequence[str]
+
+
+def _top_columns(c: np.ndarray, top: int) -> np.ndarray:
+    """(n x top) column indices of the largest values per row, ties broken by lower column index.
+
+    The same picks as a stable descending argsort cut to `top`, but found with one np.partition per row.
+    """
+    n, k = c.shape
+    if top == 0 or n == 0:
+        return np.zeros((n, top), dtype=np.intp)
+    if top < k:
+        kth = -np.partition(-c, top - 1, axis=1)[:, top - 1 : top]  # top-th largest value per row
+        above = c > kth
+        tied = c == kth
+        need = top - above.sum(axis=1, keepdims=True)  # how many tied values to take, lowest columns first
+        chosen = above | (tied & (np.cumsum(tied, axis=1) <= need))
+        cols = np.nonzero(chosen)[1].reshape(n, top)  # ascending column order within each row
+    else:
+        cols = np.broadcast_to(np.arange(k), (n, k)).copy()
+    picked = np.take_along_axis(c, cols, axis=1)
+    order = np.argsort(-picked, axis=1, kind="stable")  # stable: equal values keep column order
+    return np.take_along_axis(cols, order, axis=1)
+
+
+def select_reasons(m: ReasonMatrix, top_n: int) -> TopReasons:
+    """Top top_n positive and top_n negative contributions per row, with their sentences."""
+    c = np.asarray(m.values, dtype=np.float64)
     n, k = c.shape
     top = max(0, min(int(top_n), k))
-    pos_order = np.argsort(-c, axis=1, kind="stable")[:, :top]
-    neg_order = np.argsort(c, axis=1, kind="stable")[:, :top]
-    reasons: list[list[dict[str, Any]]] = []
-    joined: list[str] = []
-    for i in range(n):
-        row: list[dict[str, Any]] = []
-        for j in pos_order[i]:
-            if c[i, j] > 1e-12:
-                row.append(
-                    {"feature": features[j], "contribution": float(c[i, j]), "text": text(i, int(j), c[i, j])}
-                )
-        for j in neg_order[i]:
-            if c[i, j] < -1e-12:
-                row.append(
-                    {"feature": features[j], "contribution": float(c[i, j]), "text": text(i, int(j), c[i, j])}
-                )
-        reasons.append(row)
-        joined.append("; ".join(r["text"] for r in row))
-    return pd.DataFrame({"reasons": reasons, "reason_text": joined}, index=index)
+    if n and top:
+        # NaN never makes a reason: it sorts as neither large nor small
+        pos = _top_columns(np.where(np.isnan(c), -np.inf, c), top)
+        neg = _top_columns(np.where(np.isnan(c), -np.inf, -c), top)
+        cols = np.concatenate([pos, neg], axis=1)
+    else:
+        cols = np.zeros((n, 2 * top), dtype=np.intp)
+    vals = np.take_along_axis(c, cols, axis=1) if n and top else np.zeros((n, 2 * top))
+    ok = np.zeros((n, 2 * top), dtype=bool)
+    ok[:, :top] = vals[:, :top] > m.eps
+    ok[:, top:] = vals[:, top:] < -m.eps
+    texts = np.full((n, 2 * top), None, dtype=object)
+    rows, slots = np.nonzero(ok)
+    if len(rows):
+        picked_cols = cols[rows, slots]
+        for j in np.unique(picked_cols).tolist():
+            sel = picked_cols == j
+            texts[rows[sel], slots[sel]] = m.text(int(j), rows[sel], vals[rows[sel], slots[sel]])
+    return TopReasons(cols=cols, values=vals, ok=ok, texts=texts, features=m.features)
 
 
-def merge_explanations(
-    parts: Sequence[tuple[str, float, pd.DataFrame]], index: pd.Index, top_n: int
-) -> pd.DataFrame:
-    """Combine sub-scorers' reasons (name, weight share, explain frame) into one ranked top_n +/- list."""
-    reasons: list[list[dict[str, Any]]] = []
-    joined: list[str] = []
-    for i in range(len(index)):
-        pool: list[dict[str, Any]] = []
-        for name, share, frame in parts:
-            for r in frame["reasons"].iloc[i]:
-                pool.append(
-                    {
-                        "feature": f"{name}.{r['feature']}",
-                        "contribution": float(r["contribution"]) * share,
-                        "text": f"[{name}] {r['text']}",
-                    }
-                )
-        pos = sorted((r for r in pool if r["contribution"] > 0), key=lambda r: -r["contribution"])[:top_n]
-        neg = sorted((r for r in pool if r["contribution"] < 0), key=lambda r: r["contribution"])[:top_n]
-        row = pos + neg
-        reasons.append(row)
-        joined.append("; ".join(r["text"] for r in row))
-    return pd.DataFrame({"reasons": reasons, "reason_text": joined}, index=index)
+def join_texts(texts: np.ndarray, ok: np.ndarray, sep: str = "; ") -> np.ndarray:
+    """Per row, the used slots' texts joined with `sep` (object array of str; '' when a row has none)."""
+    n = texts.shape[0]
+    out = np.full(n, "", dtype=object)
+    started = np.zeros(n, dtype=bool)
+    for s in range(texts.shape[1]):
+        use = ok[:, s]
+        if not use.any():
+            continue
+        glue = use & started
+        first = use & ~started
+        if glue.any():
+            out[glue] = out[glue] + sep + texts[glue, s]
+        if first.any():
+            out[first] = texts[first, s]
+        started |= use
+    return out
+
+
+def reasons_json(top: TopReasons) -> np.ndarray:
+    """Per row, the reasons as compact JSON (the job's `reasons` column) without building dicts per row.
+
+    Same text as json.dumps([{feature, contribution (rounded to 6 places, null if not finite), text}]).
+    """
+    n = top.ok.shape[0]
+    pieces = np.full(top.ok.shape, None, dtype=object)
+    rows, slots = np.nonzero(top.ok)
+    if len(rows):
+        feat_json = np.array(
+            ['{"feature":' + _encode_json_str(str(f)) + ',"contribution":' for f in top.features], dtype=object
+        )
+        vals = top.values[rows, slots].tolist()
+        nums = _strings(("null" if not math.isfinite(v) else repr(round(v, 6)) for v in vals), len(vals))
+        texts = _strings(map(_encode_json_str, top.texts[rows, slots].tolist()), len(vals))
+        pieces[rows, slots] = concat(feat_json[top.cols[rows, slots]], nums, ',"text":', texts, "}")
+    body = join_texts(pieces, top.ok, sep=",")
+    return concat(np.full(n, "[", dtype=object), body, "]")
+
+
+def reason_dicts(top: TopReasons) -> list[list[dict[str, Any]]]:
+    """The per-row list of {feature, contribution, text} dicts of `explain()`."""
+    feats = list(top.features)
+    out: list[list[dict[str, Any]]] = []
+    cols, vals, ok, texts = top.cols.tolist(), top.values.tolist(), top.ok.tolist(), top.texts.tolist()
+    for rc, rv, rok, rt in zip(cols, vals, ok, texts, strict=True):
+        out.append(
+            [
+                {"feature": feats[j], "contribution": v, "text": t}
+                for j, v, u, t in zip(rc, rv, rok, rt, strict=True)
+                if u
+            ]
+        )
+    return out
+
+
+def explanation_frame(index: pd.Index, top: TopReasons) -> pd.DataFrame:
+    """Frame with `reasons` (top_n positive then top_n negative dicts) and `reason_text`, indexed like X."""
+    reasons = pd.Series(reason_dicts(top), index=index, dtype=object)
+    text = pd.Series(join_texts(top.texts, top.ok), index=index, dtype=object)
+    return pd.DataFrame({"reasons": reasons, "reason_text": text}, index=index)
+
+
+def merged_matrix(parts: Sequence[tuple[str, float, ReasonMatrix]], n: int, top_n: int) -> ReasonMatrix:
+    """Sub-scorers' picked reasons (name, weight share, matrix) as one matrix to pick the overall top_n from.
+
+    Each part keeps only its own top_n +/- reasons (as its explain() would), scaled by its share, named
+    `name.feature` and written `[name] text`; columns are laid out part by part, so ties rank in part order.
+    """
+    blocks: list[np.ndarray] = []
+    feats: list[str] = []
+    owners: list[tuple[int, int]] = []  # (part, slot) per merged column
+    texts: list[np.ndarray] = []
+    for p, (name, share, m) in enumerate(parts):
+        top = select_reasons(m, top_n)
+        width = top.cols.shape[1]
+        vals = np.where(top.ok, top.values * share, 0.0)
+        blocks.append(vals)
+        names = np.array([f"{name}.{f}" for f in top.features], dtype=object)
+        texts.append(np.where(top.ok, concat(np.full(top.ok.shape, f"[{name}] ", dtype=object), top.texts), None))
+        feats_slot = names[top.cols] if width else np.empty((n, 0), dtype=object)
+        owners += [(p, s) for s in range(width)]
+        feats.append(feats_slot)  # type: ignore[arg-type]
+    values = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
+    # feature names differ per row (each slot holds a different feature), so they travel as a per-cell array
+    cell_features = np.concatenate(feats, axis=1) if feats else np.empty((n, 0), dtype=object)  # type: ignore[arg-type]
+    cell_texts = np.concatenate(texts, axis=1) if texts else np.empty((n, 0), dtype=object)
+
+    def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return np.asarray(cell_texts[rows, j], dtype=object)
+
+    return CellReasonMatrix(values=values, features=[], text=text, eps=0.0, cell_features=cell_features)
+
+
+@dataclass(frozen=True)
+class CellReasonMatrix(ReasonMatrix):
+    """A ReasonMatrix whose feature name differs per cell (merged sub-scorer slots)."""
+
+    cell_features: np.ndarray = np.empty((0, 0), dtype=object)
+
+
+def cell_features(m: ReasonMatrix, top: TopReasons) -> np.ndarray | None:
+    """Per-slot feature names when the matrix carries them per cell (merged reasons), else None."""
+    if isinstance(m, CellReasonMatrix):
+        return np.take_along_axis(m.cell_features, top.cols, axis=1) if top.cols.size else top.cols.astype(object)
+    return None

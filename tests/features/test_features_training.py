@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from features_synth import World, load_world, make_world
 
-from conftest import World, load_world, make_world
 from leadops.errors import FeatureError
 from leadops.features.build import build_and_store, build_features
 from leadops.features.specs import FeaturesSpec, TrainingSpec
@@ -67,9 +67,7 @@ def _tiny(warehouse: Warehouse) -> None:
 
 
 def _tiny_specs() -> tuple[FeaturesSpec, TrainingSpec]:
-    fs = FeaturesSpec.model_validate(
-        {"definitions": [{"name": "age", "label": "lead age", "kind": "builtin"}]}
-    )
+    fs = FeaturesSpec.model_validate({"definitions": [{"name": "age", "label": "lead age", "kind": "builtin"}]})
     ts = TrainingSpec.model_validate(
         {
             "snapshot": {"days_after_created": 7},
@@ -94,12 +92,8 @@ def test_label_maturity_exclusions_and_windows(warehouse: Warehouse) -> None:
     assert bool(result.censored["converted_so_far"].iloc[0]) is True
     assert "decided_before" not in ids  # disqualified before its snapshot
     assert any("censored" in w for w in result.warnings)
-    values = dict(
-        zip(ids, pd.concat([result.deal_values[s] for s in ("train", "validation", "test")]), strict=True)
-    )
-    assert (
-        values["mature_pos"] == 1000.0 and values["mature_neg"] == 0.0 and values["conv_after_window"] == 0.0
-    )
+    values = dict(zip(ids, pd.concat([result.deal_values[s] for s in ("train", "validation", "test")]), strict=True))
+    assert values["mature_pos"] == 1000.0 and values["mature_neg"] == 0.0 and values["conv_after_window"] == 0.0
 
 
 def test_configured_data_end_decides_maturity(warehouse: Warehouse) -> None:
@@ -215,9 +209,7 @@ def _load_flat_bank(warehouse: Warehouse, data: pd.DataFrame) -> None:
     records = data.to_dict(orient="records")
     warehouse.insert("leads", pa.table({"lead_id": ids, "attributes": [json.dumps(r) for r in records]}))
     conv = [i for i, v in zip(ids, y, strict=True) if v]
-    warehouse.insert(
-        "outcomes", pa.table({"outcome_id": conv, "lead_id": conv, "outcome": ["converted"] * len(conv)})
-    )
+    warehouse.insert("outcomes", pa.table({"outcome_id": conv, "lead_id": conv, "outcome": ["converted"] * len(conv)}))
 
 
 @pytest.mark.slow

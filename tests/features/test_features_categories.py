@@ -69,10 +69,7 @@ def test_unseen_value_with_policy_error_raises_naming_lead_and_value(warehouse: 
         build_features(spec, warehouse, as_of=AS_OF)
     with pytest.raises(FeatureError, match=r"'b' has category 'trade_show'"):
         online_vector(spec, {"lead_id": "b", "lead_source": "trade_show"}, None, [], AS_OF)
-    assert (
-        online_vector(spec, {"lead_id": "a", "lead_source": "referral"}, None, [], AS_OF)["source"]
-        == "referral"
-    )
+    assert online_vector(spec, {"lead_id": "a", "lead_source": "referral"}, None, [], AS_OF)["source"] == "referral"
 
 
 def test_learned_vocabulary_keeps_the_most_frequent_values() -> None:
@@ -81,9 +78,7 @@ def test_learned_vocabulary_keeps_the_most_frequent_values() -> None:
     spec = FeaturesSpec.model_validate(
         {
             "max_categories": 2,
-            "definitions": [
-                {"name": "level", "label": "job level", "column": "job_level", "type": "categorical"}
-            ],
+            "definitions": [{"name": "level", "label": "job level", "column": "job_level", "type": "categorical"}],
         }
     )
     train = pd.DataFrame({"level": ["vp"] * 5 + ["manager"] * 3 + ["student"] * 1 + [None]})
@@ -93,17 +88,26 @@ def test_learned_vocabulary_keeps_the_most_frequent_values() -> None:
 
 
 def test_training_set_learns_vocabularies_and_maps_the_rest_to_other(warehouse: Warehouse) -> None:
-    from conftest import load_world, make_world
+    from features_synth import load_world, make_world
 
     from leadops.features.specs import TrainingSpec
     from leadops.features.training import build_training_set
 
     load_world(warehouse, make_world(1_500, seed=12))
-    spec = FeaturesSpec.model_validate({"definitions": [
-        {"name": "source", "label": "lead source", "column": "lead_source", "type": "categorical",
-         "max_categories": 2},
-        {"name": "opens", "label": "email opens", "kind": "activity", "types": ["email_open"]},
-    ]})
+    spec = FeaturesSpec.model_validate(
+        {
+            "definitions": [
+                {
+                    "name": "source",
+                    "label": "lead source",
+                    "column": "lead_source",
+                    "type": "categorical",
+                    "max_categories": 2,
+                },
+                {"name": "opens", "label": "email opens", "kind": "activity", "types": ["email_open"]},
+            ]
+        }
+    )
     training = TrainingSpec.model_validate({"label": {"window_days": 60}, "leakage": {"enabled": False}})
     result = build_training_set((spec, training), warehouse)
     learned = result.spec.definitions[0].categories  # type: ignore[union-attr]

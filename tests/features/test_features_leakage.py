@@ -27,9 +27,7 @@ def test_single_feature_auc_is_direction_free() -> None:
     y = (rng.random(3000) < 0.3).astype(int)
     x = pd.Series(rng.normal(-y * 1.0, 1))
     fit = rng.random(3000) < 0.7
-    assert single_feature_auc(x, y, categorical=False, fit=fit) == pytest.approx(
-        1 - roc_auc_score(y, x), abs=1e-12
-    )
+    assert single_feature_auc(x, y, categorical=False, fit=fit) == pytest.approx(1 - roc_auc_score(y, x), abs=1e-12)
 
 
 def _synthetic(n: int = 6000, seed: int = 2) -> tuple[pd.DataFrame, np.ndarray]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from features_synth import World, load_world
 
-from conftest import World, load_world
 from leadops.features.build import build_features
 from leadops.features.online import online_vector
 from leadops.features.specs import FeaturesSpec
@@ -68,19 +68,15 @@ def test_sql_and_single_lead_paths_agree_on_10000_leads(
 
 
 def test_per_lead_as_of_paths_agree(warehouse: Warehouse, spec: FeaturesSpec) -> None:
-    from conftest import make_world
+    from features_synth import make_world
 
     world = make_world(1_500, seed=3)
     load_world(warehouse, world)
-    created = dict(
-        zip(world.leads["lead_id"].to_pylist(), world.leads["created_at"].to_pylist(), strict=True)
-    )
+    created = dict(zip(world.leads["lead_id"].to_pylist(), world.leads["created_at"].to_pylist(), strict=True))
     from datetime import timedelta
 
     pop = [(lid, c + timedelta(days=d, microseconds=7)) for lid, c in created.items() for d in (3, 45)]
-    frame = pa.table(
-        {"lead_id": [p[0] for p in pop], "as_of": pa.array([p[1] for p in pop], pa.timestamp("us"))}
-    )
+    frame = pa.table({"lead_id": [p[0] for p in pop], "as_of": pa.array([p[1] for p in pop], pa.timestamp("us"))})
     table = build_features(spec, warehouse, per_lead_as_of=frame)
     assert isinstance(table, pa.Table)
     assert table.num_rows == len(pop)

@@ -57,9 +57,7 @@ EXPRESSIONS = [
 def test_sql_and_python_agree_bit_for_bit(text: str) -> None:
     rng = np.random.default_rng(11)
     n = 3000
-    a = np.array(
-        [round(float(x), int(d)) for x, d in zip(rng.normal(2, 3, n), rng.integers(0, 6, n), strict=True)]
-    )
+    a = np.array([round(float(x), int(d)) for x, d in zip(rng.normal(2, 3, n), rng.integers(0, 6, n), strict=True)])
     b = np.round(rng.exponential(2, n), 2)
     b[rng.random(n) < 0.2] = 0.0
     rows = [
@@ -80,9 +78,7 @@ def test_sql_and_python_agree_bit_for_bit(text: str) -> None:
     got = [r[0] for r in con.execute(f"SELECT {sql} FROM t ORDER BY i").fetchall()]
     want = [expr.evaluate(node, {"a": x, "b": y}) for x, y in rows]
     mismatches = [
-        (r, g, w)
-        for r, g, w in zip(rows, got, want, strict=True)
-        if not (g == w or (g is None and w is None))
+        (r, g, w) for r, g, w in zip(rows, got, want, strict=True) if not (g == w or (g is None and w is None))
     ]
     assert not mismatches, mismatches[:5]
     assert sum(w is not None for w in want) > n // 10
