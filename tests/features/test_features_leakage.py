@@ -85,3 +85,26 @@ def test_bank_marketing_duration_is_flagged_by_dominance_and_nothing_else() -> N
     assert 0.78 < check.auc < 0.95
     assert check.rest_auc is not None and check.auc > check.rest_auc
     assert check.auc == pytest.approx(roc_auc_score(y, data["duration"]), abs=1e-3)
+
+
+def test_a_dominant_point_in_time_activity_feature_is_a_signal_not_a_leak() -> None:
+    """Dominance flags a static field that outranks the whole record, but not an as-of activity count."""
+    from leadops.features.leakage import check_leakage
+    from leadops.features.specs import LeakageSpec
+
+    rng = np.random.default_rng(5)
+    n = 6000
+    intent = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(2.5 * intent - 2)))).astype(int)
+    X = pd.DataFrame(
+        {
+            "pricing_views_30d": rng.poisson(np.exp(0.8 * intent)).astype(float),
+            "noise_a": rng.normal(size=n),
+            "noise_b": rng.normal(size=n),
+        }
+    )
+    spec = LeakageSpec(dominance_floor=0.6)
+    static = check_leakage(X, y, spec=spec, seed=1)
+    assert "pricing_views_30d" in static.flagged
+    timed = check_leakage(X, y, spec=spec, seed=1, time_safe={"pricing_views_30d"})
+    assert "pricing_views_30d" not in timed.flagged

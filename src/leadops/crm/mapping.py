@@ -24,6 +24,7 @@ TRUE_WORDS = ("1", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "false", "f", "no", "n")
 INT_PATTERN = r"-?(0|[1-9][0-9]{0,17})"
 NUMBER_PATTERN = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+RAW = "_ingest_raw"  # the name a raw batch is registered under for the query
 CHECK = "_check"  # index into Plan.checks of the first rule a row breaks (NULL: the row passes)
 DETAIL = "_detail"  # that rule's message, built for failing rows only
 
@@ -254,7 +255,7 @@ def build_plan(
     flat_out = ", _converted, _deal_value" if converted else ""
     # one pass over the checks gives the first failing one's index; the detail text is built for bad rows only
     sql = f"""
-WITH v AS (SELECT {v_select}{converted}{deal} FROM batch),
+WITH v AS (SELECT {v_select}{converted}{deal} FROM {RAW}),
 t AS (SELECT v.*, {t_select} FROM v),
 c AS (SELECT t.*, CASE {numbered} END AS {CHECK} FROM t)
 SELECT {", ".join(finals)}, {ROW}, {BAD_FIELD}{flat_out}, {CHECK},

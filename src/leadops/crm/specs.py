@@ -50,7 +50,9 @@ class SourceSpec(Strict):
     constants: dict[str, Any] = Field(default_factory=dict, description="canonical column -> fixed value")
     id_from_row: bool = Field(default=False, description="make the key from the row number when the export has none")
     flat_outcome: FlatOutcome | None = None
-    batch_rows: int = Field(default=250_000, ge=1_000, description="rows per streamed batch")
+    batch_rows: int | None = Field(
+        default=None, ge=1_000, description="rows per streamed batch (default: 500,000 into DuckDB, 250,000 into PostgreSQL)"
+    )
 
     @model_validator(mode="after")
     def _one_origin(self) -> SourceSpec:

@@ -16,6 +16,10 @@ outcome that sits in a static attribute (or a derived feature built on one), e.g
    >= 0.9, or any other feature above `threshold`) are left out of "the rest" so two proxies cannot hide each
    other.
 
+Rule 2 applies only to features that are not time-safe: activity features (and lead age, and derived features
+built only on them) of a point-in-time training set are computed from events before the snapshot, so a strong
+one is intent showing, not a leak; rule 1 still applies to them.
+
 On bank-additional-full.csv `duration` alone has AUC ~0.82, below 0.95, but the other 19 fields together reach
 only ~0.80 held out, so rule 2 flags it; the strongest legitimate field (nr.employed, ~0.75) is far below the
 rest (~0.95). Flagged features are excluded by default (`action: exclude`), unless listed in `allow`; the
@@ -160,8 +164,13 @@ def check_leakage(
     categorical: list[str] | None = None,
     spec: LeakageSpec | None = None,
     seed: int = 0,
+    time_safe: set[str] | None = None,
 ) -> LeakageReport:
-    """Apply the rule in the module docstring to every column of X against the binary label y."""
+    """Apply the rule in the module docstring to every column of X against the binary label y.
+
+    `time_safe` features (point-in-time activity features) are checked for perfect separation only: they cannot
+    have been recorded after the snapshot, so a strong one is a strong signal, not a proxy."""
+    safe = time_safe or set()
     spec = spec or LeakageSpec()
     y_arr = np.asarray(y, dtype=np.int8)
     if len(y_arr) != len(X):
@@ -192,7 +201,7 @@ def check_leakage(
                 f"separates the label almost perfectly on its own (single-feature AUC "
                 f"{aucs[name]:.3f} >= {spec.threshold})"
             )
-        elif aucs[name] >= spec.dominance_floor:
+        elif aucs[name] >= spec.dominance_floor and name not in safe:
             if enc is None:
                 enc = _encoded(X, y_arr, cats, fit)
                 ranks = enc.rank().to_numpy()

@@ -226,6 +226,17 @@ class FeaturesSpec(Strict):
         """Names of the string-valued features."""
         return [f.name for f in self.definitions if isinstance(f, AttributeFeature) and f.type == "categorical"]
 
+    def time_safe(self) -> set[str]:
+        """Features computed only from events up to the as-of time (activities, lead age, and derived features
+        built solely on them): they cannot carry information recorded after a snapshot."""
+        safe = {f.name for f in self.definitions if isinstance(f, ActivityFeature | BuiltinFeature)}
+        from leadops.features import expr
+
+        for f in self.derived_order():
+            if expr.references(f.tree()) <= safe:
+                safe.add(f.name)
+        return safe
+
     def of_kind(self, kind: type[FeatureBase]) -> list[Any]:
         """The features of one kind, in declaration order."""
         return [f for f in self.definitions if isinstance(f, kind)]

@@ -275,6 +275,7 @@ def build_training_set(
         categorical=fspec.categorical(),
         spec=tspec.leakage,
         seed=tspec.split.seed,
+        time_safe=set() if flat else fspec.time_safe(),
     )
     if report.skipped:
         warnings.append(f"leakage guard skipped: {report.skipped}")

@@ -17,7 +17,14 @@ from leadops.errors import ScorerError
 from leadops.scorers import artifacts
 from leadops.scorers.calibration import Calibrator, stratified_folds
 from leadops.scorers.grades import GradeScale
-from leadops.scorers.reasons import build_explanations, label_for
+from leadops.scorers.reasons import (
+    ReasonMatrix,
+    explanation_frame,
+    label_for,
+    reasons_json,
+    join_texts,
+    select_reasons,
+)
 from leadops.scorers.specs import (
     AnyScorerSpec,
     BlendComponent,
@@ -141,8 +148,29 @@ class Scorer(ABC):
     def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
         """Frame indexed like X: `reasons` (top positive, then negative dicts) and `reason_text`."""
         X = self._check(X)
-        contrib, features, text = self._contributions(X)
-        return build_explanations(X.index, contrib, features, text, top_n)
+        return explanation_frame(X.index, select_reasons(self._reason_matrix(X), top_n))
+
+    def explain_text(self, X: pd.DataFrame, top_n: int = 3) -> pd.Series:
+        """Only the `reason_text` of explain(), indexed like X: no per-row dicts are built (the fast path)."""
+        X = self._check(X)
+        top = select_reasons(self._reason_matrix(X), top_n)
+        return pd.Series(pd.array(join_texts(top.texts, top.ok), dtype="str"), index=X.index, name="reason_text")
+
+    def explain_json(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
+        """explain() as stored by the job: `reasons` as compact JSON text and `reason_text`, indexed like X.
+
+        `reasons` equals json.dumps(explain()'s list, separators=(",", ":"), ensure_ascii=False) with the
+        contributions rounded to 6 places, built column-wise without per-row dicts.
+        """
+        X = self._check(X)
+        top = select_reasons(self._reason_matrix(X), top_n)
+        return pd.DataFrame(
+            {
+                "reasons": pd.array(reasons_json(top), dtype="str"),
+                "reason_text": pd.array(join_texts(top.texts, top.ok), dtype="str"),
+            },
+            index=X.index,
+        )
 
     def save(self, path: Path | str, *, overwrite: bool = False) -> Path:
         """Write the artifact directory: spec.yaml, state.json, model files, manifest.json with sha256."""
@@ -193,8 +221,8 @@ class Scorer(ABC):
         """0..100 score from the raw value (and the final probability, for predictive scorers)."""
 
     @abstractmethod
-    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
-        """(n x k contributions, k feature names, text(row, j, contribution) -> str) for reason codes."""
+    def _reason_matrix(self, X: pd.DataFrame) -> ReasonMatrix:
+        """Contributions (n x k), feature names and a column-wise sentence builder, for reason codes."""
 
     @abstractmethod
     def _state(self) -> dict[str, Any]:

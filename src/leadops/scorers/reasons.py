@@ -178,37 +178,37 @@ def template_texts(template: str, fields: Mapping[str, Any], n: int) -> np.ndarr
 
 @dataclass(frozen=True)
 class ReasonMatrix:
-    """Contributions (n x k), the k feature names, and a column-wise sentence builder; `eps` is the dead zone."""
+    """Contributions (n x k), the k feature names, and a column-wise sentence builder; `eps` is the dead zone.
+
+    `cell_features` (n x k, optional) names the feature of every cell when it differs by row (merged reasons).
+    """
 
     values: np.ndarray
     features: Sequence[str]
     text: TextFn
     eps: float = EPS
+    cell_features: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class TopReasons:
-    """Picked reasons per row: column index, contribution and text in (n x 2*top) slots, `ok` marks the used ones.
+    """Picked reasons in (n x 2*top) slots: feature name, contribution, text; `ok` marks the used slots.
 
-    Slots 0..top-1 are the positive reasons (largest first), top..2*top-1 the negative (most negative first);
-    the used slots of a row come first within each half.
+    Slots 0..top-1 hold the positive reasons (largest first), top..2*top-1 the negative (most negative first).
     """
 
-    cols: np.ndarray
+    names: np.ndarray
     values: np.ndarray
     ok: np.ndarray
     texts: np.ndarray
-    features: Sequence[str]
 
 
 def _top_columns(c: np.ndarray, top: int) -> np.ndarray:
     """(n x top) column indices of the largest values per row, ties broken by lower column index.
 
-    The same picks as a stable descending argsort cut to `top`, but found with one np.partition per row.
+    The same picks as a stable descending argsort cut to `top`, found with one np.partition per row.
     """
     n, k = c.shape
-    if top == 0 or n == 0:
-        return np.zeros((n, top), dtype=np.intp)
     if top < k:
         kth = -np.partition(-c, top - 1, axis=1)[:, top - 1 : top]  # top-th largest value per row
         above = c > kth
@@ -228,25 +228,31 @@ def select_reasons(m: ReasonMatrix, top_n: int) -> TopReasons:
     c = np.asarray(m.values, dtype=np.float64)
     n, k = c.shape
     top = max(0, min(int(top_n), k))
-    if n and top:
-        # NaN never makes a reason: it sorts as neither large nor small
-        pos = _top_columns(np.where(np.isnan(c), -np.inf, c), top)
-        neg = _top_columns(np.where(np.isnan(c), -np.inf, -c), top)
-        cols = np.concatenate([pos, neg], axis=1)
-    else:
-        cols = np.zeros((n, 2 * top), dtype=np.intp)
-    vals = np.take_along_axis(c, cols, axis=1) if n and top else np.zeros((n, 2 * top))
+    if n == 0 or top == 0:
+        empty = np.empty((n, 2 * top), dtype=object)
+        return TopReasons(empty, np.zeros((n, 2 * top)), np.zeros((n, 2 * top), dtype=bool), empty)
+    nan = np.isnan(c)  # NaN never makes a reason: it ranks below every number both ways
+    pos = _top_columns(np.where(nan, -np.inf, c), top)
+    neg = _top_columns(np.where(nan, -np.inf, -c), top)
+    cols = np.concatenate([pos, neg], axis=1)
+    vals = np.take_along_axis(c, cols, axis=1)
     ok = np.zeros((n, 2 * top), dtype=bool)
     ok[:, :top] = vals[:, :top] > m.eps
     ok[:, top:] = vals[:, top:] < -m.eps
+    if m.cell_features is not None:
+        names = np.take_along_axis(np.asarray(m.cell_features, dtype=object), cols, axis=1)
+    else:
+        names = np.asarray(list(m.features), dtype=object)[cols]
     texts = np.full((n, 2 * top), None, dtype=object)
     rows, slots = np.nonzero(ok)
     if len(rows):
-        picked_cols = cols[rows, slots]
-        for j in np.unique(picked_cols).tolist():
-            sel = picked_cols == j
-            texts[rows[sel], slots[sel]] = m.text(int(j), rows[sel], vals[rows[sel], slots[sel]])
-    return TopReasons(cols=cols, values=vals, ok=ok, texts=texts, features=m.features)
+        picked = cols[rows, slots]
+        order = np.argsort(picked, kind="stable")
+        bounds = np.flatnonzero(np.diff(picked[order])) + 1
+        for group in np.split(order, bounds):
+            r, s = rows[group], slots[group]
+            texts[r, s] = m.text(int(picked[group[0]]), r, vals[r, s])
+    return TopReasons(names=names, values=vals, ok=ok, texts=texts)
 
 
 def join_texts(texts: np.ndarray, ok: np.ndarray, sep: str = "; ") -> np.ndarray:
@@ -271,86 +277,67 @@ def join_texts(texts: np.ndarray, ok: np.ndarray, sep: str = "; ") -> np.ndarray
 def reasons_json(top: TopReasons) -> np.ndarray:
     """Per row, the reasons as compact JSON (the job's `reasons` column) without building dicts per row.
 
-    Same text as json.dumps([{feature, contribution (rounded to 6 places, null if not finite), text}]).
+    The same text as json.dumps([{feature, contribution (6 places; null if not finite), text}, ...],
+    separators=(",", ":"), ensure_ascii=False).
     """
     n = top.ok.shape[0]
     pieces = np.full(top.ok.shape, None, dtype=object)
     rows, slots = np.nonzero(top.ok)
     if len(rows):
-        feat_json = np.array(
-            ['{"feature":' + _encode_json_str(str(f)) + ',"contribution":' for f in top.features], dtype=object
+        codes, uniques = pd.factorize(top.names[rows, slots])
+        heads = np.array(
+            ['{"feature":' + _encode_json_str(str(f)) + ',"contribution":' for f in uniques], dtype=object
         )
         vals = top.values[rows, slots].tolist()
         nums = _strings(("null" if not math.isfinite(v) else repr(round(v, 6)) for v in vals), len(vals))
         texts = _strings(map(_encode_json_str, top.texts[rows, slots].tolist()), len(vals))
-        pieces[rows, slots] = concat(feat_json[top.cols[rows, slots]], nums, ',"text":', texts, "}")
-    body = join_texts(pieces, top.ok, sep=",")
-    return concat(np.full(n, "[", dtype=object), body, "]")
+        pieces[rows, slots] = concat(heads[codes], nums, ',"text":', texts, "}")
+    return concat(np.full(n, "[", dtype=object), join_texts(pieces, top.ok, sep=","), "]")
 
 
 def reason_dicts(top: TopReasons) -> list[list[dict[str, Any]]]:
     """The per-row list of {feature, contribution, text} dicts of `explain()`."""
-    feats = list(top.features)
-    out: list[list[dict[str, Any]]] = []
-    cols, vals, ok, texts = top.cols.tolist(), top.values.tolist(), top.ok.tolist(), top.texts.tolist()
-    for rc, rv, rok, rt in zip(cols, vals, ok, texts, strict=True):
-        out.append(
-            [
-                {"feature": feats[j], "contribution": v, "text": t}
-                for j, v, u, t in zip(rc, rv, rok, rt, strict=True)
-                if u
-            ]
+    return [
+        [{"feature": f, "contribution": v, "text": t} for f, v, u, t in zip(rf, rv, rok, rt, strict=True) if u]
+        for rf, rv, rok, rt in zip(
+            top.names.tolist(), top.values.tolist(), top.ok.tolist(), top.texts.tolist(), strict=True
         )
-    return out
+    ]
 
 
 def explanation_frame(index: pd.Index, top: TopReasons) -> pd.DataFrame:
     """Frame with `reasons` (top_n positive then top_n negative dicts) and `reason_text`, indexed like X."""
-    reasons = pd.Series(reason_dicts(top), index=index, dtype=object)
-    text = pd.Series(join_texts(top.texts, top.ok), index=index, dtype=object)
+    reasons = np.empty(len(index), dtype=object)
+    reasons[:] = reason_dicts(top)
+    text = pd.array(join_texts(top.texts, top.ok), dtype="str")
     return pd.DataFrame({"reasons": reasons, "reason_text": text}, index=index)
 
 
 def merged_matrix(parts: Sequence[tuple[str, float, ReasonMatrix]], n: int, top_n: int) -> ReasonMatrix:
-    """Sub-scorers' picked reasons (name, weight share, matrix) as one matrix to pick the overall top_n from.
+    """Sub-scorers' reasons (name, weight share, matrix) as one matrix to pick the overall top_n from.
 
-    Each part keeps only its own top_n +/- reasons (as its explain() would), scaled by its share, named
-    `name.feature` and written `[name] text`; columns are laid out part by part, so ties rank in part order.
+    Each part keeps only its own top_n +/- reasons (what its explain() shows), scaled by its share, named
+    `name.feature` and written `[name] text`; columns go part by part, slot by slot, so ties rank in that
+    order, as in a stable sort of the parts' reason lists.
     """
-    blocks: list[np.ndarray] = []
-    feats: list[str] = []
-    owners: list[tuple[int, int]] = []  # (part, slot) per merged column
+    values: list[np.ndarray] = []
+    names: list[np.ndarray] = []
     texts: list[np.ndarray] = []
-    for p, (name, share, m) in enumerate(parts):
+    for name, share, m in parts:
         top = select_reasons(m, top_n)
-        width = top.cols.shape[1]
-        vals = np.where(top.ok, top.values * share, 0.0)
-        blocks.append(vals)
-        names = np.array([f"{name}.{f}" for f in top.features], dtype=object)
-        texts.append(np.where(top.ok, concat(np.full(top.ok.shape, f"[{name}] ", dtype=object), top.texts), None))
-        feats_slot = names[top.cols] if width else np.empty((n, 0), dtype=object)
-        owners += [(p, s) for s in range(width)]
-        feats.append(feats_slot)  # type: ignore[arg-type]
-    values = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
-    # feature names differ per row (each slot holds a different feature), so they travel as a per-cell array
-    cell_features = np.concatenate(feats, axis=1) if feats else np.empty((n, 0), dtype=object)  # type: ignore[arg-type]
-    cell_texts = np.concatenate(texts, axis=1) if texts else np.empty((n, 0), dtype=object)
+        values.append(np.where(top.ok, top.values * share, 0.0))
+        prefix = np.full(top.ok.shape, f"[{name}] ", dtype=object)
+        texts.append(np.where(top.ok, prefix + np.where(top.ok, top.texts, ""), None))
+        names.append(np.full(top.ok.shape, f"{name}.", dtype=object) + top.names.astype(str).astype(object))
+    cells = np.concatenate(texts, axis=1) if texts else np.empty((n, 0), dtype=object)
 
     def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return np.asarray(cell_texts[rows, j], dtype=object)
+        return np.asarray(cells[rows, j], dtype=object)
 
-    return CellReasonMatrix(values=values, features=[], text=text, eps=0.0, cell_features=cell_features)
-
-
-@dataclass(frozen=True)
-class CellReasonMatrix(ReasonMatrix):
-    """A ReasonMatrix whose feature name differs per cell (merged sub-scorer slots)."""
-
-    cell_features: np.ndarray = np.empty((0, 0), dtype=object)
-
-
-def cell_features(m: ReasonMatrix, top: TopReasons) -> np.ndarray | None:
-    """Per-slot feature names when the matrix carries them per cell (merged reasons), else None."""
-    if isinstance(m, CellReasonMatrix):
-        return np.take_along_axis(m.cell_features, top.cols, axis=1) if top.cols.size else top.cols.astype(object)
-    return None
+    return ReasonMatrix(
+        values=np.concatenate(values, axis=1) if values else np.zeros((n, 0)),
+        features=[],
+        text=text,
+        eps=0.0,
+        cell_features=np.concatenate(names, axis=1) if names else np.empty((n, 0), dtype=object),
+    )
