@@ -1,9 +1,16 @@
 """`leadops ingest`: stream every source through mapping and contracts into the canonical tables.
 
-Per batch: the mapping query (DuckDB, vectorized) types and checks the rows; good rows are staged in the
-warehouse, checked set-based against `leads`, and upserted by key in one transaction together with the
-batch's quarantine entries. Re-running on the same files changes nothing: rows upsert by key, a key already
-written in this run is a `duplicate_key` (first occurrence wins), and quarantine entries are deduplicated.
+Per batch, in one transaction: the mapping query (vectorized SQL) types and checks the rows; one set-based
+query then classifies every good row against the target table (new, already there, a key this run already
+loaded or an earlier row of the batch carried, a lead that does not exist or was created later); one INSERT
+adds the new rows, one UPDATE refreshes the rows already there, and one INSERT writes the batch's quarantine.
+On DuckDB the batch never leaves the warehouse connection (the reader's Arrow batch is scanned in place);
+on PostgreSQL the mapping runs in a scratch DuckDB and the good rows are copied into a staging table.
+
+Re-running on the same files changes nothing: rows already there are matched by key (leads and accounts
+take the newer values; activities and outcomes are immutable events, only their ingest_run_id moves to the
+run that delivered them again), a key already loaded in this run is a `duplicate_key` (first occurrence
+wins), and quarantine entries are deduplicated. Memory holds one batch, whatever the file size.
 """
 
 from __future__ import annotations
@@ -13,17 +20,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadops.crm import quarantine
-from leadops.crm.contracts import reference_predicate, reference_violations
-from leadops.crm.keys import KeySet
-from leadops.crm.mapping import Plan, build_plan
+from leadops.crm.contracts import lit
+from leadops.crm.mapping import CHECK, DETAIL, RAW, Plan, build_plan
 from leadops.crm.readers import (
+    BAD_FIELD,
     ROW,
     CsvReader,
     RawBatch,
@@ -45,6 +51,13 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int], None]
 FLAT_COLUMNS = ("_converted", "_deal_value")
+STATUS = "_status"
+ROWS = "_ingest_rows"  # the classified batch, a temporary table in the warehouse
+LOADED = ("new", "existing")
+# Tables whose rows are events: a row already there is never rewritten (only its ingest_run_id moves).
+IMMUTABLE = ("activities", "outcomes")
+# Rows per batch when the batch stays inside DuckDB (fewer, larger statements and commits) and otherwise.
+BATCH_ROWS = {"duckdb": 500_000, "postgres": 250_000}
 
 
 def new_run_id() -> str:
@@ -52,30 +65,66 @@ def new_run_id() -> str:
     return f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
 
 
+def classify_sql(table: TableDef, source: str, run_id: str, *, checked: bool, references: bool) -> str:
+    """SELECT the batch's rows with `_status`: new, existing, dup_batch, dup_run, dangling or before_lead.
+
+    `source` holds the mapped rows (with `_check` when `checked`; otherwise only rows that passed the
+    row-level checks). One hash aggregate finds keys repeated inside the batch, one join against the target
+    finds keys already there (and whether this run put them there), one join against `leads` checks the
+    references: set-based, with no key list kept outside the warehouse.
+    """
+    key = quote_ident(table.key)
+    good = f"s.{CHECK} IS NULL" if checked else "true"
+    whens = [f"WHEN d.first_row IS NOT NULL AND s.{ROW} > d.first_row THEN 'dup_batch'",
+             f"WHEN t.ingest_run_id = {lit(run_id)} THEN 'dup_run'"]  # fmt: skip
+    joins = ""
+    lead_created = ""
+    if references:
+        joins = " LEFT JOIN leads l ON l.lead_id = s.lead_id"
+        whens.append("WHEN l.lead_id IS NULL THEN 'dangling'")
+        if table.name == "outcomes":
+            whens.append("WHEN s.occurred_at < l.created_at THEN 'before_lead'")
+            lead_created = ", l.created_at AS _lead_created"
+    whens.append(f"WHEN t.{key} IS NULL THEN 'new'")
+    status = f"CASE {'WHEN s.' + CHECK + ' IS NOT NULL THEN NULL ' if checked else ''}{' '.join(whens)} ELSE 'existing' END"
+    return (
+        f"WITH d AS (SELECT {key}, min({ROW}) AS first_row FROM {source} s WHERE {good} "
+        f"GROUP BY {key} HAVING count(*) > 1) "
+        f"SELECT s.*, {status} AS {STATUS}, t.ingest_run_id AS _previous_run{lead_created} "
+        f"FROM {source} s LEFT JOIN d ON d.{key} = s.{key} "
+        f"LEFT JOIN {quote_ident(table.name)} t ON t.{key} = s.{key}{joins}"
+    )
+
+
 class _Run:
-    """State shared by the sources of one run: warehouse, scratch DuckDB, run id, clock."""
+    """State shared by the sources of one run: warehouse, scratch DuckDB (PostgreSQL only), run id, clock."""
 
     def __init__(self, settings: Settings, warehouse: Warehouse, run_id: str, progress: Progress | None) -> None:
-        import duckdb
-
         self.settings = settings
         self.warehouse = warehouse
         self.run_id = run_id
         self.progress = progress
         self.started = utcnow()
         self.limit = self.started + timedelta(minutes=settings.contracts.future_tolerance_minutes)
-        self.scratch = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": "1GB"})
-        self.scratch.execute("SET TimeZone = 'UTC'")
+        self.duck = warehouse.dialect == "duckdb"
+        self.scratch: Any = None
         self.stages: list[Stage] = []
-        self.seen: dict[str, KeySet] = {}
-        if warehouse.dialect == "duckdb":
-            warehouse.execute("SET enable_progress_bar = false")
+        if self.duck:
+            self.con = warehouse.duckdb()
+            self.con.execute("SET enable_progress_bar = false")
+        else:
+            import duckdb
+
+            self.scratch = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": "1GB"})
+            self.scratch.execute("SET TimeZone = 'UTC'")
         self.quarantine_stage = Stage(warehouse, "ingest_stage_quarantine", "quarantine", {})
         self.stages.append(self.quarantine_stage)
 
     def close(self) -> None:
         """Drop staging tables and the scratch database."""
-        self.scratch.close()
+        if self.scratch is not None:
+            self.scratch.close()
+        self.warehouse.execute(f"DROP TABLE IF EXISTS {ROWS}")
         for stage in self.stages:
             stage.drop()
 
@@ -90,9 +139,13 @@ class _Run:
             found.append((path, kind, header))
         return found
 
+    def batch_rows(self, spec: SourceSpec) -> int:
+        """The source's batch size, or the engine's default."""
+        return spec.batch_rows or BATCH_ROWS[self.warehouse.dialect]
+
     def _csv(self, spec: SourceSpec, path: Path) -> CsvReader:
         return CsvReader(path, source=spec.name, delimiter=spec.delimiter, encoding=spec.encoding,
-                         batch_rows=spec.batch_rows)  # fmt: skip
+                         batch_rows=self.batch_rows(spec))  # fmt: skip
 
     def plan(self, spec: SourceSpec, header: list[str], file: str) -> Plan:
         """The mapping query of a source for one file's header."""
@@ -105,12 +158,13 @@ class _Run:
 
     def batches(self, spec: SourceSpec, files: list[tuple[Path, str, list[str]]]) -> Iterator[tuple[RawBatch, Plan]]:
         """Every batch of a source with the plan that maps it."""
+        rows = self.batch_rows(spec)
         if spec.query is not None:
             assert spec.connection is not None
             plan: Plan | None = None
-            for raw in ingest_from(spec.connection, spec.query, batch_rows=spec.batch_rows, source=spec.name):
+            for raw in ingest_from(spec.connection, spec.query, batch_rows=rows, source=spec.name):
                 if plan is None:
-                    header = [c for c in raw.table.column_names if c not in (ROW, "_bad_field")]
+                    header = [c for c in raw.table.column_names if c not in (ROW, BAD_FIELD)]
                     plan = self.plan(spec, header, f"the query result of '{spec.name}'")
                 yield raw, plan
             return
@@ -118,18 +172,17 @@ class _Run:
             plan = self.plan(spec, header, str(path))
             if kind == "parquet":
                 wanted = [c for c in plan.read_columns if c in header]
-                stream = parquet_batches(path, source=spec.name, columns=wanted, batch_rows=spec.batch_rows)
+                stream = parquet_batches(path, source=spec.name, columns=wanted, batch_rows=rows)
             else:
                 stream = self._csv(spec, path).batches()
             for raw in stream:
                 yield raw, plan
 
     def stage(self, table: TableDef, flat: bool) -> Stage:
-        """Where a source's checked rows wait for the set-based checks and the upsert."""
-        double = "DOUBLE" if self.warehouse.dialect == "duckdb" else "DOUBLE PRECISION"
-        extra = {"_row": "BIGINT"}
+        """PostgreSQL: where a source's checked rows wait for the set-based checks and the write."""
+        extra = {ROW: "BIGINT"}
         if flat:
-            extra |= {"_converted": "BOOLEAN", "_deal_value": double}
+            extra |= {"_converted": "BOOLEAN", "_deal_value": "DOUBLE PRECISION"}
         stage = Stage(self.warehouse, f"ingest_stage_{table.name}", table.name, extra)
         self.stages.append(stage)
         return stage
@@ -143,11 +196,10 @@ class _Run:
             report.files = [f"query on {redact(spec.connection)}"]
         stage: Stage | None = None
         multi = len(files) > 1
-        seen = self.seen.setdefault(table.name, KeySet())
         for raw, plan in self.batches(spec, files):
-            if stage is None:
+            if stage is None and not self.duck:
                 stage = self.stage(table, plan.flat)
-            self.batch(spec, table, plan, raw, stage, seen, report, raw.file if multi else None)
+            self.batch(spec, table, plan, raw, stage, report, raw.file if multi else None)
             if self.progress is not None:
                 self.progress(spec.name, report.rows_read)
         report.seconds = round(time.perf_counter() - started, 3)
@@ -160,125 +212,143 @@ class _Run:
         table: TableDef,
         plan: Plan,
         raw: RawBatch,
-        stage: Stage,
-        seen: KeySet,
+        stage: Stage | None,
         report: SourceReport,
         file: str | None,
     ) -> None:
-        """Map, check, stage, reference-check, upsert and quarantine one batch, atomically."""
+        """Map, check, classify, write and quarantine one batch, atomically."""
         report.batches += 1
         report.rows_read += raw.table.num_rows + len(raw.malformed)
-        self.scratch.register("batch", raw.table.select(plan.read_columns))
+        references = table.refers_to_lead and self.settings.contracts.require_references
+        source = raw.table.select(plan.read_columns)
+        wh = self.warehouse
+        entries: list[quarantine.Entry] = []
+        if self.duck:
+            self.con.register(RAW, source)
+        else:
+            assert stage is not None
+            entries += self._map_elsewhere(plan, source, stage)
+        try:
+            with wh.transaction():
+                wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
+                rows = f"({plan.sql}) AS m" if stage is None else stage.sql
+                sql = classify_sql(table, rows, self.run_id, checked=self.duck, references=references)
+                wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {sql}")
+                new, existing = (int(v or 0) for v in wh.rows(
+                    f"SELECT count(*) FILTER (WHERE {STATUS} = 'new'), count(*) FILTER (WHERE {STATUS} = 'existing') "
+                    f"FROM {ROWS}"
+                )[0])  # fmt: skip
+                if new:
+                    self._insert(table, plan)
+                if existing:
+                    self._update(table, plan)
+                report.rows_loaded += new + existing
+                if plan.flat:
+                    report.outcomes_loaded += self._flat_outcomes()
+                entries += self._rejected(table, plan, references)
+                data, reasons = quarantine.build(
+                    entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
+                    file=file, at=self.started,
+                )  # fmt: skip
+                quarantine.write(wh, self.quarantine_stage, data)
+                wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
+        finally:
+            if self.duck:
+                self.con.unregister(RAW)
+            elif stage is not None:
+                stage.clear()
+        report.count(reasons)
+
+    def _map_elsewhere(self, plan: Plan, source: pa.Table, stage: Stage) -> list[quarantine.Entry]:
+        """PostgreSQL: run the mapping in the scratch DuckDB, stage the good rows, return the bad rows' entries."""
+        self.scratch.register(RAW, source)
         try:
             result = self.scratch.sql(plan.sql).to_arrow_table()
         finally:
-            self.scratch.unregister("batch")
-        failed = pc.is_valid(result.column("_reason"))
-        bad = result.filter(failed)
-        good = result.filter(pc.invert(failed))
-        entries = [
-            quarantine.Entry(int(r[ROW]), str(r["_reason"]), self._field(plan, r["_field"]), r["_detail"])
-            for r in bad.select([ROW, "_reason", "_field", "_detail"]).to_pylist()
-        ]
-        with self.warehouse.transaction():
-            if good.num_rows:
-                entries += self.load(table, plan, good, stage, seen, report)
-            data, reasons = quarantine.build(
-                entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
-                file=file, at=self.started,
-            )  # fmt: skip
-            quarantine.write(self.warehouse, self.quarantine_stage, data)
-        report.count(reasons)
-
-    @staticmethod
-    def _field(plan: Plan, field: str | None) -> str | None:
-        """Bad-encoding fields are source columns: report their canonical name when mapped."""
-        if field is None:
-            return None
-        return plan.canonical_of.get(field, field)
-
-    def _duplicates(self, table: TableDef, good: pa.Table, seen: KeySet) -> pa.Table:
-        """Rows whose key an earlier row of this run already loaded (hash candidates confirmed in SQL)."""
-        hashes = good.column("_key_hash").to_numpy(zero_copy_only=False).astype(np.uint64, copy=False)
-        candidates = seen.contains(hashes)
-        if not candidates.any():
-            return good.slice(0, 0)
-        maybe = good.filter(pa.array(candidates))
-        keys = [str(k) for k in maybe.column(table.key).to_pylist()]
-        confirmed: set[str] = set()
-        for start in range(0, len(keys), 1000):
-            part = keys[start : start + 1000]
-            rows = self.warehouse.rows(
-                f"SELECT {quote_ident(table.key)} FROM {quote_ident(table.name)} WHERE ingest_run_id = ? AND "
-                f"{quote_ident(table.key)} IN ({', '.join('?' * len(part))})",
-                [self.run_id, *part],
-            )
-            confirmed.update(str(r[0]) for r in rows)
-        if not confirmed:
-            return good.slice(0, 0)
-        return good.filter(pc.is_in(good.column(table.key), value_set=pa.array(sorted(confirmed), pa.string())))
-
-    def load(
-        self, table: TableDef, plan: Plan, good: pa.Table, stage: Stage, seen: KeySet, report: SourceReport
-    ) -> list[quarantine.Entry]:
-        """Stage good rows, set aside duplicates and dangling ones, upsert the rest; return their entries."""
-        wh = self.warehouse
-        entries: list[quarantine.Entry] = []
-        dups = self._duplicates(table, good, seen)
-        if dups.num_rows:
-            for key, number in zip(dups.column(table.key).to_pylist(), dups.column(ROW).to_pylist(), strict=True):
-                detail = f"key '{str(key)[:80]}' was already loaded from an earlier row"
-                entries.append(quarantine.Entry(int(number), "duplicate_key", table.key, detail))
-            good = good.filter(pc.invert(pc.is_in(good.column(ROW), value_set=dups.column(ROW))))
-        hashes = good.column("_key_hash")
+            self.scratch.unregister(RAW)
+        failed = pc.is_valid(result.column(CHECK))
+        bad = result.filter(failed).select([ROW, CHECK, BAD_FIELD, DETAIL]).to_pylist()
         keep = [*plan.outputs, ROW] + (list(FLAT_COLUMNS) if plan.flat else [])
-        stage.put(good.select(keep))
-        if table.refers_to_lead and self.settings.contracts.require_references:
-            violations = reference_violations(wh, stage.name, table)
-            if violations:
-                entries += [quarantine.Entry(r, reason, f, d) for r, reason, f, d in violations]
-                rows = [v[0] for v in violations]
-                stage.remove(rows, predicate=reference_predicate(stage.name, table))
-                mask = pc.invert(pc.is_in(good.column(ROW), value_set=pa.array(rows, pa.int64())))
-                hashes = hashes.filter(mask)
-        cols = list(plan.outputs)
-        names = ", ".join(quote_ident(c) for c in cols)
-        values = ", ".join(self._cast(table, c) for c in cols)
-        sets = ", ".join(
-            f"{quote_ident(c)} = excluded.{quote_ident(c)}" for c in [*cols, "ingest_run_id"] if c != table.key
+        stage.put(result.filter(pc.invert(failed)).select(keep))
+        return [self._failed(plan, r[ROW], r[CHECK], r[BAD_FIELD], r[DETAIL]) for r in bad]
+
+    def _failed(self, plan: Plan, row: int, check: int, bad_field: str | None, detail: str | None) -> quarantine.Entry:
+        """The quarantine entry of a row that broke plan.checks[check]."""
+        rule = plan.checks[check]
+        field = rule.field
+        if rule.field_is_sql:  # bad encoding: the source column, reported by its canonical name when mapped
+            field = plan.canonical_of.get(bad_field or "", bad_field or "")
+        return quarantine.Entry(int(row), rule.reason, field, detail)
+
+    def _insert(self, table: TableDef, plan: Plan) -> None:
+        """One INSERT of the batch's new rows."""
+        names = ", ".join(quote_ident(c) for c in plan.outputs)
+        values = ", ".join(self._cast(table, c) for c in plan.outputs)
+        self.warehouse.execute(
+            f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) "
+            f"SELECT {values}, {lit(self.run_id)} FROM {ROWS} WHERE {STATUS} = 'new'"
         )
-        wh.execute(
-            f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) SELECT {values}, ? FROM {stage.sql} "
-            f"ON CONFLICT ({quote_ident(table.key)}) DO UPDATE SET {sets}",
-            [self.run_id],
+
+    def _update(self, table: TableDef, plan: Plan) -> None:
+        """One UPDATE of rows already there: newer values for leads/accounts, only the run id for events."""
+        columns = [] if table.name in IMMUTABLE else [c for c in plan.outputs if c != table.key]
+        sets = ", ".join([f"{quote_ident(c)} = {self._cast(table, c, 'r')}" for c in columns]
+                         + [f"ingest_run_id = {lit(self.run_id)}"])  # fmt: skip
+        key = quote_ident(table.key)
+        self.warehouse.execute(
+            f"UPDATE {quote_ident(table.name)} SET {sets} FROM {ROWS} r "
+            f"WHERE r.{STATUS} = 'existing' AND {quote_ident(table.name)}.{key} = r.{key}"
         )
-        loaded = len(hashes)
-        report.rows_loaded += loaded
-        seen.add(hashes.to_numpy().astype(np.uint64, copy=False))
-        if plan.flat:
-            report.outcomes_loaded += self._flat_outcomes(stage.sql)
-        stage.clear()
+
+    def _rejected(self, table: TableDef, plan: Plan, references: bool) -> list[quarantine.Entry]:
+        """Entries for the rows the classification set aside (and, on DuckDB, the row-level failures)."""
+        key = quote_ident(table.key)
+        lead = "s.lead_id" if table.refers_to_lead else "NULL"
+        times = "s.occurred_at, s._lead_created" if references and table.name == "outcomes" else "NULL, NULL"
+        checks = f"s.{CHECK}, s.{BAD_FIELD}, s.{DETAIL}" if self.duck else "NULL, NULL, NULL"
+        failed = f"s.{CHECK} IS NOT NULL OR " if self.duck else ""
+        rows = self.warehouse.rows(
+            f"SELECT s.{ROW}, {checks}, s.{STATUS}, s.{key}, {lead}, {times} FROM {ROWS} s "
+            f"WHERE {failed}s.{STATUS} NOT IN ('new', 'existing') ORDER BY s.{ROW}"
+        )
+        entries: list[quarantine.Entry] = []
+        for row, check, bad_field, detail, status, value, lead, occurred, created in rows:
+            if check is not None:
+                entries.append(self._failed(plan, row, check, bad_field, detail))
+            elif status == "dup_batch":
+                entries.append(quarantine.Entry(int(row), "duplicate_key", table.key,
+                                                f"key '{str(value)[:80]}' already appeared on an earlier row"))  # fmt: skip
+            elif status == "dup_run":
+                entries.append(quarantine.Entry(int(row), "duplicate_key", table.key,
+                                                f"key '{str(value)[:80]}' was already loaded from an earlier row"))  # fmt: skip
+            elif status == "dangling":
+                entries.append(quarantine.Entry(int(row), "dangling_reference", "lead_id",
+                                                f"lead_id '{str(lead)[:80]}' is not a known lead"))  # fmt: skip
+            elif status == "before_lead":
+                entries.append(quarantine.Entry(int(row), "outcome_before_lead", "occurred_at",
+                                                f"outcome at {occurred} is before the lead was created at {created}"))  # fmt: skip
         return entries
 
-    def _cast(self, table: TableDef, column: str) -> str:
-        """Stage column as the target's type (DuckDB's Arrow view holds JSON as text)."""
-        kind = table.columns[column]
-        if kind == "JSON":
-            return f"CAST({quote_ident(column)} AS {'JSON' if self.warehouse.dialect == 'duckdb' else 'JSONB'})"
-        return quote_ident(column)
+    def _cast(self, table: TableDef, column: str, alias: str | None = None) -> str:
+        """A batch column as the target's type (the DuckDB mapping holds JSON as text)."""
+        ref = f"{alias}.{quote_ident(column)}" if alias else quote_ident(column)
+        if table.columns[column] == "JSON":
+            return f"CAST({ref} AS {'JSON' if self.duck else 'JSONB'})"
+        return ref
 
-    def _flat_outcomes(self, s: str) -> int:
+    def _flat_outcomes(self) -> int:
         """One `converted` outcome per converting lead of a flat export (outcome_id = lead_id, no time)."""
         wh = self.warehouse
+        loaded = f"(SELECT * FROM {ROWS} WHERE {STATUS} IN ('new', 'existing')) AS s"
         wh.execute(
             "DELETE FROM outcomes WHERE outcome = 'converted' AND occurred_at IS NULL AND outcome_id IN "
-            f"(SELECT lead_id FROM {s} WHERE NOT _converted)"
+            f"(SELECT lead_id FROM {loaded} WHERE NOT _converted)"
         )
-        count = int(wh.scalar(f"SELECT count(*) FROM {s} WHERE _converted") or 0)
+        count = int(wh.scalar(f"SELECT count(*) FROM {loaded} WHERE _converted") or 0)
         if count:
             wh.execute(
                 "INSERT INTO outcomes (outcome_id, lead_id, occurred_at, outcome, deal_value, ingest_run_id) "
-                f"SELECT lead_id, lead_id, NULL, 'converted', _deal_value, ? FROM {s} WHERE _converted "
+                f"SELECT lead_id, lead_id, NULL, 'converted', _deal_value, ? FROM {loaded} WHERE _converted "
                 "ON CONFLICT (outcome_id) DO UPDATE SET lead_id = excluded.lead_id, occurred_at = NULL, "
                 "outcome = excluded.outcome, deal_value = excluded.deal_value, "
                 "ingest_run_id = excluded.ingest_run_id",

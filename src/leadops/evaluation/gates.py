@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadops.errors import GateFailedError
-from leadops.evaluation.evaluator import EvaluationReport
+
+if TYPE_CHECKING:
+    from leadops.evaluation.evaluator import EvaluationReport
 
 NO_CHAMPION = "no champion"
 

@@ -28,18 +28,12 @@ def prepare_dir(path: Path, *, overwrite: bool) -> None:
     """Create an empty artifact directory; replace an existing artifact only when asked to."""
     if path.exists():
         if not path.is_dir():
-            raise ScorerError(
-                f"save: {path} exists and is not a directory; expected a directory path for the artifact"
-            )
+            raise ScorerError(f"save: {path} exists and is not a directory; expected a directory path for the artifact")
         if any(path.iterdir()):
             if not overwrite:
-                raise ScorerError(
-                    f"save: {path} is not empty; expected a new or empty directory (or overwrite=True)"
-                )
+                raise ScorerError(f"save: {path} is not empty; expected a new or empty directory (or overwrite=True)")
             if not (path / MANIFEST).is_file():
-                raise ScorerError(
-                    f"save: {path} is not empty and holds no {MANIFEST}; refusing to replace it"
-                )
+                raise ScorerError(f"save: {path} is not empty and holds no {MANIFEST}; refusing to replace it")
             shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
 
@@ -53,18 +47,14 @@ def write_manifest(path: Path, body: dict[str, Any]) -> None:
     """Hash every file under `path` (sub-artifacts included) and write manifest.json last."""
     files = {rel: sha256_file(path / rel) for rel in _listed_files(path)}
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **body, "files": files}
-    (path / MANIFEST).write_text(
-        json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False), encoding="utf-8"
-    )
+    (path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False), encoding="utf-8")
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
     """Read manifest.json and verify every listed hash; unlisted or missing files are errors too."""
     mpath = path / MANIFEST
     if not mpath.is_file():
-        raise ScorerError(
-            f"load: {mpath} not found; expected a scorer artifact directory written by Scorer.save"
-        )
+        raise ScorerError(f"load: {mpath} not found; expected a scorer artifact directory written by Scorer.save")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

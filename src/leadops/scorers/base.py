@@ -20,9 +20,9 @@ from leadops.scorers.grades import GradeScale
 from leadops.scorers.reasons import (
     ReasonMatrix,
     explanation_frame,
+    join_texts,
     label_for,
     reasons_json,
-    join_texts,
     select_reasons,
 )
 from leadops.scorers.specs import (
@@ -59,9 +59,7 @@ def as_labels(y: Any, X: pd.DataFrame, name: str) -> np.ndarray:
         y = y.reindex(X.index)
     arr = np.asarray(y)
     if arr.shape != (len(X),):
-        raise ScorerError(
-            f"{name}: expected {len(X)} labels (one per row of the features), got shape {arr.shape}"
-        )
+        raise ScorerError(f"{name}: expected {len(X)} labels (one per row of the features), got shape {arr.shape}")
     try:
         f = arr.astype(float)
     except (TypeError, ValueError) as exc:
@@ -80,9 +78,7 @@ class Scorer(ABC):
 
     def __init__(self, spec: AnyScorerSpec) -> None:
         if getattr(spec, "type", None) != self.scorer_type:
-            raise ScorerError(
-                f"{type(self).__name__}: expected a spec of type {self.scorer_type!r}, got {spec!r}"
-            )
+            raise ScorerError(f"{type(self).__name__}: expected a spec of type {self.scorer_type!r}, got {spec!r}")
         self.spec = spec
 
     # ---------------------------------------------------------------- public protocol
@@ -148,12 +144,12 @@ class Scorer(ABC):
     def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
         """Frame indexed like X: `reasons` (top positive, then negative dicts) and `reason_text`."""
         X = self._check(X)
-        return explanation_frame(X.index, select_reasons(self._reason_matrix(X), top_n))
+        return explanation_frame(X.index, select_reasons(self._reason_matrix(X, top_n), top_n))
 
     def explain_text(self, X: pd.DataFrame, top_n: int = 3) -> pd.Series:
         """Only the `reason_text` of explain(), indexed like X: no per-row dicts are built (the fast path)."""
         X = self._check(X)
-        top = select_reasons(self._reason_matrix(X), top_n)
+        top = select_reasons(self._reason_matrix(X, top_n), top_n)
         return pd.Series(pd.array(join_texts(top.texts, top.ok), dtype="str"), index=X.index, name="reason_text")
 
     def explain_json(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
@@ -163,7 +159,7 @@ class Scorer(ABC):
         contributions rounded to 6 places, built column-wise without per-row dicts.
         """
         X = self._check(X)
-        top = select_reasons(self._reason_matrix(X), top_n)
+        top = select_reasons(self._reason_matrix(X, top_n), top_n)
         return pd.DataFrame(
             {
                 "reasons": pd.array(reasons_json(top), dtype="str"),
@@ -207,9 +203,7 @@ class Scorer(ABC):
     # ---------------------------------------------------------------- hooks for each methodology
 
     @abstractmethod
-    def _fit(
-        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
-    ) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
         """Learn the methodology's own state (rules need none beyond checking their features exist)."""
 
     @abstractmethod
@@ -221,7 +215,7 @@ class Scorer(ABC):
         """0..100 score from the raw value (and the final probability, for predictive scorers)."""
 
     @abstractmethod
-    def _reason_matrix(self, X: pd.DataFrame) -> ReasonMatrix:
+    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
         """Contributions (n x k), feature names and a column-wise sentence builder, for reason codes."""
 
     @abstractmethod
@@ -271,9 +265,7 @@ class Scorer(ABC):
 
     def _require_fitted(self) -> None:
         if not getattr(self, "is_fitted_", False):
-            raise ScorerError(
-                f"{self.scorer_type} scorer is not fitted yet; call fit(X[, y]) before using it"
-            )
+            raise ScorerError(f"{self.scorer_type} scorer is not fitted yet; call fit(X[, y]) before using it")
 
     def _match_columns(self, X: pd.DataFrame, expected: list[str], name: str) -> pd.DataFrame:
         got = [str(c) for c in X.columns]
@@ -302,9 +294,7 @@ class Scorer(ABC):
             )
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(type={self.scorer_type!r}, fitted={getattr(self, 'is_fitted_', False)})"
-        )
+        return f"{type(self).__name__}(type={self.scorer_type!r}, fitted={getattr(self, 'is_fitted_', False)})"
 
 
 def scorer_class(scorer_type: str) -> type[Scorer]:
@@ -329,9 +319,7 @@ def resolve_refs(
                 raise ScorerError(f"{where}: refers to model {ref!r}, expected one of the models {known}")
             if ref in _seen:
                 raise ScorerError(f"{where}: model {ref!r} refers to itself through {list(_seen)}")
-            return resolve_refs(
-                parse_scorer_spec(catalog[ref], source=f"model {ref}"), catalog, (*_seen, ref)
-            )
+            return resolve_refs(parse_scorer_spec(catalog[ref], source=f"model {ref}"), catalog, (*_seen, ref))
         return resolve_refs(ref, catalog, _seen)
 
     if isinstance(spec, MatrixSpec):
@@ -350,9 +338,7 @@ def resolve_refs(
     return spec
 
 
-def build_scorer(
-    spec: AnyScorerSpec | Mapping[str, Any], *, catalog: Mapping[str, Any] | None = None
-) -> Scorer:
+def build_scorer(spec: AnyScorerSpec | Mapping[str, Any], *, catalog: Mapping[str, Any] | None = None) -> Scorer:
     """Unfitted scorer from its spec (or a mapping such as parsed YAML); `catalog` resolves named models."""
     parsed = resolve_refs(parse_scorer_spec(spec), catalog)
     return scorer_class(parsed.type)(parsed)
@@ -372,8 +358,7 @@ def load_scorer(path: Path | str) -> Scorer:
     spec = parse_scorer_spec(spec_data, source=str(path / "spec.yaml"))
     if spec.type != manifest.get("scorer_type"):
         raise ScorerError(
-            f"load: {path}: manifest says scorer_type {manifest.get('scorer_type')!r}, "
-            f"spec.yaml says {spec.type!r}"
+            f"load: {path}: manifest says scorer_type {manifest.get('scorer_type')!r}, spec.yaml says {spec.type!r}"
         )
     scorer = scorer_class(spec.type)(spec)
     scorer.feature_names_in_ = list(manifest["feature_names"])

@@ -14,9 +14,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
 
-def fit_platt(
-    raw: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10
-) -> tuple[float, float]:
+def fit_platt(raw: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10) -> tuple[float, float]:
     """Unpenalised logistic fit p = sigmoid(a * raw + b) by Newton's method (maximum likelihood)."""
     x = np.asarray(raw, dtype=float)
     t = np.asarray(y, dtype=float)
@@ -52,9 +50,7 @@ class Calibrator:
         raw = np.asarray(raw, dtype=float)
         y = np.asarray(y, dtype=float)
         if raw.shape != y.shape or raw.size == 0:
-            raise ScorerError(
-                f"calibration: expected equal non-empty raw and y, got {raw.shape} and {y.shape}"
-            )
+            raise ScorerError(f"calibration: expected equal non-empty raw and y, got {raw.shape} and {y.shape}")
         if len(np.unique(y)) < 2:
             raise ScorerError("calibration: expected both classes in the calibration labels, got one")
         if method == "platt":
@@ -64,9 +60,7 @@ class Calibrator:
             from sklearn.isotonic import IsotonicRegression
 
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
-            return cls(
-                "isotonic", x=[float(v) for v in iso.X_thresholds_], p=[float(v) for v in iso.y_thresholds_]
-            )
+            return cls("isotonic", x=[float(v) for v in iso.X_thresholds_], p=[float(v) for v in iso.y_thresholds_])
         raise ScorerError(f"calibration.method: expected 'platt' or 'isotonic', got {method!r}")
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
@@ -87,9 +81,7 @@ class Calibrator:
             return cls("platt", a=float(data["a"]), b=float(data["b"]))
         if data.get("method") == "isotonic":
             return cls("isotonic", x=[float(v) for v in data["x"]], p=[float(v) for v in data["p"]])
-        raise ScorerError(
-            f"calibration.json: expected method 'platt' or 'isotonic', got {data.get('method')!r}"
-        )
+        raise ScorerError(f"calibration.json: expected method 'platt' or 'isotonic', got {data.get('method')!r}")
 
 
 def stratified_folds(y: np.ndarray, k: int, seed: int = 0) -> np.ndarray:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer, build_scorer, load_scorer
-from leadops.scorers.reasons import merge_explanations
+from leadops.scorers.reasons import ReasonMatrix, merged_matrix
 from leadops.scorers.specs import AnyScorerSpec, BlendSpec, MatrixSpec
 
 
@@ -29,24 +29,18 @@ class _Composite(Scorer):
     def learns_from_labels(self) -> bool:  # type: ignore[override]
         return any(s.learns_from_labels for s in self.components_.values())
 
-    def _fit(
-        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
-    ) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
         for scorer in self.components_.values():
             scorer.fit(X, y, X_val=X_val, y_val=y_val)
 
     def _shares(self) -> dict[str, float]:
         return {name: 1.0 for name in self.components_}
 
-    def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
-        """Sub-scorers' reasons tagged with their component name, weighted by their share, top_n each way."""
-        X = self._check(X)
+    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+        """Sub-scorers' own top_n reasons, tagged with their component name and weighted by their share."""
         shares = self._shares()
-        parts = [(name, shares[name], s.explain(X, top_n)) for name, s in self.components_.items()]
-        return merge_explanations(parts, X.index, top_n)
-
-    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
-        raise ScorerError(f"{self.scorer_type}: reasons come from its components; call explain()")
+        parts = [(name, shares[name], s._reason_matrix(s._check(X), top_n)) for name, s in self.components_.items()]
+        return merged_matrix(parts, len(X), top_n)
 
     def _state(self) -> dict[str, Any]:
         return {"components": list(self.components_)}

@@ -34,8 +34,23 @@ def split_kinds(
     return num, cat
 
 
+def _is_text_column(s: pd.Series) -> bool:
+    """Columns whose values already are their str() (string dtype, or object holding only str)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return _is_text_column(pd.Series(s.cat.categories))
+    if s.dtype == object:
+        return pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+    return bool(pd.api.types.is_string_dtype(s.dtype))
+
+
 def category_codes(s: pd.Series, categories: Sequence[str]) -> np.ndarray:
     """Float codes of a categorical column against the fitted category list; unseen and missing -> NaN."""
+    if _is_text_column(s):
+        # hash lookup in C; the same codes as comparing str(value) with the list below
+        codes = pd.Index(list(categories), dtype=object).get_indexer(s.to_numpy(dtype=object, na_value=None))
+        out = codes.astype(np.float64)
+        out[codes < 0] = np.nan
+        return out
     lookup = {c: float(i) for i, c in enumerate(categories)}
     return np.array([np.nan if v is None else lookup.get(v, np.nan) for v in as_text(s)], dtype=float)
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float
-from leadops.scorers.reasons import format_points, format_value
+from leadops.scorers.reasons import ReasonMatrix, concat, format_points_array, format_values
 from leadops.scorers.specs import EngagementSpec
 
 
@@ -35,9 +35,7 @@ class EngagementScorer(Scorer):
             out[:, j] = x
         return out
 
-    def _fit(
-        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
-    ) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
         acts = self.spec.activities
         needed = [a.feature for a in acts] + [a.days_since_feature for a in acts if a.days_since_feature]
         self._require_features(X, needed, "the activities")
@@ -61,20 +59,19 @@ class EngagementScorer(Scorer):
     def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
         return 100.0 * (1.0 - np.exp(-np.maximum(raw, 0.0) / self.scale_))
 
-    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
+    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
         contrib = self._decayed(X) * np.asarray(self.weights_, dtype=float)[None, :]
         acts = self.spec.activities
-        values = {a.feature: X[a.feature].to_numpy(dtype=object) for a in acts}
-        days = {
-            a.feature: X[a.days_since_feature].to_numpy(dtype=object) for a in acts if a.days_since_feature
-        }
 
-        def text(i: int, j: int, c: float) -> str:
-            f = acts[j].feature
-            when = f", last {format_value(days[f][i])} days ago" if f in days else ""
-            return f"{self.label(f)}: {format_value(values[f][i])}{when}: {format_points(c)}"
+        def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
+            a = acts[j]
+            value = format_values(X[a.feature].iloc[rows])
+            when: Any = ""
+            if a.days_since_feature:
+                when = concat(", last ", format_values(X[a.days_since_feature].iloc[rows]), " days ago")
+            return concat(f"{self.label(a.feature)}: ", value, when, ": ", format_points_array(c))
 
-        return contrib, [a.feature for a in acts], text
+        return ReasonMatrix(contrib, [a.feature for a in acts], text)
 
     def _state(self) -> dict[str, Any]:
         return {"weights": self.weights_, "scale": self.scale_}

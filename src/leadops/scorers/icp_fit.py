@@ -12,7 +12,7 @@ from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, as_text, matches_any
 from leadops.scorers.encoding import MISSING, is_numeric_column, quantile_edges
-from leadops.scorers.reasons import format_points, format_value
+from leadops.scorers.reasons import ReasonMatrix, concat, format_points_array, format_values
 from leadops.scorers.specs import ICPAttribute, ICPFitSpec
 
 
@@ -52,9 +52,7 @@ class ICPFitScorer(Scorer):
 
     # ---------------------------------------------------------------- learned profile
 
-    def _fit(
-        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
-    ) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
         attrs = self.spec.attributes
         if not self.spec.learn:
             self._require_features(X, [a.feature for a in attrs], "the profile's attributes")
@@ -65,9 +63,7 @@ class ICPFitScorer(Scorer):
         self._require_features(X, feats, "the learned attributes")
         prior = float(y.mean())
         if prior in (0.0, 1.0):
-            raise ScorerError(
-                "icp_fit learn: expected both converted and non-converted leads in y, got one class"
-            )
+            raise ScorerError("icp_fit learn: expected both converted and non-converted leads in y, got one class")
         m = self.spec.smoothing
         tables: dict[str, dict[str, Any]] = {}
         for f in feats:
@@ -136,20 +132,25 @@ class ICPFitScorer(Scorer):
         lo, hi = self._range()
         return (raw - lo) / (hi - lo) * 100.0
 
-    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
-        values = {f: X[f].to_numpy(dtype=object) for f in X.columns}
+    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
         if self.spec.learn:
             parts, feats, keys = self._learned_parts(X)
             lo, hi = self._range()
             contrib = parts * 100.0 / (hi - lo)
 
-            def learned_text(i: int, j: int, c: float) -> str:
+            def learned_text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
                 f = feats[j]
-                lift = self.tables_[f]["lift"].get(keys[j][i])
-                how = f"converts {lift:.1f}x the average" if lift is not None else "not seen in training"
-                return f"{self.label(f)} is {format_value(values[f][i])} ({how}): {format_points(c)}"
+                codes, uniques = pd.factorize(keys[j][rows])
+                lifts = self.tables_[f]["lift"]
+                hows = [
+                    f"converts {lifts[k]:.1f}x the average" if lifts.get(k) is not None else "not seen in training"
+                    for k in uniques
+                ]
+                how = np.asarray(hows, dtype=object)[codes]
+                value = format_values(X[f].iloc[rows])
+                return concat(f"{self.label(f)} is ", value, " (", how, "): ", format_points_array(c))
 
-            return contrib, feats, learned_text
+            return ReasonMatrix(contrib, feats, learned_text)
         attrs = self.spec.attributes
         total = sum(a.weight for a in attrs)
         contrib = np.zeros((len(X), len(attrs)))
@@ -158,13 +159,15 @@ class ICPFitScorer(Scorer):
             share = a.weight / total * 100.0
             contrib[:, j] = np.where(m > 0, share * m, -share)
 
-        def text(i: int, j: int, c: float) -> str:
+        def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
             a = attrs[j]
-            v = format_value(values[a.feature][i])
-            verdict = "matches the ideal customer profile" if c > 0 else "misses the ideal customer profile"
-            return f"{self.label(a.feature)} is {v}, which {verdict}: {format_points(c)}"
+            verdict = np.where(c > 0, "matches the ideal customer profile", "misses the ideal customer profile").astype(
+                object
+            )
+            value = format_values(X[a.feature].iloc[rows])
+            return concat(f"{self.label(a.feature)} is ", value, ", which ", verdict, ": ", format_points_array(c))
 
-        return contrib, [a.feature for a in attrs], text
+        return ReasonMatrix(contrib, [a.feature for a in attrs], text)
 
     def _state(self) -> dict[str, Any]:
         if not self.spec.learn:

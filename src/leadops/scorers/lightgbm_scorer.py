@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from leadops.scorers.base import Scorer
 from leadops.scorers.calibration import stratified_folds
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.encoding import category_codes, split_kinds
-from leadops.scorers.reasons import format_log_odds, format_value
+from leadops.scorers.reasons import ReasonMatrix, concat, format_log_odds_array, format_values
 from leadops.scorers.specs import AnyScorerSpec, LightGBMSpec
 
 _SEARCH_SPACE: dict[str, list[float]] = {
@@ -29,6 +30,14 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (the affinity mask, which containers and taskset narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 class LightGBMScorer(Scorer):
     """Gradient boosting on a float matrix (categoricals as saved integer codes, handled natively)."""
 
@@ -37,11 +46,18 @@ class LightGBMScorer(Scorer):
     spec: LightGBMSpec
 
     def matrix(self, X: pd.DataFrame) -> np.ndarray:
-        """Float matrix in training column order; unseen or missing categories become NaN."""
-        M = np.empty((len(X), len(self.columns_)))
+        """C-contiguous float64 matrix in training column order (what LightGBM reads without a copy).
+
+        Unseen or missing categories become NaN.
+        """
+        M = np.empty((len(X), len(self.columns_)), dtype=np.float64, order="C")
         for j, f in enumerate(self.columns_):
             M[:, j] = category_codes(X[f], self.categories_[f]) if f in self.categories_ else as_float(X[f])
         return M
+
+    def _threads(self) -> int:
+        """Prediction threads: the spec's num_threads when set, else every core this process may use."""
+        return int(self.spec.num_threads) or available_cores()
 
     def _params(self, spec: LightGBMSpec) -> dict[str, Any]:
         return {
@@ -110,9 +126,7 @@ class LightGBMScorer(Scorer):
         self.search_results_ = {"best_logloss": best[0], "tried": len(candidates)}
         return best[1], best[2]
 
-    def _fit(
-        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
-    ) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
         import lightgbm as lgb
 
         assert y is not None
@@ -141,29 +155,38 @@ class LightGBMScorer(Scorer):
         return self.best_spec_.model_copy(update={"n_estimators": self.best_iteration_})
 
     def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-        raw = np.asarray(self.booster_.predict(self.matrix(X), raw_score=True), dtype=float) + self.offset_
+        M = self.matrix(X)
+        raw = np.asarray(self.booster_.predict(M, raw_score=True, num_threads=self._threads()), dtype=float)
+        raw += self.offset_
         return raw, _sigmoid(raw)
 
     def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
         return 100.0 * probability
 
+    def _shap(self, X: pd.DataFrame) -> np.ndarray:
+        """TreeSHAP (pred_contrib) matrix: one column per feature, then the expected value; log-odds."""
+        if len(X) == 0:
+            return np.zeros((0, len(self.columns_) + 1))
+        c = self.booster_.predict(self.matrix(X), pred_contrib=True, num_threads=self._threads())
+        return np.asarray(c, dtype=float)
+
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """SHAP contributions (pred_contrib) per feature plus `bias`, in log-odds; rows sum to `raw`."""
         X = self._check(X)
-        c = np.asarray(self.booster_.predict(self.matrix(X), pred_contrib=True), dtype=float)
+        c = self._shap(X)
         out = pd.DataFrame(c[:, :-1], columns=self.columns_, index=X.index)
         out["bias"] = c[:, -1] + self.offset_
         return out
 
-    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
-        c = np.asarray(self.booster_.predict(self.matrix(X), pred_contrib=True), dtype=float)[:, :-1]
-        values = {f: X[f].to_numpy(dtype=object) for f in self.columns_}
+    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+        """SHAP values of exactly these rows (TreeSHAP costs many predicts a row: pass only the rows to explain)."""
+        cols = self.columns_
 
-        def text(i: int, j: int, v: float) -> str:
-            f = self.columns_[j]
-            return f"{self.label(f)} is {format_value(values[f][i])}: {format_log_odds(v)}"
+        def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
+            f = cols[j]
+            return concat(f"{self.label(f)} is ", format_values(X[f].iloc[rows]), ": ", format_log_odds_array(c))
 
-        return c, list(self.columns_), text
+        return ReasonMatrix(self._shap(X)[:, :-1], list(cols), text)
 
     def _state(self) -> dict[str, Any]:
         return {

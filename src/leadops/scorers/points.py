@@ -11,7 +11,13 @@ import pandas as pd
 from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, condition_mask
-from leadops.scorers.reasons import format_points, format_value
+from leadops.scorers.reasons import (
+    ReasonMatrix,
+    concat,
+    format_points_array,
+    format_values,
+    template_texts,
+)
 from leadops.scorers.specs import DecaySpec, PointsSpec
 
 _DEFAULT_REASON = "{label} is {value}"
@@ -46,9 +52,7 @@ class PointsScorer(Scorer):
         feats += [d.days_feature for i in range(len(self.spec.rules)) if (d := self._decay_of(i)) is not None]
         return sorted(set(feats))
 
-    def _fit(
-        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
-    ) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
         self._require_features(X, self._needed(), "the rules")
 
     def _rule_points(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -83,26 +87,25 @@ class PointsScorer(Scorer):
         lo, hi = self.spec.clamp.min, self.spec.clamp.max
         return (raw - lo) / (hi - lo) * 100.0
 
-    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
+    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+        """Rule-hit matrix (points after decay and caps, one column per rule) and each rule's sentence."""
         contrib, _ = self._rule_points(X)
         rules = self.spec.rules
-        values = {f: X[f].to_numpy(dtype=object) for f in {r.feature for r in rules}}
-        days = {
-            j: X[d.days_feature].to_numpy(dtype=object)
-            for j in range(len(rules))
-            if (d := self._decay_of(j)) is not None
-        }
 
-        def text(i: int, j: int, c: float) -> str:
+        def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
             rule = rules[j]
-            body = (rule.reason or _DEFAULT_REASON).format(
-                value=format_value(values[rule.feature][i]),
-                days=format_value(days[j][i]) if j in days else "?",
-                label=self.label(rule.feature),
-            )
-            return f"{body}: {format_points(c)}"
+            template = rule.reason or _DEFAULT_REASON
+            decay = self._decay_of(j)
+            fields: dict[str, Any] = {"label": self.label(rule.feature), "days": "?"}
+            if "value" in template:
+                fields["value"] = format_values(X[rule.feature].iloc[rows])
+            if decay is not None and "days" in template:
+                fields["days"] = format_values(X[decay.days_feature].iloc[rows])
+            fields.setdefault("value", "")
+            body = template_texts(template, fields, len(rows))
+            return concat(body, ": ", format_points_array(c))
 
-        return contrib, [r.feature for r in rules], text
+        return ReasonMatrix(contrib, [r.feature for r in rules], text)
 
     def _state(self) -> dict[str, Any]:
         return {}

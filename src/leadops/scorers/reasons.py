@@ -28,7 +28,7 @@ EPS = 1e-12  # contributions closer to 0 than this are no reason at all
 # (column j, row positions, their contributions) -> object array of sentences, one per row position
 TextFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 
-_encode_json_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_json_str: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def label_for(feature: str, labels: Mapping[str, str]) -> str:
@@ -114,7 +114,8 @@ def format_values(s: pd.Series) -> np.ndarray:
     if is_float_dtype(dtype):
         return _format_floats(s.to_numpy(dtype=np.float64, na_value=np.nan))
     if isinstance(dtype, pd.CategoricalDtype) or is_string_dtype(dtype):
-        if dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        mixed = isinstance(dtype, np.dtype) and dtype.kind == "O"
+        if mixed and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
             return _strings(map(format_value, s.to_numpy(dtype=object).tolist()), n)
         return _format_by_unique(s)
     return _strings(map(format_value, s.to_numpy(dtype=object).tolist()), n)
@@ -285,9 +286,7 @@ def reasons_json(top: TopReasons) -> np.ndarray:
     rows, slots = np.nonzero(top.ok)
     if len(rows):
         codes, uniques = pd.factorize(top.names[rows, slots])
-        heads = np.array(
-            ['{"feature":' + _encode_json_str(str(f)) + ',"contribution":' for f in uniques], dtype=object
-        )
+        heads = np.array(['{"feature":' + _encode_json_str(str(f)) + ',"contribution":' for f in uniques], dtype=object)
         vals = top.values[rows, slots].tolist()
         nums = _strings(("null" if not math.isfinite(v) else repr(round(v, 6)) for v in vals), len(vals))
         texts = _strings(map(_encode_json_str, top.texts[rows, slots].tolist()), len(vals))
@@ -326,9 +325,10 @@ def merged_matrix(parts: Sequence[tuple[str, float, ReasonMatrix]], n: int, top_
     for name, share, m in parts:
         top = select_reasons(m, top_n)
         values.append(np.where(top.ok, top.values * share, 0.0))
-        prefix = np.full(top.ok.shape, f"[{name}] ", dtype=object)
-        texts.append(np.where(top.ok, prefix + np.where(top.ok, top.texts, ""), None))
-        names.append(np.full(top.ok.shape, f"{name}.", dtype=object) + top.names.astype(str).astype(object))
+        tagged = np.full(top.ok.shape, None, dtype=object)
+        tagged[top.ok] = concat(f"[{name}] ", top.texts[top.ok])
+        texts.append(tagged)
+        names.append(concat(np.full(top.ok.shape, f"{name}.", dtype=object), top.names.astype(str).astype(object)))
     cells = np.concatenate(texts, axis=1) if texts else np.empty((n, 0), dtype=object)
 
     def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:

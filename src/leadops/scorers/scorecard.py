@@ -12,7 +12,7 @@ from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.encoding import OTHER, split_kinds
-from leadops.scorers.reasons import format_log_odds, format_value
+from leadops.scorers.reasons import ReasonMatrix, concat, format_log_odds_array, format_values
 from leadops.scorers.specs import ScorecardSpec
 
 PDO = 20.0  # scorecard points that double the odds
@@ -41,7 +41,8 @@ class ScorecardScorer(Scorer):
             levels = self.levels_[f]
             lookup = {lv: i for i, lv in enumerate(levels)}
             idx = np.array(
-                [lookup.get(v, len(levels)) if v is not None else len(levels) for v in as_text(X[f])]
+                [lookup.get(v, len(levels)) if v is not None else len(levels) for v in as_text(X[f])],
+                dtype=np.intp,
             )
             onehot = np.zeros((len(X), len(levels) + 1))
             onehot[np.arange(len(X)), idx] = 1.0
@@ -58,27 +59,15 @@ class ScorecardScorer(Scorer):
     def _column_owner(self) -> list[str]:
         return list(self.numeric_) + [f for f in self.categorical_ for _ in range(len(self.levels_[f]) + 1)]
 
-    def _fit(
-        self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None
-    ) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
         from sklearn.linear_model import LogisticRegression
 
         assert y is not None
         if len(np.unique(y)) < 2:
-            raise ScorerError(
-                "scorecard: expected both converted and non-converted leads in y, got one class"
-            )
-        self.numeric_, self.categorical_ = split_kinds(
-            X, self.spec.numeric, self.spec.categorical, "scorecard"
-        )
-        num = (
-            np.column_stack([as_float(X[f]) for f in self.numeric_])
-            if self.numeric_
-            else np.zeros((len(X), 0))
-        )
-        self.mean_ = (
-            [float(v) for v in np.nan_to_num(np.nanmean(num, axis=0), nan=0.0)] if self.numeric_ else []
-        )
+            raise ScorerError("scorecard: expected both converted and non-converted leads in y, got one class")
+        self.numeric_, self.categorical_ = split_kinds(X, self.spec.numeric, self.spec.categorical, "scorecard")
+        num = np.column_stack([as_float(X[f]) for f in self.numeric_]) if self.numeric_ else np.zeros((len(X), 0))
+        self.mean_ = [float(v) for v in np.nan_to_num(np.nanmean(num, axis=0), nan=0.0)] if self.numeric_ else []
         sd = np.nan_to_num(np.nanstd(num, axis=0), nan=1.0) if self.numeric_ else np.zeros(0)
         self.scale_ = [float(v) if v > 0 else 1.0 for v in sd]
         self.levels_: dict[str, list[str]] = {}
@@ -106,27 +95,32 @@ class ScorecardScorer(Scorer):
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature log-odds contributions coef * (x - training mean) plus `bias`; rows sum to `raw`."""
         X = self._check(X)
-        contrib, feats, _ = self._contributions(X)
-        out = pd.DataFrame(contrib, columns=feats, index=X.index)
+        feats = list(self.numeric_) + list(self.categorical_)
+        out = pd.DataFrame(self._feature_contributions(X), columns=feats, index=X.index)
         out["bias"] = self.intercept_ + self.offset_ + float(np.dot(self.coef_, self.column_means_))
         return out
 
-    def _contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], Any]:
-        Z = self.design(X) - np.asarray(self.column_means_)[None, :]
-        per_col = Z * np.asarray(self.coef_)[None, :]
-        feats = list(self.numeric_) + list(self.categorical_)
+    def _feature_contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """n x features matrix: coefficient x (design - training mean), one-hot columns summed per feature."""
+        Z = self.design(X)
+        Z -= np.asarray(self.column_means_)[None, :]
+        Z *= np.asarray(self.coef_)[None, :]
         owner = self._column_owner()
+        feats = list(self.numeric_) + list(self.categorical_)
         contrib = np.zeros((len(X), len(feats)))
         for j, f in enumerate(feats):
             cols = [k for k, o in enumerate(owner) if o == f]
-            contrib[:, j] = per_col[:, cols].sum(axis=1)
-        values = {f: X[f].to_numpy(dtype=object) for f in feats}
+            contrib[:, j] = Z[:, cols[0]] if len(cols) == 1 else Z[:, cols].sum(axis=1)
+        return contrib
 
-        def text(i: int, j: int, c: float) -> str:
+    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+        feats = list(self.numeric_) + list(self.categorical_)
+
+        def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
             f = feats[j]
-            return f"{self.label(f)} is {format_value(values[f][i])}: {format_log_odds(c)}"
+            return concat(f"{self.label(f)} is ", format_values(X[f].iloc[rows]), ": ", format_log_odds_array(c))
 
-        return contrib, feats, text
+        return ReasonMatrix(self._feature_contributions(X), feats, text)
 
     def scorecard_table(self) -> pd.DataFrame:
         """Readable scorecard: feature, level, coefficient (log-odds), points (PDO 20) per design column."""
@@ -137,9 +131,7 @@ class ScorecardScorer(Scorer):
                 level = f"per {self.scale_[j]:.4g} above {self.mean_[j]:.4g}"
             else:
                 level = name.split("=", 1)[1]
-            rows.append(
-                {"feature": owner, "level": level, "coefficient": coef, "points": coef * PDO / np.log(2)}
-            )
+            rows.append({"feature": owner, "level": level, "coefficient": coef, "points": coef * PDO / np.log(2)})
         rows.append(
             {
                 "feature": "(intercept)",

@@ -46,9 +46,7 @@ class GradesSpec(_Strict):
     @model_validator(mode="after")
     def _one_kind(self) -> GradesSpec:
         if (self.cutoffs is None) == (self.top is None):
-            raise ValueError(
-                "grades: give exactly one of `cutoffs` (thresholds) or `top` (cumulative fractions)"
-            )
+            raise ValueError("grades: give exactly one of `cutoffs` (thresholds) or `top` (cumulative fractions)")
         if self.top is not None:
             fracs = list(self.top.values())
             if any(not 0 < f <= 1 for f in fracs) or fracs != sorted(fracs):
@@ -105,10 +103,7 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _not_empty(self) -> Condition:
-        if all(
-            getattr(self, k) is None
-            for k in ("equals", "in_", "gte", "gt", "lte", "lt", "between", "is_true")
-        ):
+        if all(getattr(self, k) is None for k in ("equals", "in_", "gte", "gt", "lte", "lt", "between", "is_true")):
             raise ValueError("when: expected at least one of equals, in, gte, gt, lte, lt, between, is_true")
         if self.between is not None and self.between[0] > self.between[1]:
             raise ValueError(f"when.between: expected [low, high] with low <= high, got {list(self.between)}")
@@ -192,14 +187,10 @@ class ICPFitSpec(_ScorerSpecBase):
     def _targets(self) -> ICPFitSpec:
         if not self.learn:
             if not self.attributes:
-                raise ValueError(
-                    "icp_fit: expected `attributes` (or `learn: true` to learn them from conversions)"
-                )
+                raise ValueError("icp_fit: expected `attributes` (or `learn: true` to learn them from conversions)")
             for a in self.attributes:
                 if (a.values is None) == (a.range is None):
-                    raise ValueError(
-                        f"icp_fit attribute {a.feature!r}: expected exactly one of `values` or `range`"
-                    )
+                    raise ValueError(f"icp_fit attribute {a.feature!r}: expected exactly one of `values` or `range`")
         return self
 
 
@@ -304,9 +295,7 @@ ScorerSpec = Annotated[
     PointsSpec | ICPFitSpec | EngagementSpec | ScorecardSpec | LightGBMSpec | MatrixSpec | BlendSpec,
     Field(discriminator="type"),
 ]
-AnyScorerSpec = (
-    PointsSpec | ICPFitSpec | EngagementSpec | ScorecardSpec | LightGBMSpec | MatrixSpec | BlendSpec
-)
+AnyScorerSpec = PointsSpec | ICPFitSpec | EngagementSpec | ScorecardSpec | LightGBMSpec | MatrixSpec | BlendSpec
 
 MatrixSpec.model_rebuild()
 BlendComponent.model_rebuild()
@@ -315,9 +304,7 @@ BlendSpec.model_rebuild()
 _ADAPTER: TypeAdapter[AnyScorerSpec] = TypeAdapter(ScorerSpec)
 
 
-def parse_scorer_spec(
-    data: Mapping[str, Any] | AnyScorerSpec, *, source: str = "scorer spec"
-) -> AnyScorerSpec:
+def parse_scorer_spec(data: Mapping[str, Any] | AnyScorerSpec, *, source: str = "scorer spec") -> AnyScorerSpec:
     """Validate a mapping (e.g. parsed YAML) into its spec class, with the source named in the error."""
     if isinstance(data, BaseModel):
         return data
@@ -333,7 +320,5 @@ def load_preset(name: str) -> AnyScorerSpec:
 
     ref = resources.files("leadops.scorers").joinpath("presets").joinpath(f"{name}.yaml")
     if not ref.is_file():
-        raise ScorerError(
-            f"preset {name!r}: expected a file presets/{name}.yaml in leadops.scorers, found none"
-        )
+        raise ScorerError(f"preset {name!r}: expected a file presets/{name}.yaml in leadops.scorers, found none")
     return parse_scorer_spec(yaml.safe_load(ref.read_text(encoding="utf-8")), source=f"preset {name}")
