@@ -265,6 +265,30 @@ def evaluate_cmd(
 
 
 @app.command()
+def compare(
+    models: Annotated[list[str], typer.Argument(help="two or more versions / scorer names / aliases")],
+    workspace: Workspace = Path("."),
+    as_json: AsJson = False,
+) -> None:
+    """Several models on the same test leads, side by side, in one offline HTML report."""
+    from leadops.modeling.review import compare_refs
+
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        result = compare_refs(settings, warehouse, models)
+    if as_json:
+        emit(result, True)
+        return
+    table = Table(title=f"{result['test_rows']:,} test leads")
+    keys = ["auc", "pr_auc", "ece", "captured_at_capacity", "revenue_at_capacity"]
+    for column in ("model", *keys):
+        table.add_column(column)
+    for name, figures in result["models"].items():
+        table.add_row(name, *(_short(figures.get(k)) for k in keys))
+    out.print(table)
+    out.print(f"report: {result['report']}")
+
+
+@app.command()
 def validate(
     model: Annotated[str, typer.Argument(help="version number, scorer name (its latest version) or alias")],
     workspace: Workspace = Path("."),

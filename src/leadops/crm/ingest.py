@@ -68,8 +68,8 @@ def new_run_id() -> str:
 def classify_sql(table: TableDef, source: str, run_id: str, *, checked: bool, references: bool) -> str:
     """SELECT the batch's rows with `_status`: new, existing, dup_batch, dup_run, dangling or before_lead.
 
-    `source` holds the mapped rows (with `_check` when `checked`; otherwise only rows that passed the
-    row-level checks). One hash aggregate finds keys repeated inside the batch, one join against the target
+    `source` is the mapping query or a table holding the mapped rows (with `_check` when `checked`; otherwise
+    only rows that passed the row-level checks). One hash aggregate finds keys repeated inside the batch, one join against the target
     finds keys already there (and whether this run put them there), one join against `leads` checks the
     references: set-based, with no key list kept outside the warehouse.
     """
@@ -87,11 +87,13 @@ def classify_sql(table: TableDef, source: str, run_id: str, *, checked: bool, re
             lead_created = ", l.created_at AS _lead_created"
     whens.append(f"WHEN t.{key} IS NULL THEN 'new'")
     status = f"CASE {'WHEN s.' + CHECK + ' IS NOT NULL THEN NULL ' if checked else ''}{' '.join(whens)} ELSE 'existing' END"
+    mapped = f"m AS MATERIALIZED ({source}), " if source.lstrip().upper().startswith("WITH") else ""
+    rows = "m" if mapped else source
     return (
-        f"WITH d AS (SELECT {key}, min({ROW}) AS first_row FROM {source} s WHERE {good} "
+        f"WITH {mapped}d AS (SELECT {key}, min({ROW}) AS first_row FROM {rows} s WHERE {good} "
         f"GROUP BY {key} HAVING count(*) > 1) "
-        f"SELECT s.*, {status} AS {STATUS}, t.ingest_run_id AS _previous_run{lead_created} "
-        f"FROM {source} s LEFT JOIN d ON d.{key} = s.{key} "
+        f"SELECT s.*, {status} AS {STATUS}{lead_created} "
+        f"FROM {rows} s LEFT JOIN d ON d.{key} = s.{key} "
         f"LEFT JOIN {quote_ident(table.name)} t ON t.{key} = s.{key}{joins}"
     )
 
@@ -231,7 +233,7 @@ class _Run:
         try:
             with wh.transaction():
                 wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
-                rows = f"({plan.sql}) AS m" if stage is None else stage.sql
+                rows = plan.sql.strip() if stage is None else stage.sql
                 sql = classify_sql(table, rows, self.run_id, checked=self.duck, references=references)
                 wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {sql}")
                 new, existing = (int(v or 0) for v in wh.rows(

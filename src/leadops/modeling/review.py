@@ -73,3 +73,28 @@ def promote_ref(
         version.version, gates_passed=gates.passed, gate_detail=gates.to_dict(), force=force, reason=reason
     )
     return {"champion": promoted.to_dict(), "gates_passed": gates.passed, "failed_gates": list(gates.failed)}
+
+
+def compare_refs(settings: Settings, warehouse: Warehouse, refs: list[str]) -> dict[str, Any]:
+    """Several registered versions on the same test rows, side by side, in one offline HTML report."""
+    from datetime import UTC, datetime
+
+    from leadops.evaluation import write_comparison
+    from leadops.modeling.assess import measure
+    from leadops.registry import Registry, load_artifact_dir
+
+    registry = Registry(settings, warehouse)
+    context = build_context(settings, warehouse)
+    reports = {}
+    for ref in refs:
+        version = registry.resolve(ref)
+        scorer = load_scorer(load_artifact_dir(settings, version.version))
+        label = f"v{version.version} {version.scorer or ''}".strip()
+        reports[label] = measure(scorer.score(context.training.X_test), context)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = write_comparison(settings.path(settings.evaluation.report_dir) / f"compare-{stamp}.html", reports)
+    return {
+        "report": str(path),
+        "test_rows": len(context.training.y_test),
+        "models": {k: headline(r) for k, r in reports.items()},
+    }
