@@ -27,7 +27,7 @@ TABLE_SQL = {
     "ON CONFLICT DO NOTHING",
     "activities": "INSERT INTO activities (activity_id, lead_id, occurred_at, activity_type, channel, value) "
     "SELECT ActivityId, LeadId, timezone('UTC', CAST(ActivityDate AS TIMESTAMPTZ)), ActivityType, Channel, Value "
-    "FROM read_csv('{path}', header=true) ON CONFLICT DO NOTHING",
+    "FROM read_csv('{path}', header=true)",  # migration 005: no key index on activities, nothing to conflict with
     "outcomes": "INSERT INTO outcomes (outcome_id, lead_id, occurred_at, outcome, deal_value) SELECT OutcomeId, "
     "LeadId, timezone('UTC', CAST(OutcomeDate AS TIMESTAMPTZ)), Stage, Amount FROM read_csv('{path}', header=true) "
     "ON CONFLICT DO NOTHING",

@@ -315,8 +315,15 @@ class LabelSpec(Strict):
 
 
 class SplitSpec(Strict):
-    """Fractions of the time-ordered train / validation / test split (random stratified for flat data)."""
+    """Fractions of the time-ordered train / validation / test split (flat data: random stratified or ordered)."""
 
+    method: Literal["random", "ordered"] = Field(
+        default="random",
+        description=(
+            "flat exports only: random (stratified, seeded) or ordered (by the number ending lead_id, i.e. the "
+            "file's row order with id_from_row); data with event times is always split by time"
+        ),
+    )
     train: float = Field(default=0.6, gt=0, lt=1)
     validation: float = Field(default=0.2, ge=0, lt=1)
     test: float = Field(default=0.2, gt=0, lt=1)

@@ -122,6 +122,39 @@ def stratified_split(y: np.ndarray, split: SplitSpec) -> np.ndarray:
     return out
 
 
+ROW_SUFFIX = r"(\d+)$"
+
+
+def row_order(lead_ids: pd.Series) -> np.ndarray:
+    """Positions of `lead_ids` sorted by the number that ends each id (the row number `id_from_row` writes).
+
+    Ties (the same row number from two sources) keep lead_id order; an id without a trailing number is an error,
+    since its place in the file cannot be known."""
+    ids = lead_ids.astype(str).reset_index(drop=True)
+    digits = ids.str.extract(ROW_SUFFIX, expand=False)
+    missing = digits.isna()
+    if missing.any():
+        bad = ids[missing].iloc[0]
+        raise FeatureError(
+            f"training.split.method 'ordered': lead_id '{bad}' does not end in a row number "
+            f"({int(missing.sum())} ids like it); expected ids such as '<source>:<row>' (id_from_row: true)",
+            hint="use split.method: random, or give the export a key ending in its row number",
+        )
+    frame = pd.DataFrame({"row": digits.astype("int64"), "id": ids})
+    return frame.sort_values(["row", "id"], kind="mergesort").index.to_numpy()
+
+
+def ordered_split(lead_ids: pd.Series, split: SplitSpec) -> np.ndarray:
+    """Split a flat export by row order: the first `train` share trains, the next validates, the rest tests."""
+    order = row_order(lead_ids)
+    n = order.size
+    n1 = round(split.train * n)
+    n2 = n1 + round(split.validation * n)
+    out = np.empty(n, dtype=object)
+    out[order[:n1]], out[order[n1:n2]], out[order[n2:]] = "train", "validation", "test"
+    return out
+
+
 def digest_frame(frame: pd.DataFrame) -> str:
     """sha256 over the rows in the given order, column by column (names, types and values)."""
     h = hashlib.sha256()
@@ -206,9 +239,14 @@ def build_training_set(
     censored = pd.DataFrame(columns=["lead_id", "snapshot_at", "converted_so_far"])
     if flat:
         fspec, dropped = _flat_spec(fspec)
+        how = (
+            "ordered by row (the number ending each lead_id)"
+            if tspec.split.method == "ordered"
+            else "random (stratified)"
+        )
         warnings.append(
             "flat export without event times: point-in-time safety cannot be checked; "
-            "labels are 'ever converted' and the split is random (stratified)"
+            f"labels are 'ever converted' and the split is {how}"
         )
         if dropped:
             warnings.append(f"features that need event times were left out: {dropped}")
@@ -216,7 +254,10 @@ def build_training_set(
         table = build_features(fspec, warehouse, as_of=utcnow(), lead_ids=rows["lead_id"].tolist(), as_pandas=True)
         frame = rows.merge(table, on="lead_id", how="inner", validate="one_to_one")
         frame = frame.sort_values("lead_id", kind="mergesort").reset_index(drop=True)
-        split = stratified_split(frame["label"].to_numpy(dtype=bool), tspec.split)
+        if tspec.split.method == "ordered":
+            split = ordered_split(frame["lead_id"], tspec.split)
+        else:
+            split = stratified_split(frame["label"].to_numpy(dtype=bool), tspec.split)
     else:
         end = data_end(warehouse, tspec)
         if end is None:

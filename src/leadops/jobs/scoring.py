@@ -40,11 +40,23 @@ SHADOW_SCHEMA = pa.schema(
 
 def _nullable(values: Any) -> pa.Array:
     """float64 with NaN as NULL (SQL compares NaN above every number; NULL is what 'unknown' means there)."""
-    return pa.array(
-        np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float),
-        pa.float64(),
-        from_pandas=True,
-    )
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiub":
+        arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    return pa.array(np.asarray(arr, dtype=np.float64), pa.float64(), from_pandas=True)
+
+
+def _strings(values: Any) -> pa.Array:
+    """Arrow string array from an array/Series of str (None/NaN -> NULL), converted in C, not per row."""
+    arr = pa.array(pd.Series(values, copy=False), from_pandas=True)
+    return arr if pa.types.is_string(arr.type) else arr.cast(pa.string())
+
+
+def _ids(index: pd.Index) -> pa.Array:
+    """Lead ids as Arrow strings: str() of every index value (a str index converts without a Python loop)."""
+    if pd.api.types.infer_dtype(index, skipna=False) == "string":
+        return _strings(index)
+    return pa.array([str(i) for i in index], pa.string())
 
 
 def model_matrix(ref: ModelRef, X: pd.DataFrame) -> pd.DataFrame:
@@ -85,9 +97,17 @@ def _json_reasons(reasons: Any) -> str:
 
 
 def explain_rows(model: ScorerLike, ref: ModelRef, X: pd.DataFrame, top_n: int) -> pd.DataFrame:
-    """reasons (JSON text) and reason_text per lead, indexed like X."""
+    """reasons (JSON text) and reason_text per lead, indexed like X (pass only the leads that need reasons).
+
+    A leadops Scorer builds both columns column-wise (`explain_json`); any other model goes through its
+    explain() frame of per-row dicts.
+    """
     if len(X) == 0:
         return pd.DataFrame({"reasons": pd.Series([], dtype=object), "reason_text": pd.Series([], dtype=object)})
+    fast = getattr(model, "explain_json", None)
+    if callable(fast):
+        out = fast(model_matrix(ref, X), top_n=top_n)
+        return pd.DataFrame({"reasons": out["reasons"], "reason_text": out["reason_text"]}, index=X.index)
     explained = model.explain(model_matrix(ref, X), top_n=top_n)
     return pd.DataFrame(
         {
@@ -101,50 +121,49 @@ def explain_rows(model: ScorerLike, ref: ModelRef, X: pd.DataFrame, top_n: int) 
 def score_chunk(
     model: ScorerLike, ref: ModelRef, X: pd.DataFrame, *, with_reasons: bool = False, top_n: int = 3
 ) -> pa.Table:
-    """Champion score rows for one chunk of features (index = lead_id)."""
+    """Champion score rows for one chunk of features (index = lead_id), packed column-wise into Arrow."""
     Xm = model_matrix(ref, X)
     scored = model.score(Xm) if len(Xm) else pd.DataFrame(columns=["score", "probability", "grade", "raw"])
     if len(scored) != len(Xm):
         raise JobError(f"model version {ref.version} returned {len(scored)} scores for {len(Xm)} leads")
     n = len(Xm)
     fit_model, eng_model = _sub_scorers(model)
-    fit = _component(fit_model, X) if fit_model is not None and n else np.full(n, np.nan)
-    eng = _component(eng_model, X) if eng_model is not None and n else np.full(n, np.nan)
-    reasons: list[Any] = [None] * n
-    reason_text: list[Any] = [None] * n
+    null_f64 = pa.nulls(n, pa.float64())
+    fit = _nullable(_component(fit_model, X)) if fit_model is not None and n else null_f64
+    eng = _nullable(_component(eng_model, X)) if eng_model is not None and n else null_f64
+    reasons: pa.Array = pa.nulls(n, pa.string())
+    reason_text: pa.Array = pa.nulls(n, pa.string())
     if with_reasons and n:
         ex = explain_rows(model, ref, X, top_n)
-        reasons, reason_text = list(ex["reasons"]), list(ex["reason_text"])
-    columns = {
-        "lead_id": [str(i) for i in Xm.index],
-        "score": np.asarray(scored["score"], dtype=float),
-        "probability": _nullable(scored["probability"]),
-        "grade": [None if g is None else str(g) for g in scored["grade"]],
-        "raw": _nullable(scored["raw"]),
-        "fit_score": _nullable(fit),
-        "engagement_score": _nullable(eng),
-        "reasons": reasons,
-        "reason_text": reason_text,
-    }
-    return pa.Table.from_pydict(columns, schema=STAGE_SCHEMA)
+        reasons, reason_text = _strings(ex["reasons"]), _strings(ex["reason_text"])
+    columns = [
+        _ids(Xm.index),
+        pa.array(np.asarray(scored["score"], dtype=np.float64), pa.float64()),
+        _nullable(scored["probability"]),
+        _strings(scored["grade"]),
+        _nullable(scored["raw"]),
+        fit,
+        eng,
+        reasons,
+        reason_text,
+    ]
+    return pa.Table.from_arrays(columns, schema=STAGE_SCHEMA)
 
 
 def shadow_chunk(model: ScorerLike, ref: ModelRef, X: pd.DataFrame) -> pa.Table:
     """A challenger's scores for one chunk (stored for comparison, never routed)."""
     Xm = model_matrix(ref, X)
     scored = model.score(Xm) if len(Xm) else pd.DataFrame(columns=["score", "probability", "grade"])
-    return pa.Table.from_pydict(
-        {
-            "lead_id": [str(i) for i in Xm.index],
-            "model_version": [ref.version] * len(Xm),
-            "score": np.asarray(scored["score"], dtype=float),
-            "probability": _nullable(scored["probability"]),
-            "grade": [None if g is None else str(g) for g in scored["grade"]],
-        },
-        schema=SHADOW_SCHEMA,
-    )
+    columns = [
+        _ids(Xm.index),
+        pa.repeat(pa.scalar(ref.version, pa.int32()), len(Xm)),
+        pa.array(np.asarray(scored["score"], dtype=np.float64), pa.float64()),
+        _nullable(scored["probability"]),
+        _strings(scored["grade"]),
+    ]
+    return pa.Table.from_arrays(columns, schema=SHADOW_SCHEMA)
 
 
 def with_run_id(table: pa.Table, run_id: str) -> pa.Table:
     """Prefix a run_id column (the warehouse tables' key)."""
-    return table.add_column(0, "run_id", pa.array([run_id] * table.num_rows, pa.string()))
+    return table.add_column(0, "run_id", pa.repeat(pa.scalar(run_id, pa.string()), table.num_rows))
