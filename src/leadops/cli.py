@@ -149,6 +149,7 @@ def simulate(
 ) -> None:
     """Write the fictional company's CRM export into the workspace's source/ folder (ground truth apart)."""
     from leadops.simulate import simulate as run_simulation
+    from leadops.simulate.tutorial import TUTORIAL_DEFAULT_LEADS as TUTORIAL_LEADS
 
     with failures():
         settings = _settings(workspace)
@@ -157,7 +158,7 @@ def simulate(
             summary = run_simulation(
                 settings.workspace,
                 scenario=scenario or defaults.scenario,
-                leads=leads or defaults.leads,
+                leads=leads or (TUTORIAL_LEADS if (scenario or defaults.scenario) == "tutorial" else defaults.leads),
                 days=days or defaults.days,
                 seed=defaults.seed if seed is None else seed,
                 fault_rate=defaults.fault_rate if fault_rate is None else fault_rate,
