@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from leadops.evaluation import ChampionScores, EvaluationError, migration_matrix, stability
-from leadops.evaluation.stability import migration_frame
+from leadops.evaluation.champion_stability import migration_frame
 
 
 def test_migration_matrix_counts_by_hand() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 # Names resolve on first use, so `import leadops.evaluation.gates` (config loading) stays cheap.
 _LAZY = {
-    "ChampionScores": "leadops.evaluation.stability",
+    "ChampionScores": "leadops.evaluation.champion_stability",
     "EvaluationError": "leadops.evaluation.errors",
     "EvaluationReport": "leadops.evaluation.evaluator",
     "GateOutcome": "leadops.evaluation.gates",
@@ -35,13 +35,13 @@ _LAZY = {
     "group_frame": "leadops.evaluation.groups",
     "group_metrics": "leadops.evaluation.groups",
     "log_loss": "leadops.evaluation.metrics",
-    "migration_matrix": "leadops.evaluation.stability",
+    "migration_matrix": "leadops.evaluation.champion_stability",
     "oracle_comparison": "leadops.evaluation.oracle",
     "pr_auc": "leadops.evaluation.metrics",
     "reliability_curve": "leadops.evaluation.metrics",
     "render_comparison": "leadops.evaluation.report",
     "render_report": "leadops.evaluation.report",
-    "stability": "leadops.evaluation.stability",
+    "stability": "leadops.evaluation.champion_stability",
     "wilson": "leadops.evaluation.intervals",
     "wilson_interval": "leadops.evaluation.intervals",
     "write_comparison": "leadops.evaluation.report",

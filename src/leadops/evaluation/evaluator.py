@@ -36,7 +36,7 @@ from leadops.evaluation.metrics import (
 )
 from leadops.evaluation.oracle import oracle_comparison
 from leadops.evaluation.ranking import Ranking
-from leadops.evaluation.stability import ChampionScores, grade_order, stability
+from leadops.evaluation.champion_stability import ChampionScores, grade_order, stability
 
 
 @dataclass
