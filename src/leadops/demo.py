@@ -102,7 +102,7 @@ def run_demo(workspace: Path, *, leads: int = 50_000, seed: int = 42) -> dict[st
             f"{run['routed_sales']:,} to Sales, {run['routed_marketing']:,} to nurture",
         )
         top = warehouse.df(
-            "SELECT lead_id, score, grade, reasons FROM current_sales_queue ORDER BY score DESC, lead_id LIMIT 10"
+            "SELECT lead_id, score, grade, reason_text FROM current_sales_queue ORDER BY score DESC, lead_id LIMIT 10"
         )
     finally:
         warehouse.close()
@@ -125,7 +125,7 @@ def _print_summary(settings: Any, run: dict[str, Any], top: Any, trained: dict[s
     for column in ("lead", "score", "grade", "why"):
         table.add_column(column)
     for row in top.itertuples():
-        table.add_row(str(row.lead_id), f"{row.score:.1f}", str(row.grade), str(row.reasons))
+        table.add_row(str(row.lead_id), f"{row.score:.1f}", str(row.grade), str(row.reason_text))
     console.print(table)
     console.print(f"queues: Sales {run['routed_sales']:,} | Marketing nurture {run['routed_marketing']:,}")
     figures = Table(title="champion (predictive) vs the point rules, on the same test leads")

@@ -52,7 +52,8 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int], None]
 FLAT_COLUMNS = ("_converted", "_deal_value")
 STATUS = "_status"
-ROWS = "_ingest_rows"  # the classified batch, a temporary table in the warehouse
+ROWS = "_ingest_rows"  # DuckDB: the mapped batch, a temporary table in the warehouse
+FLAGS = "_ingest_flags"  # the batch's good rows that are not simply new (see flags_sql)
 LOADED = ("new", "existing")
 # Tables whose rows are events: a row already there is never rewritten (only its ingest_run_id moves).
 IMMUTABLE = ("activities", "outcomes")
@@ -65,36 +66,37 @@ def new_run_id() -> str:
     return f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
 
 
-def classify_sql(table: TableDef, source: str, run_id: str, *, checked: bool, references: bool) -> str:
-    """SELECT the batch's rows with `_status`: new, existing, dup_batch, dup_run, dangling or before_lead.
+def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, references: bool) -> str:
+    """SELECT the good rows of a batch that must NOT simply be inserted, with `_status` saying why.
 
-    `source` is the mapping query or a table holding the mapped rows (with `_check` when `checked`; otherwise
-    only rows that passed the row-level checks). One hash aggregate finds keys repeated inside the batch, one join against the target
-    finds keys already there (and whether this run put them there), one join against `leads` checks the
-    references: set-based, with no key list kept outside the warehouse.
+    `_status` is `existing` (key already there from an earlier run), `dup_batch` (an earlier row of the batch
+    has the key), `dup_run` (this run already loaded the key), `dangling` (no such lead) or `before_lead`.
+    `rows` holds the mapped batch (with `_check` when `checked`; otherwise only rows that passed the
+    row-level checks). Only keys, row numbers and lead ids take part in the joins, so probing the whole target
+    stays cheap; no key list is kept outside the warehouse, and a fresh load yields no rows at all.
     """
     key = quote_ident(table.key)
-    good = f"s.{CHECK} IS NULL" if checked else "true"
-    whens = [f"WHEN d.first_row IS NOT NULL AND s.{ROW} > d.first_row THEN 'dup_batch'",
+    good = f"WHERE {CHECK} IS NULL" if checked else ""
+    lead = ", lead_id" if references else ""
+    when = ", occurred_at" if references and table.name == "outcomes" else ""
+    whens = ["WHEN d.first_row IS NOT NULL AND s._row > d.first_row THEN 'dup_batch'",
              f"WHEN t.ingest_run_id = {lit(run_id)} THEN 'dup_run'"]  # fmt: skip
     joins = ""
-    lead_created = ""
+    extra = ", NULL AS _lead, CAST(NULL AS TIMESTAMP) AS _occurred, CAST(NULL AS TIMESTAMP) AS _lead_created"
     if references:
         joins = " LEFT JOIN leads l ON l.lead_id = s.lead_id"
         whens.append("WHEN l.lead_id IS NULL THEN 'dangling'")
+        extra = ", s.lead_id AS _lead, CAST(NULL AS TIMESTAMP) AS _occurred, CAST(NULL AS TIMESTAMP) AS _lead_created"
         if table.name == "outcomes":
             whens.append("WHEN s.occurred_at < l.created_at THEN 'before_lead'")
-            lead_created = ", l.created_at AS _lead_created"
+            extra = ", s.lead_id AS _lead, s.occurred_at AS _occurred, l.created_at AS _lead_created"
     whens.append(f"WHEN t.{key} IS NULL THEN 'new'")
-    status = f"CASE {'WHEN s.' + CHECK + ' IS NOT NULL THEN NULL ' if checked else ''}{' '.join(whens)} ELSE 'existing' END"
-    mapped = f"m AS MATERIALIZED ({source}), " if source.lstrip().upper().startswith("WITH") else ""
-    rows = "m" if mapped else source
     return (
-        f"WITH {mapped}d AS (SELECT {key}, min({ROW}) AS first_row FROM {rows} s WHERE {good} "
-        f"GROUP BY {key} HAVING count(*) > 1) "
-        f"SELECT s.*, {status} AS {STATUS}{lead_created} "
-        f"FROM {rows} s LEFT JOIN d ON d.{key} = s.{key} "
-        f"LEFT JOIN {quote_ident(table.name)} t ON t.{key} = s.{key}{joins}"
+        f"SELECT * FROM (SELECT s.{ROW}, s.{key} AS _key{extra}, CASE {' '.join(whens)} ELSE 'existing' END AS {STATUS} "
+        f"FROM (SELECT {ROW}, {key}{lead}{when} FROM {rows} {good}) s "
+        f"LEFT JOIN (SELECT {key}, min({ROW}) AS first_row FROM {rows} {good} GROUP BY {key} HAVING count(*) > 1) d "
+        f"ON d.{key} = s.{key} LEFT JOIN {quote_ident(table.name)} t ON t.{key} = s.{key}{joins}) x "
+        f"WHERE {STATUS} <> 'new'"
     )
 
 
@@ -126,7 +128,8 @@ class _Run:
         """Drop staging tables and the scratch database."""
         if self.scratch is not None:
             self.scratch.close()
-        self.warehouse.execute(f"DROP TABLE IF EXISTS {ROWS}")
+        for name in (ROWS, FLAGS):
+            self.warehouse.execute(f"DROP TABLE IF EXISTS {name}")
         for stage in self.stages:
             stage.drop()
 
@@ -232,28 +235,33 @@ class _Run:
             entries += self._map_elsewhere(plan, source, stage)
         try:
             with wh.transaction():
-                wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
-                rows = plan.sql.strip() if stage is None else stage.sql
-                sql = classify_sql(table, rows, self.run_id, checked=self.duck, references=references)
-                wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {sql}")
-                new, existing = (int(v or 0) for v in wh.rows(
-                    f"SELECT count(*) FILTER (WHERE {STATUS} = 'new'), count(*) FILTER (WHERE {STATUS} = 'existing') "
-                    f"FROM {ROWS}"
-                )[0])  # fmt: skip
+                if stage is None:
+                    wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
+                    wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
+                rows = ROWS if stage is None else stage.sql
+                good = f"{rows} WHERE {CHECK} IS NULL" if self.duck else rows
+                wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
+                sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references)
+                wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
+                total = int(wh.scalar(f"SELECT count(*) FROM {good}") or 0)
+                flagged, existing = (int(v or 0) for v in wh.rows(
+                    f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
+                new = total - flagged
                 if new:
-                    self._insert(table, plan)
+                    self._insert(table, plan, good, flagged > 0)
                 if existing:
-                    self._update(table, plan)
+                    self._update(table, plan, rows)
                 report.rows_loaded += new + existing
                 if plan.flat:
-                    report.outcomes_loaded += self._flat_outcomes()
-                entries += self._rejected(table, plan, references)
+                    report.outcomes_loaded += self._flat_outcomes(good)
+                entries += self._rejected(table, plan, rows)
                 data, reasons = quarantine.build(
                     entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
                     file=file, at=self.started,
                 )  # fmt: skip
                 quarantine.write(wh, self.quarantine_stage, data)
-                wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
+                for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
+                    wh.execute(f"DROP TABLE IF EXISTS {name}")
         finally:
             if self.duck:
                 self.con.unregister(RAW)
@@ -282,42 +290,43 @@ class _Run:
             field = plan.canonical_of.get(bad_field or "", bad_field or "")
         return quarantine.Entry(int(row), rule.reason, field, detail)
 
-    def _insert(self, table: TableDef, plan: Plan) -> None:
-        """One INSERT of the batch's new rows."""
+    def _insert(self, table: TableDef, plan: Plan, good: str, flagged: bool) -> None:
+        """One INSERT of the batch's new rows (good rows minus the flagged ones)."""
         names = ", ".join(quote_ident(c) for c in plan.outputs)
         values = ", ".join(self._cast(table, c) for c in plan.outputs)
+        where = "WHERE" if " WHERE " not in f" {good} " else "AND"
+        skip = f" {where} NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = r.{ROW})" if flagged else ""
         self.warehouse.execute(
             f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) "
-            f"SELECT {values}, {lit(self.run_id)} FROM {ROWS} WHERE {STATUS} = 'new'"
+            f"SELECT {values}, {lit(self.run_id)} FROM {good.replace(' WHERE ', ' r WHERE ', 1) if ' WHERE ' in good else good + ' r'}{skip}"
         )
 
-    def _update(self, table: TableDef, plan: Plan) -> None:
+    def _update(self, table: TableDef, plan: Plan, rows: str) -> None:
         """One UPDATE of rows already there: newer values for leads/accounts, only the run id for events."""
         columns = [] if table.name in IMMUTABLE else [c for c in plan.outputs if c != table.key]
         sets = ", ".join([f"{quote_ident(c)} = {self._cast(table, c, 'r')}" for c in columns]
                          + [f"ingest_run_id = {lit(self.run_id)}"])  # fmt: skip
         key = quote_ident(table.key)
+        target = quote_ident(table.name)
         self.warehouse.execute(
-            f"UPDATE {quote_ident(table.name)} SET {sets} FROM {ROWS} r "
-            f"WHERE r.{STATUS} = 'existing' AND {quote_ident(table.name)}.{key} = r.{key}"
+            f"UPDATE {target} SET {sets} FROM (SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} "
+            f"AND f.{STATUS} = 'existing') r WHERE {target}.{key} = r.{key}"
         )
 
-    def _rejected(self, table: TableDef, plan: Plan, references: bool) -> list[quarantine.Entry]:
-        """Entries for the rows the classification set aside (and, on DuckDB, the row-level failures)."""
-        key = quote_ident(table.key)
-        lead = "s.lead_id" if table.refers_to_lead else "NULL"
-        times = "s.occurred_at, s._lead_created" if references and table.name == "outcomes" else "NULL, NULL"
-        checks = f"s.{CHECK}, s.{BAD_FIELD}, s.{DETAIL}" if self.duck else "NULL, NULL, NULL"
-        failed = f"s.{CHECK} IS NOT NULL OR " if self.duck else ""
-        rows = self.warehouse.rows(
-            f"SELECT s.{ROW}, {checks}, s.{STATUS}, s.{key}, {lead}, {times} FROM {ROWS} s "
-            f"WHERE {failed}s.{STATUS} NOT IN ('new', 'existing') ORDER BY s.{ROW}"
+    def _rejected(self, table: TableDef, plan: Plan, rows: str) -> list[quarantine.Entry]:
+        """Entries for the rows the flags set aside (and, on DuckDB, the rows that broke a row-level check)."""
+        found = self.warehouse.rows(
+            f"SELECT {ROW}, {STATUS}, _key, _lead, _occurred, _lead_created FROM {FLAGS} "
+            f"WHERE {STATUS} <> 'existing' ORDER BY {ROW}"
         )
         entries: list[quarantine.Entry] = []
-        for row, check, bad_field, detail, status, value, lead, occurred, created in rows:
-            if check is not None:
+        if self.duck:
+            for row, check, bad_field, detail in self.warehouse.rows(
+                f"SELECT {ROW}, {CHECK}, {BAD_FIELD}, {DETAIL} FROM {rows} WHERE {CHECK} IS NOT NULL ORDER BY {ROW}"
+            ):
                 entries.append(self._failed(plan, row, check, bad_field, detail))
-            elif status == "dup_batch":
+        for row, status, value, lead, occurred, created in found:
+            if status == "dup_batch":
                 entries.append(quarantine.Entry(int(row), "duplicate_key", table.key,
                                                 f"key '{str(value)[:80]}' already appeared on an earlier row"))  # fmt: skip
             elif status == "dup_run":
@@ -338,10 +347,12 @@ class _Run:
             return f"CAST({ref} AS {'JSON' if self.duck else 'JSONB'})"
         return ref
 
-    def _flat_outcomes(self) -> int:
+    def _flat_outcomes(self, good: str) -> int:
         """One `converted` outcome per converting lead of a flat export (outcome_id = lead_id, no time)."""
         wh = self.warehouse
-        loaded = f"(SELECT * FROM {ROWS} WHERE {STATUS} IN ('new', 'existing')) AS s"
+        loaded = (f"(SELECT b.* FROM {good.replace(' WHERE ', ' b WHERE ', 1) if ' WHERE ' in good else good + ' b'} "
+                  f"{'AND' if ' WHERE ' in good else 'WHERE'} NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = b.{ROW} "
+                  f"AND f.{STATUS} <> 'existing')) AS s")  # fmt: skip
         wh.execute(
             "DELETE FROM outcomes WHERE outcome = 'converted' AND occurred_at IS NULL AND outcome_id IN "
             f"(SELECT lead_id FROM {loaded} WHERE NOT _converted)"
