@@ -64,7 +64,8 @@ def mlflow_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     import mlflow
     import sqlalchemy
 
-    folder = Path(request.config.cache.mkdir("leadops-registry"))
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    folder = Path(cache.mkdir("leadops-registry")) if cache else tmp_path_factory.mktemp("leadops-registry")
     db = folder / f"mlflow-{mlflow.__version__}-sqlalchemy-{sqlalchemy.__version__}.db"
     if not db.exists():
         fresh = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"

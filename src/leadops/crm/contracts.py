@@ -1,8 +1,8 @@
 """Data contracts: row-level checks as SQL over a staged batch, and set-based checks against the warehouse.
 
 Row-level checks (types, required, categories, ranges, future times) run vectorized in DuckDB on each batch;
-cross-table checks (a lead must exist; no outcome before its lead) run as one anti-join per batch in the
-warehouse, never row by row in Python.
+cross-table checks (a lead must exist; no outcome before its lead; keys unique) run set-based per batch in the
+warehouse (leadops.crm.ingest.flags_sql), never row by row in Python.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import date, datetime
 
 from leadops.crm.schema import ColumnType, TableDef
 from leadops.crm.specs import TableContract
-from leadops.warehouse.connection import Warehouse, quote_ident
 
 REASONS = (
     "bad_encoding",
@@ -150,50 +149,3 @@ def contract_checks(
                 )
             )
     return checks
-
-
-def case(checks: list[Check], pick: str) -> str:
-    """One CASE over the checks in order, returning the first failing check's reason, field or detail."""
-    if not checks:
-        return "CAST(NULL AS VARCHAR)"
-    whens = []
-    for check in checks:
-        field = check.field if check.field_is_sql else lit(check.field)
-        value = {"reason": lit(check.reason), "field": field, "detail": check.detail}[pick]
-        whens.append(f"WHEN {check.condition} THEN {value}")
-    return "CASE " + " ".join(whens) + " END"
-
-
-# --------------------------------------------------------------- set-based, warehouse side
-def reference_violations(warehouse: Warehouse, stage: str, table: TableDef) -> list[tuple[int, str, str, str]]:
-    """(row_number, reason, field, detail) of staged rows naming a missing lead or preceding their lead."""
-    s = quote_ident(stage)
-    rows = warehouse.rows(
-        f"SELECT s._row, s.lead_id FROM {s} s WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = s.lead_id)"
-    )
-    found = [(int(r), "dangling_reference", "lead_id", f"lead_id '{str(lead)[:80]}' is not a known lead")
-             for r, lead in rows]  # fmt: skip
-    if table.name == "outcomes":
-        rows = warehouse.rows(
-            f"SELECT s._row, s.occurred_at, l.created_at FROM {s} s JOIN leads l ON l.lead_id = s.lead_id "
-            "WHERE s.occurred_at < l.created_at"
-        )
-        found += [
-            (
-                int(r),
-                "outcome_before_lead",
-                "occurred_at",
-                f"outcome at {occ} is before the lead was created at {created}",
-            )
-            for r, occ, created in rows
-        ]
-    return found
-
-
-def reference_predicate(stage: str, table: TableDef) -> str:
-    """SQL predicate over the stage's rows matching reference_violations() (for a set-based DELETE)."""
-    s = quote_ident(stage)
-    sql = f"NOT EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = {s}.lead_id)"
-    if table.name == "outcomes":
-        sql += f" OR EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = {s}.lead_id AND {s}.occurred_at < l.created_at)"
-    return sql

@@ -92,7 +92,8 @@ def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, referen
             extra = ", s.lead_id AS _lead, s.occurred_at AS _occurred, l.created_at AS _lead_created"
     whens.append(f"WHEN t.{key} IS NULL THEN 'new'")
     return (
-        f"SELECT * FROM (SELECT s.{ROW}, s.{key} AS _key{extra}, CASE {' '.join(whens)} ELSE 'existing' END AS {STATUS} "
+        f"SELECT * FROM (SELECT s.{ROW}, s.{key} AS _key{extra}, "
+        f"CASE {' '.join(whens)} ELSE 'existing' END AS {STATUS} "
         f"FROM (SELECT {ROW}, {key}{lead}{when} FROM {rows} {good}) s "
         f"LEFT JOIN (SELECT {key}, min({ROW}) AS first_row FROM {rows} {good} GROUP BY {key} HAVING count(*) > 1) d "
         f"ON d.{key} = s.{key} LEFT JOIN {quote_ident(table.name)} t ON t.{key} = s.{key}{joins}) x "
@@ -239,11 +240,11 @@ class _Run:
                     wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
                     wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
                 rows = ROWS if stage is None else stage.sql
-                good = f"{rows} WHERE {CHECK} IS NULL" if self.duck else rows
+                good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
                 wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
                 sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references)
                 wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
-                total = int(wh.scalar(f"SELECT count(*) FROM {good}") or 0)
+                total = int(wh.scalar(f"SELECT count(*) FROM {good} AS g") or 0)
                 flagged, existing = (int(v or 0) for v in wh.rows(
                     f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
                 new = total - flagged
@@ -294,11 +295,10 @@ class _Run:
         """One INSERT of the batch's new rows (good rows minus the flagged ones)."""
         names = ", ".join(quote_ident(c) for c in plan.outputs)
         values = ", ".join(self._cast(table, c) for c in plan.outputs)
-        where = "WHERE" if " WHERE " not in f" {good} " else "AND"
-        skip = f" {where} NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = r.{ROW})" if flagged else ""
+        skip = f" WHERE NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = r.{ROW})" if flagged else ""
         self.warehouse.execute(
             f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) "
-            f"SELECT {values}, {lit(self.run_id)} FROM {good.replace(' WHERE ', ' r WHERE ', 1) if ' WHERE ' in good else good + ' r'}{skip}"
+            f"SELECT {values}, {lit(self.run_id)} FROM {good} AS r{skip}"
         )
 
     def _update(self, table: TableDef, plan: Plan, rows: str) -> None:
@@ -326,18 +326,15 @@ class _Run:
             ):
                 entries.append(self._failed(plan, row, check, bad_field, detail))
         for row, status, value, lead, occurred, created in found:
-            if status == "dup_batch":
-                entries.append(quarantine.Entry(int(row), "duplicate_key", table.key,
-                                                f"key '{str(value)[:80]}' already appeared on an earlier row"))  # fmt: skip
-            elif status == "dup_run":
-                entries.append(quarantine.Entry(int(row), "duplicate_key", table.key,
-                                                f"key '{str(value)[:80]}' was already loaded from an earlier row"))  # fmt: skip
-            elif status == "dangling":
-                entries.append(quarantine.Entry(int(row), "dangling_reference", "lead_id",
-                                                f"lead_id '{str(lead)[:80]}' is not a known lead"))  # fmt: skip
-            elif status == "before_lead":
-                entries.append(quarantine.Entry(int(row), "outcome_before_lead", "occurred_at",
-                                                f"outcome at {occurred} is before the lead was created at {created}"))  # fmt: skip
+            shown = str(value)[:80]
+            reason, field, detail = {
+                "dup_batch": ("duplicate_key", table.key, f"key '{shown}' already appeared on an earlier row"),
+                "dup_run": ("duplicate_key", table.key, f"key '{shown}' was already loaded from an earlier row"),
+                "dangling": ("dangling_reference", "lead_id", f"lead_id '{str(lead)[:80]}' is not a known lead"),
+                "before_lead": ("outcome_before_lead", "occurred_at",
+                                f"outcome at {occurred} is before the lead was created at {created}"),
+            }[status]  # fmt: skip
+            entries.append(quarantine.Entry(int(row), reason, field, detail))
         return entries
 
     def _cast(self, table: TableDef, column: str, alias: str | None = None) -> str:
@@ -350,9 +347,8 @@ class _Run:
     def _flat_outcomes(self, good: str) -> int:
         """One `converted` outcome per converting lead of a flat export (outcome_id = lead_id, no time)."""
         wh = self.warehouse
-        loaded = (f"(SELECT b.* FROM {good.replace(' WHERE ', ' b WHERE ', 1) if ' WHERE ' in good else good + ' b'} "
-                  f"{'AND' if ' WHERE ' in good else 'WHERE'} NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = b.{ROW} "
-                  f"AND f.{STATUS} <> 'existing')) AS s")  # fmt: skip
+        loaded = (f"(SELECT b.* FROM {good} AS b WHERE NOT EXISTS (SELECT 1 FROM {FLAGS} f "
+                  f"WHERE f.{ROW} = b.{ROW} AND f.{STATUS} <> 'existing')) AS s")  # fmt: skip
         wh.execute(
             "DELETE FROM outcomes WHERE outcome = 'converted' AND occurred_at IS NULL AND outcome_id IN "
             f"(SELECT lead_id FROM {loaded} WHERE NOT _converted)"

@@ -51,7 +51,9 @@ class SourceSpec(Strict):
     id_from_row: bool = Field(default=False, description="make the key from the row number when the export has none")
     flat_outcome: FlatOutcome | None = None
     batch_rows: int | None = Field(
-        default=None, ge=1_000, description="rows per streamed batch (default: 500,000 into DuckDB, 250,000 into PostgreSQL)"
+        default=None,
+        ge=1_000,
+        description="rows per streamed batch (default: 500,000 into DuckDB, 250,000 into PostgreSQL)",
     )
 
     @model_validator(mode="after")

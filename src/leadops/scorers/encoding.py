@@ -46,11 +46,15 @@ def _is_text_column(s: pd.Series) -> bool:
 def category_codes(s: pd.Series, categories: Sequence[str]) -> np.ndarray:
     """Float codes of a categorical column against the fitted category list; unseen and missing -> NaN."""
     if _is_text_column(s):
-        # hash lookup in C; the same codes as comparing str(value) with the list below
-        codes = pd.Index(list(categories), dtype=object).get_indexer(s.to_numpy(dtype=object, na_value=None))
-        out = codes.astype(np.float64)
-        out[codes < 0] = np.nan
-        return out
+        # Arrow hash lookup in C: the same codes as comparing str(value) with the list, without a Python loop
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.array(s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype) else s, from_pandas=True)
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            values = values.cast(pa.string())  # all-missing columns arrive as Arrow's null type
+        found = pc.index_in(values, value_set=pa.array(list(categories), pa.string()))
+        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.float64)
     lookup = {c: float(i) for i, c in enumerate(categories)}
     return np.array([np.nan if v is None else lookup.get(v, np.nan) for v in as_text(s)], dtype=float)
 

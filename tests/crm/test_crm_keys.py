@@ -1,0 +1,94 @@
+"""Keys across batches and runs: first occurrence wins, re-ingest changes nothing, events stay immutable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import LEADS_HEADER, Workspace, crm_config
+from leadops.crm import ingest
+
+ACTIVITIES = "ActivityId,LeadId,ActivityDate,ActivityType,Channel,Value\n"
+ROWS = 2_500  # three batches of 1,000
+
+
+def _activities(repeat: dict[int, int], value: int = 1) -> str:
+    """ROWS activities of lead L1; row r (1-based) reuses row repeat[r]'s key."""
+    lines = []
+    for row in range(1, ROWS + 1):
+        key = repeat.get(row, row)
+        lines.append(f"X{key},L1,2025-03-04T09:15:00+01:00,page_view,web,{value}")
+    return ACTIVITIES + "\n".join(lines) + "\n"
+
+
+def _config(batch_rows: int = 1_000) -> dict[str, Any]:
+    config = crm_config()
+    config["sources"] = [s for s in config["sources"] if s["name"] in ("crm_leads", "crm_activities")]
+    for source in config["sources"]:
+        source["batch_rows"] = batch_rows
+    return config
+
+
+def _leads(level: str = "VP") -> str:
+    return LEADS_HEADER + f"L1,A1,2025-03-01T00:00:00Z,a@acme.com,{level},Sales,US,Webinar,false,false\n"
+
+
+def _quarantine(wh: Any) -> list[tuple[str, int, str, str]]:
+    return sorted(wh.rows("SELECT source, row_number, field, reason FROM quarantine"))
+
+
+def test_a_key_repeated_in_a_later_batch_is_quarantined_and_the_first_row_kept(workspace: Workspace) -> None:
+    # row 1500 repeats row 10 (previous batch), row 2400 repeats row 2300 (same batch)
+    settings, wh = workspace(_config(), {"source/leads.csv": _leads(),
+                                         "source/activities.csv": _activities({1500: 10, 2400: 2300})})  # fmt: skip
+    report = ingest(settings, wh)
+    source = next(s for s in report.per_source if s.name == "crm_activities")
+    assert source.batches == 3 and source.rows_loaded == ROWS - 2
+    assert _quarantine(wh) == [
+        ("crm_activities", 1500, "activity_id", "duplicate_key"),
+        ("crm_activities", 2400, "activity_id", "duplicate_key"),
+    ]
+    assert wh.scalar("SELECT count(*) FROM activities") == ROWS - 2
+    assert wh.scalar("SELECT count(DISTINCT activity_id) FROM activities") == ROWS - 2
+    # 09:15 at +01:00 is 08:15 UTC
+    assert wh.scalar("SELECT min(occurred_at) = max(occurred_at) AND hour(min(occurred_at)) = 8 FROM activities")
+
+
+def test_reingest_across_batches_finds_the_same_duplicates_and_adds_nothing(workspace: Workspace) -> None:
+    settings, wh = workspace(_config(), {"source/leads.csv": _leads(),
+                                         "source/activities.csv": _activities({1500: 10, 2400: 2300})})  # fmt: skip
+    first = ingest(settings, wh)
+    counts = wh.counts()
+    quarantined = _quarantine(wh)
+    # second run: every key is already there from the first; the repeats must still be caught
+    second = ingest(settings, wh)
+    assert wh.counts() == counts
+    assert _quarantine(wh) == quarantined
+    assert second.quarantine_reasons == first.quarantine_reasons == {"duplicate_key": 2}
+    assert second.rows_loaded == first.rows_loaded
+    assert wh.scalar("SELECT count(DISTINCT activity_id) FROM activities") == ROWS - 2
+    assert wh.scalar("SELECT count(DISTINCT ingest_run_id) FROM activities") == 1
+    assert wh.scalar("SELECT ingest_run_id FROM activities LIMIT 1") == second.run_id
+
+
+def test_reingest_updates_leads_but_keeps_activities_as_first_delivered(workspace: Workspace) -> None:
+    settings, wh = workspace(_config(), {"source/leads.csv": _leads("VP"), "source/activities.csv": _activities({})})
+    ingest(settings, wh)
+    (settings.workspace / "source" / "leads.csv").write_text(_leads("Director"), encoding="utf-8")
+    (settings.workspace / "source" / "activities.csv").write_text(_activities({}, value=7), encoding="utf-8")
+    report = ingest(settings, wh)
+    assert report.rows_loaded == 1 + ROWS and report.rows_quarantined == 0
+    assert wh.rows("SELECT job_level FROM leads") == [("director",)]
+    # activities are immutable events: a re-delivered key keeps its first values
+    assert wh.rows("SELECT DISTINCT value FROM activities") == [(1.0,)]
+    assert wh.scalar("SELECT count(*) FROM activities") == ROWS
+
+
+def test_activities_keep_their_columns_without_a_key_index_after_migration_5(workspace: Workspace) -> None:
+    settings, wh = workspace(_config(), {})
+    assert wh.schema_version() >= 5
+    assert list(wh.columns("activities")) == [
+        "activity_id", "lead_id", "occurred_at", "activity_type", "channel", "value", "ingest_run_id"
+    ]  # fmt: skip
+    row = "('A', 'L', TIMESTAMP '2025-01-01 00:00:00', 'page_view')"
+    wh.execute(f"INSERT INTO activities (activity_id, lead_id, occurred_at, activity_type) VALUES {row}, {row}")
+    assert wh.scalar("SELECT count(*) FROM activities") == 2
