@@ -64,10 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 def _fmt(value: Any, unit: Any) -> str:
     if value is None or value == "":
         return ""
+    text = str(value)
     if isinstance(value, float):
         text = f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
-    else:
-        text = str(value)
     return f"{text} {unit}" if unit and unit != "x" else (f"{text}x" if unit == "x" else text)
 
 

@@ -52,7 +52,9 @@ def test_init_simulate_ingest_quarantines_every_broken_row_and_reingest_adds_not
     assert quarantined[1] >= 5, "faults of many kinds are quarantined with their own reasons"
 
 
-def test_config_show_json_redacts_and_reflects_overrides(faulty_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_show_json_redacts_and_reflects_overrides(
+    faulty_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LEADOPS_SIMULATE__SEED", "7")
     shown = call("config", "show", "--workspace", str(faulty_workspace))
     assert shown["simulate"]["seed"] == 7

@@ -32,8 +32,20 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_train_validate_promote_rollback_are_audited(workspace: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADOPS_ACTOR", "ana@sales-ops")
     points = call("train", "--model", "points", "--workspace", workspace)
-    for key in ("model", "train_rows", "test_rows", "auc", "pr_auc", "brier", "log_loss", "ece", "leakage_flags",
-                "artifact", "oracle_auc", "version"):
+    for key in (
+        "model",
+        "train_rows",
+        "test_rows",
+        "auc",
+        "pr_auc",
+        "brier",
+        "log_loss",
+        "ece",
+        "leakage_flags",
+        "artifact",
+        "oracle_auc",
+        "version",
+    ):
         assert key in points, key
     assert Path(points["artifact"], "manifest.json").exists()
     assert 0.5 < points["auc"] <= points["oracle_auc"] + 0.02

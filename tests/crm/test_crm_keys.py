@@ -7,17 +7,24 @@ from typing import Any
 from conftest import LEADS_HEADER, Workspace, crm_config
 from leadops.crm import ingest
 
-ACTIVITIES = "ActivityId,LeadId,ActivityDate,ActivityType,Channel,Value\n"
 ROWS = 2_500  # three batches of 1,000
 
 
-def _activities(repeat: dict[int, int], value: int = 1) -> str:
-    """ROWS activities of lead L1; row r (1-based) reuses row repeat[r]'s key."""
-    lines = []
-    for row in range(1, ROWS + 1):
-        key = repeat.get(row, row)
-        lines.append(f"X{key},L1,2025-03-04T09:15:00+01:00,page_view,web,{value}")
-    return ACTIVITIES + "\n".join(lines) + "\n"
+def _activities(repeat: dict[int, int], value: int = 1) -> bytes:
+    """ROWS activities of lead L1 as Parquet (read in exact batches); row r reuses row repeat[r]'s key."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    keys = [f"X{repeat.get(row, row)}" for row in range(1, ROWS + 1)]
+    table = pa.table({
+        "ActivityId": keys, "LeadId": ["L1"] * ROWS, "ActivityDate": ["2025-03-04T09:15:00+01:00"] * ROWS,
+        "ActivityType": ["page_view"] * ROWS, "Channel": ["web"] * ROWS, "Value": [value] * ROWS,
+    })  # fmt: skip
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
 
 
 def _config(batch_rows: int = 1_000) -> dict[str, Any]:
@@ -25,6 +32,8 @@ def _config(batch_rows: int = 1_000) -> dict[str, Any]:
     config["sources"] = [s for s in config["sources"] if s["name"] in ("crm_leads", "crm_activities")]
     for source in config["sources"]:
         source["batch_rows"] = batch_rows
+        if source["name"] == "crm_activities":
+            source["path"] = "source/activities.parquet"
     return config
 
 
@@ -39,7 +48,7 @@ def _quarantine(wh: Any) -> list[tuple[str, int, str, str]]:
 def test_a_key_repeated_in_a_later_batch_is_quarantined_and_the_first_row_kept(workspace: Workspace) -> None:
     # row 1500 repeats row 10 (previous batch), row 2400 repeats row 2300 (same batch)
     settings, wh = workspace(_config(), {"source/leads.csv": _leads(),
-                                         "source/activities.csv": _activities({1500: 10, 2400: 2300})})  # fmt: skip
+                                         "source/activities.parquet": _activities({1500: 10, 2400: 2300})})  # fmt: skip
     report = ingest(settings, wh)
     source = next(s for s in report.per_source if s.name == "crm_activities")
     assert source.batches == 3 and source.rows_loaded == ROWS - 2
@@ -55,7 +64,7 @@ def test_a_key_repeated_in_a_later_batch_is_quarantined_and_the_first_row_kept(w
 
 def test_reingest_across_batches_finds_the_same_duplicates_and_adds_nothing(workspace: Workspace) -> None:
     settings, wh = workspace(_config(), {"source/leads.csv": _leads(),
-                                         "source/activities.csv": _activities({1500: 10, 2400: 2300})})  # fmt: skip
+                                         "source/activities.parquet": _activities({1500: 10, 2400: 2300})})  # fmt: skip
     first = ingest(settings, wh)
     counts = wh.counts()
     quarantined = _quarantine(wh)
@@ -71,10 +80,10 @@ def test_reingest_across_batches_finds_the_same_duplicates_and_adds_nothing(work
 
 
 def test_reingest_updates_leads_but_keeps_activities_as_first_delivered(workspace: Workspace) -> None:
-    settings, wh = workspace(_config(), {"source/leads.csv": _leads("VP"), "source/activities.csv": _activities({})})
+    settings, wh = workspace(_config(), {"source/leads.csv": _leads("VP"), "source/activities.parquet": _activities({})})
     ingest(settings, wh)
     (settings.workspace / "source" / "leads.csv").write_text(_leads("Director"), encoding="utf-8")
-    (settings.workspace / "source" / "activities.csv").write_text(_activities({}, value=7), encoding="utf-8")
+    (settings.workspace / "source" / "activities.parquet").write_bytes(_activities({}, value=7))
     report = ingest(settings, wh)
     assert report.rows_loaded == 1 + ROWS and report.rows_quarantined == 0
     assert wh.rows("SELECT job_level FROM leads") == [("director",)]
@@ -84,7 +93,7 @@ def test_reingest_updates_leads_but_keeps_activities_as_first_delivered(workspac
 
 
 def test_activities_keep_their_columns_without_a_key_index_after_migration_5(workspace: Workspace) -> None:
-    settings, wh = workspace(_config(), {})
+    _, wh = workspace(_config(), {})
     assert wh.schema_version() >= 5
     assert list(wh.columns("activities")) == [
         "activity_id", "lead_id", "occurred_at", "activity_type", "channel", "value", "ingest_run_id"

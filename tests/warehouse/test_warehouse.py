@@ -8,8 +8,7 @@ import pyarrow as pa
 import pytest
 
 from leadops.errors import WarehouseError, WarehouseLockedError
-from leadops.warehouse import Warehouse, open_warehouse
-from leadops.warehouse import migrator
+from leadops.warehouse import Warehouse, migrator, open_warehouse
 
 
 def test_migrations_create_canonical_tables_and_record_versions(warehouse: Warehouse) -> None:
@@ -72,9 +71,8 @@ def test_second_writer_is_refused_while_the_first_holds_the_lock(warehouse: Ware
         return
     other = Warehouse(warehouse.url)
     try:
-        with warehouse.writer("first"):
-            with pytest.raises(WarehouseLockedError), other.writer("second"):
-                pass
+        with warehouse.writer("first"), pytest.raises(WarehouseLockedError), other.writer("second"):
+            pass
         with other.writer("after release"):
             pass
     finally:

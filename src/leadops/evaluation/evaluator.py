@@ -21,6 +21,7 @@ from leadops.evaluation.business import (
     gains_curve,
     gains_table,
 )
+from leadops.evaluation.champion_stability import ChampionScores, grade_order, stability
 from leadops.evaluation.errors import EvaluationError
 from leadops.evaluation.groups import DEFAULT_MIN_N, DEFAULT_MIN_POSITIVES, group_frame, group_metrics
 from leadops.evaluation.intervals import wilson_interval
@@ -36,7 +37,6 @@ from leadops.evaluation.metrics import (
 )
 from leadops.evaluation.oracle import oracle_comparison
 from leadops.evaluation.ranking import Ranking
-from leadops.evaluation.champion_stability import ChampionScores, grade_order, stability
 
 
 @dataclass

@@ -46,7 +46,7 @@ def format_value(value: Any) -> str:
         return str(int(value))
     if isinstance(value, float | np.floating):
         v = float(value)
-        return str(round(v)) if v == round(v) and abs(v) < 1e15 else f"{v:.3g}"
+        return str(round(v)) if abs(v) < 1e15 and v == round(v) else f"{v:.3g}"  # inf/NaN never round
     return str(value)
 
 

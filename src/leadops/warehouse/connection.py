@@ -377,7 +377,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def open_warehouse(url: str, base_dir: Path | None = None, *, read_only: bool = False, migrate: bool = True) -> Warehouse:
+def open_warehouse(
+    url: str, base_dir: Path | None = None, *, read_only: bool = False, migrate: bool = True
+) -> Warehouse:
     """Open the warehouse at `url` (relative DuckDB paths resolve inside `base_dir`) and bring its schema up."""
     warehouse = Warehouse(url, base_dir=base_dir, read_only=read_only)
     if migrate and not read_only:
