@@ -29,4 +29,3 @@ def tutorial(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = cli("simulate", "--workspace", str(ws), "--scenario", "tutorial", "--leads", "2000")
     assert out["leads"] == 2000
     return ingested(ws)
-
