@@ -107,7 +107,7 @@ def explain_rows(model: ScorerLike, ref: ModelRef, X: pd.DataFrame, top_n: int) 
     fast = getattr(model, "explain_json", None)
     if callable(fast):
         out = fast(model_matrix(ref, X), top_n=top_n)
-        return pd.DataFrame({"reasons": out["reasons"], "reason_text": out["reason_text"]}, index=X.index)
+        return pd.DataFrame({"reasons": out["reasons"].array, "reason_text": out["reason_text"].array}, index=X.index)
     explained = model.explain(model_matrix(ref, X), top_n=top_n)
     return pd.DataFrame(
         {
