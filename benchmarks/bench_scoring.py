@@ -189,7 +189,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         from leadops.jobs.model import load_model
 
         ref = _ref(artifact)
-        model = load_model(ref)
+        model: Any = load_model(ref)
         booster = model.booster_
         cost = shap_cost(model, _matrix(2_000, 7), threads)
         ceiling = 1.0 / (1.0 + MQL_SHARE * cost)
