@@ -203,7 +203,6 @@ def _run(
             previous_run=previous,
             spec=ops.routing,
         )
-        write_queues(warehouse, run_id)
     checkpoint("routed")
     add_mql_reasons(
         warehouse,
@@ -215,6 +214,8 @@ def _run(
         progress=progress,
     )
     checkpoint("reasons added")
+    with warehouse.transaction():  # the queues copy the routed rows, reasons included
+        write_queues(warehouse, run_id)
     exp = ops.scoring.exports
     csv_path, pq_path = write_exports(warehouse, run_id, out_dir, csv=exp.csv, parquet=exp.parquet)
     checkpoint("exports written")
