@@ -8,17 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from leadops.registry.errors import ArtifactIntegrityError
+from leadops.scorers.artifacts import sha256_file
 
 MANIFEST = "manifest.json"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_hashes(path: Path) -> dict[str, str]:
