@@ -43,9 +43,15 @@ def cache_key(uri: str) -> str:
 
 def open_client(uri: str) -> MlflowClient:
     """An MlflowClient on `uri` (imports mlflow: ~1 s; only registry commands and cold loads pay it)."""
+    import logging
+
     import mlflow
     from mlflow import MlflowClient
 
+    # MLflow's INFO chatter (schema creation) and its signature-inference warning for our DataFrame-in,
+    # DataFrame-out pyfunc would drown leadops' own one-line output.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
     if uri.startswith(SQLITE):
         Path(uri[len(SQLITE) :]).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
