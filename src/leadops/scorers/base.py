@@ -117,14 +117,17 @@ class Scorer(ABC):
         self._fit(X, yv, Xv, yvv)
         self.calibrator_: Calibrator | None = None
         cal = self.spec.calibration
+        held_out = Xv if Xv is not None and len(Xv) else X
+        predicted = self._predict(held_out)  # once: calibration and the quantile grades share it
         if cal is not None and yv is not None:
             if Xv is not None and yvv is not None:
-                self.calibrator_ = Calibrator.fit(cal.method, self._predict(Xv)[0], yvv)
+                self.calibrator_ = Calibrator.fit(cal.method, np.asarray(predicted[0], dtype=float), yvv)
             elif self.learns_from_labels:
                 self.calibrator_ = Calibrator.fit(cal.method, self._out_of_fold_raw(X, yv, cal.cv), yv)
             else:
                 self.calibrator_ = Calibrator.fit(cal.method, self._predict(X)[0], yv)
-        raw, prob = self._raw_and_probability(X)
+        # quantile grade cut-offs come from held-out scores when there are any
+        raw, prob = self._raw_and_probability(held_out, predicted)
         score = self._final_score(raw, prob)
         self.grades_ = GradeScale.fit(self.spec.grades, score if self.spec.grades.basis == "score" else raw)
         self.is_fitted_ = True
@@ -238,8 +241,10 @@ class Scorer(ABC):
 
     # ---------------------------------------------------------------- shared machinery
 
-    def _raw_and_probability(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        raw, native = self._predict(X)
+    def _raw_and_probability(
+        self, X: pd.DataFrame, predicted: tuple[np.ndarray, np.ndarray | None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raw, native = predicted if predicted is not None else self._predict(X)
         raw = np.asarray(raw, dtype=float)
         if self.calibrator_ is not None:
             prob = self.calibrator_.transform(raw)

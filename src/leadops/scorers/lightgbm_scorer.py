@@ -87,7 +87,6 @@ class LightGBMScorer(Scorer):
             "seed": spec.seed,
             "num_threads": spec.num_threads,
             "verbosity": -1,
-            "force_col_wise": True,
             "metric": "binary_logloss",
         }
 
