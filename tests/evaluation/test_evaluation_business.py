@@ -33,9 +33,7 @@ def test_gains_table_hand_example() -> None:
     base = 6 / 20
     np.testing.assert_allclose(g["lift"], np.array([2, 1, 1, 1, 0, 0, 1, 0, 0, 0]) / 2 / base)
     np.testing.assert_allclose(g["cum_gain"], np.array([2, 3, 4, 5, 5, 5, 6, 6, 6, 6]) / 6)
-    np.testing.assert_allclose(
-        g["cum_lift"], (np.array([2, 3, 4, 5, 5, 5, 6, 6, 6, 6]) / 6) / (np.arange(1, 11) / 10)
-    )
+    np.testing.assert_allclose(g["cum_lift"], (np.array([2, 3, 4, 5, 5, 5, 6, 6, 6, 6]) / 6) / (np.arange(1, 11) / 10))
     assert g["min_score"].tolist() == [19, 17, 15, 13, 11, 9, 7, 5, 3, 1]
     assert g["cum_gain"].iloc[-1] == 1.0 and g["cum_lift"].iloc[-1] == pytest.approx(1.0)
 

@@ -49,9 +49,7 @@ def test_small_groups_do_not_trip_the_group_gate() -> None:
     part = challenger.groups["lead_source"]["partner"]
     assert part["small"] is True
     assert champion.groups["lead_source"]["partner"]["auc"] - part["auc"] > 0.3  # inverted, yet small
-    g = check_gates(challenger, champion, 50_000, 4_000, GatesConfig()).gates[
-        "max_group_auc_drop:lead_source"
-    ]
+    g = check_gates(challenger, champion, 50_000, 4_000, GatesConfig()).gates["max_group_auc_drop:lead_source"]
     assert "partner" not in g.detail
 
 
@@ -92,9 +90,7 @@ def test_gate_table_reports_value_bound_and_detail() -> None:
 
 def test_relative_gates_pass_with_no_champion() -> None:
     challenger, _ = _pair()
-    res = check_gates(
-        challenger, None, 50_000, 4_000, GatesConfig.model_validate({"groups": {"columns": ["x"]}})
-    )
+    res = check_gates(challenger, None, 50_000, 4_000, GatesConfig.model_validate({"groups": {"columns": ["x"]}}))
     for name in ("max_auc_drop", "max_captured_at_capacity_drop", "max_group_auc_drop:x"):
         assert res.gates[name].passed and res.gates[name].detail == NO_CHAMPION
     assert res.passed

@@ -60,9 +60,7 @@ def test_small_groups_are_marked_and_keep_their_auc_interval() -> None:
     narrow = g["organic"]["auc_ci"][1] - g["organic"]["auc_ci"][0]
     assert wide > 3 * narrow
     # a large group with few conversions is small too
-    few = group_metrics(
-        [1] * 5 + [0] * 995, np.linspace(0, 1, 1000), pd.DataFrame({"g": ["x"] * 1000}), capacity_k=10
-    )
+    few = group_metrics([1] * 5 + [0] * 995, np.linspace(0, 1, 1000), pd.DataFrame({"g": ["x"] * 1000}), capacity_k=10)
     assert few["g"]["x"]["small"] is True
 
 

@@ -37,8 +37,6 @@ def test_oracle_figures_and_lift_ratio() -> None:
 
 def test_oracle_against_itself_has_ratio_one() -> None:
     sc = group_scenario(n=3000)
-    o = oracle_comparison(
-        sc.y, sc.true_p, sc.true_p, capacity_k=100, value_per_conversion=1, cost_per_contact=0
-    )
+    o = oracle_comparison(sc.y, sc.true_p, sc.true_p, capacity_k=100, value_per_conversion=1, cost_per_contact=0)
     assert o["lift_ratio"] == pytest.approx(1.0) and o["captured_ratio"] == pytest.approx(1.0)
     assert o["figures"]["brier"]["model"] is None

@@ -35,13 +35,9 @@ def test_migration_matrix_refuses_grades_outside_the_given_order() -> None:
 
 
 def test_mql_drops_and_adds_share_of_todays_mqls() -> None:
-    champ = ChampionScores(
-        score=[0.9, 0.8, 0.7, 0.2, 0.1], grade=["A", "A", "B", "C", "C"], mql_threshold=0.5
-    )
+    champ = ChampionScores(score=[0.9, 0.8, 0.7, 0.2, 0.1], grade=["A", "A", "B", "C", "C"], mql_threshold=0.5)
     new = [0.9, 0.3, 0.7, 0.6, 0.65]
-    st = stability(
-        champ, new, challenger_grade=["A", "B", "B", "B", "B"], challenger_mql_threshold=0.5, capacity_k=2
-    )
+    st = stability(champ, new, challenger_grade=["A", "B", "B", "B", "B"], challenger_mql_threshold=0.5, capacity_k=2)
     mql = st["mql"]
     assert mql["champion_mqls"] == 3 and mql["challenger_mqls"] == 4
     assert mql["dropped"] == 1 and mql["added"] == 2 and mql["kept"] == 2

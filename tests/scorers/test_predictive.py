@@ -57,9 +57,7 @@ def _logistic_data(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series, np.ndarr
     p = 1 / (1 + np.exp(-(Z @ beta - 1.5)))
     y = (rng.random(n) < p).astype(int)
     X = pd.DataFrame(Z, columns=[f"x{i}" for i in range(8)])
-    X["segment"] = pd.Series(
-        np.where(Z[:, 0] > 0.5, "high", np.where(Z[:, 0] < -0.5, "low", "mid")), dtype="str"
-    )
+    X["segment"] = pd.Series(np.where(Z[:, 0] > 0.5, "high", np.where(Z[:, 0] < -0.5, "low", "mid")), dtype="str")
     return X, pd.Series(y), p
 
 
@@ -78,9 +76,9 @@ def test_lightgbm_auc_is_within_001_of_the_true_probability_auc_at_50k() -> None
 
 def test_lightgbm_shap_reasons_sum_to_the_raw_margin_with_class_weights() -> None:
     X, y, _ = _logistic_data(6000, seed=10)
-    scorer = build_scorer(
-        {"type": "lightgbm", "n_estimators": 80, "class_weight": "balanced", "num_threads": 1}
-    ).fit(X, y)
+    scorer = build_scorer({"type": "lightgbm", "n_estimators": 80, "class_weight": "balanced", "num_threads": 1}).fit(
+        X, y
+    )
     contrib = scorer.contributions(X)  # type: ignore[attr-defined]
     out = scorer.score(X)
     np.testing.assert_allclose(contrib.sum(axis=1), out["raw"], atol=1e-6)
@@ -96,9 +94,9 @@ def test_lightgbm_shap_reasons_sum_to_the_raw_margin_with_class_weights() -> Non
 def test_lightgbm_early_stops_on_validation_and_searches_when_asked() -> None:
     X, y, _ = _logistic_data(4000, seed=11)
     Xv, yv, _ = _logistic_data(1000, seed=12)
-    plain = build_scorer(
-        {"type": "lightgbm", "n_estimators": 2000, "learning_rate": 0.2, "num_threads": 1}
-    ).fit(X, y, X_val=Xv, y_val=yv)
+    plain = build_scorer({"type": "lightgbm", "n_estimators": 2000, "learning_rate": 0.2, "num_threads": 1}).fit(
+        X, y, X_val=Xv, y_val=yv
+    )
     assert plain.best_iteration_ < 2000  # type: ignore[attr-defined]
     searched = build_scorer(
         {"type": "lightgbm", "n_estimators": 150, "search": True, "search_iterations": 4, "num_threads": 1}

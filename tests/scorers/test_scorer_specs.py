@@ -84,9 +84,7 @@ def test_named_sub_models_are_inlined_and_unknown_names_fail() -> None:
 def test_matrix_cells_must_cover_every_grade_pair() -> None:
     models = yaml.safe_load(EXAMPLES)
     with pytest.raises(ScorerError, match="missing"):
-        build_scorer(
-            {"type": "matrix", "fit": "icp", "engagement": "engagement", "cells": {"A1": 100}}, catalog=models
-        )
+        build_scorer({"type": "matrix", "fit": "icp", "engagement": "engagement", "cells": {"A1": 100}}, catalog=models)
 
 
 def test_unknown_type_and_extra_keys_are_rejected_with_the_field_named() -> None:

@@ -23,9 +23,7 @@ def as_labels(y: ArrayLike, name: str = "y") -> FloatArray:
     try:
         out = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
-        raise EvaluationError(
-            f"{name}: expected binary labels 0/1 or booleans, got dtype {arr.dtype}"
-        ) from exc
+        raise EvaluationError(f"{name}: expected binary labels 0/1 or booleans, got dtype {arr.dtype}") from exc
     bad = ~np.isin(out, (0.0, 1.0))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -49,8 +47,7 @@ def as_scores(s: ArrayLike, name: str, n: int | None = None) -> FloatArray:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise EvaluationError(
-            f"{name}: expected finite numbers, got {arr[row]!r} at row {row} "
-            f"({int(bad.sum())} non-finite values)"
+            f"{name}: expected finite numbers, got {arr[row]!r} at row {row} ({int(bad.sum())} non-finite values)"
         )
     return out
 
@@ -92,7 +89,5 @@ def _as_1d(x: ArrayLike, name: str) -> npt.NDArray[Any]:
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise EvaluationError(
-                f"{name}: expected numbers, got values such as {arr[:3].tolist()!r}"
-            ) from exc
+            raise EvaluationError(f"{name}: expected numbers, got values such as {arr[:3].tolist()!r}") from exc
     return arr

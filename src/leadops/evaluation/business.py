@@ -27,17 +27,13 @@ def _prepare(y: ArrayLike, score: ArrayLike, what: str) -> tuple[FloatArray, Flo
     return yy, s
 
 
-def conversion_values(
-    y: FloatArray, *, value_per_conversion: float, deal_value: ArrayLike | None = None
-) -> FloatArray:
+def conversion_values(y: FloatArray, *, value_per_conversion: float, deal_value: ArrayLike | None = None) -> FloatArray:
     """Value each row brings if contacted: its deal value when known and converted, else the flat value."""
     if deal_value is None:
         return y * float(value_per_conversion)
     dv = np.asarray(pd.to_numeric(pd.Series(np.asarray(deal_value)), errors="coerce"), dtype=np.float64)
     if dv.shape[0] != y.shape[0]:
-        raise EvaluationError(
-            f"deal_value: expected {y.shape[0]} values (one per row of y), got {dv.shape[0]}"
-        )
+        raise EvaluationError(f"deal_value: expected {y.shape[0]} values (one per row of y), got {dv.shape[0]}")
     per = np.where(np.isfinite(dv), dv, float(value_per_conversion))
     return y * per
 
@@ -46,15 +42,11 @@ def revenue_values(y: FloatArray, deal_value: ArrayLike) -> FloatArray:
     """Realised revenue per row: the deal value of converted rows, 0 elsewhere (missing counts as 0)."""
     dv = np.asarray(pd.to_numeric(pd.Series(np.asarray(deal_value)), errors="coerce"), dtype=np.float64)
     if dv.shape[0] != y.shape[0]:
-        raise EvaluationError(
-            f"deal_value: expected {y.shape[0]} values (one per row of y), got {dv.shape[0]}"
-        )
+        raise EvaluationError(f"deal_value: expected {y.shape[0]} values (one per row of y), got {dv.shape[0]}")
     return y * np.nan_to_num(dv, nan=0.0)
 
 
-def gains_table(
-    y: ArrayLike, score: ArrayLike, *, n_bins: int = 10, ranking: Ranking | None = None
-) -> pd.DataFrame:
+def gains_table(y: ArrayLike, score: ArrayLike, *, n_bins: int = 10, ranking: Ranking | None = None) -> pd.DataFrame:
     """Cumulative gains and lift by decile (decile 1 = highest scores).
 
     Boundaries sit at round(d * n / n_bins). Columns: decile, n, conversions, conversion_rate, lift,
@@ -300,9 +292,7 @@ def best_cutoff(
     i = int(np.argmax(curve["expected_value"].to_numpy()))
     k = int(curve["k"].iloc[i])
     thr = float(curve["threshold"].iloc[i])
-    return BestCutoff(
-        k=k, threshold=None if k == 0 else thr, expected_value=float(curve["expected_value"].iloc[i])
-    )
+    return BestCutoff(k=k, threshold=None if k == 0 else thr, expected_value=float(curve["expected_value"].iloc[i]))
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:

@@ -72,9 +72,7 @@ def migration_matrix(
     ib = b.map(idx).to_numpy(dtype=np.int64)
     k = len(labels)
     counts = np.bincount(ia * k + ib, minlength=k * k).reshape(k, k)
-    out = pd.DataFrame(
-        counts, index=pd.Index(labels, name="champion"), columns=pd.Index(labels, name="challenger")
-    )
+    out = pd.DataFrame(counts, index=pd.Index(labels, name="champion"), columns=pd.Index(labels, name="challenger"))
     return out
 
 

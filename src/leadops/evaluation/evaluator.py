@@ -88,9 +88,7 @@ class EvaluationReport:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise EvaluationError(
-                f"evaluation report: unexpected keys {sorted(unknown)}; expected {sorted(names)}"
-            )
+            raise EvaluationError(f"evaluation report: unexpected keys {sorted(unknown)}; expected {sorted(names)}")
         return cls(**data)
 
     def gains_frame(self) -> pd.DataFrame:
@@ -156,11 +154,7 @@ def evaluate(
     gains = gains_table(yy, rank_score, ranking=r)
     curve = gains_curve(yy, rank_score, ranking=r)
     cap = at_capacity(yy, rank_score, capacity_k, deal_value=deal_value, ranking=r)
-    mql = (
-        at_threshold(yy, rank_score, mql_threshold, deal_value=deal_value)
-        if mql_threshold is not None
-        else None
-    )
+    mql = at_threshold(yy, rank_score, mql_threshold, deal_value=deal_value) if mql_threshold is not None else None
     ev_kw: dict[str, Any] = {
         "value_per_conversion": value_per_conversion,
         "cost_per_contact": cost_per_contact,
@@ -173,9 +167,7 @@ def evaluate(
         "uses_deal_value": deal_value is not None,
         "at_capacity": expected_value_at_k(yy, rank_score, capacity_k, ranking=r, **ev_kw),
         "at_mql_threshold": (
-            expected_value_at_threshold(yy, rank_score, mql_threshold, **ev_kw)
-            if mql_threshold is not None
-            else None
+            expected_value_at_threshold(yy, rank_score, mql_threshold, **ev_kw) if mql_threshold is not None else None
         ),
         "best": best.to_dict(),
     }

@@ -220,9 +220,7 @@ def _group_gate(
             continue
         drops.append((float(o["auc"]) - float(m["auc"]), value, float(o["auc"]), float(m["auc"])))
     if not drops:
-        return GateOutcome(
-            True, None, bound, f"no group of {col!r} large enough to judge ({skipped} skipped)"
-        )
+        return GateOutcome(True, None, bound, f"no group of {col!r} large enough to judge ({skipped} skipped)")
     drops.sort(reverse=True)
     worst = drops[0][0]
     failing = [d for d in drops if d[0] > bound + 1e-12]
@@ -231,8 +229,5 @@ def _group_gate(
         detail += f" > allowed {bound:.4f}"
     else:
         d, v, _o, _n = drops[0]
-        detail = (
-            f"worst {col}={v} drop {d:.4f} <= allowed {bound:.4f} "
-            f"({len(drops)} groups, {skipped} small skipped)"
-        )
+        detail = f"worst {col}={v} drop {d:.4f} <= allowed {bound:.4f} ({len(drops)} groups, {skipped} small skipped)"
     return GateOutcome(not failing, worst, bound, detail)

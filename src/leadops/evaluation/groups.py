@@ -84,9 +84,7 @@ def group_metrics(
     s = as_scores(score, "score", n)
     p = as_probabilities(proba, "proba", n) if proba is not None else None
     if not isinstance(groups, pd.DataFrame):
-        raise EvaluationError(
-            f"groups: expected a pandas DataFrame of group columns, got {type(groups).__name__}"
-        )
+        raise EvaluationError(f"groups: expected a pandas DataFrame of group columns, got {type(groups).__name__}")
     if groups.shape[0] != n:
         raise EvaluationError(f"groups: expected {n} rows (one per row of y), got {groups.shape[0]}")
     if capacity_k < 1:

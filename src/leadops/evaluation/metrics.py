@@ -149,8 +149,7 @@ def pr_auc(y: ArrayLike, score: ArrayLike) -> float:
     require_nonempty(yy, "pr_auc")
     if yy.sum() == 0:
         raise UndefinedMetricError(
-            "pr_auc: undefined without conversions; expected at least one positive in y, "
-            f"got 0 of {yy.shape[0]}"
+            f"pr_auc: undefined without conversions; expected at least one positive in y, got 0 of {yy.shape[0]}"
         )
     tps, fps, _ = _cumulative_counts(yy, s)
     precision = tps / (tps + fps)

@@ -142,10 +142,7 @@ def _roc_svg(reports: dict[str, EvaluationReport], title: str) -> str:
 def _gains_svg(reports: dict[str, EvaluationReport], title: str, capacity: bool = True) -> str:
     """Cumulative gains curves of one or more reports."""
     return line_chart(
-        [
-            Series(n, r.gains_curve["share_leads"], r.gains_curve["share_conversions"])
-            for n, r in reports.items()
-        ],
+        [Series(n, r.gains_curve["share_leads"], r.gains_curve["share_conversions"]) for n, r in reports.items()],
         title=title,
         x_label="share of leads contacted (by score)",
         y_label="share of conversions captured",
@@ -276,19 +273,13 @@ def render_comparison(reports: dict[str, EvaluationReport], *, title: str = "Mod
         raise EvaluationError("render_comparison: expected at least one report, got none")
     for name, r in reports.items():
         if not isinstance(r, EvaluationReport):
-            raise EvaluationError(
-                f"render_comparison: {name!r} is a {type(r).__name__}, expected EvaluationReport"
-            )
+            raise EvaluationError(f"render_comparison: {name!r} is a {type(r).__name__}, expected EvaluationReport")
     names = list(reports)
     rows = []
     for m in METRICS:
         vals = [m.get(r) for r in reports.values()]
         best: list[int] = []
-        nums = [
-            (i, float(v))
-            for i, v in enumerate(vals)
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        ]
+        nums = [(i, float(v)) for i, v in enumerate(vals) if isinstance(v, int | float) and not isinstance(v, bool)]
         if m.higher_is_better is not None and len(nums) > 1:
             target = (max if m.higher_is_better else min)(v for _, v in nums)
             best = [i for i, v in nums if v == target]

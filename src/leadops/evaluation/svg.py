@@ -95,11 +95,7 @@ def line_chart(
         )
     for i, s in enumerate(series):
         c = PALETTE[i % len(PALETTE)]
-        pts = [
-            (fx(float(x)), fy(float(y)))
-            for x, y in zip(s.xs, s.ys, strict=True)
-            if x is not None and y is not None
-        ]
+        pts = [(fx(float(x)), fy(float(y))) for x, y in zip(s.xs, s.ys, strict=True) if x is not None and y is not None]
         if not pts:
             continue
         d = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
