@@ -90,7 +90,8 @@ def run_demo(workspace: Path, *, leads: int = 50_000, seed: int = 42) -> dict[st
         now = Registry(settings, warehouse).champion()
         _done(
             started,
-            f"champion v{now.version if now else '?'} ({now.scorer if now else '?'}); v{trained[best]['version']} gates "
+            (f"champion v{now.version} ({now.scorer}); " if now else "")
+            + f"v{trained[best]['version']} gates "
             + ("all passed" if not failed else f"failed: {failed}")
             + f"; challenger v{trained['points']['version']} (points)",
         )
