@@ -2,7 +2,7 @@
 
 Synthetic data (1M leads, ~20M activities; quick: 100k / ~2M) is written straight into a DuckDB file; each
 implementation runs in its own subprocess (timing from reading the warehouse to a finished feature table,
-peak RSS from getrusage) on the fictional company's feature spec (src/leadops/templates/features.yaml).
+peak RSS from /proc VmHWM) on the fictional company's feature spec (src/leadops/templates/features.yaml).
 """
 
 from __future__ import annotations
@@ -16,27 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from leadops.simulate.activities import ACTIVITY_TYPES
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "src" / "leadops" / "templates" / "features.yaml"
 AS_OF = datetime(2026, 1, 15, 6, 0, 0)
-TYPES = [
-    "email_open",
-    "email_click",
-    "page_view",
-    "pricing_view",
-    "careers_view",
-    "content_download",
-    "webinar_registration",
-    "webinar_attendance",
-    "demo_request",
-    "trial_start",
-    "support_call",
-    "event_attendance",
-    "social_engagement",
-    "form_submit",
-    "unsubscribe",
-    "sales_touch",
-]
+TYPES = list(ACTIVITY_TYPES)  # the canonical activity types, as the simulator writes them
 WEIGHTS = [30, 10, 25, 5, 2, 6, 3, 2, 1, 1, 2, 2, 4, 3, 1, 3]
 
 

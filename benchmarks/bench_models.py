@@ -50,7 +50,7 @@ def _measure_models(settings: Any, models: list[str]) -> dict[str, Any]:
     from leadops.evaluation import auc
     from leadops.modeling.assess import measure, test_scores
     from leadops.modeling.context import build_context
-    from leadops.modeling.train import _observable_oracle, fit_scorer
+    from leadops.modeling.train import fit_scorer, observable_oracle_auc
     from leadops.warehouse.connection import open_warehouse
 
     out: dict[str, Any] = {"models": {}}
@@ -62,7 +62,7 @@ def _measure_models(settings: Any, models: list[str]) -> dict[str, Any]:
     y = training.y_test.to_numpy()
     out["train_rows"], out["test_rows"], out["test_conversions"] = len(training.y_train), len(y), int(y.sum())
     out["oracle_auc"] = float(auc(y, context.oracle)) if context.oracle is not None else None
-    out["observable_oracle_auc"] = _observable_oracle(context)
+    out["observable_oracle_auc"] = observable_oracle_auc(context)
     out["leakage_flags"] = training.leakage.reasons()
     for name in models:
         started = time.perf_counter()

@@ -101,10 +101,17 @@ def _settings(workspace: Path) -> Any:
     return config.load(workspace)
 
 
-def _warehouse(settings: Any) -> Any:
+@contextmanager
+def _workspace_warehouse(workspace: Path) -> Iterator[tuple[Any, Any]]:
+    """The workspace's settings and an open warehouse, closed however the command ends."""
     from leadops.warehouse import open_warehouse
 
-    return open_warehouse(settings.warehouse.url, settings.workspace)
+    settings = _settings(workspace)
+    warehouse = open_warehouse(settings.warehouse.url, settings.workspace)
+    try:
+        yield settings, warehouse
+    finally:
+        warehouse.close()
 
 
 # --------------------------------------------------------------------------------------------- commands
@@ -176,15 +183,9 @@ def ingest(
     """Load the CRM export onto the canonical tables; rows breaking a contract go to quarantine."""
     from leadops.crm import ingest as run_ingest
 
-    with failures():
-        settings = _settings(workspace)
-        warehouse = _warehouse(settings)
-        try:
-            with progress_bar(not as_json) as update:
-                report = run_ingest(settings, warehouse, sources=source, progress=lambda s, n: update(s, 0.5))
-        finally:
-            warehouse.close()
-        emit(report.to_dict(), as_json)
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse), progress_bar(not as_json) as update:
+        report = run_ingest(settings, warehouse, sources=source, progress=lambda s, n: update(s, 0.5))
+    emit(report.to_dict(), as_json)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -201,16 +202,6 @@ def _parse_time(value: str | None) -> datetime | None:
 
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
-
-
-@contextmanager
-def _workspace_warehouse(workspace: Path) -> Iterator[tuple[Any, Any]]:
-    settings = _settings(workspace)
-    warehouse = _warehouse(settings)
-    try:
-        yield settings, warehouse
-    finally:
-        warehouse.close()
 
 
 @features_app.command("build")

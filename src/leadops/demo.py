@@ -78,16 +78,17 @@ def run_demo(workspace: Path, *, leads: int = 50_000, seed: int = 42) -> dict[st
             )
 
         started = _step("5. validate and promote the champion")
-        champion = Registry(settings, warehouse).champion()
+        registry = Registry(settings, warehouse)
+        champion = registry.champion()
         best = "predictive"
         gates = validate_ref(settings, warehouse, str(trained[best]["version"]))
         if gates["passed"] or champion is None:
             # a new workspace needs a first champion even if a gate fails; the audit log records the override
             reason = None if gates["passed"] else "demo: first champion of a new workspace"
             promote_ref(settings, warehouse, str(trained[best]["version"]), force=not gates["passed"], reason=reason)
-        Registry(settings, warehouse).set_challenger(str(trained["points"]["version"]))
+        registry.set_challenger(str(trained["points"]["version"]))
         failed = [n for n, g in gates["gates"].items() if not g["passed"]]
-        now = Registry(settings, warehouse).champion()
+        now = registry.champion()
         _done(
             started,
             (f"champion v{now.version} ({now.scorer}); " if now else "")

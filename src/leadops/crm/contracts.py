@@ -2,7 +2,7 @@
 
 Row-level checks (types, required, categories, ranges, future times) run vectorized in DuckDB on each batch;
 cross-table checks (a lead must exist; no outcome before its lead; keys unique) run set-based per batch in the
-warehouse (leadops.crm.ingest.flags_sql), never row by row in Python.
+warehouse (leadops.crm.loader.flags_sql), never row by row in Python.
 """
 
 from __future__ import annotations

@@ -292,16 +292,21 @@ def parquet_batches(path: Path, *, source: str, columns: list[str] | None, batch
     names = columns if columns is not None else handle.schema_arrow.names
     base = 0
     for batch in handle.iter_batches(batch_size=batch_rows, columns=names):
-        texts: dict[str, pa.Array] = {}
-        bad: dict[int, str] = {}
-        for name in names:
-            text, bad_rows = to_text(batch.column(name))
-            texts[name] = text
-            for index in bad_rows:
-                bad.setdefault(index, name)
-        rows = np.arange(base + 1, base + batch.num_rows + 1, dtype=np.int64)
+        yield _as_text_batch(batch, names, base, str(path))
         base += batch.num_rows
-        yield RawBatch(_text_table(texts, names, rows, bad), str(path))
+
+
+def _as_text_batch(batch: pa.RecordBatch, names: list[str], base: int, origin: str) -> RawBatch:
+    """A typed batch (Parquet, query) as the all-text batch ingest maps, rows numbered from base + 1."""
+    texts: dict[str, pa.Array] = {}
+    bad: dict[int, str] = {}
+    for name in names:
+        text, bad_rows = to_text(batch.column(name))
+        texts[name] = text
+        for index in bad_rows:
+            bad.setdefault(index, name)
+    rows = np.arange(base + 1, base + batch.num_rows + 1, dtype=np.int64)
+    return RawBatch(_text_table(texts, names, rows, bad), origin)
 
 
 def parquet_header(path: Path, source: str) -> list[str]:
@@ -398,17 +403,8 @@ def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, sourc
         try:
             base = 0
             for batch in reader:
-                names = batch.schema.names
-                texts: dict[str, pa.Array] = {}
-                bad: dict[int, str] = {}
-                for name in names:
-                    text, bad_rows = to_text(batch.column(name))
-                    texts[name] = text
-                    for index in bad_rows:
-                        bad.setdefault(index, name)
-                numbers = np.arange(base + 1, base + batch.num_rows + 1, dtype=np.int64)
+                yield _as_text_batch(batch, batch.schema.names, base, shown)
                 base += batch.num_rows
-                yield RawBatch(_text_table(texts, names, numbers, bad), shown)
         finally:
             con.close()
         return

@@ -230,22 +230,49 @@ def _run(
     }
     publish(warehouse, run_id, fields)
     checkpoint("published")
+    return _result(
+        run_id,
+        when,
+        champion[0].version,
+        engine_name,
+        "published",
+        counts,
+        fields["export_csv"],
+        fields["export_parquet"],
+        shadow,
+        list(problems.values()),
+    )
+
+
+def _result(
+    run_id: str,
+    as_of: datetime,
+    version: int,
+    engine: str,
+    status: str,
+    counts: dict[str, int],
+    export_csv: str | None,
+    export_parquet: str | None,
+    shadow: list[int],
+    problems: list[str],
+) -> ScoreRunResult:
+    """What `leadops score --json` reports, from the ledger's counts."""
     return ScoreRunResult(
         run_id=run_id,
-        as_of=when,
-        model_version=champion[0].version,
-        engine=engine_name,
-        status="published",
+        as_of=as_of,
+        model_version=version,
+        engine=engine,
+        status=status,
         leads_scored=counts["leads_scored"],
         routed_sales=counts["routed_sales"],
         routed_marketing=counts["routed_nurture"],
         new_to_sales=counts["new_to_sales"],
         recycled=counts["recycled"],
         suppressed=counts["suppressed"],
-        export_csv=fields["export_csv"],
-        export_parquet=fields["export_parquet"],
+        export_csv=export_csv,
+        export_parquet=export_parquet,
         shadow=shadow,
-        shadow_problems=list(problems.values()),
+        shadow_problems=problems,
     )
 
 
@@ -266,20 +293,17 @@ def _already_published(
         write_exports(warehouse, row.run_id, out_dir, csv=bool(missing_csv), parquet=bool(missing_pq))
     counts = run_counts(warehouse, row.run_id)
     shadow = [int(v) for v in (row.shadow_versions or "").split(",") if v]
-    return ScoreRunResult(
-        run_id=row.run_id,
-        as_of=when,
-        model_version=champion.version,
-        engine=row.engine,
-        status="already published",
-        leads_scored=counts["leads_scored"],
-        routed_sales=counts["routed_sales"],
-        routed_marketing=counts["routed_nurture"],
-        new_to_sales=counts["new_to_sales"],
-        recycled=counts["recycled"],
-        suppressed=counts["suppressed"],
-        export_csv=row.export_csv,
-        export_parquet=row.export_parquet,
-        seconds=round(time.perf_counter() - started, 3),
-        shadow=shadow,
+    result = _result(
+        row.run_id,
+        when,
+        champion.version,
+        row.engine,
+        "already published",
+        counts,
+        row.export_csv,
+        row.export_parquet,
+        shadow,
+        [],
     )
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result

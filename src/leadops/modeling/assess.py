@@ -73,6 +73,16 @@ def champion_scores(context: ModelContext, champion_dir: Path | None) -> pd.Data
     return None
 
 
+def champion_artifact(registry: Any, *, other_than: int | None = None) -> tuple[Path | None, int | None]:
+    """The champion's local artifact directory and version, unless there is none or it is `other_than`."""
+    from leadops.registry import load_artifact_dir
+
+    champion = registry.champion()
+    if champion is None or champion.version == other_than:
+        return None, None
+    return load_artifact_dir(registry.settings, champion.version), champion.version
+
+
 def assess(
     scorer: Scorer, context: ModelContext, champion_dir: Path | None, champion_version: int | None
 ) -> Assessment:

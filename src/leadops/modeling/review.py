@@ -6,7 +6,7 @@ from typing import Any
 
 from leadops.config import Settings
 from leadops.evaluation.gates import GateResult
-from leadops.modeling.assess import Assessment, assess, gates_for, headline
+from leadops.modeling.assess import Assessment, assess, champion_artifact, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
 from leadops.scorers import load_scorer
 from leadops.warehouse import Warehouse
@@ -20,13 +20,8 @@ def review(settings: Settings, warehouse: Warehouse, ref: str) -> tuple[Any, Ass
     version = registry.resolve(ref)
     context = build_context(settings, warehouse)
     scorer = load_scorer(load_artifact_dir(settings, version.version))
-    champion = registry.champion()
-    champion_dir = None
-    if champion is not None and champion.version != version.version:
-        champion_dir = load_artifact_dir(settings, champion.version)
-    assessment = assess(
-        scorer, context, champion_dir, champion.version if champion is not None and champion_dir else None
-    )
+    champion_dir, champion_version = champion_artifact(registry, other_than=version.version)
+    assessment = assess(scorer, context, champion_dir, champion_version)
     return version, assessment, gates_for(assessment, context), context
 
 

@@ -17,7 +17,7 @@ from leadops import __version__
 from leadops.config import Settings
 from leadops.errors import NotFoundError
 from leadops.evaluation import auc, write_report
-from leadops.modeling.assess import assess, gates_for, headline
+from leadops.modeling.assess import assess, champion_artifact, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
 from leadops.scorers import Scorer, build_scorer
 from leadops.warehouse import Warehouse
@@ -74,7 +74,7 @@ def train_model(
     step(f"fitting {name}", 0.35)
     scorer = fit_scorer(settings, name, context)
     step("evaluating on the test split", 0.7)
-    champion_dir, champion_version = _champion(settings, warehouse) if register else (None, None)
+    champion_dir, champion_version = champion_artifact(_registry(settings, warehouse)) if register else (None, None)
     assessment = assess(scorer, context, champion_dir, champion_version)
     gates = gates_for(assessment, context)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -115,7 +115,7 @@ def train_model(
         figures = (report.get("oracle") or {}).get("figures", {})
         result["oracle_captured_at_capacity"] = (figures.get("captured_at_capacity") or {}).get("oracle")
         result["oracle_lift_share"] = _lift_share(result["auc"], result["oracle_auc"])
-    observable = _observable_oracle(context)
+    observable = observable_oracle_auc(context)
     if observable is not None:
         result["observable_oracle_auc"] = observable
     if register:
@@ -132,7 +132,7 @@ def _lift_share(model_auc: float | None, oracle_auc: float | None) -> float | No
     return float((model_auc - 0.5) / (oracle_auc - 0.5))
 
 
-def _observable_oracle(context: ModelContext) -> float | None:
+def observable_oracle_auc(context: ModelContext) -> float | None:
     truth = context.training.truth
     if truth is None or "observable_logit" not in truth["test"]:
         return None
@@ -142,13 +142,10 @@ def _observable_oracle(context: ModelContext) -> float | None:
     return float(auc(context.training.y_test.to_numpy(), logit))
 
 
-def _champion(settings: Settings, warehouse: Warehouse) -> tuple[Path | None, int | None]:
-    from leadops.registry import Registry, load_artifact_dir
+def _registry(settings: Settings, warehouse: Warehouse) -> Any:
+    from leadops.registry import Registry
 
-    champion = Registry(settings, warehouse).champion()
-    if champion is None:
-        return None, None
-    return load_artifact_dir(settings, champion.version), champion.version
+    return Registry(settings, warehouse)
 
 
 def _register(
@@ -161,13 +158,11 @@ def _register(
     result: dict[str, Any],
     context: ModelContext,
 ) -> int:
-    from leadops.registry import Registry
-
     spec_hash = hashlib.sha256(
         json.dumps(context.training.spec.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()[:16]
     metrics = {k: v for k, v in result.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    version = Registry(settings, warehouse).log_training(
+    version = _registry(settings, warehouse).log_training(
         name,
         artifact,
         params={"scorer": name, "scorer_type": result["scorer_type"], "features": len(result["features"])},
