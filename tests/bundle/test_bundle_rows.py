@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from bundle_fixtures import Trained
 
-from conftest import Trained
 from leadops.features.specs import OTHER, AttributeFeature
 from leadops.jobs.inputs import bundle_sources
 from leadops.jobs.model import model_ref

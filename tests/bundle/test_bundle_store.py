@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from bundle_fixtures import Trained
 
-from conftest import Trained
 from leadops.bundle import is_bundle, load_bundle, load_fitted_features, save_bundle
 from leadops.bundle.summaries import categorical_summary, numeric_summary
 from leadops.errors import ScorerError
