@@ -321,3 +321,19 @@ def test_by_default_every_sales_side_type_counts_as_sales_working_a_lead(wh, tmp
         )
     }
     assert recycled == {queued[2]}, "a page view is the lead's own activity, not Sales working it"
+
+
+def test_ties_in_the_calibrated_score_rank_and_route_by_the_raw_score(wh, tmp_path, feats):
+    coarse = FakeModels(tmp_path / "coarse", loader="jobs_fakes:load_coarse")
+    business = {"capacity": {"per_day": 7}}
+    result = _run(wh, tmp_path, feats, coarse, business=business, policy="capacity", fresh_days=None)
+    rows = wh.rows(
+        "SELECT lead_id, score, raw, score_rank, route, do_not_call FROM lead_scores WHERE run_id = ? "
+        "ORDER BY score_rank",
+        [result.run_id],
+    )
+    assert len({r[1] for r in rows}) < len(rows) / 10, "the coarse scores tie a lot"
+    want = sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))
+    assert [r[0] for r in rows] == [r[0] for r in want]
+    callable_ = [r for r in want if not r[5]]
+    assert {r[0] for r in rows if r[4] == "sales"} == {r[0] for r in callable_[:7]}

@@ -68,7 +68,8 @@ def read_mql_threshold(path: Path) -> float | None:
         data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    value = ((data.get("extras") or {}).get("routing") or {}).get("mql_threshold")
+    extras = data.get("extras") or (data.get("bundle") or {}).get("extras") or {}  # bare scorer or bundle manifest
+    value = (extras.get("routing") or {}).get("mql_threshold")
     return float(value) if isinstance(value, int | float) else None
 
 

@@ -107,7 +107,7 @@ class _Policy:
 
 def _policy(p: RoutingPlan) -> _Policy:
     t = p.mql_threshold
-    order = "score DESC NULLS LAST, lead_id"
+    order = "score DESC NULLS LAST, raw DESC NULLS LAST, lead_id"
     if p.spec.policy == "expected_value":
         b = p.business
         formula = f"probability x {_fmt(b.value_per_conversion)} - {_fmt(b.cost_per_contact)}"
@@ -226,7 +226,7 @@ INSERT INTO lead_scores (run_id, lead_id, as_of, model_version, score, probabili
 WITH base AS (
     SELECT l.lead_id, coalesce(l.region, 'unknown') AS region, l.do_not_call, l.do_not_email,
            s.score, s.probability, s.grade, s.raw, s.fit_score, s.engagement_score, s.reasons, s.reason_text,
-           ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, l.lead_id) AS score_rank,
+           ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, s.raw DESC NULLS LAST, l.lead_id) AS score_rank,
            100.0 * CUME_DIST() OVER (ORDER BY s.score) AS percentile,
            {ev_sql} AS expected_value,
            {fresh_sql} AS fresh
