@@ -34,6 +34,7 @@ def evaluate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> dict[str
         "version": version.version,
         **headline(assessment.report),
         "capacity_k": context.capacity_k,
+        "mql_threshold": None if assessment.routing is None else assessment.routing.mql_threshold,
         "test_rows": len(context.training.y_test),
         "groups": report.get("groups"),
         "champion_version": assessment.champion_version,
