@@ -209,6 +209,7 @@ class _Run:
             if self.progress is not None:
                 self.progress(spec.name, report.rows_read)
         report.seconds = round(time.perf_counter() - started, 3)
+        report.balance()
         return report
 
     # ---------------------------------------------------------------- batches
@@ -222,7 +223,7 @@ class _Run:
         report: SourceReport,
         file: str | None,
     ) -> None:
-        """Map, check, classify, write and quarantine one batch, atomically."""
+        """Map, check, classify, write and quarantine one batch (inside the run's one transaction)."""
         report.batches += 1
         report.rows_read += raw.table.num_rows + len(raw.malformed)
         references = table.refers_to_lead and self.settings.contracts.require_references
@@ -235,34 +236,31 @@ class _Run:
             assert stage is not None
             entries += self._map_elsewhere(plan, source, stage)
         try:
-            with wh.transaction():
-                if stage is None:
-                    wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
-                    wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
-                rows = ROWS if stage is None else stage.sql
-                good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
-                wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
-                sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references)
-                wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
-                total = int(wh.scalar(f"SELECT count(*) FROM {good} AS g") or 0)
-                flagged, existing = (int(v or 0) for v in wh.rows(
-                    f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
-                new = total - flagged
-                if new:
-                    self._insert(table, plan, good, flagged > 0)
-                if existing:
-                    self._update(table, plan, rows)
-                report.rows_loaded += new + existing
-                if plan.flat:
-                    report.outcomes_loaded += self._flat_outcomes(good)
-                entries += self._rejected(table, plan, rows)
-                data, reasons = quarantine.build(
-                    entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
-                    file=file, at=self.started,
-                )  # fmt: skip
-                quarantine.write(wh, self.quarantine_stage, data)
-                for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
-                    wh.execute(f"DROP TABLE IF EXISTS {name}")
+            if stage is None:
+                wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
+                wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
+            rows = ROWS if stage is None else stage.sql
+            good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
+            wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
+            sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references)
+            wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
+            flagged, existing = (int(v or 0) for v in wh.rows(
+                f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
+            report.rows_loaded += self._insert(table, plan, good, flagged > 0)
+            if existing:
+                changed = self._changed(table, plan, rows)
+                report.rows_loaded += changed
+                report.rows_unchanged += self._update(table, plan, rows) - changed
+            if plan.flat:
+                report.outcomes_loaded += self._flat_outcomes(good)
+            entries += self._rejected(table, plan, rows)
+            data, reasons = quarantine.build(
+                entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
+                file=file, at=self.started,
+            )  # fmt: skip
+            quarantine.write(wh, self.quarantine_stage, data)
+            for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
+                wh.execute(f"DROP TABLE IF EXISTS {name}")
         finally:
             if self.duck:
                 self.con.unregister(RAW)
@@ -291,26 +289,42 @@ class _Run:
             field = plan.canonical_of.get(bad_field or "", bad_field or "")
         return quarantine.Entry(int(row), rule.reason, field, detail)
 
-    def _insert(self, table: TableDef, plan: Plan, good: str, flagged: bool) -> None:
-        """One INSERT of the batch's new rows (good rows minus the flagged ones)."""
+    def _insert(self, table: TableDef, plan: Plan, good: str, flagged: bool) -> int:
+        """One INSERT of the batch's new rows (good rows minus the flagged ones); the engine's count of them."""
         names = ", ".join(quote_ident(c) for c in plan.outputs)
         values = ", ".join(self._cast(table, c) for c in plan.outputs)
         skip = f" WHERE NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = r.{ROW})" if flagged else ""
-        self.warehouse.execute(
+        return self.warehouse.changed(
             f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) "
             f"SELECT {values}, {lit(self.run_id)} FROM {good} AS r{skip}"
         )
 
-    def _update(self, table: TableDef, plan: Plan, rows: str) -> None:
+    def _existing(self, rows: str) -> str:
+        return f"(SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} AND f.{STATUS} = 'existing')"
+
+    def _changed(self, table: TableDef, plan: Plan, rows: str) -> int:
+        """How many rows already there this batch changes (events are immutable: none)."""
+        if table.name in IMMUTABLE:
+            return 0
+        columns = [c for c in plan.outputs if c != table.key]
+        if not columns:
+            return 0
+        differs = " OR ".join(f"{self._cast(table, c, 'r')} IS DISTINCT FROM t.{quote_ident(c)}" for c in columns)
+        key = quote_ident(table.key)
+        return int(self.warehouse.scalar(
+            f"SELECT count(*) FROM {self._existing(rows)} r JOIN {quote_ident(table.name)} t ON t.{key} = r.{key} "
+            f"WHERE {differs}"
+        ) or 0)  # fmt: skip
+
+    def _update(self, table: TableDef, plan: Plan, rows: str) -> int:
         """One UPDATE of rows already there: newer values for leads/accounts, only the run id for events."""
         columns = [] if table.name in IMMUTABLE else [c for c in plan.outputs if c != table.key]
         sets = ", ".join([f"{quote_ident(c)} = {self._cast(table, c, 'r')}" for c in columns]
                          + [f"ingest_run_id = {lit(self.run_id)}"])  # fmt: skip
         key = quote_ident(table.key)
         target = quote_ident(table.name)
-        self.warehouse.execute(
-            f"UPDATE {target} SET {sets} FROM (SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} "
-            f"AND f.{STATUS} = 'existing') r WHERE {target}.{key} = r.{key}"
+        return self.warehouse.changed(
+            f"UPDATE {target} SET {sets} FROM {self._existing(rows)} r WHERE {target}.{key} = r.{key}"
         )
 
     def _rejected(self, table: TableDef, plan: Plan, rows: str) -> list[quarantine.Entry]:
@@ -400,6 +414,7 @@ def ingest(
     clock = time.perf_counter()
     with warehouse.writer("ingest"):
         warehouse.migrate()
+        report.interrupted_runs = close_dead_runs(warehouse, run_id)
         run = _Run(settings, warehouse, run_id, progress)
         warehouse.execute(
             "INSERT INTO ingest_runs (run_id, started_at, status) VALUES (?, ?, 'running')",
@@ -408,12 +423,15 @@ def ingest(
         try:
             try:
                 planned = [(spec, run.files(spec) if spec.path is not None else []) for spec in specs]
-                for spec, files in planned:
-                    report.per_source.append(run.source(spec, files))
+                with warehouse.transaction():  # readers see all of the run or none of it, even if it is killed
+                    for spec, files in planned:
+                        report.per_source.append(run.source(spec, files))
                 report.status = "succeeded"
             except BaseException as exc:
                 report.status = "failed"
                 report.error = str(exc) if isinstance(exc, LeadOpsError) else f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, LeadOpsError):
+                    report.error += " (nothing from this run was kept)"
                 raise
             finally:
                 report.total()
@@ -423,6 +441,25 @@ def ingest(
         finally:
             run.close()
     return report
+
+
+def close_dead_runs(warehouse: Warehouse, by: str) -> list[str]:
+    """Mark `failed` every run still `running`: this process holds the writer lock, so none of them is alive.
+
+    A killed ingest never committed its rows (the run is one transaction), so only its ledger entry is left.
+    """
+    import json
+
+    dead = [str(r[0]) for r in warehouse.rows("SELECT run_id FROM ingest_runs WHERE status = 'running'")]
+    for run_id in dead:
+        note = {"run_id": run_id, "status": "failed", "error": f"interrupted: the process stopped before the run "
+                f"finished, nothing it read was kept (found by {by})"}  # fmt: skip
+        warehouse.execute(
+            f"UPDATE ingest_runs SET status = 'failed', finished_at = ?, report = {_json_param(warehouse)} "
+            "WHERE run_id = ?",
+            [utcnow(), json.dumps(note), run_id],
+        )
+    return dead
 
 
 def _finish(warehouse: Warehouse, report: IngestReport, payload: str) -> None:
