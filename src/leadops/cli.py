@@ -234,6 +234,9 @@ def train(
     ):
         result = train_model(settings, warehouse, model, register=register, progress=update)
     emit(result, as_json)
+    if not as_json:
+        for line in result.get("warnings", []):
+            err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
 @app.command("evaluate")

@@ -99,7 +99,7 @@ def test_activities_keep_their_columns_without_a_key_index_after_migration_5(wor
     _, wh = workspace(_config(), {})
     assert wh.schema_version() >= 5
     assert list(wh.columns("activities")) == [
-        "activity_id", "lead_id", "occurred_at", "activity_type", "channel", "value", "ingest_run_id"
+        "activity_id", "lead_id", "occurred_at", "activity_type", "channel", "value", "ingest_run_id", "properties"
     ]  # fmt: skip
     row = "('A', 'L', TIMESTAMP '2025-01-01 00:00:00', 'page_view')"
     wh.execute(f"INSERT INTO activities (activity_id, lead_id, occurred_at, activity_type) VALUES {row}, {row}")

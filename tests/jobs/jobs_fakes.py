@@ -156,6 +156,21 @@ def load_fake(path: Path) -> FakeScorer:
     return FakeScorer(params["weights"], params["levels"], params["intercept"])
 
 
+class CoarseScorer(FakeScorer):
+    """The fake model with its score cut to steps of 20 (what isotonic calibration does): many ties, raw intact."""
+
+    def score(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = super().score(X)
+        out["score"] = np.floor(out["score"] / 20.0) * 20.0
+        return out
+
+
+def load_coarse(path: Path) -> CoarseScorer:
+    """Loader of the coarse fake (same artifact as the fake)."""
+    params = json.loads((Path(path) / "params.json").read_text())
+    return CoarseScorer(params["weights"], params["levels"], params["intercept"])
+
+
 def write_fake_artifact(path: Path, *, shift: float = 0.0, features: Sequence[str] = FEATURES) -> Path:
     """A fake artifact dir: params.json + manifest.json listing the features it expects."""
     path.mkdir(parents=True, exist_ok=True)
@@ -178,8 +193,16 @@ def write_fake_artifact(path: Path, *, shift: float = 0.0, features: Sequence[st
 class FakeModels:
     """A ModelSource: one champion and optional challengers, fake artifacts on disk."""
 
-    def __init__(self, root: Path, *, champion: int | None = 1, challengers: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        champion: int | None = 1,
+        challengers: Sequence[int] = (),
+        loader: str = "jobs_fakes:load_fake",
+    ) -> None:
         self.root = root
+        self.loader = loader
         self._champion = champion
         self._challengers = list(challengers)
 
@@ -187,7 +210,7 @@ class FakeModels:
         path = self.root / f"v{version}"
         if not (path / "manifest.json").exists():
             write_fake_artifact(path, shift=0.1 * (version - 1))
-        return model_ref(version, "fake_logistic", path, role=role, loader="jobs_fakes:load_fake")
+        return model_ref(version, "fake_logistic", path, role=role, loader=self.loader)
 
     def champion(self) -> ModelRef | None:
         return None if self._champion is None else self._ref(self._champion, "champion")

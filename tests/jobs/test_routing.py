@@ -123,3 +123,18 @@ def test_a_lead_untouched_with_sales_for_n_days_returns_to_nurture(wh, tmp_path,
     fourth = _run(wh, tmp_path, feats, models, days=4, **routing)  # in cool-down: not straight back to Sales
     back = {r[0] for r in wh.rows("SELECT lead_id FROM sales_queue WHERE run_id = ?", [fourth.run_id])}
     assert not back & {r[0] for r in recycled}
+
+
+def test_ties_in_the_calibrated_score_rank_and_route_by_the_raw_score(wh, tmp_path, feats):
+    coarse = FakeModels(tmp_path / "coarse", loader="jobs_fakes:load_coarse")
+    result = _run(wh, tmp_path, feats, coarse, policy="capacity", capacity={"per_day": 7})
+    rows = wh.rows(
+        "SELECT lead_id, score, raw, score_rank, route, do_not_call FROM lead_scores WHERE run_id = ? "
+        "ORDER BY score_rank",
+        [result.run_id],
+    )
+    assert len({r[1] for r in rows}) < len(rows) / 10, "the coarse scores tie a lot"
+    want = sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))
+    assert [r[0] for r in rows] == [r[0] for r in want]
+    callable_ = [r for r in want if not r[5]]
+    assert {r[0] for r in rows if r[4] == "sales"} == {r[0] for r in callable_[:7]}

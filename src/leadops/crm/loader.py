@@ -1,16 +1,20 @@
 """`leadops ingest`: stream every source through mapping and contracts into the canonical tables.
 
-Per batch, in one transaction: the mapping query (vectorized SQL) types and checks the rows; one set-based
-query then classifies every good row against the target table (new, already there, a key this run already
-loaded or an earlier row of the batch carried, a lead that does not exist or was created later); one INSERT
-adds the new rows, one UPDATE refreshes the rows already there, and one INSERT writes the batch's quarantine.
+The whole run is one transaction (readers see all of it or none of it, even when the process is killed; the
+next run marks a killed run `failed`). Per batch: the mapping query (vectorized SQL) types and checks the
+rows; one set-based query then classifies every good row against the target table (new, already there, a key
+this run already loaded or an earlier row of the batch carried, a lead that does not exist or was created
+later); one INSERT adds the new rows, one UPDATE refreshes the rows already there, and one INSERT writes the
+batch's quarantine.
 On DuckDB the batch never leaves the warehouse connection (the reader's Arrow batch is scanned in place);
 on PostgreSQL the mapping runs in a scratch DuckDB and the good rows are copied into a staging table.
 
 Re-running on the same files changes nothing: rows already there are matched by key (leads and accounts
 take the newer values; activities and outcomes are immutable events, only their ingest_run_id moves to the
 run that delivered them again), a key already loaded in this run is a `duplicate_key` (first occurrence
-wins), and quarantine entries are deduplicated. Memory holds one batch, whatever the file size.
+wins), and quarantine entries are deduplicated; the report counts those rows as unchanged, not loaded.
+Every source must balance (rows_read = loaded + unchanged + quarantined + filtered) or the run fails.
+Memory holds one batch, whatever the file size.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import pyarrow.compute as pc
 
 from leadops.crm import quarantine
 from leadops.crm.contracts import lit
+from leadops.crm.joins import Lookups
 from leadops.crm.mapping import CHECK, DETAIL, RAW, Plan, build_plan
 from leadops.crm.readers import (
     BAD_FIELD,
@@ -66,7 +71,7 @@ def new_run_id() -> str:
     return f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
 
 
-def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, references: bool) -> str:
+def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, references: bool, enrich: bool = False) -> str:
     """SELECT the good rows of a batch that must NOT simply be inserted, with `_status` saying why.
 
     `_status` is `existing` (key already there from an earlier run), `dup_batch` (an earlier row of the batch
@@ -74,6 +79,7 @@ def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, referen
     `rows` holds the mapped batch (with `_check` when `checked`; otherwise only rows that passed the
     row-level checks). Only keys, row numbers and lead ids take part in the joins, so probing the whole target
     stays cheap; no key list is kept outside the warehouse, and a fresh load yields no rows at all.
+    `enrich` (a partial update) flags every row: `existing` when the key is there, `unknown` when it is not.
     """
     key = quote_ident(table.key)
     good = f"WHERE {CHECK} IS NULL" if checked else ""
@@ -90,7 +96,9 @@ def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, referen
         if table.name == "outcomes":
             whens.append("WHEN s.occurred_at < l.created_at THEN 'before_lead'")
             extra = ", s.lead_id AS _lead, s.occurred_at AS _occurred, l.created_at AS _lead_created"
-    whens.append(f"WHEN t.{key} IS NULL THEN 'new'")
+    if enrich:
+        whens = [whens[0]]
+    whens.append(f"WHEN t.{key} IS NULL THEN {lit('unknown' if enrich else 'new')}")
     return (
         f"SELECT * FROM (SELECT s.{ROW}, s.{key} AS _key{extra}, "
         f"CASE {' '.join(whens)} ELSE 'existing' END AS {STATUS} "
@@ -202,12 +210,16 @@ class _Run:
             report.files = [f"query on {redact(spec.connection)}"]
         stage: Stage | None = None
         multi = len(files) > 1
-        for raw, plan in self.batches(spec, files):
-            if stage is None and not self.duck:
-                stage = self.stage(table, plan.flat)
-            self.batch(spec, table, plan, raw, stage, report, raw.file if multi else None)
-            if self.progress is not None:
-                self.progress(spec.name, report.rows_read)
+        lookups = Lookups(spec, self.con if self.duck else self.scratch, lambda p: self.settings.path(p))
+        try:
+            for raw, plan in self.batches(spec, files):
+                if stage is None and not self.duck:
+                    stage = self.stage(table, plan.flat)
+                self.batch(spec, table, plan, raw, stage, report, raw.file if multi else None)
+                if self.progress is not None:
+                    self.progress(spec.name, report.rows_read)
+        finally:
+            lookups.close()
         report.seconds = round(time.perf_counter() - started, 3)
         report.balance()
         return report
@@ -232,9 +244,11 @@ class _Run:
         entries: list[quarantine.Entry] = []
         if self.duck:
             self.con.register(RAW, source)
+            if plan.filter_sql is not None:
+                report.filtered(plan.filter_reasons, self.con.execute(plan.filter_sql).fetchall())
         else:
             assert stage is not None
-            entries += self._map_elsewhere(plan, source, stage)
+            entries += self._map_elsewhere(plan, source, stage, report)
         try:
             if stage is None:
                 wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
@@ -242,15 +256,18 @@ class _Run:
             rows = ROWS if stage is None else stage.sql
             good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
             wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
-            sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references)
+            enrich = spec.mode == "enrich"
+            sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references and not enrich,
+                            enrich=enrich)  # fmt: skip
             wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
             flagged, existing = (int(v or 0) for v in wh.rows(
                 f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
-            report.rows_loaded += self._insert(table, plan, good, flagged > 0)
+            if not enrich:
+                report.rows_loaded += self._insert(table, plan, good, flagged > 0)
             if existing:
-                changed = self._changed(table, plan, rows)
+                changed = self._changed(table, plan, rows, enrich=enrich)
                 report.rows_loaded += changed
-                report.rows_unchanged += self._update(table, plan, rows) - changed
+                report.rows_unchanged += self._update(table, plan, rows, enrich=enrich) - changed
             if plan.flat:
                 report.outcomes_loaded += self._flat_outcomes(good)
             entries += self._rejected(table, plan, rows)
@@ -268,10 +285,14 @@ class _Run:
                 stage.clear()
         report.count(reasons)
 
-    def _map_elsewhere(self, plan: Plan, source: pa.Table, stage: Stage) -> list[quarantine.Entry]:
+    def _map_elsewhere(
+        self, plan: Plan, source: pa.Table, stage: Stage, report: SourceReport
+    ) -> list[quarantine.Entry]:
         """PostgreSQL: run the mapping in the scratch DuckDB, stage the good rows, return the bad rows' entries."""
         self.scratch.register(RAW, source)
         try:
+            if plan.filter_sql is not None:
+                report.filtered(plan.filter_reasons, self.scratch.execute(plan.filter_sql).fetchall())
             result = self.scratch.sql(plan.sql).to_arrow_table()
         finally:
             self.scratch.unregister(RAW)
@@ -302,30 +323,52 @@ class _Run:
     def _existing(self, rows: str) -> str:
         return f"(SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} AND f.{STATUS} = 'existing')"
 
-    def _changed(self, table: TableDef, plan: Plan, rows: str) -> int:
+    def _changed(self, table: TableDef, plan: Plan, rows: str, *, enrich: bool) -> int:
         """How many rows already there this batch changes (events are immutable: none)."""
         if table.name in IMMUTABLE:
             return 0
         columns = [c for c in plan.outputs if c != table.key]
         if not columns:
             return 0
-        differs = " OR ".join(f"{self._cast(table, c, 'r')} IS DISTINCT FROM t.{quote_ident(c)}" for c in columns)
+        target = quote_ident(table.name)
+        news = [self._enriched_value(table, c, "t") if enrich else self._cast(table, c, "r") for c in columns]
+        differs = " OR ".join(
+            f"{new} IS DISTINCT FROM t.{quote_ident(c)}" for c, new in zip(columns, news, strict=True)
+        )
         key = quote_ident(table.key)
         return int(self.warehouse.scalar(
-            f"SELECT count(*) FROM {self._existing(rows)} r JOIN {quote_ident(table.name)} t ON t.{key} = r.{key} "
-            f"WHERE {differs}"
+            f"SELECT count(*) FROM {self._existing(rows)} r JOIN {target} t ON t.{key} = r.{key} WHERE {differs}"
         ) or 0)  # fmt: skip
 
-    def _update(self, table: TableDef, plan: Plan, rows: str) -> int:
-        """One UPDATE of rows already there: newer values for leads/accounts, only the run id for events."""
+    def _update(self, table: TableDef, plan: Plan, rows: str, *, enrich: bool = False) -> int:
+        """One UPDATE of rows already there: newer values for leads/accounts, only the run id for events.
+
+        An enrichment changes only the columns it maps and only where it has a value (attributes are merged),
+        and leaves ingest_run_id to the source that loaded the row. Returns the rows the engine updated.
+        """
         columns = [] if table.name in IMMUTABLE else [c for c in plan.outputs if c != table.key]
-        sets = ", ".join([f"{quote_ident(c)} = {self._cast(table, c, 'r')}" for c in columns]
-                         + [f"ingest_run_id = {lit(self.run_id)}"])  # fmt: skip
         key = quote_ident(table.key)
         target = quote_ident(table.name)
+        if enrich:
+            sets = ", ".join(f"{quote_ident(c)} = {self._enriched_value(table, c, target)}" for c in columns)
+            if not sets:
+                return int(self.warehouse.scalar(f"SELECT count(*) FROM {FLAGS} WHERE {STATUS} = 'existing'") or 0)
+        else:
+            sets = ", ".join([f"{quote_ident(c)} = {self._cast(table, c, 'r')}" for c in columns]
+                             + [f"ingest_run_id = {lit(self.run_id)}"])  # fmt: skip
         return self.warehouse.changed(
             f"UPDATE {target} SET {sets} FROM {self._existing(rows)} r WHERE {target}.{key} = r.{key}"
         )
+
+    def _enriched_value(self, table: TableDef, column: str, target: str) -> str:
+        """The value an enrichment gives one column: the new value when there is one (JSON objects merged)."""
+        new = self._cast(table, column, "r")
+        old = f"{target}.{quote_ident(column)}"
+        if table.columns[column] != "JSON":
+            return f"coalesce({new}, {old})"
+        empty = f"coalesce({old}, '{{}}')"
+        merged = f"json_merge_patch({empty}, {new})" if self.duck else f"{empty} || {new}"
+        return f"CASE WHEN {new} IS NULL THEN {old} ELSE {merged} END"
 
     def _rejected(self, table: TableDef, plan: Plan, rows: str) -> list[quarantine.Entry]:
         """Entries for the rows the flags set aside (and, on DuckDB, the rows that broke a row-level check)."""
@@ -345,6 +388,8 @@ class _Run:
                 "dup_batch": ("duplicate_key", table.key, f"key '{shown}' already appeared on an earlier row"),
                 "dup_run": ("duplicate_key", table.key, f"key '{shown}' was already loaded from an earlier row"),
                 "dangling": ("dangling_reference", "lead_id", f"lead_id '{str(lead)[:80]}' is not a known lead"),
+                "unknown": ("dangling_reference", table.key,
+                            f"{table.key} '{shown}' is not in {table.name}, so there is no row to enrich"),
                 "before_lead": ("outcome_before_lead", "occurred_at",
                                 f"outcome at {occurred} is before the lead was created at {created}"),
             }[status]  # fmt: skip
@@ -391,7 +436,9 @@ def _select(settings: Settings, names: list[str] | None) -> list[SourceSpec]:
             raise IngestError(f"unknown source(s) {unknown}; configured sources are {sorted(known)}")
         specs = [s for s in specs if s.name in names]
     order = {t: i for i, t in enumerate(TABLE_ORDER)}
-    return sorted(specs, key=lambda s: order[s.table])
+    expanded = [one for spec in specs for one in spec.expanded()]
+    # referenced tables first; within a table, enrichments after the sources that load the rows they update
+    return sorted(expanded, key=lambda s: (order[s.table], s.mode == "enrich"))
 
 
 def _json_param(warehouse: Warehouse) -> str:

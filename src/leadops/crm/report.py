@@ -26,7 +26,7 @@ class SourceReport:
     rows_quarantined: int = 0
     rows_filtered: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    filter_reasons: dict[str, int] = field(default_factory=dict)
+    filtered_reasons: dict[str, int] = field(default_factory=dict)
     outcomes_loaded: int = 0
     batches: int = 0
     seconds: float = 0.0
@@ -52,6 +52,14 @@ class SourceReport:
                 f"filtered = {self.rows_read - gap}; the run is rolled back (please report this as a bug)"
             )
 
+    def filtered(self, reasons: list[str], counts: list[tuple[int, int]]) -> None:
+        """Add a batch's rows left out by the source's filters: (filter index, rows) pairs."""
+        merged = Counter(self.filtered_reasons)
+        for index, rows in counts:
+            merged[reasons[int(index)]] += int(rows)
+        self.filtered_reasons = dict(sorted(merged.items()))
+        self.rows_filtered = sum(merged.values())
+
 
 @dataclass
 class IngestReport:
@@ -65,6 +73,7 @@ class IngestReport:
     rows_quarantined: int = 0
     rows_filtered: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    filtered_reasons: dict[str, int] = field(default_factory=dict)
     tables: dict[str, int] = field(default_factory=dict)
     per_source: list[SourceReport] = field(default_factory=list)
     seconds: float = 0.0
@@ -82,6 +91,11 @@ class IngestReport:
             reasons.update(source.quarantine_reasons)
         self.quarantine_reasons = dict(sorted(reasons.items()))
         self.rows_quarantined = sum(reasons.values())
+        filtered: Counter[str] = Counter()
+        for source in self.per_source:
+            filtered.update(source.filtered_reasons)
+        self.filtered_reasons = dict(sorted(filtered.items()))
+        self.rows_filtered = sum(filtered.values())
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (CLI --json, ingest_runs.report)."""

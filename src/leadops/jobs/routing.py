@@ -20,7 +20,7 @@ def _policy_parts(spec: RoutingSpec) -> tuple[str, list[Any], str, str, str]:
         return (
             "b.score >= ?",
             [spec.threshold],
-            "score DESC NULLS LAST, lead_id",
+            "score DESC NULLS LAST, raw DESC NULLS LAST, lead_id",
             f"new MQL: score >= {_fmt(spec.threshold)}",
             (f"score below {_fmt(spec.threshold)}"),
         )
@@ -28,14 +28,14 @@ def _policy_parts(spec: RoutingSpec) -> tuple[str, list[Any], str, str, str]:
         return (
             "TRUE",
             [],
-            "score DESC NULLS LAST, lead_id",
+            "score DESC NULLS LAST, raw DESC NULLS LAST, lead_id",
             "new MQL: among the top scores within today's capacity",
             "not eligible",
         )
     return (
         "b.expected_value > 0",
         [],
-        "expected_value DESC NULLS LAST, score DESC NULLS LAST, lead_id",
+        "expected_value DESC NULLS LAST, score DESC NULLS LAST, raw DESC NULLS LAST, lead_id",
         "new MQL: expected value of a contact > 0",
         "expected value of a contact <= 0",
     )
@@ -103,7 +103,7 @@ INSERT INTO lead_scores (run_id, lead_id, as_of, model_version, score, probabili
 WITH base AS (
     SELECT l.lead_id, coalesce(l.region, 'unknown') AS region, l.do_not_call, l.do_not_email,
            s.score, s.probability, s.grade, s.raw, s.fit_score, s.engagement_score, s.reasons, s.reason_text,
-           ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, l.lead_id) AS score_rank,
+           ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, s.raw DESC NULLS LAST, l.lead_id) AS score_rank,
            100.0 * CUME_DIST() OVER (ORDER BY s.score) AS percentile,
            {ev_sql} AS expected_value
     FROM score_run_leads l JOIN score_stage s ON s.run_id = l.run_id AND s.lead_id = l.lead_id

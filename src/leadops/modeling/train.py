@@ -104,7 +104,7 @@ def train_model(
         "features": training.features,
         "training_digest": training.digest,
         "point_in_time": training.point_in_time,
-        "warnings": training.warnings,
+        "warnings": [*training.warnings, *scorer.diagnose(training.X_train)],
         "artifact": str(artifact),
         "report": str(report_path),
         "gates_passed": gates.passed,

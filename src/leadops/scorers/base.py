@@ -171,6 +171,10 @@ class Scorer(ABC):
             index=X.index,
         )
 
+    def diagnose(self, X: pd.DataFrame) -> list[str]:
+        """Warnings about how the fitted scorer meets these leads (a rule no lead matches); [] when none."""
+        return self._diagnose(self._check(X))
+
     def save(self, path: Path | str, *, overwrite: bool = False) -> Path:
         """Write the artifact directory: spec.yaml, state.json, model files, manifest.json with sha256."""
         import yaml
@@ -231,6 +235,10 @@ class Scorer(ABC):
 
     def _write_files(self, path: Path) -> None:  # noqa: B027 - optional hook
         """Extra plain files of the artifact (LightGBM text model, scorecard CSV, sub-scorers)."""
+
+    def _diagnose(self, X: pd.DataFrame) -> list[str]:
+        """The methodology's own warnings about X (none by default)."""
+        return []
 
     def _fold_spec(self) -> AnyScorerSpec:
         """Spec for the clones fitted in cross-fitted calibration (no calibration of their own)."""

@@ -36,6 +36,9 @@ class _Composite(Scorer):
     def _shares(self) -> dict[str, float]:
         return {name: 1.0 for name in self.components_}
 
+    def _diagnose(self, X: pd.DataFrame) -> list[str]:
+        return [f"{name}: {w}" for name, s in self.components_.items() for w in s.diagnose(X)]
+
     def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
         """Sub-scorers' own top_n reasons, tagged with their component name and weighted by their share."""
         shares = self._shares()
