@@ -28,7 +28,11 @@ def config_hash(ops: Operations, spec_hashes: Mapping[int, str] | None = None) -
     """Hash of everything that changes tonight's rows (routing, reasons, each model's fitted feature spec), not
     how they're computed; the features come from the models' bundles, so leadops.yaml's `features:` is no part."""
     scoring = ops.scoring.model_dump(mode="json", exclude={"engine", "chunk_size", "spark", "exports"})
-    body: dict[str, Any] = {"scoring": scoring, "routing": ops.routing.model_dump(mode="json")}
+    body: dict[str, Any] = {
+        "scoring": scoring,
+        "routing": ops.routing.model_dump(mode="json"),
+        "business": ops.business.model_dump(mode="json"),
+    }
     if spec_hashes:
         body["feature_specs"] = {str(v): h for v, h in sorted(spec_hashes.items())}
     return content_hash(body)[:16]

@@ -74,6 +74,7 @@ def train_model(
     gates = gates_for(assessment, context)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     artifact = settings.path(Path(".leadops") / "artifacts" / f"{name}-{stamp}")
+    routing = assessment.routing.to_dict() if assessment.routing is not None else None
     save_bundle(
         artifact,
         scorer,
@@ -86,6 +87,7 @@ def train_model(
             "leadops_version": __version__,
         },
         config_hash=config_hash(settings),
+        extras={"routing": routing} if routing is not None else None,
     )
     report_dir = settings.path(settings.evaluation.report_dir)
     report_path = write_report(
@@ -107,6 +109,8 @@ def train_model(
         "test_conversions": int(training.y_test.sum()),
         **headline(assessment.report),
         "capacity_k": context.capacity_k,
+        "mql_threshold": None if routing is None else routing["mql_threshold"],
+        "routing": routing,
         "leakage_flags": training.leakage.reasons(),
         "features": training.features,
         "training_digest": training.digest,
