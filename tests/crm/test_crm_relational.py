@@ -45,7 +45,7 @@ def _leads_source(**extra: Any) -> dict[str, Any]:
                 "name": "contact",
                 "path": "source/Contact.csv",
                 "key": "Id",
-                "on": "ConvertedContactId",
+                "source_key": "ConvertedContactId",
                 "columns": ["Department"],
             }
         ],
@@ -67,7 +67,13 @@ def _contacts_enrich() -> dict[str, Any]:
         "mode": "enrich",
         "path": "source/Contact.csv",
         "lookups": [
-            {"name": "lead", "path": "source/Lead.csv", "key": "ConvertedContactId", "on": "Id", "columns": ["Id"]}
+            {
+                "name": "lead",
+                "path": "source/Lead.csv",
+                "key": "ConvertedContactId",
+                "source_key": "Id",
+                "columns": ["Id"],
+            }
         ],
         "columns": {"lead.Id": "lead_id", "DoNotCall": "do_not_call"},
     }
