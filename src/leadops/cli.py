@@ -52,6 +52,9 @@ def _default(value: Any) -> Any:
 
 def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Print a command's result: JSON for machines, a table (or custom rendering) for people."""
+    from leadops.redaction import redact_data
+
+    result = redact_data(result)  # credentials never reach the screen, whichever command printed them
     if as_json:
         sys.stdout.write(json.dumps(result, default=_default) + "\n")
         return
@@ -71,7 +74,9 @@ def failures() -> Iterator[None]:
     try:
         yield
     except LeadOpsError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from leadops.redaction import redact_text
+
+        err.print(f"[red]error:[/] {redact_text(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]")
@@ -462,6 +467,46 @@ def demo(
 
     with failures():
         run_demo(workspace, leads=leads)
+
+
+@app.command()
+def purge(
+    workspace: Workspace = Path("."),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what has expired, remove nothing")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Remove personal data past its retention (privacy: quarantine raw values, quarantine, exports); cron-safe."""
+    from leadops.crm.retention import purge as run_purge
+    from leadops.jobs.exports import export_dir
+
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
+        emit(run_purge(settings.privacy, warehouse, base, dry_run=dry_run), as_json)
+
+
+@app.command()
+def erase(
+    lead_ids: Annotated[list[str], typer.Argument(help="lead ids of the people to erase", metavar="LEAD_ID...")],
+    workspace: Workspace = Path("."),
+    rewrite_sources: Annotated[
+        bool, typer.Option(help="also rewrite the CRM export / other CSV and Parquet files that mention them")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would be removed, change nothing")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Remove people from every table with a lead_id, the quarantine and the export files; audited, idempotent."""
+    from leadops.crm.erase import erase as run_erase
+    from leadops.jobs.exports import export_dir
+
+    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+        base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
+        result = run_erase(
+            warehouse, lead_ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
+            rewrite_sources=rewrite_sources, dry_run=dry_run,
+        )  # fmt: skip
+    emit(result, as_json)
+    if not as_json and result.get("warning"):
+        err.print(f"[yellow]warning:[/] {result['warning']}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:

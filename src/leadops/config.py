@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from leadops.config_safety import SecuritySettings, check_settings_paths, load_yaml
+from leadops.crm.retention import PrivacySpec
 from leadops.crm.specs import ContractsSpec, SourceSpec
 from leadops.errors import ConfigError, WorkspaceError
 from leadops.evaluation.gates import GatesConfig
@@ -76,6 +77,8 @@ class Settings(Section):
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    privacy: PrivacySpec = Field(default_factory=PrivacySpec)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)
@@ -99,7 +102,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         node = tree
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(value) if value[:1] in ("[", "{") else value
+        node[parts[-1]] = load_yaml(value, where=key) if value[:1] in ("[", "{") else value
     return tree
 
 
@@ -130,10 +133,7 @@ def load(workspace: Path | str = ".", environ: dict[str, str] | None = None) -> 
     file = root / CONFIG_FILE
     if not file.exists():
         raise WorkspaceError(f"no {CONFIG_FILE} in {root}", hint=f"run `leadops init {root}` or pass --workspace")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}".replace("\n", " ")) from exc
+    data = load_yaml(file.read_text(encoding="utf-8"), where=str(file)) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping of settings at the top level, got {type(data).__name__}")
     overrides = _env_overrides(dict(os.environ if environ is None else environ))
@@ -143,14 +143,14 @@ def load(workspace: Path | str = ".", environ: dict[str, str] | None = None) -> 
         source = f"{file}" + (" (with LEADOPS_* overrides)" if overrides else "")
         raise ConfigError(describe_validation_error(source, exc)) from exc
     settings.workspace = root
+    check_settings_paths(settings)
     return settings
 
 
 def effective(settings: Settings) -> dict[str, Any]:
-    """The settings as plain data, passwords redacted: what `leadops config show` prints."""
-    from leadops.warehouse.connection import redact
+    """The settings as plain data, credentials masked in every URL (warehouse, registry, sources)."""
+    from leadops.redaction import redact_data
 
-    data = settings.model_dump(mode="json")
-    data["warehouse"]["url"] = redact(data["warehouse"]["url"])
+    data: dict[str, Any] = redact_data(settings.model_dump(mode="json"))
     data["workspace"] = str(settings.workspace)
     return data

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadops.crm import quarantine
+from leadops.crm import pii, quarantine
 from leadops.crm.contracts import lit
 from leadops.crm.joins import Lookups
 from leadops.crm.mapping import CHECK, DETAIL, RAW, Plan, build_plan
@@ -270,7 +270,7 @@ class _Run:
                 entries += self._rejected(table, plan, rows)
                 data, reasons = quarantine.build(
                     entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
-                    file=file, at=self.started,
+                    file=file, at=self.started, mask=pii.masker(spec, raw.table.column_names),
                 )  # fmt: skip
                 quarantine.write(wh, self.quarantine_stage, data)
                 for name in (ROWS, FLAGS) if stage is None else (FLAGS,):

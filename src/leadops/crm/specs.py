@@ -125,6 +125,10 @@ class SourceSpec(MappingSpec):
     timezone: str = Field(default="UTC", description="zone of timestamps that carry no offset")
     email_column: str | None = Field(default=None, description="source column with the email address")
     keep_email: bool = Field(default=False, description="store the address itself (personal data)")
+    personal_columns: list[str] | None = Field(
+        default=None, description="source columns masked in quarantine (default: email, name, phone, free text)"
+    )
+    keep_personal: bool = Field(default=False, description="keep personal columns unmasked in quarantine")
     attributes: list[str] | Literal["rest"] = Field(
         default_factory=list,
         description="extra source columns kept in `attributes` JSON ('rest' = all unmapped)",
