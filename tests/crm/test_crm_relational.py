@@ -222,3 +222,10 @@ def test_compose_onto_a_column_the_table_lacks_is_a_config_error(workspace: Work
     settings, wh = workspace(_config(source), _files())
     with pytest.raises(ConfigError, match="'compose' builds 'stage', which table 'leads' lacks"):
         ingest(settings, wh)
+
+
+def test_a_lookup_path_outside_the_workspace_is_refused(workspace: Workspace) -> None:
+    source = _leads_source()
+    source["lookups"][0]["path"] = "/etc/passwd"
+    with pytest.raises(Exception, match=r"sources\.0\.lookups\.0\.path"):
+        workspace(_config(source), _files())
