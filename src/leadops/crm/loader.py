@@ -1,16 +1,20 @@
 """`leadops ingest`: stream every source through mapping and contracts into the canonical tables.
 
-Per batch, in one transaction: the mapping query (vectorized SQL) types and checks the rows; one set-based
-query then classifies every good row against the target table (new, already there, a key this run already
-loaded or an earlier row of the batch carried, a lead that does not exist or was created later); one INSERT
-adds the new rows, one UPDATE refreshes the rows already there, and one INSERT writes the batch's quarantine.
+The whole run is one transaction (readers see all of it or none of it, even when the process is killed; the
+next run marks a killed run `failed`). Per batch: the mapping query (vectorized SQL) types and checks the
+rows; one set-based query then classifies every good row against the target table (new, already there, a key
+this run already loaded or an earlier row of the batch carried, a lead that does not exist or was created
+later); one INSERT adds the new rows, one UPDATE refreshes the rows already there, and one INSERT writes the
+batch's quarantine.
 On DuckDB the batch never leaves the warehouse connection (the reader's Arrow batch is scanned in place);
 on PostgreSQL the mapping runs in a scratch DuckDB and the good rows are copied into a staging table.
 
 Re-running on the same files changes nothing: rows already there are matched by key (leads and accounts
 take the newer values; activities and outcomes are immutable events, only their ingest_run_id moves to the
 run that delivered them again), a key already loaded in this run is a `duplicate_key` (first occurrence
-wins), and quarantine entries are deduplicated. Memory holds one batch, whatever the file size.
+wins), and quarantine entries are deduplicated; the report counts those rows as unchanged, not loaded.
+Every source must balance (rows_read = loaded + unchanged + quarantined + filtered) or the run fails.
+Memory holds one batch, whatever the file size.
 """
 
 from __future__ import annotations
@@ -217,6 +221,7 @@ class _Run:
         finally:
             lookups.close()
         report.seconds = round(time.perf_counter() - started, 3)
+        report.balance()
         return report
 
     # ---------------------------------------------------------------- batches
@@ -230,7 +235,7 @@ class _Run:
         report: SourceReport,
         file: str | None,
     ) -> None:
-        """Map, check, classify, write and quarantine one batch, atomically."""
+        """Map, check, classify, write and quarantine one batch (inside the run's one transaction)."""
         report.batches += 1
         report.rows_read += raw.table.num_rows + len(raw.malformed)
         references = table.refers_to_lead and self.settings.contracts.require_references
@@ -245,36 +250,34 @@ class _Run:
             assert stage is not None
             entries += self._map_elsewhere(plan, source, stage, report)
         try:
-            with wh.transaction():
-                if stage is None:
-                    wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
-                    wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
-                rows = ROWS if stage is None else stage.sql
-                good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
-                wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
-                enrich = spec.mode == "enrich"
-                sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references and not enrich,
-                                enrich=enrich)  # fmt: skip
-                wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
-                total = int(wh.scalar(f"SELECT count(*) FROM {good} AS g") or 0)
-                flagged, existing = (int(v or 0) for v in wh.rows(
-                    f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
-                new = total - flagged
-                if new:
-                    self._insert(table, plan, good, flagged > 0)
-                if existing:
-                    self._update(table, plan, rows, enrich=enrich)
-                report.rows_loaded += new + existing
-                if plan.flat:
-                    report.outcomes_loaded += self._flat_outcomes(good)
-                entries += self._rejected(table, plan, rows)
-                data, reasons = quarantine.build(
-                    entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
-                    file=file, at=self.started, mask=pii.masker(spec, raw.table.column_names),
-                )  # fmt: skip
-                quarantine.write(wh, self.quarantine_stage, data)
-                for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
-                    wh.execute(f"DROP TABLE IF EXISTS {name}")
+            if stage is None:
+                wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
+                wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
+            rows = ROWS if stage is None else stage.sql
+            good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
+            wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
+            enrich = spec.mode == "enrich"
+            sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references and not enrich,
+                            enrich=enrich)  # fmt: skip
+            wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
+            flagged, existing = (int(v or 0) for v in wh.rows(
+                f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
+            if not enrich:
+                report.rows_loaded += self._insert(table, plan, good, flagged > 0)
+            if existing:
+                changed = self._changed(table, plan, rows, enrich=enrich)
+                report.rows_loaded += changed
+                report.rows_unchanged += self._update(table, plan, rows, enrich=enrich) - changed
+            if plan.flat:
+                report.outcomes_loaded += self._flat_outcomes(good)
+            entries += self._rejected(table, plan, rows)
+            data, reasons = quarantine.build(
+                entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
+                file=file, at=self.started, mask=pii.masker(spec, raw.table.column_names),
+            )  # fmt: skip
+            quarantine.write(wh, self.quarantine_stage, data)
+            for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
+                wh.execute(f"DROP TABLE IF EXISTS {name}")
         finally:
             if self.duck:
                 self.con.unregister(RAW)
@@ -307,46 +310,65 @@ class _Run:
             field = plan.canonical_of.get(bad_field or "", bad_field or "")
         return quarantine.Entry(int(row), rule.reason, field, detail)
 
-    def _insert(self, table: TableDef, plan: Plan, good: str, flagged: bool) -> None:
-        """One INSERT of the batch's new rows (good rows minus the flagged ones)."""
+    def _insert(self, table: TableDef, plan: Plan, good: str, flagged: bool) -> int:
+        """One INSERT of the batch's new rows (good rows minus the flagged ones); the engine's count of them."""
         names = ", ".join(quote_ident(c) for c in plan.outputs)
         values = ", ".join(self._cast(table, c) for c in plan.outputs)
         skip = f" WHERE NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = r.{ROW})" if flagged else ""
-        self.warehouse.execute(
+        return self.warehouse.changed(
             f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) "
             f"SELECT {values}, {lit(self.run_id)} FROM {good} AS r{skip}"
         )
 
-    def _update(self, table: TableDef, plan: Plan, rows: str, *, enrich: bool = False) -> None:
+    def _existing(self, rows: str) -> str:
+        return f"(SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} AND f.{STATUS} = 'existing')"
+
+    def _changed(self, table: TableDef, plan: Plan, rows: str, *, enrich: bool) -> int:
+        """How many rows already there this batch changes (events are immutable: none)."""
+        if table.name in IMMUTABLE:
+            return 0
+        columns = [c for c in plan.outputs if c != table.key]
+        if not columns:
+            return 0
+        target = quote_ident(table.name)
+        news = [self._enriched_value(table, c, "t") if enrich else self._cast(table, c, "r") for c in columns]
+        differs = " OR ".join(
+            f"{new} IS DISTINCT FROM t.{quote_ident(c)}" for c, new in zip(columns, news, strict=True)
+        )
+        key = quote_ident(table.key)
+        return int(self.warehouse.scalar(
+            f"SELECT count(*) FROM {self._existing(rows)} r JOIN {target} t ON t.{key} = r.{key} WHERE {differs}"
+        ) or 0)  # fmt: skip
+
+    def _update(self, table: TableDef, plan: Plan, rows: str, *, enrich: bool = False) -> int:
         """One UPDATE of rows already there: newer values for leads/accounts, only the run id for events.
 
         An enrichment changes only the columns it maps and only where it has a value (attributes are merged),
-        and leaves ingest_run_id to the source that loaded the row.
+        and leaves ingest_run_id to the source that loaded the row. Returns the rows the engine updated.
         """
         columns = [] if table.name in IMMUTABLE else [c for c in plan.outputs if c != table.key]
         key = quote_ident(table.key)
         target = quote_ident(table.name)
         if enrich:
-            sets = ", ".join(self._enriched(table, c, target) for c in columns)
+            sets = ", ".join(f"{quote_ident(c)} = {self._enriched_value(table, c, target)}" for c in columns)
             if not sets:
-                return
+                return int(self.warehouse.scalar(f"SELECT count(*) FROM {FLAGS} WHERE {STATUS} = 'existing'") or 0)
         else:
             sets = ", ".join([f"{quote_ident(c)} = {self._cast(table, c, 'r')}" for c in columns]
                              + [f"ingest_run_id = {lit(self.run_id)}"])  # fmt: skip
-        self.warehouse.execute(
-            f"UPDATE {target} SET {sets} FROM (SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} "
-            f"AND f.{STATUS} = 'existing') r WHERE {target}.{key} = r.{key}"
+        return self.warehouse.changed(
+            f"UPDATE {target} SET {sets} FROM {self._existing(rows)} r WHERE {target}.{key} = r.{key}"
         )
 
-    def _enriched(self, table: TableDef, column: str, target: str) -> str:
-        """SET clause of one enriched column: the new value when there is one (JSON objects merged)."""
+    def _enriched_value(self, table: TableDef, column: str, target: str) -> str:
+        """The value an enrichment gives one column: the new value when there is one (JSON objects merged)."""
         new = self._cast(table, column, "r")
         old = f"{target}.{quote_ident(column)}"
         if table.columns[column] != "JSON":
-            return f"{quote_ident(column)} = coalesce({new}, {old})"
+            return f"coalesce({new}, {old})"
         empty = f"coalesce({old}, '{{}}')"
         merged = f"json_merge_patch({empty}, {new})" if self.duck else f"{empty} || {new}"
-        return f"{quote_ident(column)} = CASE WHEN {new} IS NULL THEN {old} ELSE {merged} END"
+        return f"CASE WHEN {new} IS NULL THEN {old} ELSE {merged} END"
 
     def _rejected(self, table: TableDef, plan: Plan, rows: str) -> list[quarantine.Entry]:
         """Entries for the rows the flags set aside (and, on DuckDB, the rows that broke a row-level check)."""
@@ -439,6 +461,7 @@ def ingest(
     clock = time.perf_counter()
     with warehouse.writer("ingest"):
         warehouse.migrate()
+        report.interrupted_runs = close_dead_runs(warehouse, run_id)
         run = _Run(settings, warehouse, run_id, progress)
         warehouse.execute(
             "INSERT INTO ingest_runs (run_id, started_at, status) VALUES (?, ?, 'running')",
@@ -447,12 +470,15 @@ def ingest(
         try:
             try:
                 planned = [(spec, run.files(spec) if spec.path is not None else []) for spec in specs]
-                for spec, files in planned:
-                    report.per_source.append(run.source(spec, files))
+                with warehouse.transaction():  # readers see all of the run or none of it, even if it is killed
+                    for spec, files in planned:
+                        report.per_source.append(run.source(spec, files))
                 report.status = "succeeded"
             except BaseException as exc:
                 report.status = "failed"
                 report.error = str(exc) if isinstance(exc, LeadOpsError) else f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, LeadOpsError):
+                    report.error += " (nothing from this run was kept)"
                 raise
             finally:
                 report.total()
@@ -462,6 +488,25 @@ def ingest(
         finally:
             run.close()
     return report
+
+
+def close_dead_runs(warehouse: Warehouse, by: str) -> list[str]:
+    """Mark `failed` every run still `running`: this process holds the writer lock, so none of them is alive.
+
+    A killed ingest never committed its rows (the run is one transaction), so only its ledger entry is left.
+    """
+    import json
+
+    dead = [str(r[0]) for r in warehouse.rows("SELECT run_id FROM ingest_runs WHERE status = 'running'")]
+    for run_id in dead:
+        note = {"run_id": run_id, "status": "failed", "error": f"interrupted: the process stopped before the run "
+                f"finished, nothing it read was kept (found by {by})"}  # fmt: skip
+        warehouse.execute(
+            f"UPDATE ingest_runs SET status = 'failed', finished_at = ?, report = {_json_param(warehouse)} "
+            "WHERE run_id = ?",
+            [utcnow(), json.dumps(note), run_id],
+        )
+    return dead
 
 
 def _finish(warehouse: Warehouse, report: IngestReport, payload: str) -> None:

@@ -76,13 +76,12 @@ def build(
         )  # fmt: skip
     for bad in malformed:
         raw = {"_line": bad.text} if file is None else {"_line": bad.text, "_file": file}
-        detail = f"expected {bad.expected} fields, got {bad.actual}"
         records.append(
             {
                 "row_number": bad.row_number,
                 "field": None,
-                "reason": "wrong_field_count",
-                "detail": detail,
+                "reason": bad.reason,
+                "detail": bad.detail,
                 "raw": raw,
             }
         )

@@ -131,6 +131,18 @@ class Warehouse:
                 redact_text(f"warehouse statement failed: {exc}".strip()), hint=_first_line(sql)
             ) from exc
 
+    def changed(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one INSERT/UPDATE/DELETE and return how many rows it wrote, as the engine counts them."""
+        try:
+            if self.dialect == "duckdb":
+                result = self._duck.execute(sql, params or []).fetchall()
+                return int(result[0][0]) if result and result[0] and result[0][0] is not None else 0
+            with self._pg.cursor() as cur:
+                cur.execute(placeholders(sql, "postgres") if params else sql, params or None)
+                return max(0, int(cur.rowcount))
+        except Exception as exc:
+            raise WarehouseError(f"warehouse statement failed: {exc}".strip(), hint=_first_line(sql)) from exc
+
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query and return its rows as tuples (small results only)."""
         try:
