@@ -1,7 +1,7 @@
 """Validation gates declared in config: absolute floors, limits relative to the champion (overall and for
 every group large enough to judge), a calibration bound and a minimum of training data. A model is promoted
 only if every declared gate passes; a gate relative to the champion passes with detail "no champion" when
-there is none.
+there is none, and fails with the reason when a champion exists but could not be measured on the same leads.
 """
 
 from __future__ import annotations
@@ -142,8 +142,13 @@ def check_gates(
     train_rows: int,
     train_conversions: int,
     gates: GatesConfig,
+    *,
+    champion_problem: str | None = None,
 ) -> GateResult:
-    """Hold a challenger's report (and its training data size) to every declared gate."""
+    """Hold a challenger's report (and its training data size) to every declared gate.
+
+    `champion_problem` says why an existing champion could not be measured on the same leads: every gate
+    relative to the champion then fails with that reason (it never passes for want of a comparison)."""
     out: dict[str, GateOutcome] = {}
     a = gates.absolute
     for name, value, bound, hib in (
@@ -188,7 +193,11 @@ def check_gates(
         if bound is None:
             continue
         if champion_report is None:
-            out[name] = GateOutcome(True, None, bound, NO_CHAMPION)
+            out[name] = (
+                GateOutcome(False, None, bound, champion_problem)
+                if champion_problem
+                else GateOutcome(True, None, bound, NO_CHAMPION)
+            )
         else:
             out[name] = _drop(attr, getattr(report, attr), getattr(champion_report, attr), bound)
 
@@ -196,7 +205,11 @@ def check_gates(
     if g.max_group_auc_drop is not None:
         columns = g.columns if g.columns is not None else list(report.groups)
         for col in columns:
-            out[f"max_group_auc_drop:{col}"] = _group_gate(report, champion_report, col, g.max_group_auc_drop)
+            out[f"max_group_auc_drop:{col}"] = (
+                GateOutcome(False, None, g.max_group_auc_drop, champion_problem)
+                if champion_report is None and champion_problem
+                else _group_gate(report, champion_report, col, g.max_group_auc_drop)
+            )
     return GateResult(passed=all(o.passed for o in out.values()), gates=out)
 
 
