@@ -17,6 +17,7 @@ from leadops.features.specs import FeaturesSpec, TrainingSpec
 from leadops.jobs.specs import RoutingSpec, ScheduleSpec, ScoringSpec
 from leadops.modeling.specs import EvaluationSettings
 from leadops.scorers.specs import ScorerSpec
+from leadops.settings.business import BusinessSettings, moved_keys
 
 CONFIG_FILE = "leadops.yaml"
 ENV_PREFIX = "LEADOPS_"
@@ -69,6 +70,7 @@ class Settings(Section):
     features: FeaturesSpec = Field(default_factory=FeaturesSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     models: dict[str, ScorerSpec] = Field(default_factory=dict)
+    business: BusinessSettings = Field(default_factory=BusinessSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     gates: GatesConfig = Field(default_factory=GatesConfig)
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
@@ -134,8 +136,16 @@ def load(workspace: Path | str = ".", environ: dict[str, str] | None = None) -> 
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping of settings at the top level, got {type(data).__name__}")
     overrides = _env_overrides(dict(os.environ if environ is None else environ))
+    merged = _merge(data, overrides)
+    moved = moved_keys(merged)
+    if moved:
+        where = "; ".join(f"key '{old}' moved to '{new}'" for old, new in moved)
+        raise ConfigError(
+            f"{file}: {where}",
+            hint="declare each once under `business:`; `leadops config show` prints the effective settings",
+        )
     try:
-        settings = Settings.model_validate(_merge(data, overrides))
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         source = f"{file}" + (" (with LEADOPS_* overrides)" if overrides else "")
         raise ConfigError(describe_validation_error(source, exc)) from exc

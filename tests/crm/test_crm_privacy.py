@@ -102,7 +102,9 @@ def test_purge_clears_old_raw_values_then_old_entries_and_a_second_run_removes_n
     assert wh.scalar("SELECT count(*) FROM quarantine WHERE raw IS NULL") == 3
     assert wh.scalar("SELECT count(reason) FROM quarantine") == 3, "the entry (reason, row) stays for accounting"
     again = purge(spec, wh, exports, now=later)
-    assert again["removed_anything"] is False
+    assert again["removed_anything"] is False and again["message"] == "nothing is past its retention"
+    dry = purge(spec, wh, exports, now=today + timedelta(days=101), dry_run=True)
+    assert dry["quarantine_deleted"] == 3 and wh.scalar("SELECT count(*) FROM quarantine") == 3
     much_later = purge(spec, wh, exports, now=today + timedelta(days=101))
     assert much_later["quarantine_deleted"] == 3 and wh.scalar("SELECT count(*) FROM quarantine") == 0
 
@@ -122,6 +124,14 @@ def test_erase_removes_a_lead_from_every_lead_table_quarantine_and_exports_and_i
     (day / "lead_scores.csv").write_text("lead_id,score\nL1,90\nL10,80\n", encoding="utf-8")
     pq.write_table(pa.table({"lead_id": ["L10", "L1"], "score": [0.8, 0.9]}), day / "lead_scores.parquet")
 
+    dry = erase(wh, ["L1"], workspace=ws, exports_dir=ws / "exports", sources=settings.sources, dry_run=True)
+    exported = {str(day / "lead_scores.csv"): 1, str(day / "lead_scores.parquet"): 1}
+    assert dry["tables"]["leads"] == 1 and dry["files"]["rewritten"] == exported
+    assert (
+        wh.scalar("SELECT count(*) FROM leads WHERE lead_id = 'L1'") == 1
+        and "L1,90" in (day / "lead_scores.csv").read_text()
+    )
+    assert wh.scalar("SELECT count(*) FROM erasure_log") == 0
     result = erase(wh, ["L1"], workspace=ws, exports_dir=ws / "exports", sources=settings.sources)
     assert result["tables"]["leads"] == 1 and result["tables"]["activities"] == 1
     assert result["tables"]["monitoring_samples"] == 1

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leadops.config_safety import allowed_roots
 from leadops.crm import pii, quarantine
 from leadops.crm.contracts import lit
 from leadops.crm.joins import Lookups
@@ -177,7 +178,9 @@ class _Run:
         if spec.query is not None:
             assert spec.connection is not None
             plan: Plan | None = None
-            for raw in ingest_from(spec.connection, spec.query, batch_rows=rows, source=spec.name):
+            readable = allowed_roots(self.settings.workspace, self.settings.security.allowed_dirs)
+            for raw in ingest_from(spec.connection, spec.query, batch_rows=rows, source=spec.name,
+                                   workspace=self.settings.workspace, readable=readable):  # fmt: skip
                 if plan is None:
                     header = [c for c in raw.table.column_names if c not in (ROW, BAD_FIELD)]
                     plan = self.plan(spec, header, f"the query result of '{spec.name}'")

@@ -467,10 +467,19 @@ def _rows_to_batch(names: list[str], rows: Sequence[Sequence[Any]], base: int, f
     return RawBatch(_text_table(texts, names, numbers, bad), file)
 
 
-def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, source: str = "query") -> Iterator[RawBatch]:
+def ingest_from(
+    connection: str,
+    query: str,
+    *,
+    batch_rows: int = 100_000,
+    source: str = "query",
+    workspace: Path | None = None,
+    readable: Sequence[Path] = (),
+) -> Iterator[RawBatch]:
     """Stream the result of `query` run against another database (PostgreSQL or DuckDB) as text batches.
 
-    PostgreSQL uses a server-side (named) cursor so the result never sits whole in memory.
+    PostgreSQL uses a server-side (named) cursor in a READ ONLY transaction so the result never sits whole in
+    memory and nothing is written; DuckDB runs in leadops.crm.sandbox (SELECT only, files only under `readable`).
     """
     from leadops.warehouse.connection import redact
 
@@ -480,6 +489,7 @@ def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, sourc
 
         try:
             conn = psycopg.connect(connection)
+            conn.read_only = True
         except psycopg.Error as exc:
             raise IngestError(f"source '{source}': cannot connect to {shown}: {exc}".strip()) from exc
         try:
@@ -491,7 +501,11 @@ def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, sourc
                     raise IngestError(f"source '{source}': query failed on {shown}: {exc}".strip()) from exc
                 base = 0
                 while True:
-                    rows = cur.fetchmany(batch_rows)
+                    try:
+                        rows = cur.fetchmany(batch_rows)
+                    except psycopg.Error as exc:
+                        detail = " ".join(str(exc).split())
+                        raise IngestError(f"source '{source}': query failed on {shown}: {detail}") from exc
                     if not rows:
                         break
                     yield _rows_to_batch(names, rows, base, shown)
@@ -502,12 +516,17 @@ def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, sourc
     if connection.startswith("duckdb://"):
         import duckdb
 
-        raw = connection[len("duckdb://") :]
-        target = raw[1:] if raw.startswith("/") and not raw.startswith("//") else raw
+        from leadops.crm import sandbox
+
+        target = sandbox.duckdb_target(connection[len("duckdb://") :], workspace)
+        con = sandbox.open_duckdb(target, readable=readable, source=source)
         try:
-            con = duckdb.connect(target or ":memory:", read_only=bool(target and target != ":memory:"))
+            sandbox.require_select(con, query, source)
             reader = con.sql(query).to_arrow_reader(batch_rows)
-        except duckdb.Error as exc:
+        except (duckdb.Error, IngestError) as exc:
+            con.close()
+            if isinstance(exc, IngestError):
+                raise
             raise IngestError(f"source '{source}': query failed on {shown}: {exc}".strip()) from exc
         try:
             base = 0

@@ -84,5 +84,12 @@ def purge(
                     shutil.rmtree(folder)
     removed = result["quarantine_raw_cleared"] + result["quarantine_deleted"] + len(result["export_dirs_deleted"])
     result["removed_anything"] = removed > 0
+    verb = "would remove" if dry_run else "removed"
+    result["message"] = (
+        f"{verb} raw values of {result['quarantine_raw_cleared']} quarantine entries, "
+        f"{result['quarantine_deleted']} entries and {len(result['export_dirs_deleted'])} export folder(s)"
+        if removed
+        else "nothing is past its retention"
+    )
     result["retention"] = spec.model_dump()
     return result
