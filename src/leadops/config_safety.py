@@ -137,4 +137,6 @@ def check_settings_paths(settings: Settings) -> None:
     for i, source in enumerate(settings.sources):
         if source.path is not None:
             check_inside(f"sources.{i}.path", source.path, workspace, roots)
+        for j, lookup in enumerate(source.lookups):
+            check_inside(f"sources.{i}.lookups.{j}.path", lookup.path, workspace, roots)
     check_inside("scoring.exports.dir", settings.scoring.exports.dir, workspace, roots)

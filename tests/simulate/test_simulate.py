@@ -24,8 +24,8 @@ CONTRACT_COLUMNS = {
     "accounts.csv": "AccountId,AccountName,Industry,NumberOfEmployees,AnnualRevenue,BillingCountry,Region,"
     "ProfitableLastQuarter,IsCompetitor",
     "leads.csv": "LeadId,AccountId,CreatedDate,Email,JobLevel,Department,Country,LeadSource,HasOptedOutOfEmail,"
-    "DoNotCall",
-    "activities.csv": "ActivityId,LeadId,ActivityDate,ActivityType,Channel,Value",
+    "DoNotCall,OwnerId",
+    "activities.csv": "ActivityId,LeadId,ActivityDate,ActivityType,Channel,Value,Direction,Outcome,Page",
     "outcomes.csv": "OutcomeId,LeadId,OutcomeDate,Stage,Amount",
 }
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
