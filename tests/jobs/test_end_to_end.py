@@ -44,7 +44,11 @@ def test_real_features_and_lightgbm_scorer_publish_scores_equal_to_scoring_direc
 
     sections = yaml.safe_load((TEMPLATES / "features.yaml").read_text()) or {}
     settings = JobSettings.model_validate(
-        {"features": sections.get("features", sections), "scoring": {"chunk_size": 100}, "routing": {"threshold": 50}}
+        {
+            "features": sections.get("features", sections),
+            "scoring": {"chunk_size": 100},
+            "business": {"mql_threshold": 50},
+        }
     )
     settings.workspace = tmp_path
     X = build_features(settings, wh, as_of=AS_OF, as_pandas=True).set_index("lead_id")

@@ -26,7 +26,11 @@ RUN_TABLES = (
 def config_hash(ops: Operations, settings: Any = None) -> str:
     """Hash of everything that changes tonight's rows (routing, reasons, the feature spec), not how they're computed."""
     scoring = ops.scoring.model_dump(mode="json", exclude={"engine", "chunk_size", "spark", "exports"})
-    body: dict[str, Any] = {"scoring": scoring, "routing": ops.routing.model_dump(mode="json")}
+    body: dict[str, Any] = {
+        "scoring": scoring,
+        "routing": ops.routing.model_dump(mode="json"),
+        "business": ops.business.model_dump(mode="json"),
+    }
     features = getattr(settings, "features", None)
     if features is not None:
         body["features"] = features.model_dump(mode="json") if hasattr(features, "model_dump") else features

@@ -38,6 +38,7 @@ class ModelRef:
     role: str = "champion"
     feature_names: tuple[str, ...] = field(default=())
     feature_dtypes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    mql_threshold: float | None = field(default=None, compare=False)
 
 
 class ModelSource(Protocol):
@@ -61,10 +62,21 @@ def read_manifest_features(path: Path) -> tuple[tuple[str, ...], dict[str, str]]
     return tuple(str(n) for n in names), {str(k): str(v) for k, v in (data.get("feature_dtypes") or {}).items()}
 
 
+def read_mql_threshold(path: Path) -> float | None:
+    """The MQL threshold chosen when the version was trained (manifest `extras.routing`), None for older ones."""
+    try:
+        data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    extras = data.get("extras") or (data.get("bundle") or {}).get("extras") or {}  # bare scorer or bundle manifest
+    value = (extras.get("routing") or {}).get("mql_threshold")
+    return float(value) if isinstance(value, int | float) else None
+
+
 def model_ref(version: int, scorer: str, path: Path, *, role: str, loader: str = DEFAULT_LOADER) -> ModelRef:
-    """A ModelRef with the artifact's feature names filled in from its manifest."""
+    """A ModelRef with the artifact's feature names (and its trained MQL threshold) filled in from its manifest."""
     names, dtypes = read_manifest_features(path)
-    return ModelRef(version, scorer, path, loader, role, names, dtypes)
+    return ModelRef(version, scorer, path, loader, role, names, dtypes, read_mql_threshold(path))
 
 
 class RegistryModels:
@@ -98,7 +110,7 @@ def resolve_champion(source: ModelSource, model_name: str = "lead_score") -> Mod
     if ref is None:
         raise NoChampionError(
             f"model '{model_name}' has no champion version in the registry; expected one to score the leads with",
-            hint="train and promote a model first (leadops train, then leadops promote <version>)",
+            hint="train and promote a model first: `leadops train --model NAME`, then `leadops models promote VERSION`",
         )
     return ref
 

@@ -16,7 +16,7 @@ from leadops.jobs.exports import export_dir, write_exports
 from leadops.jobs.inputs import FeatureSource, WarehouseFeatures
 from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
 from leadops.jobs.publish import add_mql_reasons, publish, run_counts
-from leadops.jobs.routing import route_run, write_queues
+from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, route_run, route_summary, write_queues
 from leadops.jobs.specs import Operations, operations
 from leadops.warehouse import Warehouse
 
@@ -44,6 +44,9 @@ class ScoreRunResult:
     seconds: float = 0.0
     shadow: list[int] = field(default_factory=list)
     shadow_problems: list[str] = field(default_factory=list)
+    routing: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the CLI's --json output)."""
@@ -95,6 +98,7 @@ def score_job(
     champion_ref = resolve_champion(source, model_name)
     challenger_refs = source.challengers() if ops.scoring.shadow else []
     challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
+    routing = routing_plan(settings, ops, champion_ref)
     cfg_hash = ledger.config_hash(ops, settings)
     run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash)
     workspace = Path(getattr(settings, "workspace", Path(".")))
@@ -103,7 +107,8 @@ def score_job(
     with warehouse.writer("score"):
         existing = ledger.get_run(warehouse, run_id)
         if existing is not None and existing.status == "published":
-            return _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
+            done = _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
+            return with_checks(done, routing, route_summary(warehouse, run_id))
         checkpoints.reset()
         champion = (champion_ref, load_model(champion_ref))
         challengers = _load(challenger_refs)
@@ -131,12 +136,34 @@ def score_job(
                 settings,
                 out_dir,
                 progress,
+                routing,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
                 ledger.fail_run(warehouse, run_id, f"{type(exc).__name__}: {exc}")
             raise
     result.seconds = round(time.perf_counter() - started, 3)
+    return with_checks(result, routing, route_summary(warehouse, run_id))
+
+
+def routing_plan(settings: Any, ops: Operations, champion: ModelRef) -> RoutingPlan:
+    """Tonight's routing: the policy, the business facts, the MQL threshold and the Sales activity types."""
+    contracts, sources = getattr(settings, "contracts", None), getattr(settings, "sources", None) or []
+    declared = declared_activity_types(contracts, sources) if contracts is not None else []
+    return plan(ops.routing, ops.business, champion.mql_threshold, declared)
+
+
+def with_checks(result: ScoreRunResult, routing: RoutingPlan, reasons: dict[str, int]) -> ScoreRunResult:
+    """Add the routing summary and the `routed_sales` check: an empty Sales queue with open leads fails it."""
+    result.routing = routing.describe()
+    empty = result.routed_sales == 0 and result.leads_scored > 0
+    detail = f"{result.routed_sales} of {result.leads_scored} open leads routed to Sales"
+    if empty:
+        top = "; ".join(f"{n:,} {why}" for why, n in list(reasons.items())[:3])
+        warning = f"the Sales queue is empty while {result.leads_scored:,} leads are open: {top}"
+        result.warnings.append(warning)
+        detail = warning
+    result.checks["routed_sales"] = {"passed": not empty, "value": result.routed_sales, "detail": detail}
     return result
 
 
@@ -152,6 +179,7 @@ def _run(
     settings: Any,
     out_dir: Path,
     progress: Progress | None,
+    routing: RoutingPlan,
 ) -> ScoreRunResult:
     total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
     checkpoint("open leads selected")
@@ -201,7 +229,7 @@ def _run(
             as_of=when,
             model_version=champion[0].version,
             previous_run=previous,
-            spec=ops.routing,
+            routing=routing,
         )
     checkpoint("routed")
     add_mql_reasons(

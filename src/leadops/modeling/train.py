@@ -84,6 +84,9 @@ def train_model(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     artifact = settings.path(Path(".leadops") / "artifacts" / f"{name}-{stamp}")
     scorer.save(artifact)
+    routing = assessment.routing.to_dict() if assessment.routing is not None else None
+    if routing is not None:
+        store_extras(artifact, {"routing": routing})
     report_dir = settings.path(settings.evaluation.report_dir)
     report_path = write_report(
         report_dir / f"{name}-{stamp}.html",
@@ -104,6 +107,8 @@ def train_model(
         "test_conversions": int(training.y_test.sum()),
         **headline(assessment.report),
         "capacity_k": context.capacity_k,
+        "mql_threshold": None if routing is None else routing["mql_threshold"],
+        "routing": routing,
         "leakage_flags": training.leakage.reasons(),
         "features": training.features,
         "training_digest": training.digest,
@@ -128,6 +133,14 @@ def train_model(
     result["seconds"] = round(time.perf_counter() - started, 2)
     step("done", 1.0)
     return result
+
+
+def store_extras(artifact: Path, extras: dict[str, Any]) -> None:
+    """Add `extras` (the routing choice) to the artifact's manifest, so the nightly job routes as trained."""
+    path = artifact / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["extras"] = {**manifest.get("extras", {}), **extras}
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False), encoding="utf-8")
 
 
 def _lift_share(model_auc: float | None, oracle_auc: float | None) -> float | None:

@@ -261,11 +261,14 @@ def simulate(
     fault_rate: float = 0.02,
     drift_day: int | None = None,
     progress: Callable[[str, float], None] | None = None,
+    sales_capacity: int | None = None,
 ) -> SimulationSummary:
     """Write the fictional company's CRM export into out_dir/source and its ground truth into out_dir/ground_truth.
 
     `start` defaults to 2025-01-01 (a fixed date keeps reruns byte-identical); the history covers
-    start .. start + days (exclusive). Unknown scenarios and invalid arguments raise ConfigError.
+    start .. start + days (exclusive). `sales_capacity` is the simulated Sales team's contacts per weekday
+    (`business.capacity` of the workspace; None = about 12 % of the daily lead flow). Unknown scenarios and
+    invalid arguments raise ConfigError.
     """
     began = time.perf_counter()
     cfg = make_config(
@@ -276,6 +279,7 @@ def simulate(
         start=start,
         fault_rate=fault_rate,
         drift_day=drift_day,
+        sales_capacity=sales_capacity,
     )
     out_dir = Path(out_dir)
     (out_dir / "source").mkdir(parents=True, exist_ok=True)
