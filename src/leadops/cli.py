@@ -172,13 +172,16 @@ def _workspace_warehouse(workspace: Path) -> Iterator[tuple[Any, Any]]:
 def init(
     directory: Annotated[Path, typer.Argument(help="folder to create the workspace in")],
     force: Annotated[bool, typer.Option(help="overwrite an existing leadops.yaml")] = False,
+    export_format: Annotated[
+        str, typer.Option(help="flat | salesforce: the export shape the written mapping reads")
+    ] = "flat",
     as_json: AsJson = False,
 ) -> None:
     """Create a workspace: a commented leadops.yaml mapped onto the fictional company's export."""
     from leadops.workspace import init_workspace
 
     with failures(as_json):
-        result = init_workspace(directory, force=force)
+        result = init_workspace(directory, force=force, export_format=export_format)
         emit(result, as_json)
 
 
@@ -205,6 +208,9 @@ def simulate(
     days: Annotated[int | None, typer.Option(help="days of history")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (same seed, same files)")] = None,
     fault_rate: Annotated[float | None, typer.Option(help="faults scenario: share of rows broken")] = None,
+    export_format: Annotated[
+        str | None, typer.Option(help="flat (one CSV per table) | salesforce (one CSV per Salesforce object)")
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Write the fictional company's CRM export into the workspace's source/ folder (ground truth apart)."""
@@ -223,6 +229,7 @@ def simulate(
                 seed=defaults.seed if seed is None else seed,
                 fault_rate=defaults.fault_rate if fault_rate is None else fault_rate,
                 progress=update,
+                export_format=export_format or defaults.export_format,
                 sales_capacity=settings.business.declared_capacity(),
             )
         emit(summary.to_dict(), as_json)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -56,6 +56,9 @@ class SimulateSettings(Section):
     days: int = Field(default=365, ge=7)
     seed: int = 42
     fault_rate: float = Field(default=0.02, ge=0.0, le=0.5)
+    export_format: Literal["flat", "salesforce"] = Field(
+        default="flat", description="flat: one CSV per canonical table; salesforce: one CSV per Salesforce object"
+    )
 
 
 class Settings(Section):

@@ -111,7 +111,8 @@ def check_inside(key: str, value: str, workspace: Path, roots: Sequence[Path]) -
     file's content)."""
     candidate = Path(value).expanduser()
     full = candidate if candidate.is_absolute() else workspace / candidate
-    if not is_inside(_glob_root(full), roots):
+    # a glob reaches at most its root, unless `..` follows a wildcard (source/*/../../etc): fold that too
+    if not is_inside(_glob_root(full), roots) or not is_inside(full, roots):
         raise ConfigError(
             f"key '{key}': {value!r} is outside the workspace {workspace}",
             hint="move the file into the workspace or list its folder under security.allowed_dirs",
@@ -136,4 +137,6 @@ def check_settings_paths(settings: Settings) -> None:
     for i, source in enumerate(settings.sources):
         if source.path is not None:
             check_inside(f"sources.{i}.path", source.path, workspace, roots)
+        for j, lookup in enumerate(source.lookups):
+            check_inside(f"sources.{i}.lookups.{j}.path", lookup.path, workspace, roots)
     check_inside("scoring.exports.dir", settings.scoring.exports.dir, workspace, roots)

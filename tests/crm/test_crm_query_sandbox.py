@@ -113,3 +113,17 @@ def test_ingest_runs_query_sources_in_the_workspace_sandbox(workspace: Workspace
         ingest(settings, wh)
     assert "x:0:0" not in str(caught.value)
     assert wh.scalar("SELECT count(*) FROM accounts WHERE account_id = 'root'") == 0
+
+
+def test_relative_paths_in_a_query_resolve_against_the_workspace_not_the_current_directory(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "source").mkdir(parents=True)
+    (elsewhere / "source" / "accounts.csv").write_text("id,name\nX9,Wrong\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    query = "SELECT * FROM read_csv('source/accounts.csv') WHERE name <> 'source/accounts.csv'"
+    assert _run(query, ws) == [{"id": "A1", "name": "Acme"}]
+    assert _run("SELECT * FROM 'source/*.csv'", ws) == [{"id": "A1", "name": "Acme"}]
+    with pytest.raises(IngestError, match="source 'crm'"):
+        _run("SELECT * FROM read_csv('../secret.csv', header = false)", ws)

@@ -45,7 +45,7 @@ def _leads_source(**extra: Any) -> dict[str, Any]:
                 "name": "contact",
                 "path": "source/Contact.csv",
                 "key": "Id",
-                "on": "ConvertedContactId",
+                "source_key": "ConvertedContactId",
                 "columns": ["Department"],
             }
         ],
@@ -67,7 +67,13 @@ def _contacts_enrich() -> dict[str, Any]:
         "mode": "enrich",
         "path": "source/Contact.csv",
         "lookups": [
-            {"name": "lead", "path": "source/Lead.csv", "key": "ConvertedContactId", "on": "Id", "columns": ["Id"]}
+            {
+                "name": "lead",
+                "path": "source/Lead.csv",
+                "key": "ConvertedContactId",
+                "source_key": "Id",
+                "columns": ["Id"],
+            }
         ],
         "columns": {"lead.Id": "lead_id", "DoNotCall": "do_not_call"},
     }
@@ -217,3 +223,10 @@ def test_compose_onto_a_column_the_table_lacks_is_a_config_error(workspace: Work
     settings, wh = workspace(_config(source), _files())
     with pytest.raises(ConfigError, match="'compose' builds 'stage', which table 'leads' lacks"):
         ingest(settings, wh)
+
+
+def test_a_lookup_path_outside_the_workspace_is_refused(workspace: Workspace) -> None:
+    source = _leads_source()
+    source["lookups"][0]["path"] = "/etc/passwd"
+    with pytest.raises(Exception, match=r"sources\.0\.lookups\.0\.path"):
+        workspace(_config(source), _files())

@@ -24,8 +24,8 @@ CONTRACT_COLUMNS = {
     "accounts.csv": "AccountId,AccountName,Industry,NumberOfEmployees,AnnualRevenue,BillingCountry,Region,"
     "ProfitableLastQuarter,IsCompetitor",
     "leads.csv": "LeadId,AccountId,CreatedDate,Email,JobLevel,Department,Country,LeadSource,HasOptedOutOfEmail,"
-    "DoNotCall",
-    "activities.csv": "ActivityId,LeadId,ActivityDate,ActivityType,Channel,Value",
+    "DoNotCall,OwnerId",
+    "activities.csv": "ActivityId,LeadId,ActivityDate,ActivityType,Channel,Value,Direction,Outcome,Page",
     "outcomes.csv": "OutcomeId,LeadId,OutcomeDate,Stage,Amount",
 }
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
@@ -355,3 +355,14 @@ def test_point_in_time_lightgbm_captures_90_percent_of_oracle_lift(tmp_path: Pat
     assert 0.78 <= result["oracle_auc"] <= 0.92
     assert result["ratio"] >= 0.9, result
     assert abs(result["mean_pred"] - result["mean_label"]) < 0.01
+
+
+def test_the_simulated_sales_team_works_the_capacity_the_business_section_declares(tmp_path: Path) -> None:
+    own = simulate(tmp_path / "own", leads=3000, days=60, seed=4, fault_rate=0.0)
+    declared = simulate(tmp_path / "declared", leads=3000, days=60, seed=4, fault_rate=0.0, sales_capacity=2)
+    manifest = json.loads((tmp_path / "declared" / "ground_truth" / "manifest.json").read_text())
+    assert manifest["parameters"]["sales_capacity_per_weekday"] == 2
+    weekdays = int(np.is_busday(np.arange(np.datetime64("2025-01-01"), np.datetime64("2025-03-02"))).sum())
+    assert 0 < declared.contacted <= 2 * weekdays < own.contacted
+    with pytest.raises(ConfigError, match="sales_capacity must be a positive integer"):
+        simulate(tmp_path / "bad", leads=100, days=10, sales_capacity=0)

@@ -47,9 +47,8 @@ def relation(spec: SourceSpec, raw: str) -> str:
     for i, lk in enumerate(spec.lookups):
         alias = f"l{i}"
         picks += [f"{alias}.{ident(column)} AS {ident(lk.name + '.' + column)}" for column in lk.columns]
-        joins.append(
-            f"LEFT JOIN {ident(table_name(spec.name, lk.name))} {alias} ON {alias}._key = trim(r.{ident(lk.on)})"
-        )
+        target = ident(table_name(spec.name, lk.name))
+        joins.append(f"LEFT JOIN {target} {alias} ON {alias}._key = trim(r.{ident(lk.source_key)})")
     return f"(SELECT {', '.join(picks)} FROM {raw} r {' '.join(joins)})"
 
 

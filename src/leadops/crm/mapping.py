@@ -143,8 +143,8 @@ def build_plan(
         raise ConfigError(f"source '{spec.name}': timezone '{spec.timezone}' is not an IANA time zone") from exc
 
     for lk in spec.lookups:
-        if lk.on not in header:
-            need(lk.on, f"lookup '{lk.name}' on")
+        if lk.source_key not in header:
+            need(lk.source_key, f"lookup '{lk.name}' source_key")
     columns = dict(spec.columns)
     email_source = spec.email_column
     for src, dst in list(columns.items()):
@@ -226,8 +226,9 @@ def build_plan(
         props = [(name, _missing(ident(src), missing)) for src, name in spec.properties.items()]
         extra["properties"] = _json_object(props)
 
+    keys = [lk.source_key for lk in spec.lookups]
     wanted = [*columns, *([email_source] if email_source else []), *flat_cols, *attributes, *composed,
-              *spec.properties, *(drop.column for drop in spec.filters), *(lk.on for lk in spec.lookups)]  # fmt: skip
+              *spec.properties, *(drop.column for drop in spec.filters), *keys]  # fmt: skip
     read += [c for c in dict.fromkeys(wanted) if c not in joined or c in header]
 
     # requirements that nothing maps onto are config errors, not millions of quarantined rows

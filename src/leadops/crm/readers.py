@@ -512,6 +512,10 @@ def ingest_from(
         from leadops.crm import sandbox
 
         target = sandbox.duckdb_target(connection[len("duckdb://") :], workspace)
+        if workspace is not None:
+            from leadops.crm.query_paths import anchor_paths
+
+            query = anchor_paths(query, workspace)
         con = sandbox.open_duckdb(target, readable=readable, source=source)
         try:
             sandbox.require_select(con, query, source)

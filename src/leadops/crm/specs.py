@@ -30,7 +30,7 @@ class LookupSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="prefix of the joined columns")
     path: str = Field(description="file (CSV or Parquet) relative to the workspace")
     key: str = Field(description="column of the lookup file that identifies its rows (must be unique)")
-    on: str = Field(description="column of the source row matched against `key`")
+    source_key: str = Field(description="column of the source row matched against `key`")
     columns: list[str] = Field(min_length=1, description="lookup columns brought onto each row")
     format: Literal["auto", "csv", "parquet"] = "auto"
     delimiter: str = ","
