@@ -116,8 +116,8 @@ def failures(as_json: bool = False) -> Iterator[None]:
 
     try:
         yield
-    except typer.Exit:
-        raise
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise  # click's own exits and usage errors keep their codes
     except LeadOpsError as exc:
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:

@@ -78,7 +78,7 @@ def test_the_default_path_on_a_ten_percent_base_rate_routes_leads_to_sales_with_
     assert routing["method"] == "capacity" and routing["sample"] == "validation"
     assert trained["mql_threshold"] == routing["mql_threshold"] < 70
     manifest = json.loads(Path(trained["artifact"], "manifest.json").read_text())
-    assert manifest["extras"]["routing"]["mql_threshold"] == trained["mql_threshold"], "stored with the version"
+    assert manifest["bundle"]["extras"]["routing"]["mql_threshold"] == trained["mql_threshold"], "stored with it"
     call("models", "promote", str(trained["version"]), "--workspace", ws)
 
     run = call("score", "--workspace", ws, "--as-of", "2026-06-01")

@@ -45,3 +45,18 @@ def test_choose_threshold_on_a_low_base_rate_sample_sends_sales_what_it_can_work
     assert choice.mql_threshold < 40 and choice.mql_share == pytest.approx(0.05, abs=0.001)
     declared = choose_threshold(scores, BusinessSettings(mql_threshold=70), None, sample="validation")
     assert declared.mql_threshold == 70 and declared.method == "business.mql_threshold"
+
+
+def test_when_sales_could_take_every_lead_the_threshold_stops_at_the_expected_value_break_even() -> None:
+    probability = np.array([0.30, 0.12, 0.05, 0.02, 0.004, 0.001])
+    scores = probability * 100
+    business = BusinessSettings(capacity={"share": 1.0}, value_per_conversion=1_000, cost_per_contact=30)
+    choice = choose_threshold(scores, business, None, sample="validation", probabilities=probability)
+    # closed form: p x 1000 >= 30 <=> p >= 0.03 -> the lowest such score is 5 (p = 0.05)
+    assert choice.method == "break_even" and choice.mql_threshold == pytest.approx(5.0)
+    assert choice.capacity_score == pytest.approx(0.1) and choice.break_even_score == pytest.approx(5.0)
+    tight = BusinessSettings(capacity={"share": 1 / 6}, value_per_conversion=1_000, cost_per_contact=30)
+    capped = choose_threshold(scores, tight, None, sample="validation", probabilities=probability)
+    assert capped.method == "capacity" and capped.mql_threshold == pytest.approx(30.0)
+    no_p = choose_threshold(scores, business, None, sample="validation", probabilities=np.full(6, np.nan))
+    assert no_p.method == "capacity" and no_p.break_even_score is None

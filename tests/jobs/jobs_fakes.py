@@ -139,6 +139,10 @@ class FakeScorer:
         grade = np.select([score >= 75, score >= 50, score >= 25], ["A", "B", "C"], "D")
         return pd.DataFrame({"score": score, "probability": prob, "grade": grade, "raw": raw}, index=X.index)
 
+    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """A single logistic model has no fit/engagement parts."""
+        return None
+
     def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
         c = self._contrib(X)
         reasons, texts = [], []

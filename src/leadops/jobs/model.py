@@ -7,7 +7,6 @@ Everything the job needs from `registry` and `scorers` goes through this module,
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +24,8 @@ class ScorerLike(Protocol):
     def score(self, X: pd.DataFrame) -> pd.DataFrame: ...
 
     def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame: ...
+
+    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None: ...
 
 
 @dataclass(frozen=True)
@@ -50,26 +51,28 @@ class ModelSource(Protocol):
 
 
 def read_manifest_features(path: Path) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Feature names and dtypes the artifact was trained on, from its manifest.json."""
-    manifest = path / "manifest.json"
+    """Feature names and dtypes the artifact was trained on, from its manifest.json (the one manifest reader)."""
+    from leadops.errors import ScorerError
+    from leadops.scorers.artifacts import read_manifest
+
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise JobError(f"model artifact {path}: cannot read manifest.json ({exc}); expected a scorer artifact") from exc
-    names = data.get("feature_names")
-    if not isinstance(names, list) or not names:
-        raise JobError(f"model artifact {manifest}: expected a non-empty 'feature_names' list, got {names!r}")
-    return tuple(str(n) for n in names), {str(k): str(v) for k, v in (data.get("feature_dtypes") or {}).items()}
+        manifest = read_manifest(path, verify=False, strict=False)
+    except ScorerError as exc:
+        raise JobError(f"model artifact {path}: {exc.message}; expected a scorer artifact") from exc
+    return manifest.feature_names, manifest.feature_dtypes
 
 
 def read_mql_threshold(path: Path) -> float | None:
-    """The MQL threshold chosen when the version was trained (manifest `extras.routing`), None for older ones."""
+    """The MQL threshold chosen when the version was trained (bundle extras `routing`), None for older ones."""
+    from leadops.errors import ScorerError
+    from leadops.scorers.artifacts import read_manifest
+
     try:
-        data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = read_manifest(path, verify=False, strict=False)
+    except ScorerError:
         return None
-    extras = data.get("extras") or (data.get("bundle") or {}).get("extras") or {}  # bare scorer or bundle manifest
-    value = (extras.get("routing") or {}).get("mql_threshold")
+    extras = (manifest.bundle or {}).get("extras") or manifest.body.get("extras") or {}
+    value = (extras.get("routing") or {}).get("mql_threshold") if isinstance(extras, dict) else None
     return float(value) if isinstance(value, int | float) else None
 
 

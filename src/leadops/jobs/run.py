@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from leadops.jobs import checkpoints, ledger, select
 from leadops.jobs.checkpoints import checkpoint
-from leadops.jobs.errors import JobError
+from leadops.jobs.coverage import CoverageTally
+from leadops.jobs.errors import FeatureSchemaError, JobError
 from leadops.jobs.exports import export_dir, write_exports
-from leadops.jobs.inputs import FeatureSource, WarehouseFeatures
+from leadops.jobs.inputs import FeatureSource, bundle_sources
 from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
 from leadops.jobs.publish import add_mql_reasons, publish, run_counts
 from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, route_run, route_summary, write_queues
@@ -98,8 +99,20 @@ def score_job(
     champion_ref = resolve_champion(source, model_name)
     challenger_refs = source.challengers() if ops.scoring.shadow else []
     challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
+    fitted: dict[int, Any] = {}
+    feature_problems: dict[int, str] = {}
+    if features is not None:  # one given source for every model (tests, custom feature stores)
+        sources: dict[int, FeatureSource] = {r.version: features for r in [champion_ref, *challenger_refs]}
+    else:  # each model's rows from its own bundle's fitted spec, never from today's leadops.yaml
+        sources, fitted, feature_problems = bundle_sources([champion_ref, *challenger_refs], warehouse)
+        if champion_ref.version in feature_problems:
+            raise FeatureSchemaError(
+                feature_problems[champion_ref.version],
+                hint="retrain with `leadops train` and promote the new version (leadops models promote)",
+            )
+        challenger_refs = [c for c in challenger_refs if c.version not in feature_problems]
     routing = routing_plan(settings, ops, champion_ref)
-    cfg_hash = ledger.config_hash(ops, settings)
+    cfg_hash = ledger.config_hash(ops, {v: f.spec_hash for v, f in fitted.items()})
     run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash)
     workspace = Path(getattr(settings, "workspace", Path(".")))
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
@@ -112,7 +125,6 @@ def score_job(
         checkpoints.reset()
         champion = (champion_ref, load_model(champion_ref))
         challengers = _load(challenger_refs)
-        feats = features if features is not None else WarehouseFeatures(settings, warehouse)
         ledger.start_run(
             warehouse,
             run_id=run_id,
@@ -126,7 +138,7 @@ def score_job(
         try:
             result = _run(
                 warehouse,
-                feats,
+                sources,
                 ops,
                 run_id,
                 when,
@@ -137,6 +149,8 @@ def score_job(
                 out_dir,
                 progress,
                 routing,
+                fitted,
+                feature_problems,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
@@ -169,7 +183,7 @@ def with_checks(result: ScoreRunResult, routing: RoutingPlan, reasons: dict[str,
 
 def _run(
     warehouse: Warehouse,
-    feats: FeatureSource,
+    sources: dict[int, FeatureSource],
     ops: Operations,
     run_id: str,
     when: datetime,
@@ -180,7 +194,14 @@ def _run(
     out_dir: Path,
     progress: Progress | None,
     routing: RoutingPlan,
+    fitted: dict[int, Any],
+    feature_problems: dict[int, str],
 ) -> ScoreRunResult:
+    champion_fitted = fitted.get(champion[0].version)
+    tally = None
+    if champion_fitted is not None:
+        cats = set(champion_fitted.spec.categorical())
+        tally = CoverageTally([n for n in champion[0].feature_names if n in cats])
     total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
     checkpoint("open leads selected")
     if progress is not None:
@@ -191,7 +212,7 @@ def _run(
 
         problems = spark_chunks(
             warehouse,
-            feats,
+            sources,
             run_id=run_id,
             as_of=when,
             champion=champion[0],
@@ -203,13 +224,14 @@ def _run(
             workdir=Path(getattr(settings, "workspace", Path("."))) / ".runs" / run_id,
             progress=progress,
             champion_model=champion[1],
+            tally=tally,
         )
     elif engine_name == "duckdb":
         from leadops.jobs.engines.duckdb import score_chunks
 
         problems = score_chunks(
             warehouse,
-            feats,
+            sources,
             run_id=run_id,
             as_of=when,
             champion=champion,
@@ -218,6 +240,7 @@ def _run(
             top_n=ops.scoring.top_reasons,
             total=total,
             progress=progress,
+            tally=tally,
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
@@ -232,9 +255,10 @@ def _run(
             routing=routing,
         )
     checkpoint("routed")
+    problems = {**feature_problems, **problems}
     add_mql_reasons(
         warehouse,
-        feats,
+        sources[champion[0].version],
         run_id=run_id,
         as_of=when,
         champion=champion,
@@ -258,7 +282,7 @@ def _run(
     }
     publish(warehouse, run_id, fields)
     checkpoint("published")
-    return _result(
+    result = _result(
         run_id,
         when,
         champion[0].version,
@@ -270,6 +294,9 @@ def _run(
         shadow,
         list(problems.values()),
     )
+    if tally is not None and champion_fitted is not None:
+        result.warnings = tally.warnings(champion_fitted.summaries, champion[0].version)
+    return result
 
 
 def _result(

@@ -40,8 +40,14 @@ def routing_choice(scorer: Scorer, context: ModelContext) -> RoutingChoice:
     sample, X, times = "validation", training.X_val, training.times.get("validation")
     if len(X) == 0:
         sample, X, times = "train", training.X_train, training.times.get("train")
-    scores = scorer.score(X)["score"].to_numpy(dtype=float)
-    return choose_threshold(scores, context.settings.business, times if training.point_in_time else None, sample=sample)
+    scored = scorer.score(X)
+    return choose_threshold(
+        scored["score"].to_numpy(dtype=float),
+        context.settings.business,
+        times if training.point_in_time else None,
+        sample=sample,
+        probabilities=scored["probability"].to_numpy(dtype=float),
+    )
 
 
 def measure(
@@ -58,7 +64,10 @@ def measure(
     declared = business.mql_threshold
     threshold = mql_threshold if mql_threshold is not None else declared
     if threshold is None:  # no version-specific choice given: the capacity threshold on these scores
-        threshold = choose_threshold(scores["score"], business, None, sample="test").mql_threshold
+        probability = scores["probability"].to_numpy(dtype=float)
+        threshold = choose_threshold(
+            scores["score"], business, None, sample="test", probabilities=probability
+        ).mql_threshold
     probability = scores["probability"].to_numpy(dtype=float)
     has_probability = not np.isnan(probability).any()
     deal = context.training.deal_values["test"].to_numpy(dtype=float)

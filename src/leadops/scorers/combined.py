@@ -45,6 +45,20 @@ class _Composite(Scorer):
         parts = [(name, shares[name], s._reason_matrix(s._check(X), top_n)) for name, s in self.components_.items()]
         return merged_matrix(parts, len(X), top_n)
 
+    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """The `fit` and `engagement` sub-scores when this scorer has both components, else None."""
+        fit, eng = self.components_.get("fit"), self.components_.get("engagement")
+        if fit is None or eng is None:
+            return None
+        X = self._check(X)
+        return pd.DataFrame(
+            {
+                "fit_score": np.asarray(fit.score(X)["score"], dtype=float),
+                "engagement_score": np.asarray(eng.score(X)["score"], dtype=float),
+            },
+            index=X.index,
+        )
+
     def _state(self) -> dict[str, Any]:
         return {"components": list(self.components_)}
 
