@@ -55,6 +55,16 @@ class FeatureBase(Strict):
 
     name: str = Field(description="column name: lower-case letters, digits, underscore")
     label: str = Field(description="sales-rep readable text used in reason codes")
+    phrase: str | None = Field(
+        default=None,
+        description=(
+            "how a reason reads when leadops cannot derive it, e.g. 'Visited the website {value} times in 30 days'; "
+            "{value} is the lead's value, {label} the label, any other {feature} that feature's value"
+        ),
+    )
+    phrase_none: str | None = Field(
+        default=None, description="the reason when the value is 0, false or none, e.g. 'Never requested a demo'"
+    )
 
     @field_validator("name")
     @classmethod
@@ -228,6 +238,9 @@ class FeaturesSpec(Strict):
                     copy = {k: v for k, v in item.items() if k != "windows"}
                     copy["name"] = str(item["name"]).replace("{days}", d)
                     copy["label"] = str(item.get("label", "")).replace("{days}", d)
+                    for key in ("phrase", "phrase_none"):
+                        if item.get(key) is not None:
+                            copy[key] = str(item[key]).replace("{days}", d)
                     copy["window_days"] = float(days)
                     out.append(copy)
             else:
