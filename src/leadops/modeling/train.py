@@ -17,6 +17,7 @@ from leadops import __version__
 from leadops.config import Settings
 from leadops.errors import NotFoundError
 from leadops.evaluation import auc, write_report
+from leadops.features.leakage import used_flags
 from leadops.modeling.assess import assess, champion_artifact, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
 from leadops.scorers import Scorer, build_scorer
@@ -88,6 +89,7 @@ def train_model(
         champion=assessment.champion_report,
         champion_name=f"champion v{champion_version}" if champion_version else "champion",
         gate_result=gates,
+        leakage=training.leakage.to_dict(),
     )
     report = assessment.report.to_dict()
     result: dict[str, Any] = {
@@ -101,6 +103,7 @@ def train_model(
         **headline(assessment.report),
         "capacity_k": context.capacity_k,
         "leakage_flags": training.leakage.reasons(),
+        "leakage": training.leakage.flags(),
         "features": training.features,
         "training_digest": training.digest,
         "point_in_time": training.point_in_time,
@@ -175,6 +178,7 @@ def _register(
             "config_hash": config_hash(settings),
             "leadops_version": __version__,
             "gates_passed": result["gates_passed"],
+            "leakage_flags_used": json.dumps(sorted(used_flags(context.training.leakage, result["features"]))),
         },
         report_path=report_path,
     )

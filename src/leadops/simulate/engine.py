@@ -284,8 +284,19 @@ def simulate(
         summary = _simulate_tutorial(cfg, out_dir, progress)
     else:
         summary = _simulate_company(cfg, out_dir, progress)
+    _leaky_flat(cfg, out_dir, summary)
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
+
+
+def _leaky_flat(cfg: SimulationConfig, out_dir: Path, summary: SimulationSummary) -> None:
+    """The leaky scenario adds the company's flat export with post-outcome fields; others remove a stale one."""
+    from leadops.simulate.flat import FLAT_FILE, write_leaky_flat
+
+    if cfg.scenario != "leaky":
+        _remove_stale([out_dir / "source" / FLAT_FILE])
+        return
+    summary.files["leads_flat"] = write_leaky_flat(out_dir, cfg.seed)[0]
 
 
 def _remove_stale(paths: list[Path]) -> None:
