@@ -15,19 +15,22 @@ of "the rest" on `model_rows` of it, 70/30 fit/holdout, stratified):
    flagged), minus `dominance_margin`. A legitimate signal is one of many views of the same lead, so the rest
    of the record predicts the outcome at least as well as any one field; a field that knows more than
    everything else combined carries what the record cannot have known before the outcome. Every feature is
-   tested, strongest first. A feature can only dominate a rest that holds a stronger feature if it is within
-   the AUC noise of it, so those are settled without a fit (the figure is the stronger feature's AUC). When
-   no feature dominates, the strongest feature within `suspect_gap` of its rest (and at least `suspect_floor`
-   alone) is set aside as a suspect and the others are re-tested without it (at most `max_suspects` at
-   once): two leaks of AUC 0.90 and 0.80 hide each other in "the rest", but with the stronger set aside the
-   weaker one dominates the honest record, is flagged, and the stronger is then re-tested without it.
-   Suspects never flagged return to the pool.
+   tested, strongest first. Below `dominance_floor` (0.75) a feature must beat the rest by its distance below
+   the floor: in an honest but thin record one behaviour count often out-ranks a few firmographics, so a weak
+   field's small lead is no evidence (a weak leak shows by rule 3, or is declared). A feature can only
+   dominate a rest that holds a stronger feature if it is within the AUC noise of it, so those are settled
+   without a fit (the figure is the stronger feature's AUC). When no feature dominates, the strongest feature
+   within `suspect_gap` of its rest (and at least `suspect_floor` alone) is set aside as a suspect and the
+   others are re-tested without it (at most `max_suspects` at once): two leaks of AUC 0.80 hide each other
+   in "the rest", but with one set aside the other dominates the honest record, is flagged, and the first is
+   then re-tested without it. Suspects never flagged return to the pool.
 3. Filled after the outcome: a feature whose being filled (not missing) predicts the label (AUC of the
    is-filled indicator >= `missing_floor`) while the rest of the record cannot tell when it is filled (a
-   LightGBM model of the other, unflagged features predicts "filled" with held-out AUC < `explained_fill`).
-   A field a sales rep fills once a lead converted is explained by the outcome, not by the record; a field
-   missing by design (no visit, so no recency; no account, so no size) is explained by the rest. Flags of
-   rules 2 and 3 shrink "the rest", so every feature is re-tested after each one.
+   LightGBM model of the other unflagged features, less those filled on the same rows, predicts "filled" with
+   held-out AUC < `explained_fill`). A field a sales rep fills once a lead converted is explained by the
+   outcome, not by the record; a field missing by design (no visit, so no recency; no account, so no size)
+   is explained by the rest. Flags of rules 2 and 3 shrink "the rest", so every feature is re-tested after
+   each one.
 
 Rules 2 and 3 do not apply to time-safe features: activity features (and lead age, and derived features
 built only on them) of a point-in-time training set are computed from events before the snapshot, so a strong
@@ -59,6 +62,8 @@ NEAR_COPY = 0.9
 PRUNE_TOL = 0.02
 """A rest holding a feature of AUC a reaches >= a - noise; a candidate below a - PRUNE_TOL cannot dominate it."""
 GBM_ROUNDS = 100
+SAME_FILL = 0.98
+"""Two fields missing on the same rows (>= 98 % agreement) were written together; neither explains the other."""
 
 
 @dataclass
@@ -76,6 +81,7 @@ class FeatureCheck:
     excluded: bool = False
     test: str | None = None
     figure: float | None = None
+    against: float | None = None
     reason: str = ""
 
     @property
@@ -114,13 +120,22 @@ class LeakageReport:
         return {c.name: c.reason for c in self.checks if c.flagged}
 
     def flags(self) -> list[dict[str, Any]]:
-        """One record per flagged or declared feature: feature, test, figure, reason, action (for --json)."""
+        """One record per flagged or declared feature (for --json): feature, test (separation | dominance |
+        filled_after_outcome | declared), figure (the feature's AUC, or its is-filled AUC), against (what that was
+        compared with: the threshold, the rest's AUC, the rest's AUC for "filled"), reason, action."""
         out: list[dict[str, Any]] = [
-            {"feature": name, "test": "declared", "figure": None, "reason": why, "action": "excluded"}
+            {"feature": name, "test": "declared", "figure": None, "against": None, "reason": why, "action": "excluded"}
             for name, why in self.declared.items()
         ]
         out += [
-            {"feature": c.name, "test": c.test, "figure": c.figure, "reason": c.reason, "action": c.action}
+            {
+                "feature": c.name,
+                "test": c.test,
+                "figure": c.figure,
+                "against": c.against,
+                "reason": c.reason,
+                "action": c.action,
+            }
             for c in self.checks
             if c.flagged
         ]
@@ -284,6 +299,26 @@ class _Guard:
         near = self.near(name)
         return [c for c in pool if c != name and c not in near and self.aucs[c] < self.spec.threshold]
 
+    def fill_others(self, name: str, pool: Iterable[str]) -> list[str]:
+        """The rest of the record for `name`'s fill pattern: the pool minus separators and the fields filled
+        together with it (the same write: a field and its date cannot explain each other)."""
+        missing = self.X[name].isna().to_numpy()
+        out = []
+        for c in pool:
+            if c == name or self.aucs[c] >= self.spec.threshold:
+                continue
+            other = self.X[c].isna().to_numpy()
+            if other.any() and float((other == missing).mean()) >= SAME_FILL:
+                continue
+            out.append(c)
+        return out
+
+    def bar(self, name: str) -> float:
+        """How far below its rest's AUC a feature may be and still dominate: `dominance_margin`, minus the
+        distance of its own AUC below `dominance_floor` (a weak field must out-rank the rest clearly: one
+        behaviour count beating a few firmographics is what honest, thin records look like)."""
+        return self.spec.dominance_margin - max(0.0, self.spec.dominance_floor - self.aucs[name])
+
     def dominance(self, name: str, pool: Sequence[str]) -> tuple[float, bool, int]:
         """(AUC of the rest, whether a model was fitted, how many features the rest holds) for `name`."""
         rest = self.others(name, pool)
@@ -295,10 +330,14 @@ class _Guard:
         return self.rest_model("label", rest, self.y[self.model_rows]), True, len(rest)
 
 
-def _dominance_reason(auc: float, rest: float, n: int, aside: list[str]) -> str:
+def _pct(share: float | None) -> str:
+    return "?" if share is None else f"{100 * share:.0f} %"
+
+
+def _dominance_reason(name: str, auc: float, rest: float, n: int, aside: list[str]) -> str:
     without = f", leaving out {', '.join(aside)}" if aside else ""
     return (
-        f"alone it ranks outcomes better than the {n} other features together (AUC {auc:.3f} vs {rest:.3f}"
+        f"{name} alone ranks outcomes better than the {n} other features together (AUC {auc:.3f} vs {rest:.3f}"
         f"{without}): an outcome proxy, likely recorded during or after the outcome"
     )
 
@@ -337,9 +376,10 @@ def check_leakage(
     aucs = guard.aucs
     checks = {c: FeatureCheck(name=c, auc=round(aucs[c], 4)) for c in X.columns}
 
-    def flag(name: str, test: str, figure: float, reason: str) -> None:
+    def flag(name: str, test: str, figure: float, against: float, reason: str) -> None:
         check = checks[name]
-        check.flagged, check.test, check.figure, check.reason = True, test, round(figure, 4), reason
+        check.flagged, check.test, check.reason = True, test, reason
+        check.figure, check.against = round(figure, 4), round(against, 4)
 
     for name in X.columns:
         if aucs[name] >= spec.threshold:
@@ -347,12 +387,13 @@ def check_leakage(
                 name,
                 "separation",
                 aucs[name],
-                f"separates the label almost perfectly on its own (single-feature AUC {aucs[name]:.3f} >= "
+                spec.threshold,
+                f"{name} separates the label almost perfectly on its own (single-feature AUC {aucs[name]:.3f} >= "
                 f"{spec.threshold})",
             )
 
     order = sorted(X.columns, key=lambda c: (-aucs[c], c))
-    candidates = [c for c in order if c not in safe and aucs[c] >= spec.dominance_floor]
+    candidates = [c for c in order if c not in safe]
     suspects: list[str] = []
     while True:
         pool = [c for c in X.columns if not checks[c].flagged and c not in suspects]
@@ -360,9 +401,9 @@ def check_leakage(
         near_miss = None
         for name in (c for c in candidates if c in pool):
             rest, fitted, n = guard.dominance(name, pool)
-            if n and aucs[name] >= rest - spec.dominance_margin:
+            if n and aucs[name] >= rest - guard.bar(name):
                 aside = sorted({c for c in X.columns if checks[c].flagged or c in suspects} - {name})
-                found = (name, rest, _dominance_reason(aucs[name], rest, n, aside))
+                found = (name, rest, _dominance_reason(name, aucs[name], rest, n, aside))
                 break
             if (
                 near_miss is None
@@ -372,7 +413,7 @@ def check_leakage(
             ):
                 near_miss = name
         if found is not None:
-            flag(found[0], "dominance", found[1], found[2])
+            flag(found[0], "dominance", aucs[found[0]], found[1], found[2])
             checks[found[0]].rest_auc, checks[found[0]].rest_fitted = round(found[1], 4), True
             suspects.clear()  # every earlier suspect is re-tested without the new flag
             continue
@@ -417,15 +458,16 @@ def _check_fill(guard: _Guard, check: FeatureCheck, safe: set[str], pool: list[s
     fill_auc = _free(rank_auc(filled.astype(np.float64), guard.y))
     if fill_auc < guard.spec.missing_floor:
         return False
-    rest = guard.others(name, pool)
+    rest = guard.fill_others(name, pool)
     explained = guard.rest_model(f"filled:{name}", rest, filled[guard.model_rows])
     check.fill_rest_auc = round(explained, 4)
     if explained >= guard.spec.explained_fill:
         return False
-    check.flagged, check.test, check.figure = True, "filled_after_outcome", round(fill_auc, 4)
+    check.flagged, check.test = True, "filled_after_outcome"
+    check.figure, check.against = round(fill_auc, 4), round(explained, 4)
     check.reason = (
-        f"filled for {check.fill_converted:.0%} of converts and {check.fill_other:.0%} of others (AUC "
-        f"{fill_auc:.3f}), while the {len(rest)} other features cannot tell when it is filled (AUC "
+        f"{name} is filled for {_pct(check.fill_converted)} of converts and {_pct(check.fill_other)} of others "
+        f"(AUC {fill_auc:.3f}), while the {len(rest)} other features cannot tell when it is filled (AUC "
         f"{explained:.3f} < {guard.spec.explained_fill}): likely filled in once the outcome was known"
     )
     return True
@@ -451,13 +493,13 @@ def declared_post_outcome(features: FeaturesSpec, sources: Sequence[SourceSpec])
             where = ("column", f.column) if f.column is not None else ("key", str(f.key))
             origin = declared.get((f.source, *where))
             if origin is not None:
-                out[f.name] = f"declared post-outcome in the mapping ({origin}): never trained on"
+                out[f.name] = f"{f.name} reads {origin}, declared post_outcome in the mapping: never trained on"
     from leadops.features import expr
 
     for f in features.derived_order():
         hit = sorted(expr.references(f.tree()) & set(out))
         if hit:
-            out[f.name] = f"built on the post-outcome feature(s) {', '.join(hit)}: never trained on"
+            out[f.name] = f"{f.name} is built on the post-outcome feature(s) {', '.join(hit)}: never trained on"
     return out
 
 

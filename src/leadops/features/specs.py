@@ -342,7 +342,10 @@ class LeakageSpec(Strict):
     enabled: bool = True
     threshold: float = Field(default=0.95, gt=0.5, le=1.0, description="single-feature AUC that is always a leak")
     dominance_floor: float = Field(
-        default=0.5, ge=0.5, le=1.0, description="single-feature AUC above which dominance is tested (0.5 = all)"
+        default=0.75,
+        ge=0.5,
+        le=1.0,
+        description="below this single-feature AUC a feature must beat the rest by its distance below it",
     )
     dominance_margin: float = Field(
         default=0.0, ge=-0.2, le=0.2, description="flag when AUC(feature) >= AUC(rest) - margin"
