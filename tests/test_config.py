@@ -74,3 +74,45 @@ def test_broken_yaml_is_reported_with_the_file(workspace: Path) -> None:
     (workspace / "leadops.yaml").write_text("warehouse: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         config.load(workspace, environ={})
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "moved_to"),
+    [
+        ("evaluation", "mql_threshold", "30", "business.mql_threshold"),
+        ("evaluation", "capacity_per_day", "40", "business.capacity.per_day"),
+        ("evaluation", "value_per_conversion", "100", "business.value_per_conversion"),
+        ("routing", "threshold", "70", "business.mql_threshold"),
+        ("routing", "capacity", "{per_day: 5}", "business.capacity"),
+    ],
+)
+def test_a_key_that_moved_to_business_is_a_one_line_error_saying_where(
+    workspace: Path, section: str, key: str, value: str, moved_to: str
+) -> None:
+    cfg = workspace / "leadops.yaml"
+    text = cfg.read_text()
+    assert f"\n{section}:\n" in text
+    cfg.write_text(text.replace(f"\n{section}:\n", f"\n{section}:\n  {key}: {value}\n", 1))
+    with pytest.raises(ConfigError) as info:
+        config.load(workspace, environ={})
+    message = str(info.value)
+    assert f"key '{section}.{key}' moved to '{moved_to}'" in message and "\n" not in message
+
+
+def test_a_moved_key_given_as_an_environment_variable_is_refused_too(workspace: Path) -> None:
+    with pytest.raises(ConfigError, match=r"key 'routing\.threshold' moved to 'business\.mql_threshold'"):
+        config.load(workspace, environ={"LEADOPS_ROUTING__THRESHOLD": "70"})
+
+
+def test_the_business_section_is_read_once_by_every_part(workspace: Path) -> None:
+    settings = config.load(
+        workspace, environ={"LEADOPS_BUSINESS__MQL_THRESHOLD": "42", "LEADOPS_BUSINESS__COST_PER_CONTACT": "9"}
+    )
+    from leadops.jobs.specs import operations
+
+    ops = operations(settings)
+    assert ops.business.mql_threshold == 42 == settings.business.mql_threshold
+    assert ops.business.cost_per_contact == 9
+    assert settings.business.capacity.total_per_day() == 40, "the template's four territories: 18 + 12 + 6 + 4"
+    assert settings.business.declared_capacity() == 40
+    assert config.Settings().business.declared_capacity() is None, "undeclared: the simulator keeps its own team"

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,6 +32,18 @@ app.add_typer(models_app, name="models")
 
 err = Console(stderr=True)
 out = Console()
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of an unexpected error", envvar="LEADOPS_DEBUG")
+    ] = False,
+) -> None:
+    """leadops: operationalized lead scoring. Ranked, explained, graded leads in your database every morning."""
+    _DEBUG["on"] = debug
+
 
 Workspace = Annotated[
     Path,
@@ -52,6 +64,9 @@ def _default(value: Any) -> Any:
 
 def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Print a command's result: JSON for machines, a table (or custom rendering) for people."""
+    from leadops.redaction import redact_data
+
+    result = redact_data(result)  # credentials never reach the screen, whichever command printed them
     if as_json:
         sys.stdout.write(json.dumps(result, default=_default) + "\n")
         return
@@ -65,17 +80,57 @@ def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]
     out.print(table)
 
 
+def _fail(message: str, code: int, as_json: bool) -> NoReturn:
+    """One failure, one line: the JSON object on stdout with --json, else `error: ...` on stderr."""
+    from leadops.redaction import redact_text
+
+    message = redact_text(message)
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": False, "error": message, "exit_code": code}) + "\n")
+    else:
+        from rich.markup import escape
+
+        err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _log_internal(exc: BaseException) -> Path | None:
+    """Write an unexpected failure's traceback to the error log; None when the log cannot be written."""
+    import tempfile
+    import traceback
+
+    from leadops.redaction import redact_text
+
+    path = Path(tempfile.gettempdir()) / "leadops-error.log"
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(redact_text(f"--- {datetime.now().isoformat(timespec='seconds')} {' '.join(sys.argv)}\n"))
+            fh.write(redact_text("".join(traceback.format_exception(exc))))  # the log is shown too: no secrets
+    except OSError:
+        return None
+    return path
+
+
 @contextmanager
-def failures() -> Iterator[None]:
-    """Turn expected failures into one line on stderr and the error's exit code."""
+def failures(as_json: bool = False) -> Iterator[None]:
+    """Turn every failure into one line (a JSON object with --json) and its exit code; never a traceback."""
+    from leadops.errors import INTERNAL_EXIT, INTERRUPTED_EXIT
+
     try:
         yield
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise  # click's own exits and usage errors keep their codes
     except LeadOpsError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
-        err.print("[red]interrupted[/]")
-        raise typer.Exit(130) from None
+        _fail("interrupted", INTERRUPTED_EXIT, as_json)
+    except Exception as exc:
+        if _DEBUG["on"]:
+            raise
+        log = _log_internal(exc)
+        where = f"traceback in {log}" if log else "run with --debug for the traceback"
+        text = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")
+        _fail(f"{text[:500]} ({where}; run `leadops --debug ...` to see it here)", INTERNAL_EXIT, as_json)
 
 
 @contextmanager
@@ -119,13 +174,16 @@ def _workspace_warehouse(workspace: Path) -> Iterator[tuple[Any, Any]]:
 def init(
     directory: Annotated[Path, typer.Argument(help="folder to create the workspace in")],
     force: Annotated[bool, typer.Option(help="overwrite an existing leadops.yaml")] = False,
+    export_format: Annotated[
+        str, typer.Option(help="flat | salesforce: the export shape the written mapping reads")
+    ] = "flat",
     as_json: AsJson = False,
 ) -> None:
     """Create a workspace: a commented leadops.yaml mapped onto the fictional company's export."""
     from leadops.workspace import init_workspace
 
-    with failures():
-        result = init_workspace(directory, force=force)
+    with failures(as_json):
+        result = init_workspace(directory, force=force, export_format=export_format)
         emit(result, as_json)
 
 
@@ -134,7 +192,7 @@ def config_show(workspace: Workspace = Path("."), as_json: AsJson = False) -> No
     """Print the effective settings (file + LEADOPS_* overrides, passwords redacted)."""
     from leadops import config
 
-    with failures():
+    with failures(as_json):
         data = config.effective(_settings(workspace))
         if as_json:
             emit(data, True)
@@ -152,13 +210,16 @@ def simulate(
     days: Annotated[int | None, typer.Option(help="days of history")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (same seed, same files)")] = None,
     fault_rate: Annotated[float | None, typer.Option(help="faults scenario: share of rows broken")] = None,
+    export_format: Annotated[
+        str | None, typer.Option(help="flat (one CSV per table) | salesforce (one CSV per Salesforce object)")
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Write the fictional company's CRM export into the workspace's source/ folder (ground truth apart)."""
     from leadops.simulate import simulate as run_simulation
     from leadops.simulate.tutorial import TUTORIAL_DEFAULT_LEADS as TUTORIAL_LEADS
 
-    with failures():
+    with failures(as_json):
         settings = _settings(workspace)
         defaults = settings.simulate
         with progress_bar(not as_json) as update:
@@ -170,6 +231,8 @@ def simulate(
                 seed=defaults.seed if seed is None else seed,
                 fault_rate=defaults.fault_rate if fault_rate is None else fault_rate,
                 progress=update,
+                export_format=export_format or defaults.export_format,
+                sales_capacity=settings.business.declared_capacity(),
             )
         emit(summary.to_dict(), as_json)
 
@@ -183,7 +246,11 @@ def ingest(
     """Load the CRM export onto the canonical tables; rows breaking a contract go to quarantine."""
     from leadops.crm import ingest as run_ingest
 
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse), progress_bar(not as_json) as update:
+    with (
+        failures(as_json),
+        _workspace_warehouse(workspace) as (settings, warehouse),
+        progress_bar(not as_json) as update,
+    ):
         report = run_ingest(settings, warehouse, sources=source, progress=lambda s, n: update(s, 0.5))
     emit(report.to_dict(), as_json)
 
@@ -213,7 +280,7 @@ def features_build(
     """Build every configured feature for every lead as of T and store them in the warehouse."""
     from leadops.features.build import build_and_store
 
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         emit(build_and_store(settings, warehouse, _parse_time(as_of)), as_json)
 
 
@@ -228,12 +295,15 @@ def train(
     from leadops.modeling.train import train_model
 
     with (
-        failures(),
+        failures(as_json),
         _workspace_warehouse(workspace) as (settings, warehouse),
         progress_bar(not as_json) as update,
     ):
         result = train_model(settings, warehouse, model, register=register, progress=update)
     emit(result, as_json)
+    if not as_json:
+        for line in result.get("warnings", []):
+            err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
 @app.command("evaluate")
@@ -245,7 +315,7 @@ def evaluate_cmd(
     """Every statistical and business metric of a registered model, by group, beside the champion."""
     from leadops.modeling.review import evaluate_ref
 
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         result = evaluate_ref(settings, warehouse, model)
     if as_json:
         emit(result, True)
@@ -265,7 +335,7 @@ def compare(
     """Several models on the same test leads, side by side, in one offline HTML report."""
     from leadops.modeling.review import compare_refs
 
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         result = compare_refs(settings, warehouse, models)
     if as_json:
         emit(result, True)
@@ -289,10 +359,14 @@ def validate(
     """Check a model against every configured gate; exit 0 when all pass, 1 when any fails."""
     from leadops.modeling.review import validate_ref
 
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         result = validate_ref(settings, warehouse, model)
     if as_json:
-        emit(result, True)
+        failed = [name for name, gate in result["gates"].items() if not gate["passed"]]
+        verdict: dict[str, Any] = {"ok": True}
+        if not result["passed"]:
+            verdict = {"ok": False, "error": f"failed gates: {failed}", "exit_code": 1}
+        emit({**verdict, **result}, True)
     else:
         table = Table(title=f"gates for v{result['version']} ({result['model']})")
         for column in ("gate", "passed", "value", "bound", "detail"):
@@ -317,7 +391,7 @@ def _registry(settings: Any, warehouse: Any) -> Any:
 @models_app.command("list")
 def models_list(workspace: Workspace = Path("."), as_json: AsJson = False) -> None:
     """Every registered version with its scorer, aliases and headline metrics."""
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         versions = [v.to_dict() for v in _registry(settings, warehouse).list_versions()]
     if as_json:
         emit({"model": settings.registry.model_name, "versions": versions}, True)
@@ -344,7 +418,7 @@ def models_show(
     as_json: AsJson = False,
 ) -> None:
     """One version: metrics, lineage, tags, aliases."""
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         emit(_registry(settings, warehouse).show(ref).to_dict(), as_json)
 
 
@@ -359,7 +433,7 @@ def models_promote(
     """Make REF the champion: its gates must pass, unless forced with a stated reason."""
     from leadops.modeling.review import promote_ref
 
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         emit(promote_ref(settings, warehouse, ref, force=force, reason=reason), as_json)
 
 
@@ -370,7 +444,7 @@ def models_challenger(
     as_json: AsJson = False,
 ) -> None:
     """Mark REF as the challenger: scored in shadow every night beside the champion."""
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         emit(_registry(settings, warehouse).set_challenger(ref).to_dict(), as_json)
 
 
@@ -381,14 +455,14 @@ def models_rollback(
     as_json: AsJson = False,
 ) -> None:
     """Restore the previous champion."""
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         emit({"champion": _registry(settings, warehouse).rollback(reason=reason).to_dict()}, as_json)
 
 
 @models_app.command("history")
 def models_history(workspace: Workspace = Path("."), as_json: AsJson = False) -> None:
     """The audit log: who promoted, rolled back or registered what, when and why."""
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse):
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         entries = [e.to_dict() for e in _registry(settings, warehouse).history()]
     if as_json:
         emit({"entries": entries}, True)
@@ -415,9 +489,13 @@ def score(
     from leadops.jobs.run import score_job
 
     if engine not in (None, "duckdb", "spark"):
-        with failures():
+        with failures(as_json):
             raise ConfigError(f"--engine: expected duckdb or spark, got {engine!r}")
-    with failures(), _workspace_warehouse(workspace) as (settings, warehouse), progress_bar(not as_json) as update:
+    with (
+        failures(as_json),
+        _workspace_warehouse(workspace) as (settings, warehouse),
+        progress_bar(not as_json) as update,
+    ):
         result = score_job(
             settings,
             warehouse,
@@ -426,6 +504,11 @@ def score(
             progress=lambda stage, done, total: update(stage, done / total if total else 0.0),
         )
     emit(result.to_dict(), as_json)
+    if not as_json:
+        for warning in result.warnings:
+            from rich.markup import escape
+
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -437,7 +520,7 @@ def schedule(
     """Run the configured schedule in the foreground (score nightly before the business day)."""
     from leadops.jobs.schedule import run_schedule
 
-    with failures():
+    with failures(as_json):
         ran = run_schedule(_settings(workspace), once=once)
     emit({"ran": ran}, as_json)
 
@@ -450,18 +533,106 @@ def demo(
     """The whole product on the fictional company: simulate, ingest, train, validate, promote, score."""
     from leadops.demo import run_demo
 
-    with failures():
+    with failures(False):
         run_demo(workspace, leads=leads)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    started = time.perf_counter()
+@app.command()
+def purge(
+    workspace: Workspace = Path("."),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what has expired, remove nothing")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Remove personal data past its retention (privacy: quarantine raw values, quarantine, exports); cron-safe."""
+    from leadops.crm.retention import purge as run_purge
+    from leadops.jobs.exports import export_dir
+
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
+        base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
+        emit(run_purge(settings.privacy, warehouse, base, dry_run=dry_run), as_json)
+
+
+def _ids_from(path: Path | None) -> list[str]:
+    """Lead ids listed one per line (blank lines and # comments skipped)."""
+    if path is None:
+        return []
+    from leadops.errors import ConfigError
+
     try:
-        app()
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--from-file: cannot read {path}: {exc}") from exc
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+@app.command()
+def erase(
+    lead_ids: Annotated[
+        list[str] | None, typer.Argument(help="lead ids of the people to erase", metavar="LEAD_ID...")
+    ] = None,
+    workspace: Workspace = Path("."),
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="a file with one lead id per line (bulk requests)")
+    ] = None,
+    rewrite_sources: Annotated[
+        bool, typer.Option(help="also rewrite the CRM export / other CSV and Parquet files that mention them")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would be removed, change nothing")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Remove people from every table with a lead_id, the quarantine and the export files; audited, idempotent."""
+    from leadops.crm.erase import erase as run_erase
+    from leadops.jobs.exports import export_dir
+
+    with failures(as_json):
+        ids = list(lead_ids or []) + _ids_from(from_file)
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
+        base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
+        result = run_erase(
+            warehouse, ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
+            rewrite_sources=rewrite_sources, dry_run=dry_run,
+        )  # fmt: skip
+    emit(result, as_json)
+    if not as_json and result.get("warning"):
+        err.print(f"[yellow]warning:[/] {result['warning']}", highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Console-script entry point: usage errors too become one line (one JSON object with --json)."""
+    from leadops.errors import INTERNAL_EXIT, INTERRUPTED_EXIT, USAGE_EXIT
+
+    started = time.perf_counter()
+    as_json = "--json" in sys.argv[1:]
+    timing = "--timing" in sys.argv[1:]
+    if timing:
+        sys.argv.remove("--timing")
+    code = 0
+    try:
+        result = app(standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        code = INTERRUPTED_EXIT
+        err.print("[red]interrupted[/]")
+    except typer.TyperException as exc:  # click's usage errors (unknown option, missing argument, no command)
+        code = int(getattr(exc, "exit_code", USAGE_EXIT) or USAGE_EXIT)
+        if as_json:
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            sys.stdout.write(json.dumps({"ok": False, "error": message, "exit_code": code}) + "\n")
+        elif hasattr(exc, "show"):
+            exc.show()
+        else:
+            err.print(f"error: {exc}", highlight=False, markup=False)
+    except Exception as exc:  # raised outside a command's failures() block
+        if _DEBUG["on"]:
+            raise
+        code = INTERNAL_EXIT
+        err.print(f"error: internal error: {type(exc).__name__}: {exc}", highlight=False, markup=False)
     finally:
-        if "--timing" in sys.argv:
+        if timing:
             err.print(f"{time.perf_counter() - started:.2f}s")
+    sys.exit(code)
 
 
 if __name__ == "__main__":

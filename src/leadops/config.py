@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from leadops.config_safety import SecuritySettings, check_settings_paths, load_yaml
+from leadops.crm.retention import PrivacySpec
 from leadops.crm.specs import ContractsSpec, SourceSpec
 from leadops.errors import ConfigError, WorkspaceError
 from leadops.evaluation.gates import GatesConfig
@@ -16,6 +17,7 @@ from leadops.features.specs import FeaturesSpec, TrainingSpec
 from leadops.jobs.specs import RoutingSpec, ScheduleSpec, ScoringSpec
 from leadops.modeling.specs import EvaluationSettings
 from leadops.scorers.specs import ScorerSpec
+from leadops.settings.business import BusinessSettings, moved_keys
 
 CONFIG_FILE = "leadops.yaml"
 ENV_PREFIX = "LEADOPS_"
@@ -54,6 +56,9 @@ class SimulateSettings(Section):
     days: int = Field(default=365, ge=7)
     seed: int = 42
     fault_rate: float = Field(default=0.02, ge=0.0, le=0.5)
+    export_format: Literal["flat", "salesforce"] = Field(
+        default="flat", description="flat: one CSV per canonical table; salesforce: one CSV per Salesforce object"
+    )
 
 
 class Settings(Section):
@@ -68,11 +73,14 @@ class Settings(Section):
     features: FeaturesSpec = Field(default_factory=FeaturesSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     models: dict[str, ScorerSpec] = Field(default_factory=dict)
+    business: BusinessSettings = Field(default_factory=BusinessSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     gates: GatesConfig = Field(default_factory=GatesConfig)
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    privacy: PrivacySpec = Field(default_factory=PrivacySpec)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)
@@ -96,7 +104,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         node = tree
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(value) if value[:1] in ("[", "{") else value
+        node[parts[-1]] = load_yaml(value, where=key) if value[:1] in ("[", "{") else value
     return tree
 
 
@@ -127,27 +135,32 @@ def load(workspace: Path | str = ".", environ: dict[str, str] | None = None) -> 
     file = root / CONFIG_FILE
     if not file.exists():
         raise WorkspaceError(f"no {CONFIG_FILE} in {root}", hint=f"run `leadops init {root}` or pass --workspace")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}".replace("\n", " ")) from exc
+    data = load_yaml(file.read_text(encoding="utf-8"), where=str(file)) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping of settings at the top level, got {type(data).__name__}")
     overrides = _env_overrides(dict(os.environ if environ is None else environ))
+    merged = _merge(data, overrides)
+    moved = moved_keys(merged)
+    if moved:
+        where = "; ".join(f"key '{old}' moved to '{new}'" for old, new in moved)
+        raise ConfigError(
+            f"{file}: {where}",
+            hint="declare each once under `business:`; `leadops config show` prints the effective settings",
+        )
     try:
-        settings = Settings.model_validate(_merge(data, overrides))
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         source = f"{file}" + (" (with LEADOPS_* overrides)" if overrides else "")
         raise ConfigError(describe_validation_error(source, exc)) from exc
     settings.workspace = root
+    check_settings_paths(settings)
     return settings
 
 
 def effective(settings: Settings) -> dict[str, Any]:
-    """The settings as plain data, passwords redacted: what `leadops config show` prints."""
-    from leadops.warehouse.connection import redact
+    """The settings as plain data, credentials masked in every URL (warehouse, registry, sources)."""
+    from leadops.redaction import redact_data
 
-    data = settings.model_dump(mode="json")
-    data["warehouse"]["url"] = redact(data["warehouse"]["url"])
+    data: dict[str, Any] = redact_data(settings.model_dump(mode="json"))
     data["workspace"] = str(settings.workspace)
     return data

@@ -52,7 +52,14 @@ def run_demo(workspace: Path, *, leads: int = 50_000, seed: int = 42) -> dict[st
     _done(started, f"{settings.workspace}/leadops.yaml")
 
     started = _step(f"2. the fictional company: {leads:,} leads")
-    summary = simulate(settings.workspace, scenario="baseline", leads=leads, days=settings.simulate.days, seed=seed)
+    summary = simulate(
+        settings.workspace,
+        scenario="baseline",
+        leads=leads,
+        days=settings.simulate.days,
+        seed=seed,
+        sales_capacity=settings.business.declared_capacity(),
+    )
     _done(
         started,
         f"{summary.leads:,} leads, {summary.accounts:,} accounts, {summary.activities:,} activities, "

@@ -1,4 +1,7 @@
-"""Every error leadops raises on purpose: one base class that knows its CLI exit code and HTTP status."""
+"""Every error leadops raises on purpose: one base class that knows its CLI exit code and HTTP status.
+
+Each class has an exit code of its own (docs/errors.md lists them; a test keeps the list and the code in step).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from __future__ import annotations
 class LeadOpsError(Exception):
     """Base of every expected failure; the CLI prints its message on one line and exits with `exit_code`."""
 
-    exit_code: int = 2
+    exit_code: int = 20
     http_status: int = 400
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
@@ -27,7 +30,7 @@ class ConfigError(LeadOpsError):
 class WorkspaceError(LeadOpsError):
     """The workspace folder is missing or not initialised."""
 
-    exit_code = 3
+    exit_code = 14
 
 
 class WarehouseError(LeadOpsError):
@@ -53,7 +56,7 @@ class IngestError(LeadOpsError):
 class ContractError(LeadOpsError):
     """Data does not satisfy a contract and cannot be quarantined row by row."""
 
-    exit_code = 6
+    exit_code = 15
     http_status = 422
 
 
@@ -83,3 +86,11 @@ class GateFailedError(LeadOpsError):
 
     exit_code = 1
     http_status = 409
+
+
+USAGE_EXIT = 2
+"""The command line itself is wrong (unknown option, missing argument): click's own exit code."""
+INTERNAL_EXIT = 70
+"""An unexpected failure (a bug): one line on stderr, the traceback with --debug or in the error log."""
+INTERRUPTED_EXIT = 130
+"""Ctrl-C."""

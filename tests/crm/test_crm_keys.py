@@ -74,7 +74,7 @@ def test_reingest_across_batches_finds_the_same_duplicates_and_adds_nothing(work
     assert wh.counts() == counts
     assert _quarantine(wh) == quarantined
     assert second.quarantine_reasons == first.quarantine_reasons == {"duplicate_key": 2}
-    assert second.rows_loaded == first.rows_loaded
+    assert (second.rows_loaded, second.rows_unchanged) == (0, first.rows_loaded)
     assert wh.scalar("SELECT count(DISTINCT activity_id) FROM activities") == ROWS - 2
     assert wh.scalar("SELECT count(DISTINCT ingest_run_id) FROM activities") == 1
     assert wh.scalar("SELECT ingest_run_id FROM activities LIMIT 1") == second.run_id
@@ -87,7 +87,8 @@ def test_reingest_updates_leads_but_keeps_activities_as_first_delivered(workspac
     (settings.workspace / "source" / "leads.csv").write_text(_leads("Director"), encoding="utf-8")
     (settings.workspace / "source" / "activities.parquet").write_bytes(_activities({}, value=7))
     report = ingest(settings, wh)
-    assert report.rows_loaded == 1 + ROWS and report.rows_quarantined == 0
+    # the lead changed (loaded); the re-delivered events are kept as they were (unchanged)
+    assert (report.rows_loaded, report.rows_unchanged, report.rows_quarantined) == (1, ROWS, 0)
     assert wh.rows("SELECT job_level FROM leads") == [("director",)]
     # activities are immutable events: a re-delivered key keeps its first values
     assert wh.rows("SELECT DISTINCT value FROM activities") == [(1.0,)]
@@ -98,7 +99,7 @@ def test_activities_keep_their_columns_without_a_key_index_after_migration_5(wor
     _, wh = workspace(_config(), {})
     assert wh.schema_version() >= 5
     assert list(wh.columns("activities")) == [
-        "activity_id", "lead_id", "occurred_at", "activity_type", "channel", "value", "ingest_run_id"
+        "activity_id", "lead_id", "occurred_at", "activity_type", "channel", "value", "ingest_run_id", "properties"
     ]  # fmt: skip
     row = "('A', 'L', TIMESTAMP '2025-01-01 00:00:00', 'page_view')"
     wh.execute(f"INSERT INTO activities (activity_id, lead_id, occurred_at, activity_type) VALUES {row}, {row}")

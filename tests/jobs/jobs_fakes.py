@@ -139,6 +139,10 @@ class FakeScorer:
         grade = np.select([score >= 75, score >= 50, score >= 25], ["A", "B", "C"], "D")
         return pd.DataFrame({"score": score, "probability": prob, "grade": grade, "raw": raw}, index=X.index)
 
+    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """A single logistic model has no fit/engagement parts."""
+        return None
+
     def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
         c = self._contrib(X)
         reasons, texts = [], []
@@ -154,6 +158,21 @@ def load_fake(path: Path) -> FakeScorer:
     """Loader named in ModelRef.loader: plain JSON, no pickle."""
     params = json.loads((Path(path) / "params.json").read_text())
     return FakeScorer(params["weights"], params["levels"], params["intercept"])
+
+
+class CoarseScorer(FakeScorer):
+    """The fake model with its score cut to steps of 20 (what isotonic calibration does): many ties, raw intact."""
+
+    def score(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = super().score(X)
+        out["score"] = np.floor(out["score"] / 20.0) * 20.0
+        return out
+
+
+def load_coarse(path: Path) -> CoarseScorer:
+    """Loader of the coarse fake (same artifact as the fake)."""
+    params = json.loads((Path(path) / "params.json").read_text())
+    return CoarseScorer(params["weights"], params["levels"], params["intercept"])
 
 
 def write_fake_artifact(path: Path, *, shift: float = 0.0, features: Sequence[str] = FEATURES) -> Path:
@@ -178,8 +197,16 @@ def write_fake_artifact(path: Path, *, shift: float = 0.0, features: Sequence[st
 class FakeModels:
     """A ModelSource: one champion and optional challengers, fake artifacts on disk."""
 
-    def __init__(self, root: Path, *, champion: int | None = 1, challengers: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        champion: int | None = 1,
+        challengers: Sequence[int] = (),
+        loader: str = "jobs_fakes:load_fake",
+    ) -> None:
         self.root = root
+        self.loader = loader
         self._champion = champion
         self._challengers = list(challengers)
 
@@ -187,7 +214,7 @@ class FakeModels:
         path = self.root / f"v{version}"
         if not (path / "manifest.json").exists():
             write_fake_artifact(path, shift=0.1 * (version - 1))
-        return model_ref(version, "fake_logistic", path, role=role, loader="jobs_fakes:load_fake")
+        return model_ref(version, "fake_logistic", path, role=role, loader=self.loader)
 
     def champion(self) -> ModelRef | None:
         return None if self._champion is None else self._ref(self._champion, "champion")

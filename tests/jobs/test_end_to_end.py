@@ -39,17 +39,23 @@ class OneModel:
 
 @pytest.mark.skipif(_real_parts_present() is not None, reason=str(_real_parts_present()))
 def test_real_features_and_lightgbm_scorer_publish_scores_equal_to_scoring_directly(wh, tmp_path):
+    from leadops.bundle import save_bundle
     from leadops.features.build import build_features
     from leadops.scorers.base import build_scorer, load_scorer
 
     sections = yaml.safe_load((TEMPLATES / "features.yaml").read_text()) or {}
     settings = JobSettings.model_validate(
-        {"features": sections.get("features", sections), "scoring": {"chunk_size": 100}, "routing": {"threshold": 50}}
+        {
+            "features": sections.get("features", sections),
+            "scoring": {"chunk_size": 100},
+            "business": {"mql_threshold": 50},
+        }
     )
     settings.workspace = tmp_path
     X = build_features(settings, wh, as_of=AS_OF, as_pandas=True).set_index("lead_id")
     y = (np.random.default_rng(3).random(len(X)) < 0.3).astype(int)
-    path = build_scorer({"type": "lightgbm", "n_estimators": 20}).fit(X, y).save(tmp_path / "model")
+    scorer = build_scorer({"type": "lightgbm", "n_estimators": 20}).fit(X, y)
+    path = save_bundle(tmp_path / "model", scorer, settings.features)
     ref = model_ref(1, "lightgbm", path, role="champion")
     result = score_job(settings, wh, as_of=AS_OF, models=OneModel(ref))
     assert result.status == "published" and result.leads_scored > 0

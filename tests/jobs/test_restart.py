@@ -25,7 +25,7 @@ from leadops.jobs import score_job
 from leadops.warehouse import open_warehouse
 root = Path(sys.argv[1])
 with open_warehouse("duckdb:///warehouse.duckdb", root) as wh:
-    settings = make_settings(root, scoring={{"chunk_size": 50}}, routing={{"threshold": 40}})
+    settings = make_settings(root, scoring={{"chunk_size": 50}}, business={{"mql_threshold": 40}})
     score_job(settings, wh, as_of=AS_OF, models=FakeModels(root / "models", challengers=[2]),
               features=FakeFeatures(wh))
 """
@@ -57,7 +57,7 @@ def _published(root: Path) -> dict[str, object]:
 
 def _rerun(root: Path) -> None:
     with open_warehouse("duckdb:///warehouse.duckdb", root) as wh:
-        settings = make_settings(root, scoring={"chunk_size": 50}, routing={"threshold": 40})
+        settings = make_settings(root, scoring={"chunk_size": 50}, business={"mql_threshold": 40})
         result = score_job(
             settings, wh, as_of=AS_OF, models=FakeModels(root / "models", challengers=[2]), features=FakeFeatures(wh)
         )

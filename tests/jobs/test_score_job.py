@@ -18,7 +18,7 @@ ROWS = "SELECT * EXCLUDE (run_id) FROM lead_scores WHERE run_id = ? ORDER BY lea
 
 
 def _settings(tmp_path, **routing):
-    return make_settings(tmp_path, scoring={"chunk_size": 70}, routing=routing or {"threshold": 40})
+    return make_settings(tmp_path, scoring={"chunk_size": 70}, routing=routing, business={"mql_threshold": 40})
 
 
 def test_scores_match_the_model_and_open_leads_only(wh, tmp_path, feats, models):
@@ -123,7 +123,7 @@ def test_exports_hold_the_published_rows_with_reasons_for_every_mql(wh, tmp_path
     assert queue[0] == len(mqls) and queue[1] == queue[0], "the Sales queue carries the reasons to call"
     table = pq.read_table(result.export_parquet)
     assert table.num_rows == result.leads_scored
-    first = json.loads(table.column("reasons_json")[0].as_py())
+    first = json.loads(next(r for r in table.column("reasons_json").to_pylist() if r))
     assert {"feature", "contribution", "text"} <= set(first[0])
     assert not list((tmp_path / "exports" / "2026-03-10").glob(".*tmp"))
 

@@ -32,9 +32,10 @@ def test_spark_and_duckdb_engines_publish_identical_scores(tmp_path, wh):
     fill_warehouse(wh, n=3000, seed=11)
     models = FakeModels(tmp_path / "m", challengers=[2])
     feats = FakeFeatures(wh)
-    routing = {"policy": "capacity", "capacity": {"per_day": 50, "by": "region"}}
+    routing = {"policy": "capacity"}
+    business = {"capacity": {"per_day": 50, "by": "region"}}
     duck = score_job(
-        make_settings(tmp_path, scoring={"chunk_size": 1000}, routing=routing),
+        make_settings(tmp_path, scoring={"chunk_size": 1000}, routing=routing, business=business),
         wh,
         as_of=AS_OF,
         engine="duckdb",
@@ -43,7 +44,7 @@ def test_spark_and_duckdb_engines_publish_identical_scores(tmp_path, wh):
     )
     # an hour later (both runs published; routing differs as Sales now holds the first run's MQLs), same features
     spark_settings = make_settings(
-        tmp_path, scoring={"chunk_size": 1000, "exports": {"dir": "exports_spark"}}, routing=routing
+        tmp_path, scoring={"chunk_size": 1000, "exports": {"dir": "exports_spark"}}, routing=routing, business=business
     )
     spark = score_job(
         spark_settings,

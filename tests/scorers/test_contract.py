@@ -1,4 +1,8 @@
-"""Contract checks run against every scorer type (River-style): shapes, ranges, feature checks, artifacts."""
+"""Contract checks run against every registered scorer type (River-style): shapes, ranges, feature checks, artifacts.
+
+The cases come from the scorer registry (scorers/base.py `_CLASSES`), not from a list kept here: a scorer
+registered without a fixture spec in scorer_fixtures.ALL_SPECS fails the suite by name.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +21,40 @@ from scorer_fixtures import ALL_SPECS
 
 from leadops.errors import ScorerError
 from leadops.scorers import SCORE_COLUMNS, Scorer, build_scorer, load_scorer
+from leadops.scorers.base import _CLASSES
 
 ROOT = Path(__file__).resolve().parents[2]
+NO_FIXTURE = "no-fixture:"
 
 
-@pytest.fixture(scope="module", params=sorted(ALL_SPECS))
+def contract_cases(registered: Iterable[str], specs: dict[str, dict[str, Any]]) -> list[Any]:
+    """One case per fixture spec of every registered scorer type; a type without one is a case that fails."""
+    cases: list[Any] = []
+    for scorer_type in sorted(registered):
+        names = sorted(n for n, spec in specs.items() if spec["type"] == scorer_type)
+        cases += [pytest.param(n, id=n) for n in names] or [pytest.param(NO_FIXTURE + scorer_type, id=scorer_type)]
+    return cases
+
+
+@pytest.fixture(scope="module", params=contract_cases(_CLASSES, ALL_SPECS))
 def fitted(request: pytest.FixtureRequest, leads: tuple[pd.DataFrame, pd.Series]) -> tuple[str, Scorer]:
+    name = str(request.param)
+    if name.startswith(NO_FIXTURE):
+        pytest.fail(
+            f"scorer type {name[len(NO_FIXTURE) :]!r} is registered in scorers/base.py but has no spec in "
+            "tests/scorers/scorer_fixtures.py ALL_SPECS: add one so the contract checks run on it"
+        )
     X, y = leads
-    return request.param, build_scorer(ALL_SPECS[request.param]).fit(X, y)
+    return name, build_scorer(ALL_SPECS[name]).fit(X, y)
+
+
+def test_a_registered_scorer_without_a_fixture_becomes_a_failing_case() -> None:
+    cases = contract_cases([*_CLASSES, "brand_new"], ALL_SPECS)
+    ids = [c.id for c in cases]
+    assert "brand_new" in ids and cases[ids.index("brand_new")].values == (NO_FIXTURE + "brand_new",)
+    covered = {ALL_SPECS[c.values[0]]["type"] for c in cases if not str(c.values[0]).startswith(NO_FIXTURE)}
+    assert covered == set(_CLASSES), "every registered scorer type has at least one fixture spec"
+    assert {spec["type"] for spec in ALL_SPECS.values()} <= set(_CLASSES), "no fixture for an unknown type"
 
 
 def test_score_frame_is_indexed_like_x_with_scores_in_0_100(

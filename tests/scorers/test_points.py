@@ -11,54 +11,51 @@ from leadops.scorers import PointsSpec, build_scorer, load_preset, parse_scorer_
 
 
 def tutorial_examples() -> pd.DataFrame:
-    return pd.DataFrame(
+    X = pd.DataFrame(
         {
-            "company_size": ["1000+", "201-1000", "1-10"],
-            "industry": ["Technology", "Finance", "Education"],
-            "geography": ["North America", "Europe", "LATAM"],
-            "job_level": ["C-Level", "Director", "Student"],
-            "website_visits_30d": [12, 6, 5],
-            "email_opens": [8, 3, 6],
+            "company_size": ["enterprise", "mid_market", "micro"],
+            "industry": ["technology", "finance", "other"],
+            "geography": ["tier1", "tier2", "international"],
+            "job_level": ["c_level", "vp_director", "individual"],
+            "website_visits_30d": [12, 5, 0],
+            "email_opens": [8, 3, 0],
             "email_clicks": [4, 0, 0],
-            "content_downloads": [3, 0, 1],
+            "content_downloads": [3, 0, 0],
             "demo_requested": [1, 0, 0],
         },
         index=pd.Index(["lead_a", "lead_b", "lead_c"], name="lead_id"),
     )
+    clicked, opened = X["email_clicks"] >= 1, X["email_opens"] >= 1
+    return X.assign(email_engagement=2.0 * clicked + (~clicked & opened))
 
 
-def test_tutorial_examples_total_200_155_85_graded_a_a_d() -> None:
+def test_tutorial_examples_total_270_175_70_clamped_and_graded_a_a_d() -> None:
     X = tutorial_examples()
     scorer = build_scorer(load_preset("tutorial_points")).fit(X)
     out = scorer.score(X)
-    assert out["raw"].tolist() == [200.0, 155.0, 85.0]
+    assert out["raw"].tolist() == [200.0, 175.0, 70.0]
     assert out["grade"].tolist() == ["A", "A", "D"]
-    assert out["score"].tolist() == [100.0, 77.5, 42.5]
+    assert out["score"].tolist() == [100.0, 87.5, 35.0]
     assert out["probability"].isna().all()
 
 
-def test_tutorial_rule_table_is_what_the_tutorial_describes() -> None:
+def test_tutorial_rule_table_is_the_books() -> None:
     spec = load_preset("tutorial_points")
     assert isinstance(spec, PointsSpec)
     assert spec.base == 100 and (spec.clamp.min, spec.clamp.max) == (0, 200)
     assert spec.grades.cutoffs == {"A": 150, "B": 120, "C": 90, "D": 60} and spec.grades.otherwise == "F"
-    assert {r.feature for r in spec.rules} == {
-        "company_size", "industry", "geography", "job_level", "website_visits_30d",
-        "email_opens", "email_clicks", "content_downloads", "demo_requested",
+    assert not spec.groups, "the book caps nothing but the total"
+    table = {(r.feature, r.when.equals): r.points for r in spec.rules if r.when.equals is not None}
+    assert table == {
+        ("company_size", "enterprise"): 25, ("company_size", "mid_market"): 15, ("company_size", "smb"): 5,
+        ("company_size", "micro"): -10, ("industry", "technology"): 20, ("industry", "finance"): 15,
+        ("industry", "healthcare"): 10, ("industry", "manufacturing"): 5, ("industry", "other"): 0,
+        ("geography", "tier1"): 15, ("geography", "tier2"): 10, ("geography", "tier3"): 0,
+        ("geography", "international"): -5, ("job_level", "c_level"): 25, ("job_level", "vp_director"): 20,
+        ("job_level", "manager"): 10, ("job_level", "individual"): 0, ("job_level", "student"): -20,
+        ("website_visits_30d", 0): -10, ("email_engagement", 2): 15, ("email_engagement", 1): 5,
+        ("email_engagement", 0): -5, ("content_downloads", 0): 0,
     }  # fmt: skip
-
-
-def test_tutorial_unclamped_total_and_cap_show_in_reasons() -> None:
-    X = tutorial_examples()
-    scorer = build_scorer(load_preset("tutorial_points")).fit(X)
-    ex = scorer.explain(X, top_n=10)
-    first = {r["text"] for r in ex["reasons"].iloc[0]}
-    # behavioural 75 capped to 50: each behavioural rule keeps 2/3 of its points
-    assert "Requested a demo: +20" in first
-    assert sum(r["contribution"] for r in ex["reasons"].iloc[0]) == pytest.approx(65 + 50)
-    third = ex["reason_text"].iloc[2]
-    assert "Is a student, not a buyer: -30" in third and "Industry is Education (rarely buys): -10" in third
-    assert third.index("+") < third.index("-30")
 
 
 def _one_rule(**rule: object) -> dict[str, object]:

@@ -24,8 +24,8 @@ CONTRACT_COLUMNS = {
     "accounts.csv": "AccountId,AccountName,Industry,NumberOfEmployees,AnnualRevenue,BillingCountry,Region,"
     "ProfitableLastQuarter,IsCompetitor",
     "leads.csv": "LeadId,AccountId,CreatedDate,Email,JobLevel,Department,Country,LeadSource,HasOptedOutOfEmail,"
-    "DoNotCall",
-    "activities.csv": "ActivityId,LeadId,ActivityDate,ActivityType,Channel,Value",
+    "DoNotCall,OwnerId",
+    "activities.csv": "ActivityId,LeadId,ActivityDate,ActivityType,Channel,Value,Direction,Outcome,Page",
     "outcomes.csv": "OutcomeId,LeadId,OutcomeDate,Stage,Amount",
 }
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
@@ -272,24 +272,68 @@ def test_fault_rate_zero_outside_faults_scenario(baseline: tuple[Path, Simulatio
     assert summary.faulty_rows == 0 and not (ws / "ground_truth" / "faults.csv").exists()
 
 
-def test_tutorial_has_textbook_columns_and_about_21_percent_converted(tmp_path: Path) -> None:
-    summary = simulate(tmp_path, scenario="tutorial", leads=2_000, seed=1)
+def _book_generator(n: int) -> pd.DataFrame:
+    """The textbook's generator, verbatim: NumPy's legacy global generator seeded with 42, draws in its order."""
+    np.random.seed(42)
+    df = pd.DataFrame(
+        {
+            "company_size": np.random.choice(["micro", "smb", "mid_market", "enterprise"], n, p=[0.4, 0.3, 0.2, 0.1]),
+            "industry": np.random.choice(
+                ["technology", "finance", "healthcare", "manufacturing", "other"], n, p=[0.25, 0.2, 0.2, 0.2, 0.15]
+            ),
+            "geography": np.random.choice(["tier1", "tier2", "tier3", "international"], n, p=[0.3, 0.3, 0.3, 0.1]),
+            "job_level": np.random.choice(
+                ["individual", "manager", "vp_director", "c_level"], n, p=[0.4, 0.3, 0.2, 0.1]
+            ),
+            "website_visits_30d": np.random.poisson(5, n),
+            "email_opens": np.random.poisson(3, n),
+            "email_clicks": np.random.poisson(1, n),
+            "content_downloads": np.random.poisson(2, n),
+            "demo_requested": np.random.choice([0, 1], n, p=[0.85, 0.15]),
+            "days_since_first_visit": np.random.exponential(30, n),
+            "page_views_per_visit": np.random.gamma(2, 2, n),
+        }
+    )
+    logit = (
+        -2.5
+        + 0.8 * (df["company_size"] == "enterprise")
+        + 0.6 * (df["company_size"] == "mid_market")
+        + 0.3 * (df["company_size"] == "smb")
+        + 0.7 * (df["job_level"] == "c_level")
+        + 0.5 * (df["job_level"] == "vp_director")
+        + 0.3 * (df["job_level"] == "manager")
+        + 0.4 * (df["industry"] == "technology")
+        + 0.3 * (df["industry"] == "finance")
+        + 0.05 * np.log1p(df["website_visits_30d"])
+        + 0.1 * np.log1p(df["email_clicks"])
+        + 1.2 * df["demo_requested"]
+        + 0.02 * np.log1p(df["content_downloads"])
+        + np.random.normal(0, 0.3, n)
+    )
+    df["converted"] = np.random.binomial(1, 1 / (1 + np.exp(-logit)))
+    return df
+
+
+def test_tutorial_is_the_books_data_set_with_20_85_percent_converted(tmp_path: Path) -> None:
+    state = np.random.get_state()
+    summary = simulate(tmp_path, scenario="tutorial", leads=2_000, seed=42)
     flat = pd.read_csv(tmp_path / "source" / "tutorial_leads.csv")
     assert list(flat.columns) == [
-        "lead_id", "company_size", "industry", "geography", "job_level", "website_visits_30d", "email_opens",
+        "company_size", "industry", "geography", "job_level", "website_visits_30d", "email_opens",
         "email_clicks", "content_downloads", "demo_requested", "days_since_first_visit", "page_views_per_visit",
         "converted",
     ]  # fmt: skip
     assert len(flat) == summary.leads == 2_000
-    rate = flat["converted"].mean()
-    assert abs(rate - 0.21) < 3 * math.sqrt(0.21 * 0.79 / 2_000)
-    assert set(flat["demo_requested"]) == {0, 1} and (flat["email_clicks"] <= flat["email_opens"]).all()
-    assert set(flat["company_size"]) == {"1-10", "11-50", "51-200", "201-1000", "1000+"}
+    assert flat["converted"].sum() == 417 and flat["converted"].mean() == 0.2085
+    assert np.array_equal(np.random.get_state()[1], state[1]), "the process-wide generator is left alone"
+    book = _book_generator(2_000)
+    pd.testing.assert_frame_equal(flat, book, check_dtype=False)
     truth = pd.read_parquet(tmp_path / "ground_truth" / "leads_truth.parquet")
+    assert truth["lead_id"].tolist()[:2] == ["tutorial:1", "tutorial:2"]
     p = 1 / (1 + np.exp(-(truth["observable_logit"] + truth["noise"])))
     assert np.allclose(p, truth["p_convert"])
     assert (truth["converted"].to_numpy() == flat["converted"].astype(bool).to_numpy()).all()
-    assert 0.4 < truth["noise"].std() < 0.6
+    assert 0.25 < truth["noise"].std() < 0.35
 
 
 def test_progress_reports_rise_to_one(tmp_path: Path) -> None:
@@ -311,3 +355,14 @@ def test_point_in_time_lightgbm_captures_90_percent_of_oracle_lift(tmp_path: Pat
     assert 0.78 <= result["oracle_auc"] <= 0.92
     assert result["ratio"] >= 0.9, result
     assert abs(result["mean_pred"] - result["mean_label"]) < 0.01
+
+
+def test_the_simulated_sales_team_works_the_capacity_the_business_section_declares(tmp_path: Path) -> None:
+    own = simulate(tmp_path / "own", leads=3000, days=60, seed=4, fault_rate=0.0)
+    declared = simulate(tmp_path / "declared", leads=3000, days=60, seed=4, fault_rate=0.0, sales_capacity=2)
+    manifest = json.loads((tmp_path / "declared" / "ground_truth" / "manifest.json").read_text())
+    assert manifest["parameters"]["sales_capacity_per_weekday"] == 2
+    weekdays = int(np.is_busday(np.arange(np.datetime64("2025-01-01"), np.datetime64("2025-03-02"))).sum())
+    assert 0 < declared.contacted <= 2 * weekdays < own.contacted
+    with pytest.raises(ConfigError, match="sales_capacity must be a positive integer"):
+        simulate(tmp_path / "bad", leads=100, days=10, sales_capacity=0)

@@ -16,6 +16,7 @@ from leadops.crm.specs import TableContract
 REASONS = (
     "bad_encoding",
     "wrong_field_count",
+    "unclosed_quote",
     "wrong_type",
     "unparseable_timestamp",
     "missing_required",

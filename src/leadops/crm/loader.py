@@ -1,16 +1,20 @@
 """`leadops ingest`: stream every source through mapping and contracts into the canonical tables.
 
-Per batch, in one transaction: the mapping query (vectorized SQL) types and checks the rows; one set-based
-query then classifies every good row against the target table (new, already there, a key this run already
-loaded or an earlier row of the batch carried, a lead that does not exist or was created later); one INSERT
-adds the new rows, one UPDATE refreshes the rows already there, and one INSERT writes the batch's quarantine.
+The whole run is one transaction (readers see all of it or none of it, even when the process is killed; the
+next run marks a killed run `failed`). Per batch: the mapping query (vectorized SQL) types and checks the
+rows; one set-based query then classifies every good row against the target table (new, already there, a key
+this run already loaded or an earlier row of the batch carried, a lead that does not exist or was created
+later); one INSERT adds the new rows, one UPDATE refreshes the rows already there, and one INSERT writes the
+batch's quarantine.
 On DuckDB the batch never leaves the warehouse connection (the reader's Arrow batch is scanned in place);
 on PostgreSQL the mapping runs in a scratch DuckDB and the good rows are copied into a staging table.
 
 Re-running on the same files changes nothing: rows already there are matched by key (leads and accounts
 take the newer values; activities and outcomes are immutable events, only their ingest_run_id moves to the
 run that delivered them again), a key already loaded in this run is a `duplicate_key` (first occurrence
-wins), and quarantine entries are deduplicated. Memory holds one batch, whatever the file size.
+wins), and quarantine entries are deduplicated; the report counts those rows as unchanged, not loaded.
+Every source must balance (rows_read = loaded + unchanged + quarantined + filtered) or the run fails.
+Memory holds one batch, whatever the file size.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadops.crm import quarantine
+from leadops.config_safety import allowed_roots
+from leadops.crm import pii, quarantine
 from leadops.crm.contracts import lit
+from leadops.crm.joins import Lookups
 from leadops.crm.mapping import CHECK, DETAIL, RAW, Plan, build_plan
 from leadops.crm.readers import (
     BAD_FIELD,
@@ -66,7 +72,7 @@ def new_run_id() -> str:
     return f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
 
 
-def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, references: bool) -> str:
+def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, references: bool, enrich: bool = False) -> str:
     """SELECT the good rows of a batch that must NOT simply be inserted, with `_status` saying why.
 
     `_status` is `existing` (key already there from an earlier run), `dup_batch` (an earlier row of the batch
@@ -74,6 +80,7 @@ def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, referen
     `rows` holds the mapped batch (with `_check` when `checked`; otherwise only rows that passed the
     row-level checks). Only keys, row numbers and lead ids take part in the joins, so probing the whole target
     stays cheap; no key list is kept outside the warehouse, and a fresh load yields no rows at all.
+    `enrich` (a partial update) flags every row: `existing` when the key is there, `unknown` when it is not.
     """
     key = quote_ident(table.key)
     good = f"WHERE {CHECK} IS NULL" if checked else ""
@@ -90,7 +97,9 @@ def flags_sql(table: TableDef, rows: str, run_id: str, *, checked: bool, referen
         if table.name == "outcomes":
             whens.append("WHEN s.occurred_at < l.created_at THEN 'before_lead'")
             extra = ", s.lead_id AS _lead, s.occurred_at AS _occurred, l.created_at AS _lead_created"
-    whens.append(f"WHEN t.{key} IS NULL THEN 'new'")
+    if enrich:
+        whens = [whens[0]]
+    whens.append(f"WHEN t.{key} IS NULL THEN {lit('unknown' if enrich else 'new')}")
     return (
         f"SELECT * FROM (SELECT s.{ROW}, s.{key} AS _key{extra}, "
         f"CASE {' '.join(whens)} ELSE 'existing' END AS {STATUS} "
@@ -168,7 +177,9 @@ class _Run:
         if spec.query is not None:
             assert spec.connection is not None
             plan: Plan | None = None
-            for raw in ingest_from(spec.connection, spec.query, batch_rows=rows, source=spec.name):
+            readable = allowed_roots(self.settings.workspace, self.settings.security.allowed_dirs)
+            for raw in ingest_from(spec.connection, spec.query, batch_rows=rows, source=spec.name,
+                                   workspace=self.settings.workspace, readable=readable):  # fmt: skip
                 if plan is None:
                     header = [c for c in raw.table.column_names if c not in (ROW, BAD_FIELD)]
                     plan = self.plan(spec, header, f"the query result of '{spec.name}'")
@@ -202,13 +213,18 @@ class _Run:
             report.files = [f"query on {redact(spec.connection)}"]
         stage: Stage | None = None
         multi = len(files) > 1
-        for raw, plan in self.batches(spec, files):
-            if stage is None and not self.duck:
-                stage = self.stage(table, plan.flat)
-            self.batch(spec, table, plan, raw, stage, report, raw.file if multi else None)
-            if self.progress is not None:
-                self.progress(spec.name, report.rows_read)
+        lookups = Lookups(spec, self.con if self.duck else self.scratch, lambda p: self.settings.path(p))
+        try:
+            for raw, plan in self.batches(spec, files):
+                if stage is None and not self.duck:
+                    stage = self.stage(table, plan.flat)
+                self.batch(spec, table, plan, raw, stage, report, raw.file if multi else None)
+                if self.progress is not None:
+                    self.progress(spec.name, report.rows_read)
+        finally:
+            lookups.close()
         report.seconds = round(time.perf_counter() - started, 3)
+        report.balance()
         return report
 
     # ---------------------------------------------------------------- batches
@@ -222,7 +238,7 @@ class _Run:
         report: SourceReport,
         file: str | None,
     ) -> None:
-        """Map, check, classify, write and quarantine one batch, atomically."""
+        """Map, check, classify, write and quarantine one batch (inside the run's one transaction)."""
         report.batches += 1
         report.rows_read += raw.table.num_rows + len(raw.malformed)
         references = table.refers_to_lead and self.settings.contracts.require_references
@@ -231,38 +247,40 @@ class _Run:
         entries: list[quarantine.Entry] = []
         if self.duck:
             self.con.register(RAW, source)
+            if plan.filter_sql is not None:
+                report.filtered(plan.filter_reasons, self.con.execute(plan.filter_sql).fetchall())
         else:
             assert stage is not None
-            entries += self._map_elsewhere(plan, source, stage)
+            entries += self._map_elsewhere(plan, source, stage, report)
         try:
-            with wh.transaction():
-                if stage is None:
-                    wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
-                    wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
-                rows = ROWS if stage is None else stage.sql
-                good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
-                wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
-                sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references)
-                wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
-                total = int(wh.scalar(f"SELECT count(*) FROM {good} AS g") or 0)
-                flagged, existing = (int(v or 0) for v in wh.rows(
-                    f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
-                new = total - flagged
-                if new:
-                    self._insert(table, plan, good, flagged > 0)
-                if existing:
-                    self._update(table, plan, rows)
-                report.rows_loaded += new + existing
-                if plan.flat:
-                    report.outcomes_loaded += self._flat_outcomes(good)
-                entries += self._rejected(table, plan, rows)
-                data, reasons = quarantine.build(
-                    entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
-                    file=file, at=self.started,
-                )  # fmt: skip
-                quarantine.write(wh, self.quarantine_stage, data)
-                for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
-                    wh.execute(f"DROP TABLE IF EXISTS {name}")
+            if stage is None:
+                wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
+                wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
+            rows = ROWS if stage is None else stage.sql
+            good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
+            wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
+            enrich = spec.mode == "enrich"
+            sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references and not enrich,
+                            enrich=enrich)  # fmt: skip
+            wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
+            flagged, existing = (int(v or 0) for v in wh.rows(
+                f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
+            if not enrich:
+                report.rows_loaded += self._insert(table, plan, good, flagged > 0)
+            if existing:
+                changed = self._changed(table, plan, rows, enrich=enrich)
+                report.rows_loaded += changed
+                report.rows_unchanged += self._update(table, plan, rows, enrich=enrich) - changed
+            if plan.flat:
+                report.outcomes_loaded += self._flat_outcomes(good)
+            entries += self._rejected(table, plan, rows)
+            data, reasons = quarantine.build(
+                entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
+                file=file, at=self.started, mask=pii.masker(spec, raw.table.column_names),
+            )  # fmt: skip
+            quarantine.write(wh, self.quarantine_stage, data)
+            for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
+                wh.execute(f"DROP TABLE IF EXISTS {name}")
         finally:
             if self.duck:
                 self.con.unregister(RAW)
@@ -270,10 +288,14 @@ class _Run:
                 stage.clear()
         report.count(reasons)
 
-    def _map_elsewhere(self, plan: Plan, source: pa.Table, stage: Stage) -> list[quarantine.Entry]:
+    def _map_elsewhere(
+        self, plan: Plan, source: pa.Table, stage: Stage, report: SourceReport
+    ) -> list[quarantine.Entry]:
         """PostgreSQL: run the mapping in the scratch DuckDB, stage the good rows, return the bad rows' entries."""
         self.scratch.register(RAW, source)
         try:
+            if plan.filter_sql is not None:
+                report.filtered(plan.filter_reasons, self.scratch.execute(plan.filter_sql).fetchall())
             result = self.scratch.sql(plan.sql).to_arrow_table()
         finally:
             self.scratch.unregister(RAW)
@@ -291,27 +313,65 @@ class _Run:
             field = plan.canonical_of.get(bad_field or "", bad_field or "")
         return quarantine.Entry(int(row), rule.reason, field, detail)
 
-    def _insert(self, table: TableDef, plan: Plan, good: str, flagged: bool) -> None:
-        """One INSERT of the batch's new rows (good rows minus the flagged ones)."""
+    def _insert(self, table: TableDef, plan: Plan, good: str, flagged: bool) -> int:
+        """One INSERT of the batch's new rows (good rows minus the flagged ones); the engine's count of them."""
         names = ", ".join(quote_ident(c) for c in plan.outputs)
         values = ", ".join(self._cast(table, c) for c in plan.outputs)
         skip = f" WHERE NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = r.{ROW})" if flagged else ""
-        self.warehouse.execute(
+        return self.warehouse.changed(
             f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) "
             f"SELECT {values}, {lit(self.run_id)} FROM {good} AS r{skip}"
         )
 
-    def _update(self, table: TableDef, plan: Plan, rows: str) -> None:
-        """One UPDATE of rows already there: newer values for leads/accounts, only the run id for events."""
+    def _existing(self, rows: str) -> str:
+        return f"(SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} AND f.{STATUS} = 'existing')"
+
+    def _changed(self, table: TableDef, plan: Plan, rows: str, *, enrich: bool) -> int:
+        """How many rows already there this batch changes (events are immutable: none)."""
+        if table.name in IMMUTABLE:
+            return 0
+        columns = [c for c in plan.outputs if c != table.key]
+        if not columns:
+            return 0
+        target = quote_ident(table.name)
+        news = [self._enriched_value(table, c, "t") if enrich else self._cast(table, c, "r") for c in columns]
+        differs = " OR ".join(
+            f"{new} IS DISTINCT FROM t.{quote_ident(c)}" for c, new in zip(columns, news, strict=True)
+        )
+        key = quote_ident(table.key)
+        return int(self.warehouse.scalar(
+            f"SELECT count(*) FROM {self._existing(rows)} r JOIN {target} t ON t.{key} = r.{key} WHERE {differs}"
+        ) or 0)  # fmt: skip
+
+    def _update(self, table: TableDef, plan: Plan, rows: str, *, enrich: bool = False) -> int:
+        """One UPDATE of rows already there: newer values for leads/accounts, only the run id for events.
+
+        An enrichment changes only the columns it maps and only where it has a value (attributes are merged),
+        and leaves ingest_run_id to the source that loaded the row. Returns the rows the engine updated.
+        """
         columns = [] if table.name in IMMUTABLE else [c for c in plan.outputs if c != table.key]
-        sets = ", ".join([f"{quote_ident(c)} = {self._cast(table, c, 'r')}" for c in columns]
-                         + [f"ingest_run_id = {lit(self.run_id)}"])  # fmt: skip
         key = quote_ident(table.key)
         target = quote_ident(table.name)
-        self.warehouse.execute(
-            f"UPDATE {target} SET {sets} FROM (SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} "
-            f"AND f.{STATUS} = 'existing') r WHERE {target}.{key} = r.{key}"
+        if enrich:
+            sets = ", ".join(f"{quote_ident(c)} = {self._enriched_value(table, c, target)}" for c in columns)
+            if not sets:
+                return int(self.warehouse.scalar(f"SELECT count(*) FROM {FLAGS} WHERE {STATUS} = 'existing'") or 0)
+        else:
+            sets = ", ".join([f"{quote_ident(c)} = {self._cast(table, c, 'r')}" for c in columns]
+                             + [f"ingest_run_id = {lit(self.run_id)}"])  # fmt: skip
+        return self.warehouse.changed(
+            f"UPDATE {target} SET {sets} FROM {self._existing(rows)} r WHERE {target}.{key} = r.{key}"
         )
+
+    def _enriched_value(self, table: TableDef, column: str, target: str) -> str:
+        """The value an enrichment gives one column: the new value when there is one (JSON objects merged)."""
+        new = self._cast(table, column, "r")
+        old = f"{target}.{quote_ident(column)}"
+        if table.columns[column] != "JSON":
+            return f"coalesce({new}, {old})"
+        empty = f"coalesce({old}, '{{}}')"
+        merged = f"json_merge_patch({empty}, {new})" if self.duck else f"{empty} || {new}"
+        return f"CASE WHEN {new} IS NULL THEN {old} ELSE {merged} END"
 
     def _rejected(self, table: TableDef, plan: Plan, rows: str) -> list[quarantine.Entry]:
         """Entries for the rows the flags set aside (and, on DuckDB, the rows that broke a row-level check)."""
@@ -331,6 +391,8 @@ class _Run:
                 "dup_batch": ("duplicate_key", table.key, f"key '{shown}' already appeared on an earlier row"),
                 "dup_run": ("duplicate_key", table.key, f"key '{shown}' was already loaded from an earlier row"),
                 "dangling": ("dangling_reference", "lead_id", f"lead_id '{str(lead)[:80]}' is not a known lead"),
+                "unknown": ("dangling_reference", table.key,
+                            f"{table.key} '{shown}' is not in {table.name}, so there is no row to enrich"),
                 "before_lead": ("outcome_before_lead", "occurred_at",
                                 f"outcome at {occurred} is before the lead was created at {created}"),
             }[status]  # fmt: skip
@@ -377,7 +439,9 @@ def _select(settings: Settings, names: list[str] | None) -> list[SourceSpec]:
             raise IngestError(f"unknown source(s) {unknown}; configured sources are {sorted(known)}")
         specs = [s for s in specs if s.name in names]
     order = {t: i for i, t in enumerate(TABLE_ORDER)}
-    return sorted(specs, key=lambda s: order[s.table])
+    expanded = [one for spec in specs for one in spec.expanded()]
+    # referenced tables first; within a table, enrichments after the sources that load the rows they update
+    return sorted(expanded, key=lambda s: (order[s.table], s.mode == "enrich"))
 
 
 def _json_param(warehouse: Warehouse) -> str:
@@ -400,6 +464,7 @@ def ingest(
     clock = time.perf_counter()
     with warehouse.writer("ingest"):
         warehouse.migrate()
+        report.interrupted_runs = close_dead_runs(warehouse, run_id)
         run = _Run(settings, warehouse, run_id, progress)
         warehouse.execute(
             "INSERT INTO ingest_runs (run_id, started_at, status) VALUES (?, ?, 'running')",
@@ -408,12 +473,15 @@ def ingest(
         try:
             try:
                 planned = [(spec, run.files(spec) if spec.path is not None else []) for spec in specs]
-                for spec, files in planned:
-                    report.per_source.append(run.source(spec, files))
+                with warehouse.transaction():  # readers see all of the run or none of it, even if it is killed
+                    for spec, files in planned:
+                        report.per_source.append(run.source(spec, files))
                 report.status = "succeeded"
             except BaseException as exc:
                 report.status = "failed"
                 report.error = str(exc) if isinstance(exc, LeadOpsError) else f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, LeadOpsError):
+                    report.error += " (nothing from this run was kept)"
                 raise
             finally:
                 report.total()
@@ -423,6 +491,25 @@ def ingest(
         finally:
             run.close()
     return report
+
+
+def close_dead_runs(warehouse: Warehouse, by: str) -> list[str]:
+    """Mark `failed` every run still `running`: this process holds the writer lock, so none of them is alive.
+
+    A killed ingest never committed its rows (the run is one transaction), so only its ledger entry is left.
+    """
+    import json
+
+    dead = [str(r[0]) for r in warehouse.rows("SELECT run_id FROM ingest_runs WHERE status = 'running'")]
+    for run_id in dead:
+        note = {"run_id": run_id, "status": "failed", "error": f"interrupted: the process stopped before the run "
+                f"finished, nothing it read was kept (found by {by})"}  # fmt: skip
+        warehouse.execute(
+            f"UPDATE ingest_runs SET status = 'failed', finished_at = ?, report = {_json_param(warehouse)} "
+            "WHERE run_id = ?",
+            [utcnow(), json.dumps(note), run_id],
+        )
+    return dead
 
 
 def _finish(warehouse: Warehouse, report: IngestReport, payload: str) -> None:

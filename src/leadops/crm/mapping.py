@@ -14,9 +14,10 @@ from typing import Any
 
 from leadops.crm.contracts import Check, contract_checks, lit, required_check, type_checks
 from leadops.crm.emails import domain_type_sql
+from leadops.crm.joins import joined_columns, relation
 from leadops.crm.readers import BAD_FIELD, ROW
 from leadops.crm.schema import TableDef
-from leadops.crm.specs import SourceSpec, TableContract
+from leadops.crm.specs import FilterSpec, SourceSpec, TableContract
 from leadops.errors import ConfigError, IngestError
 
 OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
@@ -52,6 +53,8 @@ class Plan:
     checks: list[Check] = field(default_factory=list)
     canonical_of: dict[str, str] = field(default_factory=dict)
     flat: bool = False
+    filter_sql: str | None = None  # SELECT _filter, count(*) of the rows the source's filters leave out
+    filter_reasons: list[str] = field(default_factory=list)
 
 
 def _missing(expr: str, missing: list[str]) -> str:
@@ -84,6 +87,23 @@ def _typed(kind: str, text: str, timezone: str) -> str:
     return text
 
 
+def _filter_condition(rule: FilterSpec, expr: str) -> str:
+    """True when the rule leaves the row out (a missing value is 'none of these' for not_in)."""
+    if rule.equals is not None:
+        return f"coalesce({expr} = {lit(rule.equals)}, false)"
+    if rule.in_ is not None:
+        return f"coalesce({expr} IN ({', '.join(lit(v) for v in rule.in_) or 'NULL'}), false)"
+    if rule.not_in is not None:
+        return f"coalesce({expr} NOT IN ({', '.join(lit(v) for v in rule.not_in) or 'NULL'}), true)"
+    return f"{expr} IS NULL" if rule.missing else f"{expr} IS NOT NULL"
+
+
+def _json_object(pairs: list[tuple[str, str]]) -> str:
+    """A JSON object of typed values without its missing ones, as text; NULL when nothing is left."""
+    body = ", ".join(f"{lit(k)}, {_attribute_json(v)}" for k, v in pairs)
+    return f"NULLIF(CAST(json_merge_patch('{{}}', json_object({body})) AS VARCHAR), '{{}}')"
+
+
 def _attribute_json(expr: str) -> str:
     """A typed JSON value for one attribute: integers and numbers as numbers, TRUE/FALSE as booleans."""
     return (
@@ -108,7 +128,8 @@ def build_plan(
     earliest: date = date(1970, 1, 1),
 ) -> Plan:
     """Check the mapping against the file's header and build the batch query; one-line errors name the column."""
-    available = set(header)
+    joined = joined_columns(spec)
+    available = set(header) | set(joined)
 
     def need(column: str, role: str) -> str:
         if column not in available:
@@ -121,6 +142,9 @@ def build_plan(
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"source '{spec.name}': timezone '{spec.timezone}' is not an IANA time zone") from exc
 
+    for lk in spec.lookups:
+        if lk.source_key not in header:
+            need(lk.source_key, f"lookup '{lk.name}' source_key")
     columns = dict(spec.columns)
     email_source = spec.email_column
     for src, dst in list(columns.items()):
@@ -136,7 +160,12 @@ def build_plan(
         need(src, f"mapped to {dst}")
     if email_source is not None:
         need(email_source, "email_column")
-    unknown_values = [c for c in spec.values if c not in columns.values()]
+    for dst in spec.compose:
+        if dst not in table.columns:
+            raise ConfigError(f"source '{spec.name}': 'compose' builds '{dst}', which table '{table.name}' lacks")
+        for src in spec.compose[dst].columns:
+            need(src, f"composed into {dst}")
+    unknown_values = [c for c in spec.values if c not in columns.values() and c not in spec.compose]
     if unknown_values:
         raise ConfigError(f"source '{spec.name}': 'values' maps columns {unknown_values} that nothing maps onto")
 
@@ -144,9 +173,18 @@ def build_plan(
     read: list[str] = [ROW, BAD_FIELD]
     text: dict[str, str] = {}  # canonical -> SQL text expression (stage v)
     origin: dict[str, str] = {}  # canonical -> source column (for messages)
+    sources_of: dict[str, list[str]] = {}
     for src, dst in columns.items():
-        text[dst] = _value_map(_missing(ident(src), missing), spec.values.get(dst, {}))
-        origin[dst] = src
+        sources_of.setdefault(dst, []).append(src)
+    for dst, srcs in sources_of.items():  # several sources onto one column: the first that is not missing
+        parts = [_missing(ident(src), missing) for src in srcs]
+        expr = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+        text[dst] = _value_map(expr, spec.values.get(dst, {}))
+        origin[dst] = " or ".join(srcs)
+    for dst, how in spec.compose.items():
+        pieces = ", ".join(_missing(ident(src), missing) for src in how.columns)
+        text[dst] = _value_map(f"NULLIF(concat_ws({lit(how.separator)}, {pieces}), '')", spec.values.get(dst, {}))
+        origin[dst] = how.separator.join(how.columns)
     for dst, value in spec.constants.items():
         if dst not in table.columns:
             raise ConfigError(f"source '{spec.name}': constant for '{dst}', which table '{table.name}' lacks")
@@ -169,7 +207,12 @@ def build_plan(
         if spec.flat_outcome.deal_value_column:
             flat_cols.append(need(spec.flat_outcome.deal_value_column, "flat_outcome.deal_value_column"))
 
-    used = set(columns) | ({email_source} if email_source else set()) | set(flat_cols)
+    composed = [src for how in spec.compose.values() for src in how.columns]
+    for src in spec.properties:
+        need(src, "properties")
+    for drop in spec.filters:
+        need(drop.column, "filters")
+    used = set(columns) | ({email_source} if email_source else set()) | set(flat_cols) | set(composed)
     for src in spec.columns:
         used.add(src)
     if spec.attributes == "rest":
@@ -179,11 +222,19 @@ def build_plan(
     if attributes and "attributes" in table.columns:
         pairs = ", ".join(f"{lit(c)}, {_attribute_json(_missing(ident(c), missing))}" for c in attributes)
         extra["attributes"] = f"CAST(json_object({pairs}) AS VARCHAR)"
+    if spec.properties:
+        props = [(name, _missing(ident(src), missing)) for src, name in spec.properties.items()]
+        extra["properties"] = _json_object(props)
 
-    read += list(dict.fromkeys([*columns, *([email_source] if email_source else []), *flat_cols, *attributes]))
+    keys = [lk.source_key for lk in spec.lookups]
+    wanted = [*columns, *([email_source] if email_source else []), *flat_cols, *attributes, *composed,
+              *spec.properties, *(drop.column for drop in spec.filters), *keys]  # fmt: skip
+    read += [c for c in dict.fromkeys(wanted) if c not in joined or c in header]
 
     # requirements that nothing maps onto are config errors, not millions of quarantined rows
     required = list(dict.fromkeys([table.key, *table.not_null, *contract.required]))
+    if spec.mode == "enrich":  # a partial update names the row and the columns it changes, nothing else
+        required = [table.key]
     for column in required:
         if column not in table.columns:
             raise ConfigError(f"contracts.{table.name}.required names '{column}', which the table does not have")
@@ -254,8 +305,17 @@ def build_plan(
     details = " ".join(f"WHEN {i} THEN {check.detail}" for i, check in enumerate(checks))
     flat_out = ", _converted, _deal_value" if converted else ""
     # one pass over the checks gives the first failing one's index; the detail text is built for bad rows only
+    source_rows = relation(spec, RAW)
+    filter_sql = None
+    kept = ""
+    if spec.filters:
+        tests = [_filter_condition(drop, _missing(ident(drop.column), missing)) for drop in spec.filters]
+        which = " ".join(f"WHEN {test} THEN {i}" for i, test in enumerate(tests))
+        filter_sql = (f"SELECT _filter, count(*) FROM (SELECT CASE {which} END AS _filter FROM {source_rows} r) f "
+                      "WHERE _filter IS NOT NULL GROUP BY _filter")  # fmt: skip
+        kept = " WHERE NOT (" + " OR ".join(tests) + ")"
     sql = f"""
-WITH v AS (SELECT {v_select}{converted}{deal} FROM {RAW}),
+WITH v AS (SELECT {v_select}{converted}{deal} FROM {source_rows} r{kept}),
 t AS (SELECT v.*, {t_select} FROM v),
 c AS (SELECT t.*, CASE {numbered} END AS {CHECK} FROM t)
 SELECT {", ".join(finals)}, {ROW}, {BAD_FIELD}{flat_out}, {CHECK},
@@ -266,5 +326,6 @@ FROM c
     if email_source is not None:
         canonical_of.setdefault(email_source, "email")
     return Plan(
-        sql=sql, read_columns=read, outputs=outputs, checks=checks, canonical_of=canonical_of, flat=bool(converted)
-    )
+        sql=sql, read_columns=read, outputs=outputs, checks=checks, canonical_of=canonical_of, flat=bool(converted),
+        filter_sql=filter_sql, filter_reasons=[drop.reason for drop in spec.filters],
+    )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,8 +63,9 @@ def build(
     table: str,
     file: str | None,
     at: datetime,
+    mask: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> tuple[pa.Table, Counter[str]]:
-    """The quarantine rows of one batch as an Arrow table, and the count per reason."""
+    """The quarantine rows of one batch as an Arrow table, and the count per reason (personal fields masked)."""
     raws = raw_rows(batch, [e.row_number for e in entries], file)
     records: list[dict[str, Any]] = []
     for entry in entries:
@@ -75,16 +76,18 @@ def build(
         )  # fmt: skip
     for bad in malformed:
         raw = {"_line": bad.text} if file is None else {"_line": bad.text, "_file": file}
-        detail = f"expected {bad.expected} fields, got {bad.actual}"
         records.append(
             {
                 "row_number": bad.row_number,
                 "field": None,
-                "reason": "wrong_field_count",
-                "detail": detail,
+                "reason": bad.reason,
+                "detail": bad.detail,
                 "raw": raw,
             }
         )
+    if mask is not None:
+        for record in records:
+            record["raw"] = mask(record["raw"])
     n = len(records)
     data = pa.table(
         {

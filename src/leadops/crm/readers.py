@@ -7,7 +7,6 @@ fields are reported with their exact row number instead of stopping the file.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import decimal
 import glob
@@ -23,22 +22,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from leadops.crm.bytestream import Utf8Stream
+from leadops.crm.csvrepair import careful_parse
 from leadops.errors import IngestError
 
 ROW = "_row"
 BAD_FIELD = "_bad_field"
 MIN_CHUNK_BYTES = 1 << 20
 MAX_CHUNK_BYTES = 256 << 20
+MAX_RECORD_BYTES = 64 << 20  # a quoted record may span this much before the quoting is taken as broken
+ARROW_CHUNK_ROWS = 1 << 16  # rows per Arrow chunk handed to DuckDB: its scan runs one thread per chunk
+NUL_SHOWN = "\u2400"  # what a NUL byte becomes in quarantine (the row itself is quarantined as bad_encoding)
 
 
 @dataclass
 class Malformed:
-    """A CSV record that could not be split into the header's fields."""
+    """A CSV record set aside before mapping: wrong field count, or the line of an unclosed quote."""
 
     row_number: int
     text: str
-    expected: int
-    actual: int
+    reason: str
+    detail: str
 
 
 @dataclass
@@ -93,6 +97,14 @@ def decode_column(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, list[in
 
 
 def _text_table(columns: dict[str, pa.Array], names: Sequence[str], rows: np.ndarray, bad: dict[int, str]) -> pa.Table:
+    """The batch as DuckDB scans it best: text columns, `_row`, `_bad_field`, in chunks of ARROW_CHUNK_ROWS."""
+    for name in names:
+        column = columns[name]
+        if column.null_count < len(column) and pc.any(pc.match_substring(column, "\x00")).as_py():
+            has = pc.fill_null(pc.match_substring(column, "\x00"), False).to_numpy(zero_copy_only=False)
+            for index in np.flatnonzero(has).tolist():
+                bad.setdefault(index, name)
+            columns[name] = pc.replace_substring(column, "\x00", NUL_SHOWN)
     bad_field: pa.Array
     if bad:
         flags: list[str | None] = [None] * len(rows)
@@ -102,7 +114,10 @@ def _text_table(columns: dict[str, pa.Array], names: Sequence[str], rows: np.nda
     else:
         bad_field = pa.nulls(len(rows), type=pa.string())
     arrays = [columns[n] for n in names] + [pa.array(rows, type=pa.int64()), bad_field]
-    return pa.Table.from_arrays(arrays, names=[*names, ROW, BAD_FIELD])
+    table = pa.Table.from_arrays(arrays, names=[*names, ROW, BAD_FIELD])
+    if table.num_rows <= ARROW_CHUNK_ROWS:
+        return table
+    return pa.Table.from_batches(table.to_batches(max_chunksize=ARROW_CHUNK_ROWS), schema=table.schema)
 
 
 def _decode_all(table: pa.Table, names: Sequence[str]) -> tuple[dict[str, pa.Array], dict[int, str]]:
@@ -118,13 +133,21 @@ def _decode_all(table: pa.Table, names: Sequence[str]) -> tuple[dict[str, pa.Arr
 
 # ----------------------------------------------------------------------- CSV
 def _record_end(buffer: bytes, quote: bytes = b'"') -> int:
-    """Index just past the last newline that ends a record (even number of quotes before it), or -1."""
-    pos = buffer.rfind(b"\n")
+    """Index just past the last line end that closes a record (even number of quotes before it), or -1."""
+    newline = b"\n" if b"\n" in buffer else b"\r"
+    if quote not in buffer:
+        return buffer.rfind(newline) + 1 or -1
+    pos = buffer.rfind(newline)
     while pos >= 0:
         if buffer.count(quote, 0, pos) % 2 == 0:
             return pos + 1
-        pos = buffer.rfind(b"\n", 0, pos)
+        pos = buffer.rfind(newline, 0, pos)
     return -1
+
+
+def _line_end(buffer: bytes) -> int:
+    """Index just past the last line end of any kind, or -1."""
+    return max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1 or -1
 
 
 def _row_numbers(good: int, skipped: list[int], base: int) -> np.ndarray:
@@ -137,51 +160,86 @@ def _row_numbers(good: int, skipped: list[int], base: int) -> np.ndarray:
     return k + np.searchsorted(shifted, k, side="left") + base
 
 
+def _has_line_break(table: pa.Table) -> bool:
+    """Whether any value holds a line break (a quoted multi-line value, or lines a stray quote swallowed)."""
+    for column in table.columns:
+        if column.null_count == len(column):
+            continue
+        if pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py():
+            return True
+    return False
+
+
+def duplicate_names(names: Sequence[str]) -> dict[str, list[int]]:
+    """Header names that occur more than once, with their 1-based column positions."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        seen.setdefault(name, []).append(i)
+    return {n: at for n, at in seen.items() if len(at) > 1}
+
+
 class CsvReader:
-    """Read a CSV file in record-aligned byte chunks, each parsed by pyarrow with every column as binary."""
+    """Read a CSV file in record-aligned chunks of UTF-8 bytes, each parsed by pyarrow with every column as binary.
+
+    The file may be gzip/zstd/bz2-compressed and UTF-8/16/32 (see Utf8Stream). A chunk whose quoting is
+    damaged is parsed again carefully (csvrepair), so a stray quote costs one line, never the rest of the file.
+    """
 
     def __init__(self, path: Path, *, source: str, delimiter: str, encoding: str, batch_rows: int) -> None:
         self.path = path
         self.source = source
+        if len(delimiter) != 1:
+            raise IngestError(f"source '{source}': delimiter {delimiter!r} must be a single character")
         self.delimiter = delimiter
-        self.encoding = codecs.lookup(encoding).name
+        self.encoding = encoding
         self.batch_rows = batch_rows
         self.names: list[str] = []
-        self._header_bytes = 0
+        self._rest = b""
 
-    def _recode(self, data: bytes) -> bytes:
-        if self.encoding == "utf-8":
-            return data
-        return data.decode(self.encoding, errors="replace").encode("utf-8")
+    def _open(self) -> Utf8Stream:
+        return Utf8Stream(self.path, source=self.source, encoding=self.encoding)
 
     def header(self) -> list[str]:
-        """The column names of the file's header row."""
+        """The column names of the file's header row; a duplicated name is an IngestError naming both columns."""
         if self.names:
             return self.names
-        head = b""
-        with open(self.path, "rb") as handle:
+        stream = self._open()
+        try:
+            head = b""
             while True:
-                more = handle.read(MIN_CHUNK_BYTES)
+                more = stream.read(MIN_CHUNK_BYTES)
                 head += more
-                offset = 3 if head.startswith(codecs.BOM_UTF8) else 0
-                pos = head.find(b"\n", offset)
-                while pos >= 0 and head.count(b'"', offset, pos) % 2:
-                    pos = head.find(b"\n", pos + 1)
-                if pos >= 0 or not more:
-                    line = head[offset : pos + 1] if pos >= 0 else head[offset:]
+                end = _first_record_end(head)
+                if end >= 0 or not more:
                     break
+                if len(head) > MAX_RECORD_BYTES:
+                    limit = MAX_RECORD_BYTES >> 20
+                    raise IngestError(f"source '{self.source}': the header of {self.path} does not end within "
+                                      f"{limit} MB (an opening quote never closed?)")  # fmt: skip
+        finally:
+            stream.close()
+        line = head[:end] if end >= 0 else head
         if not line.strip():
             raise IngestError(f"source '{self.source}': file {self.path} is empty (expected a header row)")
         try:
             table = pacsv.read_csv(
-                io.BytesIO(self._recode(line)),
+                io.BytesIO(line),
+                read_options=pacsv.ReadOptions(autogenerate_column_names=True),
                 parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(auto_dict_encode=False),
+                convert_options=pacsv.ConvertOptions(auto_dict_encode=False, strings_can_be_null=False),
             )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            names = [str(v).strip() for v in table.slice(0, 1).to_pylist()[0].values()]
+        except (pa.ArrowInvalid, UnicodeDecodeError, IndexError) as exc:
             raise IngestError(f"source '{self.source}': cannot read the header of {self.path}: {exc}") from exc
-        self.names = [n.strip() for n in table.column_names]
-        self._header_bytes = offset + len(line)
+        twice = duplicate_names(names)
+        if twice:
+            name, at = next(iter(twice.items()))
+            raise IngestError(
+                f"source '{self.source}': {self.path} has the column '{name}' {len(at)} times in its header "
+                f"(columns {', '.join(map(str, at))}); rename all but one"
+            )
+        self.names = names
+        self._header_bytes = len(line)
         return self.names
 
     def _parse(self, chunk: bytes, threads: bool) -> tuple[pa.Table, list[tuple[int | None, str, int, int]]]:
@@ -205,24 +263,48 @@ class CsvReader:
         )
         return table, skipped
 
+    def _chunk(self, chunk: bytes, base: int, *, final: bool) -> tuple[pa.Table, np.ndarray, list[Malformed], int]:
+        """One chunk's good rows (binary columns), their record numbers, the set-aside records, bytes consumed."""
+        careful = False
+        try:
+            table, skipped = self._parse(chunk, threads=True)
+            if skipped:
+                table, skipped = self._parse(chunk, threads=False)
+            if b'"' in chunk:
+                careful = any("\n" in s[1] or "\r" in s[1] for s in skipped) or _has_line_break(table)
+        except pa.ArrowInvalid:
+            careful = True
+        if not careful:
+            local = [int(s[0]) for s in skipped if s[0] is not None]
+            rows = _row_numbers(table.num_rows, local, base)
+            malformed = [Malformed(base + int(num), _clean(text), "wrong_field_count",
+                                   f"expected {expected} fields, got {actual}")
+                         for num, text, expected, actual in skipped if num is not None]  # fmt: skip
+            return table, rows, malformed, len(chunk)
+        result = careful_parse(chunk, len(self.names), self.delimiter, final=final)
+        arrays = [pa.array(values, type=pa.binary()) for values in result.columns]
+        table = pa.Table.from_arrays(arrays, names=self.names)
+        rows = np.asarray(result.numbers, dtype=np.int64) + base
+        malformed = [Malformed(base + d.number, _clean(d.text), d.reason, d.detail) for d in result.damaged]
+        return table, rows, malformed, result.consumed
+
     def batches(self) -> Iterator[RawBatch]:
         """Stream the file; memory holds one chunk (about batch_rows rows) at a time."""
         names = self.header()
         chunk_bytes = 8 << 20
         base = 0
-        carry = b""
-        with open(self.path, "rb") as handle:
-            handle.seek(self._header_bytes)
+        stream = self._open()
+        try:
+            carry = _skip(stream, self._header_bytes)
             eof = False
-            while not eof:
-                data = handle.read(chunk_bytes)
+            while not eof or carry:
+                data = b"" if eof else stream.read(chunk_bytes)
                 eof = not data
                 buffer = carry + data
                 if not eof:
                     end = _record_end(buffer)
-                    if end < 0 and len(buffer) > 4 * chunk_bytes:
-                        # a stray quote inside an unquoted field breaks quote parity: cut at a newline
-                        end = buffer.rfind(b"\n") + 1
+                    if end < 0 and len(buffer) > max(MAX_RECORD_BYTES, 4 * chunk_bytes):
+                        end = _line_end(buffer)  # quotes never balance: cut anyway, the careful parse resyncs
                     if end <= 0:
                         carry = buffer
                         continue
@@ -231,28 +313,48 @@ class CsvReader:
                     chunk, carry = buffer, b""
                 if not chunk.strip():
                     continue
-                chunk = self._recode(chunk)
-                try:
-                    table, skipped = self._parse(chunk, threads=True)
-                    if skipped:
-                        table, skipped = self._parse(chunk, threads=False)
-                except pa.ArrowInvalid as exc:
-                    raise IngestError(
-                        f"source '{self.source}': {self.path} cannot be parsed as CSV after data row {base}: {exc}"
-                    ) from exc
-                local = [int(s[0]) for s in skipped if s[0] is not None]
-                rows = _row_numbers(table.num_rows, local, base)
-                malformed = [
-                    Malformed(base + int(num), text, expected, actual)
-                    for num, text, expected, actual in skipped
-                    if num is not None
-                ]
-                base += table.num_rows + len(skipped)
+                table, rows, malformed, used = self._chunk(chunk, base, final=eof)
+                if used < len(chunk):
+                    carry = chunk[used:] + carry
+                base += table.num_rows + len(malformed)
                 if table.num_rows:
-                    per_row = max(1, len(chunk) // max(1, table.num_rows + len(skipped)))
+                    per_row = max(1, used // max(1, table.num_rows + len(malformed)))
                     chunk_bytes = int(min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, per_row * self.batch_rows)))
                 columns, bad = _decode_all(table, names)
                 yield RawBatch(_text_table(columns, names, rows, bad), str(self.path), malformed)
+        finally:
+            stream.close()
+
+
+def _first_record_end(buffer: bytes) -> int:
+    """Index just past the first line end outside quotes (the end of the header record), or -1."""
+    pos = 0
+    while True:
+        ends = [p for p in (buffer.find(b"\n", pos), buffer.find(b"\r", pos)) if p >= 0]
+        if not ends:
+            return -1
+        at = min(ends)
+        if buffer.count(b'"', 0, at) % 2 == 0:
+            if buffer[at : at + 2] == b"\r\n":
+                at += 1
+            return at + 1
+        pos = at + 1
+
+
+def _skip(stream: Utf8Stream, count: int) -> bytes:
+    """Read past the first `count` bytes of the stream; return what was read beyond them."""
+    got = b""
+    while len(got) < count:
+        more = stream.read(max(MIN_CHUNK_BYTES, count - len(got)))
+        if not more:
+            break
+        got += more
+    return got[count:]
+
+
+def _clean(text: str) -> str:
+    """A raw line fit for quarantine JSON on every engine (PostgreSQL JSONB cannot hold NUL)."""
+    return text.replace("\x00", NUL_SHOWN)
 
 
 # ------------------------------------------------------------------- Parquet
@@ -358,10 +460,19 @@ def _rows_to_batch(names: list[str], rows: Sequence[Sequence[Any]], base: int, f
     return RawBatch(_text_table(texts, names, numbers, bad), file)
 
 
-def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, source: str = "query") -> Iterator[RawBatch]:
+def ingest_from(
+    connection: str,
+    query: str,
+    *,
+    batch_rows: int = 100_000,
+    source: str = "query",
+    workspace: Path | None = None,
+    readable: Sequence[Path] = (),
+) -> Iterator[RawBatch]:
     """Stream the result of `query` run against another database (PostgreSQL or DuckDB) as text batches.
 
-    PostgreSQL uses a server-side (named) cursor so the result never sits whole in memory.
+    PostgreSQL uses a server-side (named) cursor in a READ ONLY transaction so the result never sits whole in
+    memory and nothing is written; DuckDB runs in leadops.crm.sandbox (SELECT only, files only under `readable`).
     """
     from leadops.warehouse.connection import redact
 
@@ -371,6 +482,7 @@ def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, sourc
 
         try:
             conn = psycopg.connect(connection)
+            conn.read_only = True
         except psycopg.Error as exc:
             raise IngestError(f"source '{source}': cannot connect to {shown}: {exc}".strip()) from exc
         try:
@@ -382,7 +494,11 @@ def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, sourc
                     raise IngestError(f"source '{source}': query failed on {shown}: {exc}".strip()) from exc
                 base = 0
                 while True:
-                    rows = cur.fetchmany(batch_rows)
+                    try:
+                        rows = cur.fetchmany(batch_rows)
+                    except psycopg.Error as exc:
+                        detail = " ".join(str(exc).split())
+                        raise IngestError(f"source '{source}': query failed on {shown}: {detail}") from exc
                     if not rows:
                         break
                     yield _rows_to_batch(names, rows, base, shown)
@@ -393,12 +509,21 @@ def ingest_from(connection: str, query: str, *, batch_rows: int = 100_000, sourc
     if connection.startswith("duckdb://"):
         import duckdb
 
-        raw = connection[len("duckdb://") :]
-        target = raw[1:] if raw.startswith("/") and not raw.startswith("//") else raw
+        from leadops.crm import sandbox
+
+        target = sandbox.duckdb_target(connection[len("duckdb://") :], workspace)
+        if workspace is not None:
+            from leadops.crm.query_paths import anchor_paths
+
+            query = anchor_paths(query, workspace)
+        con = sandbox.open_duckdb(target, readable=readable, source=source)
         try:
-            con = duckdb.connect(target or ":memory:", read_only=bool(target and target != ":memory:"))
+            sandbox.require_select(con, query, source)
             reader = con.sql(query).to_arrow_reader(batch_rows)
-        except duckdb.Error as exc:
+        except (duckdb.Error, IngestError) as exc:
+            con.close()
+            if isinstance(exc, IngestError):
+                raise
             raise IngestError(f"source '{source}': query failed on {shown}: {exc}".strip()) from exc
         try:
             base = 0

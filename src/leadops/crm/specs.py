@@ -24,30 +24,115 @@ class FlatOutcome(Strict):
     deal_value_column: str | None = None
 
 
-class SourceSpec(Strict):
+class LookupSpec(Strict):
+    """A second file joined onto a source's rows by key; its columns read as `<name>.<column>` in the mapping."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="prefix of the joined columns")
+    path: str = Field(description="file (CSV or Parquet) relative to the workspace")
+    key: str = Field(description="column of the lookup file that identifies its rows (must be unique)")
+    source_key: str = Field(description="column of the source row matched against `key`")
+    columns: list[str] = Field(min_length=1, description="lookup columns brought onto each row")
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+
+class FilterSpec(Strict):
+    """Rows whose column matches are left out on purpose: counted under `reason`, never quarantined."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    column: str = Field(description="source (or lookup) column the rule reads, after missing_values")
+    equals: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in", description="drop rows whose value is one of these")
+    not_in: list[str] | None = Field(default=None, description="drop rows whose value is none of these (or missing)")
+    missing: bool | None = Field(default=None, description="true: drop rows where it is missing; false: present")
+    reason: str = Field(min_length=1, description="why these rows are left out (the ingest report counts by it)")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> FilterSpec:
+        given = [k for k in ("equals", "in_", "not_in", "missing") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"filter on '{self.column}': give exactly one of equals, in, not_in, missing")
+        return self
+
+
+class ComposeSpec(Strict):
+    """A canonical value built from several source columns (e.g. Task Type + Subject -> activity type)."""
+
+    columns: list[str] = Field(min_length=1, description="source columns joined in this order (missing skipped)")
+    separator: str = Field(default=" / ", description="text between the parts; `values` then maps the result")
+
+
+class MappingSpec(Strict):
+    """How rows become canonical rows of one table: shared by a source and each of its routes."""
+
+    table: CanonicalTable
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="source column -> canonical column; several onto one = the first that is not missing",
+    )
+    values: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="canonical column -> {source value: canonical value or null}"
+    )
+    compose: dict[str, ComposeSpec] = Field(
+        default_factory=dict, description="canonical column -> the source columns its value is built from"
+    )
+    properties: dict[str, str] = Field(
+        default_factory=dict, description="activities: source column -> property name kept in `properties` JSON"
+    )
+    filters: list[FilterSpec] = Field(default_factory=list, description="rows left out on purpose, with a reason")
+    constants: dict[str, Any] = Field(default_factory=dict, description="canonical column -> fixed value")
+    mode: Literal["upsert", "enrich"] = Field(
+        default="upsert", description="enrich: update the mapped columns of rows that already exist, by key"
+    )
+
+    @model_validator(mode="after")
+    def _mapping_consistent(self) -> MappingSpec:
+        if self.properties and self.table != "activities":
+            raise ValueError(f"'properties' only applies to table 'activities', not '{self.table}'")
+        if self.mode == "enrich" and self.table not in ("accounts", "leads"):
+            raise ValueError(f"mode 'enrich' updates accounts or leads; '{self.table}' rows are immutable events")
+        both = sorted(set(self.compose) & set(self.columns.values()))
+        if both:
+            raise ValueError(f"{both} come from both 'columns' and 'compose': keep one")
+        return self
+
+
+class RouteSpec(MappingSpec):
+    """Another canonical table fed from the same source rows (an opportunity opened -> activity, closed -> outcome).
+
+    A route reads the file, query and lookups of its source; everything else (columns, values, filters...) is
+    its own.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="the route's name; reported as <source>.<name>")
+    id_from_row: bool = False
+    attributes: list[str] = Field(default_factory=list)
+
+
+class SourceSpec(MappingSpec):
     """One source: a file (CSV/Parquet, glob allowed) or a SQL query against another database, onto one table."""
 
     name: str
-    table: CanonicalTable
     path: str | None = Field(default=None, description="file or glob, relative to the workspace")
     format: Literal["auto", "csv", "parquet"] = "auto"
     delimiter: str = ","
     encoding: str = "utf-8"
     query: str | None = Field(default=None, description="SQL whose result is the source")
     connection: str | None = Field(default=None, description="database URL the query runs against")
-    columns: dict[str, str] = Field(default_factory=dict, description="source column -> canonical column")
-    values: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="canonical column -> {source value: canonical value or null}"
-    )
     missing_values: list[str] = Field(default=["", "NA", "N/A", "null", "NULL"], description="read as missing")
     timezone: str = Field(default="UTC", description="zone of timestamps that carry no offset")
     email_column: str | None = Field(default=None, description="source column with the email address")
     keep_email: bool = Field(default=False, description="store the address itself (personal data)")
+    personal_columns: list[str] | None = Field(
+        default=None, description="source columns masked in quarantine (default: email, name, phone, free text)"
+    )
+    keep_personal: bool = Field(default=False, description="keep personal columns unmasked in quarantine")
     attributes: list[str] | Literal["rest"] = Field(
         default_factory=list,
         description="extra source columns kept in `attributes` JSON ('rest' = all unmapped)",
     )
-    constants: dict[str, Any] = Field(default_factory=dict, description="canonical column -> fixed value")
     id_from_row: bool = Field(default=False, description="make the key from the row number when the export has none")
     flat_outcome: FlatOutcome | None = None
     post_outcome: list[str] = Field(
@@ -59,6 +144,8 @@ class SourceSpec(Strict):
         ge=1_000,
         description="rows per streamed batch (default: 500,000 into DuckDB, 250,000 into PostgreSQL)",
     )
+    lookups: list[LookupSpec] = Field(default_factory=list, description="second files joined onto each row by key")
+    routes: list[RouteSpec] = Field(default_factory=list, description="more tables fed from the same rows")
 
     @model_validator(mode="after")
     def _one_origin(self) -> SourceSpec:
@@ -68,7 +155,25 @@ class SourceSpec(Strict):
             raise ValueError(f"source '{self.name}': a 'query' needs a 'connection' URL")
         if self.flat_outcome is not None and self.table != "leads":
             raise ValueError(f"source '{self.name}': flat_outcome only makes sense for table 'leads'")
+        if self.mode == "enrich" and (self.id_from_row or self.flat_outcome is not None):
+            raise ValueError(f"source '{self.name}': enrich needs the rows' own key: no id_from_row or flat_outcome")
+        names = [lookup.name for lookup in self.lookups]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source '{self.name}': two lookups share a name in {names}")
+        routes = [route.name for route in self.routes]
+        if len(set(routes)) != len(routes):
+            raise ValueError(f"source '{self.name}': two routes share a name in {routes}")
         return self
+
+    def expanded(self) -> list[SourceSpec]:
+        """This source and one source per route (same file, query and lookups; the route's own mapping)."""
+        specs = [self.model_copy(update={"routes": []})]
+        for route in self.routes:
+            own = route.model_dump(exclude={"name"}, by_alias=False)
+            update = {key: getattr(route, key) for key in own} | {"name": f"{self.name}.{route.name}", "routes": []}
+            update |= {"flat_outcome": None, "email_column": None, "keep_email": False}
+            specs.append(self.model_copy(update=update))
+        return specs
 
 
 class RangeRule(Strict):

@@ -8,7 +8,6 @@ table is kept as `feature_snapshots_<old digest>` and a fresh one starts. Table 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ import pyarrow.compute as pc
 from leadops.errors import FeatureError
 from leadops.features.specs import AttributeFeature, FeaturesSpec
 from leadops.features.sql import feature_sql, ts_literal
+from leadops.hashing import feature_spec_hash
 from leadops.warehouse.connection import Warehouse, utcnow
 
 SNAPSHOT_TABLE = "feature_snapshots"
@@ -39,11 +39,6 @@ def features_spec(settings_or_spec: Any) -> FeaturesSpec:
     raise FeatureError(
         f"expected a FeaturesSpec or settings with a 'features' section, got {type(settings_or_spec).__name__}"
     )
-
-
-def spec_digest(spec: FeaturesSpec) -> str:
-    """A short content hash of the feature definitions (what a stored feature table was built with)."""
-    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
 
 
 def output_schema(spec: FeaturesSpec, *, per_lead: bool) -> pa.Schema:
@@ -156,7 +151,7 @@ def build_and_store(settings: Any, warehouse: Warehouse, as_of: datetime | None 
     when = as_of or utcnow()
     table = build_features(spec, warehouse, as_of=when)
     assert isinstance(table, pa.Table)
-    digest = spec_digest(spec)
+    digest = feature_spec_hash(spec)[:16]
     stored = table.add_column(1, "as_of", pa.array([when] * table.num_rows, pa.timestamp("us")))
     stored = stored.add_column(2, "spec_digest", pa.array([digest] * table.num_rows, pa.string()))
     con = warehouse.duckdb()

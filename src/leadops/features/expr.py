@@ -112,8 +112,19 @@ def references(node: Node) -> set[str]:
 
 
 # ------------------------------------------------------------------------------------------------- SQL
-def to_sql(node: Node, column: Callable[[str], str], double: str = "DOUBLE") -> str:
-    """SQL text of the expression; `column(name)` renders a referenced feature (already a DOUBLE)."""
+def to_sql(
+    node: Node, column: Callable[[str], str], double: str = "DOUBLE", hoist: Callable[[Node], str] | None = None
+) -> str:
+    """SQL text of the expression; `column(name)` renders a referenced feature (already a DOUBLE).
+
+    `min`, `max` and `log1p` name their arguments twice in SQL (a NULL test, then the value), so nesting them
+    would double the text per level; with `hoist`, each such argument that is not a plain number or name is
+    handed to `hoist`, which computes it once (a column of an earlier query layer) and returns its reference.
+    """
+
+    def once(n: Node) -> str:
+        """An argument SQL repeats: hoisted when it is more than a number or a name."""
+        return go(n) if hoist is None or n.op in ("num", "ref") else hoist(n)
 
     def go(n: Node) -> str:
         if n.op == "num":
@@ -130,12 +141,12 @@ def to_sql(node: Node, column: Callable[[str], str], double: str = "DOUBLE") -> 
             sql_op = {"==": "=", "!=": "<>"}.get(n.op, n.op)
             return f"CAST(({go(n.args[0])} {sql_op} {go(n.args[1])}) AS {double})"
         if n.op in ("min", "max"):
-            parts = [go(a) for a in n.args]
+            parts = [once(a) for a in n.args]
             any_null = " OR ".join(f"{p} IS NULL" for p in parts)
             fn = "least" if n.op == "min" else "greatest"
             return f"(CASE WHEN {any_null} THEN NULL ELSE {fn}({', '.join(parts)}) END)"
         if n.op == "log1p":
-            x = go(n.args[0])
+            x = once(n.args[0])
             return f"(CASE WHEN {x} > -1 THEN ln(1 + {x}) END)"
         if n.op == "abs":
             return f"abs({go(n.args[0])})"

@@ -172,6 +172,12 @@ class FeaturesSpec(Strict):
 
     unseen: Literal["keep", "other", "error"] = Field(default="other", description="default unseen-category policy")
     max_categories: int = Field(default=20, ge=1, description="default cut when learning categories")
+    warn_share: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="train and ingest warn when more than this share of a column becomes 'other' or missing",
+    )
     definitions: list[Feature] = Field(default_factory=list)
 
     @field_validator("definitions", mode="before")

@@ -229,15 +229,59 @@ def feature_sql(
     if acts:
         joins += " LEFT JOIN agg g ON g.lead_id = p.lead_id" + (" AND g.as_of = p.as_of" if per_lead else "")
     ctes.append("base AS (SELECT " + ",\n    ".join(cols) + f"\n  {joins})")
-    derived = {f.name: f for f in spec.of_kind(DerivedFeature)}
-
-    def column(name: str) -> str:
-        if name in derived:
-            return "(" + expr.to_sql(derived[name].tree(), column, d.double) + ")"
-        return qi(name)
-
-    final = ["lead_id"] + (["as_of"] if per_lead else [])
-    for f in spec.definitions:
-        final.append(f"{column(f.name)} AS {qi(f.name)}" if f.name in derived else qi(f.name))
+    layers = derived_layers(spec, d)
+    for i, layer in enumerate(layers, start=1):
+        items = ",\n    ".join(f"{text} AS {qi(name)}" for name, text in layer)
+        ctes.append(f"d{i} AS (SELECT *,\n    {items}\n  FROM {'base' if i == 1 else f'd{i - 1}'})")
+    final = ["lead_id"] + (["as_of"] if per_lead else []) + [qi(f.name) for f in spec.definitions]
     order = "lead_id, as_of" if per_lead else "lead_id"
-    return "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(final) + f"\nFROM base ORDER BY {order}"
+    last = f"d{len(layers)}" if layers else "base"
+    return "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(final) + f"\nFROM {last} ORDER BY {order}"
+
+
+def derived_layers(spec: FeaturesSpec, d: SqlDialect = DUCKDB) -> list[list[tuple[str, str]]]:
+    """The derived features as query layers: (column, SQL) pairs whose SQL reads only columns of earlier layers.
+
+    Each derived feature is compiled once and referenced by name, never inlined into the features built on it
+    (inlining a chain of 20 features that each use the previous twice makes SQL of 2^20 copies), and the
+    arguments SQL would repeat (min, max, log1p) are hoisted into a column of their own for the same reason.
+    The SQL text therefore grows linearly with the config, whatever the nesting.
+    """
+    depth: dict[str, int] = {f.name: 0 for f in spec.definitions if not isinstance(f, DerivedFeature)}
+    layers: list[list[tuple[str, str]]] = []
+    taken = set(spec.names())
+    hoisted = 0
+
+    def place(name: str, text: str, level: int) -> None:
+        while len(layers) < level:
+            layers.append([])
+        layers[level - 1].append((name, text))
+        depth[name] = level
+
+    def compile_node(node: expr.Node) -> tuple[str, int]:
+        """SQL of node over columns, and the deepest layer it reads."""
+        deepest = 0
+
+        def column(name: str) -> str:
+            nonlocal deepest
+            deepest = max(deepest, depth[name])
+            return qi(name)
+
+        def hoist(sub: expr.Node) -> str:
+            nonlocal deepest, hoisted
+            text, level = compile_node(sub)
+            name = f"__expr_{hoisted}"
+            while name in taken:
+                hoisted += 1
+                name = f"__expr_{hoisted}"
+            hoisted += 1
+            place(name, text, level + 1)
+            deepest = max(deepest, level + 1)
+            return qi(name)
+
+        return expr.to_sql(node, column, d.double, hoist), deepest
+
+    for f in spec.derived_order():
+        text, level = compile_node(f.tree())
+        place(f.name, text, level + 1)
+    return layers

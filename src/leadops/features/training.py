@@ -16,6 +16,7 @@ import pyarrow as pa
 from leadops.crm.specs import SourceSpec
 from leadops.errors import FeatureError
 from leadops.features.build import build_features
+from leadops.features.coverage import as_read, coverage_warnings
 from leadops.features.labels import data_end, flat_labels, is_flat, labelled_snapshots
 from leadops.features.leakage import LeakageReport, check_leakage, declared_post_outcome
 from leadops.features.online import apply_categories
@@ -270,7 +271,9 @@ def build_training_set(
         if dropped:
             warnings.append(f"features that need event times were left out: {dropped}")
         rows = flat_labels(warehouse, tspec)
-        table = build_features(fspec, warehouse, as_of=utcnow(), lead_ids=rows["lead_id"].tolist(), as_pandas=True)
+        table = build_features(
+            as_read(fspec), warehouse, as_of=utcnow(), lead_ids=rows["lead_id"].tolist(), as_pandas=True
+        )
         frame = rows.merge(table, on="lead_id", how="inner", validate="one_to_one")
         frame = frame.sort_values("lead_id", kind="mergesort").reset_index(drop=True)
         if tspec.split.method == "ordered":
@@ -313,7 +316,7 @@ def build_training_set(
             }
         )
         table = build_features(
-            fspec, warehouse, per_lead_as_of=pop.group_by(["lead_id", "as_of"]).aggregate([]), as_pandas=True
+            as_read(fspec), warehouse, per_lead_as_of=pop.group_by(["lead_id", "as_of"]).aggregate([]), as_pandas=True
         )
         table = table.rename(columns={"as_of": "snapshot_at"})
         rows["snapshot_at"] = pd.to_datetime(rows["snapshot_at"]).dt.as_unit("us")
@@ -325,7 +328,9 @@ def build_training_set(
     names = fspec.names()
     train_mask = frame["split"] == "train"
     fspec = _learn_categories(fspec, frame.loc[train_mask, names])
-    frame[names] = _apply_categories(fspec, frame[names], frame["lead_id"])
+    encoded = _apply_categories(fspec, frame[names], frame["lead_id"])
+    warnings += coverage_warnings(fspec, frame[names], encoded, fspec.warn_share)
+    frame[names] = encoded
     y_all = frame["label"].astype(bool)
     if y_all[train_mask].nunique() < 2:
         warnings.append("the training split holds a single class: a model cannot learn from it")

@@ -29,19 +29,39 @@ def as_feature_frame(data: Any) -> pd.DataFrame:
     return frame
 
 
-class WarehouseFeatures:
-    """The real source: leadops.features.build_features over the warehouse's canonical tables."""
+class BundleFeatures:
+    """One model's features computed from its own bundle's fitted spec, never from today's leadops.yaml."""
 
-    def __init__(self, settings: Any, warehouse: Any) -> None:
-        try:
-            from leadops.features.build import build_features
-        except ImportError as exc:
-            raise JobError(f"the feature store (leadops.features) is not available: {exc}") from exc
-        self._build = build_features
-        self.settings = settings
+    def __init__(self, spec: Any, warehouse: Any, *, spec_hash: str = "") -> None:
+        self.spec = spec
+        self.spec_hash = spec_hash
         self.warehouse = warehouse
 
     def build(self, as_of: datetime, lead_ids: Sequence[str]) -> pd.DataFrame:
-        data = self._build(self.settings, self.warehouse, as_of=as_of, lead_ids=list(lead_ids))
-        frame = as_feature_frame(data)
-        return frame.reindex(pd.Index(list(lead_ids), name="lead_id"))
+        from leadops.bundle.rows import feature_rows
+
+        return feature_rows(self.spec, self.warehouse, list(lead_ids), as_of)
+
+
+def bundle_sources(
+    refs: Sequence[Any], warehouse: Any
+) -> tuple[dict[int, FeatureSource], dict[int, Any], dict[int, str]]:
+    """Each model's feature source from its own bundle (shared when fitted specs are equal), its fitted
+    features (spec + training summaries) and, per version, why it has none (a bare artifact, a bad file)."""
+    from leadops.bundle import load_fitted_features
+    from leadops.errors import LeadOpsError
+
+    sources: dict[int, FeatureSource] = {}
+    fitted: dict[int, Any] = {}
+    problems: dict[int, str] = {}
+    by_hash: dict[str, BundleFeatures] = {}
+    for ref in refs:
+        try:
+            found = load_fitted_features(ref.path, verify=False)  # the registry verified the directory
+        except LeadOpsError as exc:
+            problems[ref.version] = f"model version {ref.version} ({ref.role}): {exc.message}"
+            continue
+        source = by_hash.setdefault(found.spec_hash, BundleFeatures(found.spec, warehouse, spec_hash=found.spec_hash))
+        sources[ref.version] = source
+        fitted[ref.version] = found
+    return sources, fitted, problems

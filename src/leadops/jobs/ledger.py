@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from leadops.hashing import content_hash
 from leadops.jobs.specs import Operations
 from leadops.warehouse import Warehouse
 from leadops.warehouse.connection import utcnow
@@ -23,15 +24,18 @@ RUN_TABLES = (
 )
 
 
-def config_hash(ops: Operations, settings: Any = None) -> str:
-    """Hash of everything that changes tonight's rows (routing, reasons, the feature spec), not how they're computed."""
+def config_hash(ops: Operations, spec_hashes: Mapping[int, str] | None = None) -> str:
+    """Hash of everything that changes tonight's rows (routing, reasons, each model's fitted feature spec), not
+    how they're computed; the features come from the models' bundles, so leadops.yaml's `features:` is no part."""
     scoring = ops.scoring.model_dump(mode="json", exclude={"engine", "chunk_size", "spark", "exports"})
-    body: dict[str, Any] = {"scoring": scoring, "routing": ops.routing.model_dump(mode="json")}
-    features = getattr(settings, "features", None)
-    if features is not None:
-        body["features"] = features.model_dump(mode="json") if hasattr(features, "model_dump") else features
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    body: dict[str, Any] = {
+        "scoring": scoring,
+        "routing": ops.routing.model_dump(mode="json"),
+        "business": ops.business.model_dump(mode="json"),
+    }
+    if spec_hashes:
+        body["feature_specs"] = {str(v): h for v, h in sorted(spec_hashes.items())}
+    return content_hash(body)[:16]
 
 
 def make_run_id(as_of: datetime, model_version: int, cfg_hash: str) -> str:

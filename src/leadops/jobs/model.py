@@ -7,7 +7,6 @@ Everything the job needs from `registry` and `scorers` goes through this module,
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +25,8 @@ class ScorerLike(Protocol):
 
     def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame: ...
 
+    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None: ...
+
 
 @dataclass(frozen=True)
 class ModelRef:
@@ -38,6 +39,7 @@ class ModelRef:
     role: str = "champion"
     feature_names: tuple[str, ...] = field(default=())
     feature_dtypes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    mql_threshold: float | None = field(default=None, compare=False)
 
 
 class ModelSource(Protocol):
@@ -49,22 +51,35 @@ class ModelSource(Protocol):
 
 
 def read_manifest_features(path: Path) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Feature names and dtypes the artifact was trained on, from its manifest.json."""
-    manifest = path / "manifest.json"
+    """Feature names and dtypes the artifact was trained on, from its manifest.json (the one manifest reader)."""
+    from leadops.errors import ScorerError
+    from leadops.scorers.artifacts import read_manifest
+
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise JobError(f"model artifact {path}: cannot read manifest.json ({exc}); expected a scorer artifact") from exc
-    names = data.get("feature_names")
-    if not isinstance(names, list) or not names:
-        raise JobError(f"model artifact {manifest}: expected a non-empty 'feature_names' list, got {names!r}")
-    return tuple(str(n) for n in names), {str(k): str(v) for k, v in (data.get("feature_dtypes") or {}).items()}
+        manifest = read_manifest(path, verify=False, strict=False)
+    except ScorerError as exc:
+        raise JobError(f"model artifact {path}: {exc.message}; expected a scorer artifact") from exc
+    return manifest.feature_names, manifest.feature_dtypes
+
+
+def read_mql_threshold(path: Path) -> float | None:
+    """The MQL threshold chosen when the version was trained (bundle extras `routing`), None for older ones."""
+    from leadops.errors import ScorerError
+    from leadops.scorers.artifacts import read_manifest
+
+    try:
+        manifest = read_manifest(path, verify=False, strict=False)
+    except ScorerError:
+        return None
+    extras = (manifest.bundle or {}).get("extras") or manifest.body.get("extras") or {}
+    value = (extras.get("routing") or {}).get("mql_threshold") if isinstance(extras, dict) else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def model_ref(version: int, scorer: str, path: Path, *, role: str, loader: str = DEFAULT_LOADER) -> ModelRef:
-    """A ModelRef with the artifact's feature names filled in from its manifest."""
+    """A ModelRef with the artifact's feature names (and its trained MQL threshold) filled in from its manifest."""
     names, dtypes = read_manifest_features(path)
-    return ModelRef(version, scorer, path, loader, role, names, dtypes)
+    return ModelRef(version, scorer, path, loader, role, names, dtypes, read_mql_threshold(path))
 
 
 class RegistryModels:
@@ -98,7 +113,7 @@ def resolve_champion(source: ModelSource, model_name: str = "lead_score") -> Mod
     if ref is None:
         raise NoChampionError(
             f"model '{model_name}' has no champion version in the registry; expected one to score the leads with",
-            hint="train and promote a model first (leadops train, then leadops promote <version>)",
+            hint="train and promote a model first: `leadops train --model NAME`, then `leadops models promote VERSION`",
         )
     return ref
 

@@ -1,67 +1,168 @@
-"""Routing policies as one set-based SQL statement: rank, percentile, threshold / capacity / expected value,
-consent, and Sales' state carried from the previous published run (kept, recycled after N untouched days)."""
+"""Routing as one set-based SQL statement: rank, percentile, policy, freshness, capacity per territory or rep,
+consent, and Sales' state carried from the previous published run (kept, or recycled after N days without a
+Sales activity). Every lead gets a route reason that says what happened to it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadops.crm.specs import ContractsSpec, SourceSpec
 from leadops.jobs.specs import RoutingSpec
+from leadops.settings.business import BusinessSettings
 from leadops.warehouse import Warehouse
+
+SALES_SIDE_TYPES = (
+    "sales_touch",
+    "sales_call",
+    "sales_email",
+    "sales_meeting",
+    "call",
+    "phone_call",
+    "outbound_call",
+    "meeting",
+    "outbound_email",
+)
+"""Activity types that mean a salesperson worked the lead (any declared type starting with `sales_` counts too)."""
+
+
+def declared_activity_types(contracts: ContractsSpec, sources: Iterable[SourceSpec]) -> list[str]:
+    """Every activity type the mapping can produce: the contract's allowed list and the sources' value maps."""
+    found: list[str] = []
+    rule = contracts.activities.categories.get("activity_type")
+    if rule is not None:
+        found.extend(rule.allowed)
+    for source in sources:
+        if source.table == "activities":
+            found.extend(str(v) for v in (source.values.get("activity_type") or {}).values() if v is not None)
+    return list(dict.fromkeys(found))
+
+
+def sales_activity_types(spec: RoutingSpec, declared: Iterable[str]) -> list[str]:
+    """The configured types, else the sales-side types among those declared (else every known sales-side type)."""
+    if spec.sales_activity_types is not None:
+        return list(dict.fromkeys(spec.sales_activity_types))
+    picked = [t for t in declared if t in SALES_SIDE_TYPES or t.startswith("sales_")]
+    return list(dict.fromkeys(picked)) or list(SALES_SIDE_TYPES)
+
+
+@dataclass(frozen=True)
+class RoutingPlan:
+    """What tonight's routing runs with: the policy section, the business facts, the threshold and its source."""
+
+    spec: RoutingSpec
+    business: BusinessSettings
+    mql_threshold: float | None
+    threshold_source: str
+    sales_types: tuple[str, ...]
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able summary for `score --json`."""
+        return {
+            "policy": self.spec.policy,
+            "mql_threshold": self.mql_threshold,
+            "threshold_source": self.threshold_source,
+            "capacity_per_day": self.business.capacity.total_per_day(),
+            "capacity_by": self.business.capacity.by,
+            "fresh_days": self.spec.fresh_days,
+            "sales_activity_types": list(self.sales_types),
+        }
+
+
+def plan(
+    spec: RoutingSpec, business: BusinessSettings, model_threshold: float | None, declared: Iterable[str]
+) -> RoutingPlan:
+    """Tonight's threshold: `business.mql_threshold` when declared, else the one stored with the champion."""
+    if business.mql_threshold is not None:
+        threshold, source = float(business.mql_threshold), "business.mql_threshold"
+    elif model_threshold is not None:
+        threshold, source = float(model_threshold), "chosen on the validation set at training"
+    else:
+        threshold, source = None, "none: Sales gets the top leads up to capacity"
+    return RoutingPlan(spec, business, threshold, source, tuple(sales_activity_types(spec, declared)))
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    return f"{x:.4g}"
 
 
-def _policy_parts(spec: RoutingSpec) -> tuple[str, list[Any], str, str, str]:
-    """(eligible SQL, its params, order key, reason when picked, reason when not eligible)."""
-    if spec.policy == "threshold":
-        return (
-            "b.score >= ?",
-            [spec.threshold],
-            "score DESC NULLS LAST, lead_id",
-            f"new MQL: score >= {_fmt(spec.threshold)}",
-            (f"score below {_fmt(spec.threshold)}"),
+@dataclass(frozen=True)
+class _Policy:
+    """SQL of one policy: who is eligible, who counts as an MQL, the queue order, and the reasons."""
+
+    eligible: str
+    eligible_params: list[Any]
+    order_key: str
+    picked: str
+    picked_below: str
+    below: str
+    over: str
+
+
+def _policy(p: RoutingPlan) -> _Policy:
+    t = p.mql_threshold
+    order = "score DESC NULLS LAST, raw DESC NULLS LAST, lead_id"
+    if p.spec.policy == "expected_value":
+        b = p.business
+        formula = f"probability x {_fmt(b.value_per_conversion)} - {_fmt(b.cost_per_contact)}"
+        return _Policy(
+            "b.expected_value > 0",
+            [],
+            "expected_value DESC NULLS LAST, " + order,
+            f"new MQL: expected value of a contact > 0 ({formula}), within today's Sales capacity",
+            "",
+            f"below the MQL bar: expected value of a contact <= 0 ({formula})",
+            "an MQL over today's Sales capacity (expected value > 0, not among today's best)",
         )
-    if spec.policy == "capacity":
-        return (
+    if t is None:
+        return _Policy(
             "TRUE",
             [],
-            "score DESC NULLS LAST, lead_id",
-            "new MQL: among the top scores within today's capacity",
-            "not eligible",
+            order,
+            "new to Sales: among today's top scores within Sales capacity (no MQL threshold set)",
+            "",
+            "",
+            "not among today's top scores within Sales capacity (no MQL threshold set)",
         )
-    return (
-        "b.expected_value > 0",
-        [],
-        "expected_value DESC NULLS LAST, score DESC NULLS LAST, lead_id",
-        "new MQL: expected value of a contact > 0",
-        "expected value of a contact <= 0",
+    if p.spec.policy == "capacity":
+        return _Policy(
+            "TRUE",
+            [],
+            order,
+            f"new MQL: score >= {_fmt(t)}, within today's Sales capacity",
+            f"new to Sales: fills today's capacity (score below the MQL threshold {_fmt(t)})",
+            f"below the MQL threshold ({_fmt(t)})",
+            f"an MQL over today's Sales capacity (score >= {_fmt(t)})",
+        )
+    return _Policy(
+        "b.score >= ?",
+        [t],
+        order,
+        f"new MQL: score >= {_fmt(t)}, within today's Sales capacity",
+        "",
+        f"below the MQL threshold ({_fmt(t)})",
+        f"an MQL over today's Sales capacity (score >= {_fmt(t)})",
     )
 
 
-def _capacity_parts(spec: RoutingSpec) -> tuple[str, str, list[Any], str, str, list[Any]]:
-    """(partition, extra joins, join params, within-capacity SQL, new rep SQL, select params)."""
-    cap = spec.capacity
-    if cap is None:
-        return "1", "", [], "TRUE", "CAST(NULL AS VARCHAR)", []
+def _capacity(business: BusinessSettings) -> tuple[str, str, list[Any], str, list[Any], str]:
+    """(partition, extra joins, join params, within-capacity SQL, its params, new rep SQL)."""
+    cap = business.capacity
     if cap.by == "total":
-        return "1", "", [], "k.slot <= ?", "CAST(NULL AS VARCHAR)", [cap.per_day]
+        return "1", "", [], "k.slot <= ?", [cap.per_day], "CAST(NULL AS VARCHAR)"
     if cap.by == "region":
         if cap.regions:
             values = ", ".join("(?, ?)" for _ in cap.regions)
             params: list[Any] = [x for item in cap.regions.items() for x in (item[0], int(item[1]))]
             join = f" LEFT JOIN (VALUES {values}) AS caps(cap_region, cap) ON caps.cap_region = k.region"
-            return (
-                "region",
-                join,
-                params,
-                "k.slot <= coalesce(caps.cap, ?)",
-                "CAST(NULL AS VARCHAR)",
-                [cap.per_day],
-            )
-        return "region", "", [], "k.slot <= ?", "CAST(NULL AS VARCHAR)", [cap.per_day]
+            return "region", join, params, "k.slot <= coalesce(caps.cap, ?)", [cap.per_day], "CAST(NULL AS VARCHAR)"
+        return "region", "", [], "k.slot <= ?", [cap.per_day], "CAST(NULL AS VARCHAR)"
     rows = [(region, i, rep) for region, reps in cap.reps.items() for i, rep in enumerate(reps)]
     counts = {region: len(reps) for region, reps in cap.reps.items() if reps}
     rep_values = ", ".join("(?, ?, ?)" for _ in rows)
@@ -73,7 +174,7 @@ def _capacity_parts(spec: RoutingSpec) -> tuple[str, str, list[Any], str, str, l
     )
     params = [x for item in counts.items() for x in item] + [x for row in rows for x in row]
     within = "(team.n_reps IS NOT NULL AND k.slot <= ? * team.n_reps)"
-    return "region", join, params, within, "reps.rep_name", [cap.per_day]
+    return "region", join, params, within, [cap.per_day], "reps.rep_name"
 
 
 def route_run(
@@ -83,19 +184,41 @@ def route_run(
     as_of: datetime,
     model_version: int,
     previous_run: str | None,
-    spec: RoutingSpec,
+    routing: RoutingPlan,
 ) -> None:
-    """Insert the run's lead_scores rows (ranked and routed) from its staged scores, in one statement."""
-    eligible, eligible_params, order_key, picked_reason, below_reason = _policy_parts(spec)
-    partition, joins, join_params, within, new_rep, within_params = _capacity_parts(spec)
-    ev = spec.expected_value
-    ev_sql = "s.probability * ? - ?" if ev else "CAST(NULL AS DOUBLE)"
-    ev_params: list[Any] = [ev.value_per_conversion, ev.cost_per_contact] if ev else []
+    """Insert the run's lead_scores rows (ranked, routed, each with its route reason) from its staged scores."""
+    spec, business = routing.spec, routing.business
+    pol = _policy(routing)
+    partition, joins, join_params, within, within_params, new_rep = _capacity(business)
     no_call = "b.do_not_call" if spec.consent.sales_requires_call_consent else "FALSE"
     no_email = "k.do_not_email" if spec.consent.nurture_requires_email_consent else "FALSE"
+    types = list(routing.sales_types)
+    type_marks = ", ".join("?" for _ in types)
     untouched_cutoff = as_of - timedelta(days=spec.recycle.untouched_days)
     cooldown_cutoff = as_of - timedelta(days=spec.recycle.cooldown_days)
-    recycle_reason = f"recycled to nurture: no sales touch in {spec.recycle.untouched_days} days with Sales"
+    fresh_days = spec.fresh_days
+    fresh_cutoff = as_of - timedelta(days=fresh_days if fresh_days is not None else 0)
+    is_mql = "k.score >= ?" if routing.mql_threshold is not None and spec.policy == "capacity" else "TRUE"
+    mql_params: list[Any] = [routing.mql_threshold] if is_mql != "TRUE" else []
+    recycle_reason = (
+        f"recycled to nurture: no Sales activity ({', '.join(types)}) in {_days(spec.recycle.untouched_days)} "
+        "with Sales"
+    )
+    stale_reason = (
+        f"an MQL, but not fresh: neither created nor active in the last {fresh_days} days"
+        if spec.policy != "capacity"
+        else f"not fresh: neither created nor active in the last {fresh_days} days"
+    )
+    fresh_sql = (
+        "TRUE"
+        if fresh_days is None
+        else "(ld.created_at IS NULL OR ld.created_at > ? OR EXISTS (SELECT 1 FROM activities fa "
+        "WHERE fa.lead_id = l.lead_id AND fa.occurred_at > ? AND fa.occurred_at <= ?))"
+    )
+    fresh_params: list[Any] = [] if fresh_days is None else [fresh_cutoff, fresh_cutoff, as_of]
+    b = business
+    ev_sql = "s.probability * ? - ?"
+    ev_params: list[Any] = [b.value_per_conversion, b.cost_per_contact]
     sql = f"""
 INSERT INTO lead_scores (run_id, lead_id, as_of, model_version, score, probability, grade, raw, score_rank,
     percentile, fit_score, engagement_score, expected_value, mql, route, route_reason, region, rep, sales_status,
@@ -103,10 +226,12 @@ INSERT INTO lead_scores (run_id, lead_id, as_of, model_version, score, probabili
 WITH base AS (
     SELECT l.lead_id, coalesce(l.region, 'unknown') AS region, l.do_not_call, l.do_not_email,
            s.score, s.probability, s.grade, s.raw, s.fit_score, s.engagement_score, s.reasons, s.reason_text,
-           ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, l.lead_id) AS score_rank,
+           ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, s.raw DESC NULLS LAST, l.lead_id) AS score_rank,
            100.0 * CUME_DIST() OVER (ORDER BY s.score) AS percentile,
-           {ev_sql} AS expected_value
+           {ev_sql} AS expected_value,
+           {fresh_sql} AS fresh
     FROM score_run_leads l JOIN score_stage s ON s.run_id = l.run_id AND s.lead_id = l.lead_id
+    LEFT JOIN leads ld ON ld.lead_id = l.lead_id
     WHERE l.run_id = ?
 ),
 prev_sales AS (SELECT lead_id, routed_at, rep FROM sales_queue WHERE run_id = ?),
@@ -114,7 +239,7 @@ prev_recycled AS (SELECT lead_id, recycled_at FROM nurture_queue WHERE run_id = 
 touch AS (
     SELECT a.lead_id, max(a.occurred_at) AS last_touch
     FROM activities a JOIN prev_sales p ON p.lead_id = a.lead_id
-    WHERE a.activity_type = 'sales_touch' AND a.occurred_at >= p.routed_at AND a.occurred_at <= ?
+    WHERE a.activity_type IN ({type_marks}) AND a.occurred_at >= p.routed_at AND a.occurred_at <= ?
     GROUP BY a.lead_id
 ),
 state AS (
@@ -125,8 +250,9 @@ state AS (
             WHEN p.lead_id IS NOT NULL THEN 'keep'
             WHEN {no_call} THEN 'no_call'
             WHEN r.recycled_at IS NOT NULL AND r.recycled_at > ? THEN 'cooldown'
-            WHEN {eligible} THEN 'eligible'
-            ELSE 'below'
+            WHEN NOT ({pol.eligible}) THEN 'below'
+            WHEN NOT b.fresh THEN 'stale'
+            ELSE 'eligible'
         END AS state
     FROM base b
     LEFT JOIN prev_sales p ON p.lead_id = b.lead_id
@@ -135,7 +261,7 @@ state AS (
 ),
 ranked AS (
     SELECT s.*, CASE WHEN s.state = 'eligible'
-        THEN ROW_NUMBER() OVER (PARTITION BY s.state, {partition} ORDER BY {order_key}) END AS slot
+        THEN ROW_NUMBER() OVER (PARTITION BY s.state, {partition} ORDER BY {pol.order_key}) END AS slot
     FROM state s
 ),
 decided AS (
@@ -143,11 +269,14 @@ decided AS (
                      WHEN {no_email} THEN 'suppressed' ELSE 'nurture' END AS route,
            CASE WHEN k.state = 'keep' THEN k.prev_rep WHEN k.state = 'eligible' THEN {new_rep} END AS rep_pick,
            CASE k.state
-               WHEN 'keep' THEN 'already with Sales'
+               WHEN 'keep' THEN 'kept: already with Sales and worked recently'
                WHEN 'recycle' THEN ?
-               WHEN 'no_call' THEN 'do not call: not queued for Sales'
+               WHEN 'no_call' THEN 'no call consent (do not call): not queued for Sales'
                WHEN 'cooldown' THEN 'recently recycled from Sales: nurture until the cool-down ends'
-               WHEN 'eligible' THEN CASE WHEN {within} THEN ? ELSE 'qualified but over today''s Sales capacity' END
+               WHEN 'stale' THEN ?
+               WHEN 'eligible' THEN CASE
+                   WHEN {within} THEN CASE WHEN {is_mql} THEN ? ELSE ? END
+                   WHEN {is_mql} THEN ? ELSE ? END
                ELSE ?
            END AS base_reason
     FROM ranked k{joins}
@@ -164,20 +293,29 @@ SELECT ?, lead_id, ?, ?, score, probability, grade, raw, score_rank, percentile,
 FROM decided
 """
     none = previous_run or ""
+    below = pol.below or pol.over
     params: list[Any] = [
         *ev_params,
+        *fresh_params,
         run_id,
         none,
         none,
+        *types,
         as_of,
         untouched_cutoff,
         cooldown_cutoff,
-        *eligible_params,
+        *pol.eligible_params,
         *within_params,  # route CASE
         recycle_reason,
-        *within_params,  # reason CASE
-        picked_reason,
-        below_reason,
+        stale_reason,
+        *within_params,  # reason CASE: within capacity
+        *mql_params,
+        pol.picked,
+        pol.picked_below or pol.picked,
+        *mql_params,
+        pol.over,
+        below,
+        below,
         *join_params,
         run_id,
         as_of,
@@ -205,3 +343,12 @@ def write_queues(warehouse: Warehouse, run_id: str) -> None:
         "FROM lead_scores WHERE run_id = ? AND route = 'nurture'",
         [run_id],
     )
+
+
+def route_summary(warehouse: Warehouse, run_id: str) -> dict[str, int]:
+    """How many leads got each route reason (what `score --json` explains an empty Sales queue with)."""
+    rows = warehouse.rows(
+        "SELECT route_reason, count(*) FROM lead_scores WHERE run_id = ? GROUP BY route_reason ORDER BY 2 DESC, 1",
+        [run_id],
+    )
+    return {str(r[0]): int(r[1]) for r in rows}

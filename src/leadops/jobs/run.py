@@ -11,12 +11,13 @@ from typing import Any, Literal
 
 from leadops.jobs import checkpoints, ledger, select
 from leadops.jobs.checkpoints import checkpoint
-from leadops.jobs.errors import JobError
+from leadops.jobs.coverage import CoverageTally
+from leadops.jobs.errors import FeatureSchemaError, JobError
 from leadops.jobs.exports import export_dir, write_exports
-from leadops.jobs.inputs import FeatureSource, WarehouseFeatures
+from leadops.jobs.inputs import FeatureSource, bundle_sources
 from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
 from leadops.jobs.publish import add_mql_reasons, publish, run_counts
-from leadops.jobs.routing import route_run, write_queues
+from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, route_run, route_summary, write_queues
 from leadops.jobs.specs import Operations, operations
 from leadops.warehouse import Warehouse
 
@@ -44,6 +45,9 @@ class ScoreRunResult:
     seconds: float = 0.0
     shadow: list[int] = field(default_factory=list)
     shadow_problems: list[str] = field(default_factory=list)
+    routing: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the CLI's --json output)."""
@@ -95,7 +99,20 @@ def score_job(
     champion_ref = resolve_champion(source, model_name)
     challenger_refs = source.challengers() if ops.scoring.shadow else []
     challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
-    cfg_hash = ledger.config_hash(ops, settings)
+    fitted: dict[int, Any] = {}
+    feature_problems: dict[int, str] = {}
+    if features is not None:  # one given source for every model (tests, custom feature stores)
+        sources: dict[int, FeatureSource] = {r.version: features for r in [champion_ref, *challenger_refs]}
+    else:  # each model's rows from its own bundle's fitted spec, never from today's leadops.yaml
+        sources, fitted, feature_problems = bundle_sources([champion_ref, *challenger_refs], warehouse)
+        if champion_ref.version in feature_problems:
+            raise FeatureSchemaError(
+                feature_problems[champion_ref.version],
+                hint="retrain with `leadops train` and promote the new version (leadops models promote)",
+            )
+        challenger_refs = [c for c in challenger_refs if c.version not in feature_problems]
+    routing = routing_plan(settings, ops, champion_ref)
+    cfg_hash = ledger.config_hash(ops, {v: f.spec_hash for v, f in fitted.items()})
     run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash)
     workspace = Path(getattr(settings, "workspace", Path(".")))
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
@@ -103,11 +120,11 @@ def score_job(
     with warehouse.writer("score"):
         existing = ledger.get_run(warehouse, run_id)
         if existing is not None and existing.status == "published":
-            return _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
+            done = _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
+            return with_checks(done, routing, route_summary(warehouse, run_id))
         checkpoints.reset()
         champion = (champion_ref, load_model(champion_ref))
         challengers = _load(challenger_refs)
-        feats = features if features is not None else WarehouseFeatures(settings, warehouse)
         ledger.start_run(
             warehouse,
             run_id=run_id,
@@ -121,7 +138,7 @@ def score_job(
         try:
             result = _run(
                 warehouse,
-                feats,
+                sources,
                 ops,
                 run_id,
                 when,
@@ -131,18 +148,42 @@ def score_job(
                 settings,
                 out_dir,
                 progress,
+                routing,
+                fitted,
+                feature_problems,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
                 ledger.fail_run(warehouse, run_id, f"{type(exc).__name__}: {exc}")
             raise
     result.seconds = round(time.perf_counter() - started, 3)
+    return with_checks(result, routing, route_summary(warehouse, run_id))
+
+
+def routing_plan(settings: Any, ops: Operations, champion: ModelRef) -> RoutingPlan:
+    """Tonight's routing: the policy, the business facts, the MQL threshold and the Sales activity types."""
+    contracts, sources = getattr(settings, "contracts", None), getattr(settings, "sources", None) or []
+    declared = declared_activity_types(contracts, sources) if contracts is not None else []
+    return plan(ops.routing, ops.business, champion.mql_threshold, declared)
+
+
+def with_checks(result: ScoreRunResult, routing: RoutingPlan, reasons: dict[str, int]) -> ScoreRunResult:
+    """Add the routing summary and the `routed_sales` check: an empty Sales queue with open leads fails it."""
+    result.routing = routing.describe()
+    empty = result.routed_sales == 0 and result.leads_scored > 0
+    detail = f"{result.routed_sales} of {result.leads_scored} open leads routed to Sales"
+    if empty:
+        top = "; ".join(f"{n:,} {why}" for why, n in list(reasons.items())[:3])
+        warning = f"the Sales queue is empty while {result.leads_scored:,} leads are open: {top}"
+        result.warnings.append(warning)
+        detail = warning
+    result.checks["routed_sales"] = {"passed": not empty, "value": result.routed_sales, "detail": detail}
     return result
 
 
 def _run(
     warehouse: Warehouse,
-    feats: FeatureSource,
+    sources: dict[int, FeatureSource],
     ops: Operations,
     run_id: str,
     when: datetime,
@@ -152,7 +193,15 @@ def _run(
     settings: Any,
     out_dir: Path,
     progress: Progress | None,
+    routing: RoutingPlan,
+    fitted: dict[int, Any],
+    feature_problems: dict[int, str],
 ) -> ScoreRunResult:
+    champion_fitted = fitted.get(champion[0].version)
+    tally = None
+    if champion_fitted is not None:
+        cats = set(champion_fitted.spec.categorical())
+        tally = CoverageTally([n for n in champion[0].feature_names if n in cats])
     total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
     checkpoint("open leads selected")
     if progress is not None:
@@ -163,7 +212,7 @@ def _run(
 
         problems = spark_chunks(
             warehouse,
-            feats,
+            sources,
             run_id=run_id,
             as_of=when,
             champion=champion[0],
@@ -175,13 +224,14 @@ def _run(
             workdir=Path(getattr(settings, "workspace", Path("."))) / ".runs" / run_id,
             progress=progress,
             champion_model=champion[1],
+            tally=tally,
         )
     elif engine_name == "duckdb":
         from leadops.jobs.engines.duckdb import score_chunks
 
         problems = score_chunks(
             warehouse,
-            feats,
+            sources,
             run_id=run_id,
             as_of=when,
             champion=champion,
@@ -190,6 +240,7 @@ def _run(
             top_n=ops.scoring.top_reasons,
             total=total,
             progress=progress,
+            tally=tally,
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
@@ -201,12 +252,13 @@ def _run(
             as_of=when,
             model_version=champion[0].version,
             previous_run=previous,
-            spec=ops.routing,
+            routing=routing,
         )
     checkpoint("routed")
+    problems = {**feature_problems, **problems}
     add_mql_reasons(
         warehouse,
-        feats,
+        sources[champion[0].version],
         run_id=run_id,
         as_of=when,
         champion=champion,
@@ -230,7 +282,7 @@ def _run(
     }
     publish(warehouse, run_id, fields)
     checkpoint("published")
-    return _result(
+    result = _result(
         run_id,
         when,
         champion[0].version,
@@ -242,6 +294,9 @@ def _run(
         shadow,
         list(problems.values()),
     )
+    if tally is not None and champion_fitted is not None:
+        result.warnings = tally.warnings(champion_fitted.summaries, champion[0].version)
+    return result
 
 
 def _result(

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadops.jobs.specs import DAYS, ScheduledJob, ScheduleSpec, operations
+from leadops.redaction import redact_text
 
 log = logging.getLogger("leadops.schedule")
 
@@ -100,7 +101,7 @@ def run_schedule(
             try:
                 outcome = {"job": job.name, "slot": slot.at.isoformat(), **run(slot)}
             except Exception as exc:  # keep the loop alive: the next slot retries; cron would do the same
-                log.error("%s for slot %s failed: %s", job.name, slot.at.isoformat(), exc)
+                log.error("%s for slot %s failed: %s", job.name, slot.at.isoformat(), redact_text(str(exc)))
                 outcome = {
                     "job": job.name,
                     "slot": slot.at.isoformat(),

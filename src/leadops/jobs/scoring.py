@@ -64,22 +64,13 @@ def model_matrix(ref: ModelRef, X: pd.DataFrame) -> pd.DataFrame:
     return X if list(X.columns) == list(ref.feature_names) else X.loc[:, list(ref.feature_names)]
 
 
-def _sub_scorers(model: Any) -> tuple[Any, Any]:
-    """Fit and engagement sub-scorers of a combined (matrix) scorer; (None, None) for any other scorer."""
-    for fit_name, eng_name in (("fit_scorer_", "engagement_scorer_"), ("fit_", "engagement_")):
-        fit, eng = getattr(model, fit_name, None), getattr(model, eng_name, None)
-        if hasattr(fit, "score") and hasattr(eng, "score"):
-            return fit, eng
-    subs = getattr(model, "components_", None)
-    if isinstance(subs, dict) and hasattr(subs.get("fit"), "score") and hasattr(subs.get("engagement"), "score"):
-        return subs["fit"], subs["engagement"]
-    return None, None
-
-
-def _component(sub: Any, X: pd.DataFrame) -> np.ndarray:
-    names = getattr(sub, "feature_names_in_", None)
-    frame = X.loc[:, list(names)] if names else X
-    return np.asarray(sub.score(frame)["score"], dtype=float)
+def components(model: ScorerLike, X: pd.DataFrame) -> tuple[pa.Array, pa.Array]:
+    """fit_score and engagement_score columns from the scorer's own `component_scores` (NULL when it has none)."""
+    n = len(X)
+    parts = model.component_scores(X) if n else None
+    if parts is None:
+        return pa.nulls(n, pa.float64()), pa.nulls(n, pa.float64())
+    return _nullable(parts["fit_score"]), _nullable(parts["engagement_score"])
 
 
 def _json_reasons(reasons: Any) -> str:
@@ -127,10 +118,7 @@ def score_chunk(
     if len(scored) != len(Xm):
         raise JobError(f"model version {ref.version} returned {len(scored)} scores for {len(Xm)} leads")
     n = len(Xm)
-    fit_model, eng_model = _sub_scorers(model)
-    null_f64 = pa.nulls(n, pa.float64())
-    fit = _nullable(_component(fit_model, X)) if fit_model is not None and n else null_f64
-    eng = _nullable(_component(eng_model, X)) if eng_model is not None and n else null_f64
+    fit, eng = components(model, Xm)
     reasons: pa.Array = pa.nulls(n, pa.string())
     reason_text: pa.Array = pa.nulls(n, pa.string())
     if with_reasons and n:

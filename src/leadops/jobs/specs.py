@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from leadops.settings.business import BusinessSettings
 
 
 class _Section(BaseModel):
@@ -46,30 +48,8 @@ class ScoringSpec(_Section):
     spark: SparkSpec = Field(default_factory=SparkSpec)
 
 
-class CapacitySpec(_Section):
-    """How many NEW leads Sales can take per day: in total, per territory (region) or per rep."""
-
-    per_day: int = Field(ge=0, description="total, or per region / per rep depending on `by`")
-    by: Literal["total", "region", "rep"] = "total"
-    regions: dict[str, int] = Field(default_factory=dict, description="by: region: per-region overrides")
-    reps: dict[str, list[str]] = Field(default_factory=dict, description="by: rep: region -> its reps")
-
-    @model_validator(mode="after")
-    def _reps_given(self) -> CapacitySpec:
-        if self.by == "rep" and not any(self.reps.values()):
-            raise ValueError("capacity.by is 'rep': expected capacity.reps mapping each region to its reps, got none")
-        return self
-
-
-class ExpectedValueSpec(_Section):
-    """Route when probability x value_per_conversion - cost_per_contact > 0."""
-
-    value_per_conversion: float = Field(gt=0)
-    cost_per_contact: float = Field(ge=0)
-
-
 class RecycleSpec(_Section):
-    """A lead with Sales and no sales_touch for `untouched_days` returns to nurture for `cooldown_days`."""
+    """A lead with Sales and no Sales activity for `untouched_days` returns to nurture for `cooldown_days`."""
 
     untouched_days: int = Field(default=14, ge=1)
     cooldown_days: int = Field(default=30, ge=0)
@@ -83,22 +63,28 @@ class ConsentSpec(_Section):
 
 
 class RoutingSpec(_Section):
-    """Who gets which lead tonight: MQLs to the Sales queue, the rest to Marketing's nurture queue."""
+    """Who gets which lead tonight: MQLs to the Sales queue, the rest to Marketing's nurture queue.
 
-    policy: Literal["threshold", "capacity", "expected_value"] = "threshold"
-    threshold: float = Field(default=70.0, ge=0, le=100, description="policy threshold: score >= this is an MQL")
-    capacity: CapacitySpec | None = None
-    expected_value: ExpectedValueSpec | None = None
+    The MQL threshold, Sales capacity and the values behind expected value are business facts (`business:`).
+    """
+
+    policy: Literal["threshold", "capacity", "expected_value"] = Field(
+        default="threshold",
+        description="threshold: MQLs (score >= the MQL threshold) up to capacity; capacity: the top leads up to "
+        "capacity; expected_value: leads whose contact is worth more than it costs, up to capacity",
+    )
+    fresh_days: int | None = Field(
+        default=30,
+        ge=1,
+        description="Sales gets only leads created or active within this many days (null = no age limit)",
+    )
+    sales_activity_types: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="activity types that mean Sales worked a lead; null = every sales-side type the mapping declares",
+    )
     recycle: RecycleSpec = Field(default_factory=RecycleSpec)
     consent: ConsentSpec = Field(default_factory=ConsentSpec)
-
-    @model_validator(mode="after")
-    def _policy_inputs(self) -> RoutingSpec:
-        if self.policy == "capacity" and self.capacity is None:
-            raise ValueError("routing.policy is 'capacity': expected a routing.capacity section, got none")
-        if self.policy == "expected_value" and self.expected_value is None:
-            raise ValueError("routing.policy is 'expected_value': expected a routing.expected_value section, got none")
-        return self
 
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -150,17 +136,18 @@ class ScheduleSpec(_Section):
 
 
 class Operations(BaseModel):
-    """The three sections together, as the job reads them."""
+    """The job's sections together, as the job reads them (the business facts included)."""
 
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    business: BusinessSettings = Field(default_factory=BusinessSettings)
 
 
 def operations(settings: Any) -> Operations:
-    """The job's sections from Settings (attributes `scoring`, `routing`, `schedule` once config.py has them)."""
+    """The job's sections from Settings (attributes `scoring`, `routing`, `schedule`, `business`)."""
     found: dict[str, Any] = {}
-    for name in ("scoring", "routing", "schedule"):
+    for name in ("scoring", "routing", "schedule", "business"):
         value = getattr(settings, name, None)
         if value is not None:
             found[name] = value.model_dump() if isinstance(value, BaseModel) else value

@@ -105,15 +105,10 @@ def build_context(settings: Settings, warehouse: Warehouse) -> ModelContext:
 
 def capacity_for(settings: Settings, training: TrainingSet) -> int:
     """Sales capacity over the test period: K a day times the test span's business days (or a share of rows)."""
-    n = len(training.y_test)
-    times = training.times["test"]
-    ev = settings.evaluation
-    if training.point_in_time and len(times) and times.notna().all():
-        days = pd.bdate_range(times.min().normalize(), times.max().normalize())
-        k = ev.capacity_per_day * max(len(days), 1)
-    else:
-        k = round(ev.capacity_share * n)
-    return int(min(max(k, 1), n))
+    from leadops.evaluation.thresholds import capacity_k
+
+    times = training.times["test"] if training.point_in_time else None
+    return capacity_k(settings.business, len(training.y_test), times)
 
 
 def describe(result: Any) -> dict[str, Any]:

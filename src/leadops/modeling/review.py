@@ -48,6 +48,7 @@ def evaluate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> dict[str
         "version": version.version,
         **headline(assessment.report),
         "capacity_k": context.capacity_k,
+        "mql_threshold": None if assessment.routing is None else assessment.routing.mql_threshold,
         "test_rows": len(context.training.y_test),
         "groups": report.get("groups"),
         "champion_version": assessment.champion_version,
@@ -89,7 +90,7 @@ def compare_refs(settings: Settings, warehouse: Warehouse, refs: list[str]) -> d
     from datetime import UTC, datetime
 
     from leadops.evaluation import write_comparison
-    from leadops.modeling.assess import measure
+    from leadops.modeling.assess import measure, routing_choice
     from leadops.registry import Registry, load_artifact_dir
 
     registry = Registry(settings, warehouse)
@@ -99,7 +100,8 @@ def compare_refs(settings: Settings, warehouse: Warehouse, refs: list[str]) -> d
         version = registry.resolve(ref)
         scorer = load_scorer(load_artifact_dir(settings, version.version))
         label = f"v{version.version} {version.scorer or ''}".strip()
-        reports[label] = measure(scorer.score(context.training.X_test), context)
+        threshold = routing_choice(scorer, context).mql_threshold
+        reports[label] = measure(scorer.score(context.training.X_test), context, mql_threshold=threshold)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = write_comparison(settings.path(settings.evaluation.report_dir) / f"compare-{stamp}.html", reports)
     return {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -14,10 +13,13 @@ from typing import Any
 import numpy as np
 
 from leadops import __version__
+from leadops.bundle import save_bundle
+from leadops.bundle.summaries import summarize
 from leadops.config import Settings
 from leadops.errors import NotFoundError
 from leadops.evaluation import auc, write_report
 from leadops.features.leakage import used_flags
+from leadops.hashing import config_hash, feature_spec_hash
 from leadops.modeling.assess import assess, champion_artifact, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
 from leadops.scorers import Scorer, build_scorer
@@ -52,12 +54,6 @@ def fit_scorer(settings: Settings, name: str, context: ModelContext) -> Scorer:
     )
 
 
-def config_hash(settings: Settings) -> str:
-    """A digest of the effective settings (lineage: which config produced a model)."""
-    text = json.dumps(settings.model_dump(mode="json"), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def train_model(
     settings: Settings,
     warehouse: Warehouse,
@@ -80,7 +76,21 @@ def train_model(
     gates = gates_for(assessment, context)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     artifact = settings.path(Path(".leadops") / "artifacts" / f"{name}-{stamp}")
-    scorer.save(artifact)
+    routing = assessment.routing.to_dict() if assessment.routing is not None else None
+    save_bundle(
+        artifact,
+        scorer,
+        training.spec,
+        summaries=summarize(training.X_train, training.spec, assessment.scores),
+        lineage={
+            "training_set_digest": training.digest,
+            "training_set_rows": len(training.y_train) + len(training.y_val) + len(training.y_test),
+            "train_rows": len(training.y_train),
+            "leadops_version": __version__,
+        },
+        config_hash=config_hash(settings),
+        extras={"routing": routing} if routing is not None else None,
+    )
     report_dir = settings.path(settings.evaluation.report_dir)
     report_path = write_report(
         report_dir / f"{name}-{stamp}.html",
@@ -102,12 +112,14 @@ def train_model(
         "test_conversions": int(training.y_test.sum()),
         **headline(assessment.report),
         "capacity_k": context.capacity_k,
+        "mql_threshold": None if routing is None else routing["mql_threshold"],
+        "routing": routing,
         "leakage_flags": training.leakage.reasons(),
         "leakage": training.leakage.flags(),
         "features": training.features,
         "training_digest": training.digest,
         "point_in_time": training.point_in_time,
-        "warnings": training.warnings,
+        "warnings": [*training.warnings, *scorer.diagnose(training.X_train)],
         "artifact": str(artifact),
         "report": str(report_path),
         "gates_passed": gates.passed,
@@ -161,9 +173,6 @@ def _register(
     result: dict[str, Any],
     context: ModelContext,
 ) -> int:
-    spec_hash = hashlib.sha256(
-        json.dumps(context.training.spec.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()[:16]
     metrics = {k: v for k, v in result.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     version = _registry(settings, warehouse).log_training(
         name,
@@ -174,7 +183,7 @@ def _register(
             "training_set_digest": context.training.digest,
             "training_set_rows": result["train_rows"] + result["validation_rows"] + result["test_rows"],
             "train_rows": result["train_rows"],
-            "feature_spec_hash": spec_hash,
+            "feature_spec_hash": feature_spec_hash(context.training.spec),
             "config_hash": config_hash(settings),
             "leadops_version": __version__,
             "gates_passed": result["gates_passed"],

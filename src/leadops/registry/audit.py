@@ -40,7 +40,7 @@ def require_table(warehouse: Warehouse) -> None:
     if not warehouse.table_exists(TABLE):
         raise WarehouseError(
             f"the warehouse has no '{TABLE}' table (schema version {warehouse.schema_version()})",
-            hint="run `leadops warehouse migrate` (migration 003_registry_audit)",
+            hint="any leadops command that writes (e.g. `leadops ingest`) applies the pending migrations first",
         )
 
 

@@ -8,11 +8,12 @@ from leadops.errors import LeadOpsError
 class RegistryError(LeadOpsError):
     """A registry request is malformed (force without a reason, missing lineage, a non-leadops version)."""
 
-    exit_code = 11
+    exit_code = 18
     http_status = 422
 
 
 class ArtifactIntegrityError(RegistryError):
     """A scorer artifact's files do not match the hashes recorded for them (manifest or registry digest)."""
 
+    exit_code = 19
     http_status = 500

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import leadops
-from leadops.config import Settings, effective
+from leadops.config import Settings
+from leadops.hashing import config_hash
 from leadops.registry.errors import RegistryError
 
 REQUIRED = ("training_set_digest", "training_set_rows", "feature_spec_hash")
@@ -33,12 +32,6 @@ def git_commit() -> str | None:
         return None
     commit = done.stdout.strip()
     return commit if done.returncode == 0 and len(commit) == 40 else None
-
-
-def config_hash(settings: Settings) -> str:
-    """sha256 of the effective settings (passwords redacted), so two runs on the same config compare equal."""
-    body = json.dumps(effective(settings), sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def build(

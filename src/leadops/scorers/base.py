@@ -171,6 +171,14 @@ class Scorer(ABC):
             index=X.index,
         )
 
+    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """`fit_score` and `engagement_score` (0..100) indexed like X for scorers built from both; None here."""
+        return None
+
+    def diagnose(self, X: pd.DataFrame) -> list[str]:
+        """Warnings about how the fitted scorer meets these leads (a rule no lead matches); [] when none."""
+        return self._diagnose(self._check(X))
+
     def save(self, path: Path | str, *, overwrite: bool = False) -> Path:
         """Write the artifact directory: spec.yaml, state.json, model files, manifest.json with sha256."""
         import yaml
@@ -231,6 +239,10 @@ class Scorer(ABC):
 
     def _write_files(self, path: Path) -> None:  # noqa: B027 - optional hook
         """Extra plain files of the artifact (LightGBM text model, scorecard CSV, sub-scorers)."""
+
+    def _diagnose(self, X: pd.DataFrame) -> list[str]:
+        """The methodology's own warnings about X (none by default)."""
+        return []
 
     def _fold_spec(self) -> AnyScorerSpec:
         """Spec for the clones fitted in cross-fitted calibration (no calibration of their own)."""
@@ -349,25 +361,27 @@ def build_scorer(spec: AnyScorerSpec | Mapping[str, Any], *, catalog: Mapping[st
     return scorer_class(parsed.type)(parsed)
 
 
-def load_scorer(path: Path | str) -> Scorer:
-    """Load an artifact directory: verify sha256 of every file, rebuild from YAML/JSON/text; no pickle."""
+def load_scorer(path: Path | str, *, verify: bool = True) -> Scorer:
+    """Load an artifact directory: verify sha256 of every file, rebuild from YAML/JSON/text; no pickle.
+
+    verify=False is for callers that have just verified the same directory themselves (load_bundle)."""
     import yaml
 
     path = Path(path)
-    manifest = artifacts.read_manifest(path)
+    manifest = artifacts.read_manifest(path, verify=verify)
     try:
         spec_data = yaml.safe_load((path / "spec.yaml").read_text(encoding="utf-8"))
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ScorerError(f"load: cannot read spec.yaml/state.json in {path}: {exc}") from exc
     spec = parse_scorer_spec(spec_data, source=str(path / "spec.yaml"))
-    if spec.type != manifest.get("scorer_type"):
+    if spec.type != manifest.scorer_type:
         raise ScorerError(
-            f"load: {path}: manifest says scorer_type {manifest.get('scorer_type')!r}, spec.yaml says {spec.type!r}"
+            f"load: {path}: manifest says scorer_type {manifest.scorer_type!r}, spec.yaml says {spec.type!r}"
         )
     scorer = scorer_class(spec.type)(spec)
-    scorer.feature_names_in_ = list(manifest["feature_names"])
-    scorer.feature_dtypes_ = dict(manifest["feature_dtypes"])
+    scorer.feature_names_in_ = list(manifest.feature_names)
+    scorer.feature_dtypes_ = dict(manifest.feature_dtypes)
     scorer.n_features_in_ = len(scorer.feature_names_in_)
     scorer.grades_ = GradeScale.from_dict(state["grades"])
     scorer.calibrator_ = Calibrator.from_dict(state["calibration"]) if state.get("calibration") else None

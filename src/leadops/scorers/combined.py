@@ -36,11 +36,28 @@ class _Composite(Scorer):
     def _shares(self) -> dict[str, float]:
         return {name: 1.0 for name in self.components_}
 
+    def _diagnose(self, X: pd.DataFrame) -> list[str]:
+        return [f"{name}: {w}" for name, s in self.components_.items() for w in s.diagnose(X)]
+
     def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
         """Sub-scorers' own top_n reasons, tagged with their component name and weighted by their share."""
         shares = self._shares()
         parts = [(name, shares[name], s._reason_matrix(s._check(X), top_n)) for name, s in self.components_.items()]
         return merged_matrix(parts, len(X), top_n)
+
+    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """The `fit` and `engagement` sub-scores when this scorer has both components, else None."""
+        fit, eng = self.components_.get("fit"), self.components_.get("engagement")
+        if fit is None or eng is None:
+            return None
+        X = self._check(X)
+        return pd.DataFrame(
+            {
+                "fit_score": np.asarray(fit.score(X)["score"], dtype=float),
+                "engagement_score": np.asarray(eng.score(X)["score"], dtype=float),
+            },
+            index=X.index,
+        )
 
     def _state(self) -> dict[str, Any]:
         return {"components": list(self.components_)}

@@ -83,6 +83,17 @@ class PointsScorer(Scorer):
     def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         return self._rule_points(X)[1], None
 
+    def _diagnose(self, X: pd.DataFrame) -> list[str]:
+        """A rule that matches none of the leads (a value the data never has) is named with its condition."""
+        out = []
+        for i, rule in enumerate(self.spec.rules):
+            if len(X) and not condition_mask(X[rule.feature], rule.when).any():
+                when = rule.when.model_dump(exclude_none=True, by_alias=True)
+                out.append(
+                    f"points rule {i} ({rule.feature} {when}, {rule.points:+g}) matches none of the {len(X)} leads"
+                )
+        return out
+
     def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
         lo, hi = self.spec.clamp.min, self.spec.clamp.max
         return (raw - lo) / (hi - lo) * 100.0

@@ -32,10 +32,12 @@ from leadops.simulate.export import (
     TruthWriter,
     account_ids,
     activity_ids,
+    activity_properties,
     bool_text,
     lead_ids,
     number_text,
     outcome_ids,
+    owner_ids,
     pick,
     text_table,
     write_json,
@@ -70,6 +72,7 @@ from leadops.simulate.world import (
 Progress = Callable[[str, float], None]
 GENERATOR_VERSION = 1
 EXPORT_FILES = ("accounts.csv", "leads.csv", "activities.csv", "outcomes.csv")
+EXPORT_FORMATS = ("flat", "salesforce")
 TUTORIAL_FILE = "tutorial_leads.csv"
 DANGLING_LEAD_BASE = 90_000_000
 
@@ -132,6 +135,7 @@ class SimulationSummary:
     drift_day: int | None = None
     converted: int = 0
     contacted: int = 0
+    export_format: str = "flat"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (dates ISO, paths as strings)."""
@@ -203,6 +207,7 @@ def _leads_table(block: LeadBlock, accounts: Accounts, fmt: TimeFormatter) -> pa
             pick(SOURCE_NAMES, block.source),
             bool_text(block.do_not_email),
             bool_text(block.do_not_call),
+            owner_ids(block.region, block.index),
         ],
     )
 
@@ -261,12 +266,27 @@ def simulate(
     fault_rate: float = 0.02,
     drift_day: int | None = None,
     progress: Callable[[str, float], None] | None = None,
+    sales_capacity: int | None = None,
+    export_format: str = "flat",
 ) -> SimulationSummary:
     """Write the fictional company's CRM export into out_dir/source and its ground truth into out_dir/ground_truth.
 
     `start` defaults to 2025-01-01 (a fixed date keeps reruns byte-identical); the history covers
-    start .. start + days (exclusive). Unknown scenarios and invalid arguments raise ConfigError.
+    start .. start + days (exclusive). `sales_capacity` is the simulated Sales team's contacts per weekday
+    (`business.capacity` of the workspace; None = about 12 % of the daily lead flow). `export_format`
+    "salesforce" writes the same company as a Salesforce export (simulate/salesforce.py). Unknown scenarios and
+    invalid arguments raise ConfigError.
     """
+    from leadops.errors import ConfigError
+    from leadops.simulate.salesforce import remove_salesforce, write_salesforce
+
+    if export_format not in EXPORT_FORMATS:
+        raise ConfigError(f"export format '{export_format}' is unknown; expected one of {', '.join(EXPORT_FORMATS)}")
+    if export_format == "salesforce" and scenario in ("tutorial", "faults"):
+        raise ConfigError(
+            f"--export-format salesforce writes the company's relational export; scenario '{scenario}' writes "
+            "only the flat one (use baseline or drift)"
+        )
     began = time.perf_counter()
     cfg = make_config(
         scenario=scenario,
@@ -276,15 +296,22 @@ def simulate(
         start=start,
         fault_rate=fault_rate,
         drift_day=drift_day,
+        sales_capacity=sales_capacity,
     )
     out_dir = Path(out_dir)
     (out_dir / "source").mkdir(parents=True, exist_ok=True)
     (out_dir / "ground_truth").mkdir(parents=True, exist_ok=True)
+    remove_salesforce(out_dir / "source")
     if cfg.scenario == "tutorial":
         summary = _simulate_tutorial(cfg, out_dir, progress)
     else:
         summary = _simulate_company(cfg, out_dir, progress)
-    _leaky_flat(cfg, out_dir, summary)
+    _leaky_flat(cfg, out_dir, summary)  # reads the relational CSVs: before a Salesforce export replaces them
+    if cfg.scenario != "tutorial" and export_format == "salesforce":
+        for name in EXPORT_FILES:
+            summary.files.pop(name.removesuffix(".csv"), None)
+        summary.files |= write_salesforce(out_dir / "source")
+    summary.export_format = export_format
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
 
@@ -427,6 +454,7 @@ def _simulate_company(cfg: SimulationConfig, out_dir: Path, progress: Progress |
                     pick(ACTIVITY_TYPES, acts.kind),
                     pick(CHANNELS, acts.channel),
                     number_text(acts.value),
+                    *activity_properties(acts.kind, ACTIVITY_TYPES, acts.value, acts.t),
                 ],
             )
             del acts, act_lead

@@ -47,8 +47,13 @@ LEAD_COLUMNS = (
     "LeadSource",
     "HasOptedOutOfEmail",
     "DoNotCall",
+    "OwnerId",
 )
-ACTIVITY_COLUMNS = ("ActivityId", "LeadId", "ActivityDate", "ActivityType", "Channel", "Value")
+ACTIVITY_COLUMNS = ("ActivityId", "LeadId", "ActivityDate", "ActivityType", "Channel", "Value", "Direction", "Outcome",
+                    "Page")  # fmt: skip
+REPS_PER_REGION = 4
+WEB_PAGES = ("/", "/product", "/customers", "/integrations", "/blog")
+CONNECTED_MINUTES = 5  # a sales call this long (minutes, its Value) reached the lead; shorter ones left a voicemail
 OUTCOME_COLUMNS = ("OutcomeId", "LeadId", "OutcomeDate", "Stage", "Amount")
 
 
@@ -76,6 +81,36 @@ def activity_ids(row_number: np.ndarray) -> pa.Array:
 def outcome_ids(row_number: np.ndarray) -> pa.Array:
     """OutcomeId text: the outcome's 1-based row in outcomes.csv."""
     return prefixed_ids("OUT-", row_number, 8)
+
+
+def owner_ids(region: np.ndarray, index: np.ndarray) -> pa.Array:
+    """The CRM owner of each lead: one of the region's sales reps, REP-01 .. REP-16, by lead number."""
+    rep = region.astype(np.int64) * REPS_PER_REGION + index.astype(np.int64) % REPS_PER_REGION + 1
+    return prefixed_ids("REP-", rep, 2)
+
+
+def activity_properties(kind: np.ndarray, types: tuple[str, ...], value: np.ndarray, t: np.ndarray) -> list[pa.Array]:
+    """Direction and Outcome of calls and the Page of web visits (empty elsewhere), derived without new draws.
+
+    Sales calls are outbound and connected when they lasted CONNECTED_MINUTES or more; support calls are inbound
+    and connected; a page view lands on one of WEB_PAGES (by its second of the day), pricing and careers views on
+    their page. The same seed gives the same export, whatever the format.
+    """
+    n = len(kind)
+    names = pa.array(types).take(pa.array(kind.astype(np.int64)))
+    sales = pc.equal(names, "sales_touch")
+    call = pc.and_(sales, pa.array(np.isfinite(value)))
+    support = pc.equal(names, "support_call")
+    empty = pa.nulls(n, pa.string())
+    direction = pc.if_else(call, "Outbound", pc.if_else(support, "Inbound", empty))
+    long_call = pa.array(np.nan_to_num(value, nan=0.0) >= CONNECTED_MINUTES)
+    reached = pc.if_else(long_call, "Connected", "Left Voicemail")
+    outcome = pc.if_else(call, reached, pc.if_else(support, "Connected", empty))
+    pages = pick(WEB_PAGES, t % len(WEB_PAGES))
+    page = pc.if_else(pc.equal(names, "page_view"), pages, empty)
+    page = pc.if_else(pc.equal(names, "pricing_view"), "/pricing", page)
+    page = pc.if_else(pc.equal(names, "careers_view"), "/careers", page)
+    return [direction, outcome, page]
 
 
 def pick(labels: tuple[str, ...], index: np.ndarray) -> pa.Array:

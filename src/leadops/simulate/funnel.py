@@ -41,7 +41,9 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def sales_capacity(cfg: SimulationConfig) -> int:
-    """Leads Sales can contact per weekday."""
+    """Leads Sales can contact per weekday: `business.capacity` when the workspace declares it, else ~12 % of leads."""
+    if cfg.sales_capacity is not None:
+        return cfg.sales_capacity
     return max(1, round(SALES_SHARE * cfg.leads / cfg.days * 7 / 5))
 
 

@@ -1,23 +1,15 @@
-"""The textbook tutorial's flat data set: one row per lead with firmographics, engagement and `converted`.
+"""The textbook tutorial's flat data set, drawn exactly as the book draws it (issue 8, Build 7).
 
-We do not have the textbook, so the distributions are chosen to be plausible and are documented here:
+The book seeds NumPy's legacy global generator (`np.random.seed(42)`) and draws, in this order, for n rows:
+company_size, industry, geography, job_level (np.random.choice with the shares below), website_visits_30d =
+poisson(5), email_opens = poisson(3), email_clicks = poisson(1), content_downloads = poisson(2),
+demo_requested = choice([0, 1], p=[.85, .15]), days_since_first_visit = exponential(30),
+page_views_per_visit = gamma(2, 2), then the noise normal(0, .3) of the logit and converted =
+binomial(1, sigmoid(logit)). A `RandomState(seed)` yields the very same stream without touching the
+process-wide generator. At n = 2,000 and seed 42 exactly 20.85 % convert, as the book reports.
 
-- company_size: 1-10 (22 %), 11-50 (28 %), 51-200 (24 %), 201-1000 (16 %), 1000+ (10 %);
-  logit effect -0.6, -0.2, +0.2, +0.4, +0.3.
-- industry: Technology 28 %, Finance 18 %, Healthcare 16 %, Retail 14 %, Manufacturing 14 %, Education 10 %;
-  effect +0.35, +0.25, +0.10, -0.15, 0, -0.45.
-- geography: North America 45 %, Europe 30 %, APAC 15 %, LATAM 10 %; effect +0.10, 0, -0.05, -0.15.
-- job_level: C-Level 6 %, VP 9 %, Director 15 %, Manager 25 %, Individual Contributor 35 %, Student 10 %;
-  effect +0.50, +0.55, +0.45, +0.20, -0.20, -1.20.
-- a latent engagement e ~ N(0, 1) drives behaviour: website_visits_30d ~ Poisson(exp(1.2 + 0.6 e)),
-  email_opens ~ Poisson(exp(1.0 + 0.4 e)), email_clicks ~ Binomial(email_opens, sigmoid(-1.5 + 0.5 e)),
-  content_downloads ~ Poisson(exp(-0.8 + 0.6 e)), demo_requested ~ Bernoulli(sigmoid(-2.6 + e)),
-  days_since_first_visit = round(LogNormal(ln 20, 0.9)) capped at 365,
-  page_views_per_visit = 0 without visits, else round(1 + Gamma(2, 0.8) x exp(0.2 e), 1).
-- observable_logit = b0 + the effects above + 0.06 visits + 0.05 opens + 0.25 clicks + 0.20 downloads
-  + 1.40 demo_requested - 0.012 days_since_first_visit + 0.15 page_views_per_visit, with b0 solved (bisection
-  on the drawn leads) so that the mean probability is 21 %; p_convert = sigmoid(observable_logit + noise),
-  noise ~ N(0, 0.5) per lead; converted ~ Bernoulli(p_convert).
+The file has exactly the book's columns (no lead id: the example's mapping derives one from the row, so a
+lead's id is `tutorial:<row>`, which is how the ground truth names it).
 """
 
 from __future__ import annotations
@@ -27,14 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from leadops.simulate.export import lead_ids, number_text, pick
-from leadops.simulate.world import STREAM_TUTORIAL, SimulationConfig, rng_for
+from leadops.simulate.export import number_text
+from leadops.simulate.world import SimulationConfig
 
 TUTORIAL_DEFAULT_LEADS = 2_000
-TARGET_RATE = 0.21
-NOISE_SD = 0.5
+TUTORIAL_SOURCE = "tutorial"  # the example's source name: ids are f"{TUTORIAL_SOURCE}:{row}"
+INTERCEPT = -2.5
+NOISE_SD = 0.3
 COLUMNS: tuple[str, ...] = (
-    "lead_id",
     "company_size",
     "industry",
     "geography",
@@ -48,36 +40,29 @@ COLUMNS: tuple[str, ...] = (
     "page_views_per_visit",
     "converted",
 )
-SIZES = (("1-10", 0.22, -0.6), ("11-50", 0.28, -0.2), ("51-200", 0.24, 0.2), ("201-1000", 0.16, 0.4),
-         ("1000+", 0.10, 0.3))  # fmt: skip
-INDUSTRIES = (("Technology", 0.28, 0.35), ("Finance", 0.18, 0.25), ("Healthcare", 0.16, 0.10),
-              ("Retail", 0.14, -0.15), ("Manufacturing", 0.14, 0.0), ("Education", 0.10, -0.45))  # fmt: skip
-GEOGRAPHIES = (("North America", 0.45, 0.10), ("Europe", 0.30, 0.0), ("APAC", 0.15, -0.05),
-               ("LATAM", 0.10, -0.15))  # fmt: skip
-JOB_LEVELS = (("C-Level", 0.06, 0.50), ("VP", 0.09, 0.55), ("Director", 0.15, 0.45), ("Manager", 0.25, 0.20),
-              ("Individual Contributor", 0.35, -0.20), ("Student", 0.10, -1.20))  # fmt: skip
-WEIGHTS = {
-    "website_visits_30d": 0.06,
-    "email_opens": 0.05,
-    "email_clicks": 0.25,
-    "content_downloads": 0.20,
-    "demo_requested": 1.40,
-    "days_since_first_visit": -0.012,
-    "page_views_per_visit": 0.15,
-}
+# (values, shares, logit effect of each value) in the book's order
+COMPANY_SIZE = (("micro", "smb", "mid_market", "enterprise"), (0.4, 0.3, 0.2, 0.1), (0.0, 0.3, 0.6, 0.8))
+INDUSTRY = (
+    ("technology", "finance", "healthcare", "manufacturing", "other"),
+    (0.25, 0.2, 0.2, 0.2, 0.15),
+    (0.4, 0.3, 0.0, 0.0, 0.0),
+)
+GEOGRAPHY = (("tier1", "tier2", "tier3", "international"), (0.3, 0.3, 0.3, 0.1), (0.0, 0.0, 0.0, 0.0))
+JOB_LEVEL = (("individual", "manager", "vp_director", "c_level"), (0.4, 0.3, 0.2, 0.1), (0.0, 0.3, 0.5, 0.7))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _category(
-    rng: np.random.Generator, spec: tuple[tuple[str, float, float], ...], n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw a categorical column; returns (codes, logit effects)."""
-    share = np.array([s[1] for s in spec])
-    codes = rng.choice(len(spec), size=n, p=share / share.sum())
-    return codes, np.array([s[2] for s in spec])[codes]
+Choice = tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]
+
+
+def _choice(rs: np.random.RandomState, spec: Choice, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.random.choice over the value names (the book's call), and each row's logit effect."""
+    values = rs.choice(list(spec[0]), n, p=list(spec[1]))
+    effect = dict(zip(spec[0], spec[2], strict=True))
+    return values, np.array([effect[v] for v in values.tolist()], dtype=float)
 
 
 @dataclass
@@ -88,61 +73,53 @@ class TutorialData:
     truth: dict[str, np.ndarray]
 
 
+def tutorial_ids(n: int) -> np.ndarray:
+    """The lead ids ingest derives from the rows (`id_from_row` on the source named `tutorial`)."""
+    return np.array([f"{TUTORIAL_SOURCE}:{i}" for i in range(1, n + 1)], dtype=object)
+
+
 def make_tutorial(cfg: SimulationConfig) -> TutorialData:
-    """Draw the flat tutorial data set for cfg.leads leads."""
-    rng = rng_for(cfg.seed, STREAM_TUTORIAL)
+    """Draw the book's data set for cfg.leads leads with the book's generator seeded by cfg.seed."""
+    rs = np.random.RandomState(cfg.seed)
     n = cfg.leads
-    size, e_size = _category(rng, SIZES, n)
-    industry, e_ind = _category(rng, INDUSTRIES, n)
-    geo, e_geo = _category(rng, GEOGRAPHIES, n)
-    job, e_job = _category(rng, JOB_LEVELS, n)
-    e = rng.normal(0.0, 1.0, n)
-    cols: dict[str, np.ndarray] = {}
-    cols["website_visits_30d"] = rng.poisson(np.exp(1.2 + 0.6 * e))
-    cols["email_opens"] = rng.poisson(np.exp(1.0 + 0.4 * e))
-    cols["email_clicks"] = rng.binomial(cols["email_opens"], _sigmoid(-1.5 + 0.5 * e))
-    cols["content_downloads"] = rng.poisson(np.exp(-0.8 + 0.6 * e))
-    cols["demo_requested"] = (rng.random(n) < _sigmoid(-2.6 + e)).astype(np.int64)
-    cols["days_since_first_visit"] = np.minimum(np.round(np.exp(rng.normal(np.log(20.0), 0.9, n))), 365).astype(
-        np.int64
-    )
-    ppv = np.round(1.0 + rng.gamma(2.0, 0.8, n) * np.exp(0.2 * e), 1)
-    cols["page_views_per_visit"] = np.where(cols["website_visits_30d"] > 0, ppv, 0.0)
-    noise = rng.normal(0.0, NOISE_SD, n)
-    fit = e_size + e_ind + e_geo + e_job
-    behaviour = sum((w * cols[c] for c, w in WEIGHTS.items()), np.zeros(n))
-    lo, hi = -15.0, 15.0
-    for _ in range(80):  # bisection for the intercept giving the target mean probability
-        mid = (lo + hi) / 2
-        if float(np.mean(_sigmoid(mid + fit + behaviour + noise))) < TARGET_RATE:
-            lo = mid
-        else:
-            hi = mid
-    b0 = (lo + hi) / 2
-    observable = b0 + fit + behaviour
+    size, e_size = _choice(rs, COMPANY_SIZE, n)
+    industry, e_ind = _choice(rs, INDUSTRY, n)
+    geography, _ = _choice(rs, GEOGRAPHY, n)
+    job, e_job = _choice(rs, JOB_LEVEL, n)
+    visits = rs.poisson(5, n)
+    opens = rs.poisson(3, n)
+    clicks = rs.poisson(1, n)
+    downloads = rs.poisson(2, n)
+    demo = rs.choice([0, 1], n, p=[0.85, 0.15])
+    days = rs.exponential(30, n)
+    ppv = rs.gamma(2, 2, n)
+    fit = e_size + e_job + e_ind
+    intent = 0.05 * np.log1p(visits) + 0.1 * np.log1p(clicks) + 1.2 * demo + 0.02 * np.log1p(downloads)
+    noise = rs.normal(0, NOISE_SD, n)
+    observable = INTERCEPT + fit + intent
     p = _sigmoid(observable + noise)
-    converted = rng.random(n) < p
-    ids = lead_ids(np.arange(n))
+    converted = rs.binomial(1, p)
     arrays = [
-        ids,
-        pick(tuple(s[0] for s in SIZES), size),
-        pick(tuple(s[0] for s in INDUSTRIES), industry),
-        pick(tuple(s[0] for s in GEOGRAPHIES), geo),
-        pick(tuple(s[0] for s in JOB_LEVELS), job),
-        *[number_text(cols[c].astype(np.float64) if c == "page_views_per_visit" else cols[c]) for c in COLUMNS[5:12]],
+        pa.array(size.tolist(), pa.string()),
+        pa.array(industry.tolist(), pa.string()),
+        pa.array(geography.tolist(), pa.string()),
+        pa.array(job.tolist(), pa.string()),
+        *[number_text(v) for v in (visits, opens, clicks, downloads, demo)],
+        pa.array([repr(float(v)) for v in days.tolist()], pa.string()),
+        pa.array([repr(float(v)) for v in ppv.tolist()], pa.string()),
         number_text(converted.astype(np.int64)),
     ]
     table = pa.table(dict(zip(COLUMNS, arrays, strict=True)))
     truth = {
-        "lead_id": np.asarray(ids.to_pylist(), dtype=object),
+        "lead_id": tutorial_ids(n),
         "fit": fit,
-        "intent": behaviour,
+        "intent": intent,
         "p_convert": p,
         "p_convert_no_contact": p,
         "contacted_by_sales": np.zeros(n, dtype=bool),
-        "converted": converted,
+        "converted": converted.astype(bool),
         "observable_logit": observable,
         "noise": noise,
-        "intercept": np.full(n, b0),
+        "intercept": np.full(n, INTERCEPT),
     }
     return TutorialData(table=table, truth=truth)

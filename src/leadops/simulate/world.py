@@ -423,6 +423,8 @@ class SimulationConfig:
     start: date
     fault_rate: float
     drift_day: int | None
+    sales_capacity: int | None = None
+    """New leads the simulated Sales team contacts per weekday (None = about 12 % of the daily lead flow)."""
 
     @property
     def start_epoch(self) -> int:
@@ -454,6 +456,7 @@ def make_config(
     start: date | None,
     fault_rate: float,
     drift_day: int | None,
+    sales_capacity: int | None = None,
 ) -> SimulationConfig:
     """Validate the public arguments; every failure names the argument, what was expected and what came."""
     if scenario not in SCENARIOS:
@@ -466,6 +469,8 @@ def make_config(
         raise ConfigError(f"simulate: seed must be a non-negative integer, got {seed!r}")
     if not 0.0 <= fault_rate < 0.5:
         raise ConfigError(f"simulate: fault_rate must be in [0, 0.5), got {fault_rate!r}")
+    if sales_capacity is not None and (not isinstance(sales_capacity, int) or sales_capacity < 1):
+        raise ConfigError(f"simulate: sales_capacity must be a positive integer, got {sales_capacity!r}")
     if scenario == "drift":
         drift_day = days * 2 // 3 if drift_day is None else drift_day
         if not 0 < drift_day < days:
@@ -480,6 +485,7 @@ def make_config(
         start=start or DEFAULT_START,
         fault_rate=float(fault_rate),
         drift_day=drift_day,
+        sales_capacity=sales_capacity,
     )
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import pyarrow as pa
 
 from leadops.errors import WarehouseError, WarehouseLockedError
+from leadops.redaction import redact_text, redact_url
 from leadops.warehouse import migrator
 from leadops.warehouse.dialect import Dialect, placeholders, render
 
@@ -33,12 +34,8 @@ def quote_ident(name: str) -> str:
 
 
 def redact(url: str) -> str:
-    """A URL fit for logs and error messages: the password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+    """A URL fit for logs and error messages: passwords and secret query values replaced by ***."""
+    return redact_url(url)
 
 
 class Warehouse:
@@ -98,7 +95,7 @@ class Warehouse:
         try:
             self._pg = psycopg.connect(conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
-            raise WarehouseError(f"cannot connect to PostgreSQL at {redact(url)}: {exc}".strip()) from exc
+            raise WarehouseError(redact_text(f"cannot connect to PostgreSQL at {redact(url)}: {exc}".strip())) from exc
         if self.schema:
             quote_ident(self.schema)
             self._pg.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -129,6 +126,20 @@ class Warehouse:
                 self._pg.execute(placeholders(sql, "postgres") if params else sql, params or None)
         except WarehouseError:
             raise
+        except Exception as exc:
+            raise WarehouseError(
+                redact_text(f"warehouse statement failed: {exc}".strip()), hint=_first_line(sql)
+            ) from exc
+
+    def changed(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one INSERT/UPDATE/DELETE and return how many rows it wrote, as the engine counts them."""
+        try:
+            if self.dialect == "duckdb":
+                result = self._duck.execute(sql, params or []).fetchall()
+                return int(result[0][0]) if result and result[0] and result[0][0] is not None else 0
+            with self._pg.cursor() as cur:
+                cur.execute(placeholders(sql, "postgres") if params else sql, params or None)
+                return max(0, int(cur.rowcount))
         except Exception as exc:
             raise WarehouseError(f"warehouse statement failed: {exc}".strip(), hint=_first_line(sql)) from exc
 
@@ -276,6 +287,37 @@ class Warehouse:
                 yield
             finally:
                 self.scalar("SELECT pg_advisory_unlock(?)", [key])
+
+    def compact(self, tables: Sequence[str] = ()) -> None:
+        """Rewrite storage so deleted rows leave no bytes behind (erasure): DuckDB copies the database into a
+        fresh file and swaps it in (views, keys and indexes come along); PostgreSQL runs VACUUM FULL on `tables`.
+        Call while holding the writer lock."""
+        if self.dialect == "postgres":
+            for table in tables:
+                self.execute(f"VACUUM FULL {quote_ident(table)}")
+            return
+        if self.path is None:
+            return  # in memory: nothing on disk
+        import duckdb
+
+        fresh = self.path.with_name(f".{self.path.name}.compact.{os.getpid()}")
+        fresh.unlink(missing_ok=True)
+        current = quote_ident(str(self.scalar("SELECT current_database()")))
+        try:
+            self._duck.execute("CHECKPOINT")
+            self._duck.execute(f"ATTACH '{str(fresh).replace(chr(39), chr(39) * 2)}' AS leadops_compact")
+            try:
+                self._duck.execute(f"COPY FROM DATABASE {current} TO leadops_compact")
+            finally:
+                self._duck.execute("DETACH leadops_compact")
+        except duckdb.Error as exc:
+            fresh.unlink(missing_ok=True)
+            raise WarehouseError(f"compacting {self.path} failed: {exc}") from exc
+        self._duck.close()
+        try:
+            os.replace(fresh, self.path)
+        finally:
+            self._duck = duckdb.connect(str(self.path))
 
     # ----------------------------------------------------------------- writing
     def insert(self, table: str, data: pa.Table) -> int:

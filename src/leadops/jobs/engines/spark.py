@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,11 @@ import pyarrow.parquet as pq
 
 from leadops.jobs import select
 from leadops.jobs.checkpoints import checkpoint
+from leadops.jobs.coverage import CoverageTally
 from leadops.jobs.errors import EngineUnavailableError
 from leadops.jobs.inputs import FeatureSource
 from leadops.jobs.model import ModelRef, ScorerLike, check_features, load_model
-from leadops.jobs.scoring import SHADOW_SCHEMA, STAGE_SCHEMA, score_chunk, shadow_chunk
+from leadops.jobs.scoring import SHADOW_SCHEMA, STAGE_SCHEMA, model_matrix, score_chunk, shadow_chunk
 from leadops.jobs.specs import SparkSpec
 from leadops.warehouse import Warehouse
 
@@ -117,8 +118,10 @@ def write_feature_parquet(
     out: Path,
     total: int,
     progress: Progress | None,
+    tally: CoverageTally | None = None,
 ) -> list[str]:
-    """Tonight's features, chunk by chunk, as Parquet parts (what the executors read); returns the columns."""
+    """One model's features tonight, chunk by chunk, as Parquet parts (what the executors read); returns the
+    columns. `champion` is the model whose rows these are (checked against its manifest)."""
     out.mkdir(parents=True, exist_ok=True)
     columns: list[str] = []
     done = 0
@@ -126,6 +129,8 @@ def write_feature_parquet(
         ids = select.chunk_lead_ids(warehouse, run_id, chunk)
         X = features.build(as_of, ids)
         check_features(champion, list(X.columns), {c: str(t) for c, t in X.dtypes.items()})
+        if tally is not None:
+            tally.add(model_matrix(champion, X))
         columns = list(X.columns)
         pq.write_table(pa.Table.from_pandas(X.reset_index(), preserve_index=False), out / f"part-{chunk:05d}.parquet")
         done += len(ids)
@@ -147,7 +152,7 @@ def _stage_parquet(warehouse: Warehouse, run_id: str, directory: Path, table: st
 
 def score_chunks(
     warehouse: Warehouse,
-    features: FeatureSource,
+    features: Mapping[int, FeatureSource],
     *,
     run_id: str,
     as_of: datetime,
@@ -160,22 +165,27 @@ def score_chunks(
     workdir: Path,
     progress: Progress | None = None,
     champion_model: ScorerLike | None = None,
+    tally: CoverageTally | None = None,
 ) -> dict[int, str]:
-    """Score the run's open leads on Spark; stage the results like the DuckDB engine does."""
+    """Score the run's open leads on Spark; stage the results like the DuckDB engine does.
+
+    Each model reads the Parquet of its own feature source; models sharing a source share its files."""
     spark = session(spec)
     if workdir.exists():
         shutil.rmtree(workdir)  # whatever an interrupted attempt left
     feature_dir = workdir / "features"
     write_feature_parquet(
         warehouse,
-        features,
+        features[champion.version],
         run_id=run_id,
         as_of=as_of,
         champion=champion,
         out=feature_dir,
         total=total,
         progress=progress,
+        tally=tally,
     )
+    dirs: dict[int, Path] = {id(features[champion.version]): feature_dir}
     checkpoint("spark: features written")
     problems: dict[int, str] = {}
     if total:
@@ -189,8 +199,22 @@ def score_chunks(
         for ref in challengers:
             shadow_dir = workdir / f"shadow-v{ref.version}"
             try:
-                check_features(ref, [c for c in frame.columns if c != "lead_id"])
-                frame.mapInPandas(_shadow_fn(ref), _spark_schema(SHADOW_SCHEMA)).write.mode("overwrite").parquet(
+                source = features[ref.version]
+                if id(source) not in dirs:
+                    dirs[id(source)] = workdir / f"features-v{ref.version}"
+                    write_feature_parquet(
+                        warehouse,
+                        source,
+                        run_id=run_id,
+                        as_of=as_of,
+                        champion=ref,
+                        out=dirs[id(source)],
+                        total=total,
+                        progress=None,
+                    )
+                own = spark.read.parquet(str(dirs[id(source)]))
+                check_features(ref, [c for c in own.columns if c != "lead_id"])
+                own.mapInPandas(_shadow_fn(ref), _spark_schema(SHADOW_SCHEMA)).write.mode("overwrite").parquet(
                     str(shadow_dir)
                 )
             except Exception as exc:  # a broken challenger never stops the champion's run

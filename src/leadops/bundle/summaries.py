@@ -1,0 +1,88 @@
+"""Summaries of a model's training data (per feature and of the score): the reference monitoring compares with.
+
+Pure: frames in, plain JSON-able dicts out. Numeric columns keep quantiles and a histogram over their own
+decile edges (so a drift test can bin tonight's values the same way); categoricals keep each value's share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadops.features.specs import OTHER, AttributeFeature, FeaturesSpec
+
+QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
+HISTOGRAM_BINS = 10
+
+
+def feature_type(spec: FeaturesSpec, name: str) -> str:
+    """numeric, boolean or categorical: what the feature's values are (activities and derived are numeric)."""
+    for f in spec.definitions:
+        if f.name == name and isinstance(f, AttributeFeature):
+            return f.type
+    return "numeric"
+
+
+def numeric_summary(values: pd.Series | np.ndarray) -> dict[str, Any]:
+    """Missing share, mean/std, quantiles and a histogram on decile edges (NumPy's definitions)."""
+    arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    n = int(arr.size)
+    present = arr[~np.isnan(arr)]
+    out: dict[str, Any] = {"rows": n, "missing": float((n - present.size) / n) if n else 0.0}
+    if present.size == 0:
+        out.update(mean=None, std=None, quantiles={}, histogram={"edges": [], "counts": []})
+        return out
+    edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)))
+    if edges.size == 1:
+        edges = np.array([edges[0], edges[0]])
+    counts, _ = np.histogram(present, bins=edges)
+    out.update(
+        mean=float(present.mean()),
+        std=float(present.std()),
+        quantiles={f"{q:g}": float(v) for q, v in zip(QUANTILES, np.quantile(present, QUANTILES), strict=True)},
+        histogram={"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
+    )
+    return out
+
+
+def categorical_summary(values: pd.Series) -> dict[str, Any]:
+    """Missing share and each value's share of all rows (`other` included), most frequent first."""
+    n = len(values)
+    text = values.astype("object")
+    present = text[text.notna()].astype(str)
+    counts = present.value_counts().sort_index(kind="mergesort").sort_values(ascending=False, kind="mergesort")
+    shares = {str(k): float(v / n) for k, v in counts.items()} if n else {}
+    return {
+        "rows": n,
+        "missing": float((n - len(present)) / n) if n else 0.0,
+        "other": shares.get(OTHER, 0.0),
+        "categories": shares,
+    }
+
+
+def summarize(X: pd.DataFrame, spec: FeaturesSpec, scores: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Every column of X (the training split) and, when given, the score and grades of the held-out rows."""
+    features: dict[str, Any] = {}
+    for name in X.columns:
+        kind = feature_type(spec, str(name))
+        summary = categorical_summary(X[name]) if kind == "categorical" else numeric_summary(X[name])
+        features[str(name)] = {"type": kind, **summary}
+    out: dict[str, Any] = {"split": "train", "rows": len(X), "features": features}
+    if scores is not None:
+        grades = scores["grade"].astype(str).value_counts(normalize=True).sort_index()
+        out["score"] = {
+            "split": "test",
+            **numeric_summary(scores["score"]),
+            "grades": {str(k): float(v) for k, v in grades.items()},
+        }
+    return out
+
+
+def unseen_share(summary: dict[str, Any], name: str) -> float | None:
+    """The training share of `other` plus missing for a categorical feature (None when not summarised)."""
+    entry = (summary.get("features") or {}).get(name)
+    if not isinstance(entry, dict) or entry.get("type") != "categorical":
+        return None
+    return float(entry.get("other", 0.0)) + float(entry.get("missing", 0.0))

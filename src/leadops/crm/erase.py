@@ -1,0 +1,343 @@
+"""`leadops erase LEAD_ID...`: remove people from every table and every CSV/Parquet file leadops keeps.
+
+Tables are discovered, not listed: every base table of the warehouse with a `lead_id` column loses the rows of
+the named leads (canonical leads/activities/outcomes, scores, queues, shadow scores, feature snapshots, and
+any table added later); quarantine entries whose raw values or detail mention a lead id or its email are
+deleted. Export files (exports/<date>/*.csv, *.parquet) are rewritten without their rows; the other CSV and
+Parquet files of the workspace and the configured sources (the CRM's own export, the simulator's ground truth)
+are listed, and rewritten too with `rewrite_sources`. Each request is audited in `erasure_log` with who, when
+and how many rows per table and file, never the erased values; a second run finds nothing and says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import io
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leadops.crm.readers import resolve_files
+from leadops.errors import ConfigError, IngestError
+
+if TYPE_CHECKING:
+    from leadops.crm.specs import SourceSpec
+    from leadops.warehouse.connection import Warehouse
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+FILE_SUFFIXES = (".csv", ".parquet")
+SKIP_DIRS = (".leadops", "mlartifacts", "mlruns", ".git")
+MAX_IDS = 10_000
+
+
+def _actor() -> str:
+    """Who asked: $LEADOPS_ACTOR, else the OS user (as the registry's audit log records it)."""
+    named = os.environ.get("LEADOPS_ACTOR", "").strip()
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid:{os.getuid()}"
+
+
+@dataclass
+class Mentions:
+    """What identifies the people being erased: their lead ids and the email addresses found beside them."""
+
+    ids: set[str]
+    emails: set[str] = field(default_factory=set)
+
+    def tokens(self) -> set[str]:
+        """Every value whose appearance means the row is about one of them."""
+        return self.ids | self.emails
+
+    def pattern(self) -> re.Pattern[str]:
+        """A regex finding any token as a whole word (LEAD-1 does not match LEAD-10)."""
+        alternatives = "|".join(re.escape(t) for t in sorted(self.tokens(), key=len, reverse=True))
+        return re.compile(rf"(?<![A-Za-z0-9_.@\-])(?:{alternatives})(?![A-Za-z0-9_@\-]|\.[A-Za-z0-9])", re.IGNORECASE)
+
+
+def _check_ids(lead_ids: Sequence[str]) -> set[str]:
+    ids = {i.strip() for i in lead_ids}
+    if not lead_ids or "" in ids:
+        raise ConfigError("erase: give one or more non-empty lead ids, e.g. `leadops erase LEAD-00000042`")
+    if len(ids) > MAX_IDS:
+        raise ConfigError(f"erase: at most {MAX_IDS:,} lead ids per request, got {len(ids):,}; split the list")
+    return ids
+
+
+# ------------------------------------------------------------------------------------------- warehouse
+def lead_tables(warehouse: Warehouse) -> list[str]:
+    """Every base table of the warehouse's schema with a lead_id column (views follow their tables)."""
+    rows = warehouse.rows(
+        "SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t "
+        "ON t.table_name = c.table_name AND t.table_schema = c.table_schema "
+        "WHERE c.column_name = 'lead_id' AND t.table_type = 'BASE TABLE' AND c.table_schema = current_schema() "
+        "ORDER BY c.table_name"
+    )
+    return [str(r[0]) for r in rows]
+
+
+def _in_list(values: Iterable[str]) -> tuple[str, list[str]]:
+    items = sorted(values)
+    return ", ".join("?" for _ in items), items
+
+
+def _stored_emails(warehouse: Warehouse, ids: set[str]) -> set[str]:
+    """The addresses the leads table holds for them (only when a source keeps emails)."""
+    marks, params = _in_list(ids)
+    rows = warehouse.rows(f"SELECT email FROM leads WHERE lead_id IN ({marks}) AND email IS NOT NULL", params)
+    return {str(r[0]) for r in rows if r[0]}
+
+
+def _quarantine_matches(warehouse: Warehouse, who: Mentions) -> list[tuple[Any, ...]]:
+    """Keys of the quarantine entries whose raw values or detail mention one of them."""
+    text = "CAST(raw AS VARCHAR)" if warehouse.dialect == "duckdb" else "CAST(raw AS TEXT)"
+    likes = " OR ".join(f"lower({text}) LIKE ? OR lower(detail) LIKE ?" for _ in who.tokens())
+    params: list[str] = []
+    for token in sorted(who.tokens()):
+        like = "%" + token.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [like, like]
+    likes = likes.replace("LIKE ?", "LIKE ? ESCAPE '\\'")
+    rows = warehouse.rows(
+        f"SELECT source, row_number, reason, row_hash, {text}, detail FROM quarantine WHERE {likes}", params
+    )
+    pattern = who.pattern()
+    found = []
+    for source, number, reason, digest, raw, detail in rows:
+        values = list(json.loads(raw).values()) if raw else []
+        if any(isinstance(v, str) and pattern.search(v) for v in [*values, detail]):
+            found.append((source, number, reason, digest))
+    return found
+
+
+def _erase_rows(warehouse: Warehouse, who: Mentions, tables: list[str], dry_run: bool) -> dict[str, int]:
+    """Delete their rows from every lead table and the quarantine, in one transaction; counts per table."""
+    from leadops.warehouse.connection import quote_ident
+
+    counts: dict[str, int] = {}
+    marks, params = _in_list(who.ids)
+    with warehouse.transaction():
+        for table in tables:
+            where = f"lead_id IN ({marks})"
+            n = int(warehouse.scalar(f"SELECT count(*) FROM {quote_ident(table)} WHERE {where}", params) or 0)
+            counts[table] = n
+            if n and not dry_run:
+                warehouse.execute(f"DELETE FROM {quote_ident(table)} WHERE {where}", params)
+        if warehouse.table_exists("quarantine"):
+            matches = _quarantine_matches(warehouse, who)
+            counts["quarantine"] = len(matches)
+            if not dry_run:
+                for source, number, reason, digest in matches:
+                    warehouse.execute(
+                        "DELETE FROM quarantine WHERE source = ? AND row_number = ? AND reason = ? "
+                        "AND row_hash IS NOT DISTINCT FROM ?",
+                        [source, number, reason, digest],
+                    )
+    return counts
+
+
+# ------------------------------------------------------------------------------------------------ files
+def _file_mentions(path: Path, who: Mentions) -> bool:
+    """Whether the file's bytes hold any token at all (cheap pre-check before parsing)."""
+    if path.suffix == ".parquet":
+        return True  # compressed: only reading it can tell
+    tokens = [t.lower().encode("utf-8") for t in who.tokens()]
+    overlap = max(len(t) for t in tokens)
+    with open(path, "rb") as handle:
+        tail = b""
+        while chunk := handle.read(8 << 20):
+            block = (tail + chunk).lower()
+            if any(t in block for t in tokens):
+                return True
+            tail = block[-overlap:]
+    return False
+
+
+def _records(handle: io.TextIOBase) -> Iterator[str]:
+    """The file's CSV records as their exact text (a quoted field may span lines)."""
+    pending: list[str] = []
+    odd = False
+    for line in handle:
+        pending.append(line)
+        odd ^= line.count('"') % 2 == 1
+        if not odd:
+            yield "".join(pending)
+            pending = []
+    if pending:
+        yield "".join(pending)
+
+
+def _csv_rewrite(path: Path, who: Mentions, dry_run: bool, emails: set[str]) -> int:
+    """Drop the CSV records mentioning them (the header and every other record kept byte for byte)."""
+    pattern = who.pattern()
+    removed = 0
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.erase.tmp")
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(open(path, encoding="utf-8", errors="surrogateescape", newline=""))
+        out = None
+        if not dry_run:
+            out = stack.enter_context(open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline=""))
+        for number, record in enumerate(_records(handle)):
+            if number > 0 and pattern.search(record):
+                removed += 1
+                emails.update(EMAIL.findall(record))
+            elif out is not None:
+                out.write(record)
+    if not dry_run and removed:
+        os.replace(tmp, path)
+    tmp.unlink(missing_ok=True)
+    return removed
+
+
+def _parquet_rewrite(path: Path, who: Mentions, dry_run: bool, emails: set[str]) -> int:
+    """Drop the Parquet rows with a text value naming them (schema and compression kept); rows removed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    tokens = pa.array(sorted(who.tokens() | {e.lower() for e in who.emails}), pa.string())
+    hit = pa.array([False] * table.num_rows)
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            text = pc.cast(column, pa.string())
+            match = pc.fill_null(
+                pc.or_(pc.is_in(text, value_set=tokens), pc.is_in(pc.utf8_lower(text), value_set=tokens)), False
+            )
+            hit = pc.or_(hit, match)
+    removed = int(pc.sum(hit).as_py() or 0)
+    if removed:
+        for name in table.column_names:
+            column = table.column(name)
+            if pa.types.is_string(column.type):
+                for value in column.filter(hit).to_pylist():
+                    if isinstance(value, str):
+                        emails.update(EMAIL.findall(value))
+    if removed and not dry_run:
+        meta = pq.ParquetFile(path).metadata
+        compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "zstd"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.erase.tmp")
+        pq.write_table(table.filter(pc.invert(hit)), tmp, compression=compression)
+        os.replace(tmp, path)
+    return removed
+
+
+def candidate_files(workspace: Path, exports_dir: Path, sources: Sequence[SourceSpec]) -> tuple[list[Path], list[Path]]:
+    """(export files leadops owns, other CSV/Parquet files: the workspace's and the configured sources')."""
+    exports = (
+        sorted(p for p in exports_dir.rglob("*") if p.is_file() and p.suffix in FILE_SUFFIXES)
+        if exports_dir.is_dir()
+        else []
+    )
+    others: set[Path] = set()
+    for path in workspace.rglob("*"):
+        rel = path.relative_to(workspace).parts
+        if (
+            path.is_file()
+            and path.suffix in FILE_SUFFIXES
+            and not any(p in SKIP_DIRS or p.startswith(".") for p in rel)
+        ):
+            others.add(path)
+    for spec in sources:
+        if spec.path is None:
+            continue
+        full = Path(spec.path) if Path(spec.path).is_absolute() else workspace / spec.path
+        try:
+            others.update(p for p in resolve_files(full, spec.name) if p.suffix in FILE_SUFFIXES)
+        except IngestError:
+            continue
+    owned = set(exports)
+    return exports, sorted(p for p in others if p not in owned)
+
+
+def _scan(path: Path, who: Mentions, rewrite: bool, emails: set[str]) -> int:
+    if not _file_mentions(path, who):
+        return 0
+    try:
+        if path.suffix == ".parquet":
+            return _parquet_rewrite(path, who, not rewrite, emails)
+        return _csv_rewrite(path, who, not rewrite, emails)
+    except (OSError, ValueError) as exc:
+        raise IngestError(f"erase: cannot rewrite {path}: {type(exc).__name__}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------- erase
+def erase(
+    warehouse: Warehouse,
+    lead_ids: Sequence[str],
+    *,
+    workspace: Path,
+    exports_dir: Path,
+    sources: Sequence[SourceSpec] = (),
+    rewrite_sources: bool = False,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Remove the named leads everywhere leadops keeps them; return per table and file what was removed."""
+    from leadops.warehouse.connection import utcnow
+
+    ids = _check_ids(lead_ids)
+    who = Mentions(ids)
+    with warehouse.writer("erase"):
+        warehouse.migrate()
+        who.emails |= _stored_emails(warehouse, ids)
+        exports, others = candidate_files(workspace, exports_dir, sources)
+        # first pass over the files: count (and learn the addresses beside the ids) without writing
+        listed: dict[str, int] = {}
+        for path in others:
+            n = _scan(path, who, False, who.emails)
+            if n:
+                listed[str(path)] = n
+        tables = lead_tables(warehouse)
+        counts = _erase_rows(warehouse, who, tables, dry_run)
+        rewritten: dict[str, int] = {}
+        for path in exports + ([Path(p) for p in listed] if rewrite_sources else []):
+            n = _scan(path, who, not dry_run, set())
+            if n:
+                rewritten[str(path)] = n
+        for name in rewritten:
+            listed.pop(name, None)
+        if not dry_run and any(counts.values()):
+            warehouse.compact([t for t, n in counts.items() if n])  # deleted rows leave no bytes in its files
+        removed = sum(counts.values())
+        at = utcnow()
+        entry: dict[str, Any] = {
+            "erasure_id": f"erase-{at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
+            "erased_at": at.isoformat(timespec="seconds"),
+            "actor": _actor(),
+            "leads_requested": len(ids),
+            "rows_removed": removed,
+            "tables": {t: n for t, n in counts.items()},
+            "files": {"rewritten": rewritten, "still_mentioning": listed},
+        }
+        if not dry_run:
+            json_cast = "CAST(? AS JSON)" if warehouse.dialect == "duckdb" else "CAST(? AS JSONB)"
+            warehouse.execute(
+                "INSERT INTO erasure_log (erasure_id, erased_at, actor, leads_requested, rows_removed, tables, files) "
+                f"VALUES (?, ?, ?, ?, ?, {json_cast}, {json_cast})",
+                [entry["erasure_id"], at, entry["actor"], len(ids), removed,
+                 json.dumps(entry["tables"]), json.dumps(entry["files"])],
+            )  # fmt: skip
+    nothing = removed == 0 and not rewritten
+    entry["dry_run"] = dry_run
+    entry["nothing_to_erase"] = nothing
+    entry["message"] = (
+        f"nothing to erase: no table row or export file mentions these {len(ids)} lead(s)"
+        if nothing
+        else f"{'would remove' if dry_run else 'removed'} {removed} row(s) from {sum(1 for n in counts.values() if n)} "
+        f"table(s) and {sum(rewritten.values())} row(s) from {len(rewritten)} file(s)"
+    )
+    if listed:
+        entry["warning"] = (
+            f"{len(listed)} file(s) outside exports/ still mention them (the CRM export itself?): remove them at "
+            "the source or rerun with --rewrite-sources, or the next ingest loads them again"
+        )
+    return entry

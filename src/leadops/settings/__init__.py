@@ -1,0 +1,1 @@
+"""Settings sections that sit at the bottom of the house: plain typed models that import nothing above them."""
