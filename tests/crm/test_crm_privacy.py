@@ -61,7 +61,8 @@ def test_quarantine_masks_the_email_and_keeps_the_domain_when_the_config_does_no
         assert address not in text
     by_reason = {r.get("LeadId", r.get("_line", "")[:2]): r for r in _raw(wh)}
     assert by_reason["L2"]["Email"] == "***@example.com" and by_reason["L2"]["JobLevel"] == "Wizard"
-    assert "***@example.com" in by_reason["L3"]["_line"] and by_reason["L3"]["_line"].startswith("L3,A1,")
+    line = by_reason["L3"]["_line"]
+    assert "***@example.com" in line and line.startswith("L3,A1,2025-01-04T10:00:00Z,"), line
 
 
 def test_keep_email_keeps_the_address_in_quarantine_as_in_the_leads_table(workspace: Workspace) -> None:

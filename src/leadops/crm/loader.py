@@ -19,6 +19,7 @@ Memory holds one batch, whatever the file size.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -282,10 +283,12 @@ class _Run:
             for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
                 wh.execute(f"DROP TABLE IF EXISTS {name}")
         finally:
-            if self.duck:
-                self.con.unregister(RAW)
-            elif stage is not None:
-                stage.clear()
+            # after a failed statement DuckDB refuses everything until the rollback: the first error is the one to tell
+            with contextlib.suppress(Exception):
+                if self.duck:
+                    self.con.unregister(RAW)
+                elif stage is not None:
+                    stage.clear()
         report.count(reasons)
 
     def _map_elsewhere(

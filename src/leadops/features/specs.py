@@ -55,6 +55,16 @@ class FeatureBase(Strict):
 
     name: str = Field(description="column name: lower-case letters, digits, underscore")
     label: str = Field(description="sales-rep readable text used in reason codes")
+    phrase: str | None = Field(
+        default=None,
+        description=(
+            "how a reason reads when leadops cannot derive it, e.g. 'Visited the website {value} times in 30 days'; "
+            "{value} is the lead's value, {label} the label, any other {feature} that feature's value"
+        ),
+    )
+    phrase_none: str | None = Field(
+        default=None, description="the reason when the value is 0, false or none, e.g. 'Never requested a demo'"
+    )
 
     @field_validator("name")
     @classmethod
@@ -99,6 +109,36 @@ class AttributeFeature(FeatureBase):
         return self
 
 
+class PropertyFilter(Strict):
+    """Which activities count by one of their properties (activities.properties), compared as text."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    property: str = Field(description="the property's name, e.g. outcome, direction, page")
+    equals: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in", description="any of these values")
+    contains: str | None = Field(default=None, description="text found inside the value (a page in a visit)")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> PropertyFilter:
+        if not JSON_KEY.match(self.property):
+            raise ValueError(f"property '{self.property}' may not contain quotes or '\\'")
+        given = [k for k in ("equals", "in_", "contains") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"where on property '{self.property}': give exactly one of equals, in, contains")
+        return self
+
+    def matches(self, text: str | None) -> bool:
+        """The Python side of the test (features/sql.py renders the same one as SQL)."""
+        if text is None:
+            return False
+        if self.equals is not None:
+            return text == self.equals
+        if self.in_ is not None:
+            return text in self.in_
+        return (self.contains or "") in text
+
+
 class ActivityFeature(FeatureBase):
     """An aggregate of the lead's activities recorded at or before the as-of time, over a trailing window."""
 
@@ -110,6 +150,9 @@ class ActivityFeature(FeatureBase):
         default=None, description="shorthand: one feature per window, name/label use {days}"
     )
     half_life_days: float | None = Field(default=None, gt=0, description="decayed_sum: weight halves every N days")
+    where: PropertyFilter | None = Field(
+        default=None, description="only activities whose property passes (e.g. calls whose outcome is Connected)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ActivityFeature:
@@ -195,6 +238,9 @@ class FeaturesSpec(Strict):
                     copy = {k: v for k, v in item.items() if k != "windows"}
                     copy["name"] = str(item["name"]).replace("{days}", d)
                     copy["label"] = str(item.get("label", "")).replace("{days}", d)
+                    for key in ("phrase", "phrase_none"):
+                        if item.get(key) is not None:
+                            copy[key] = str(item[key]).replace("{days}", d)
                     copy["window_days"] = float(days)
                     out.append(copy)
             else:

@@ -23,17 +23,21 @@ from leadops.hashing import config_hash, feature_spec_hash
 from leadops.modeling.assess import assess, champion_artifact, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
 from leadops.scorers import Scorer, build_scorer
+from leadops.scorers.phrases import meanings_of
 from leadops.warehouse import Warehouse
 
 Progress = Callable[[str, float], None]
 
 
-def model_catalog(settings: Settings, labels: dict[str, str]) -> dict[str, Any]:
-    """The configured models as plain specs, each given the feature labels its reasons are written with."""
+def model_catalog(
+    settings: Settings, labels: dict[str, str], meanings: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The configured models as plain specs, each given the feature labels and meanings its reasons are worded from."""
     catalog: dict[str, Any] = {}
     for name, spec in settings.models.items():
         data = copy.deepcopy(spec if isinstance(spec, dict) else spec.model_dump(mode="json", exclude_unset=True))
         data["feature_labels"] = {**labels, **data.get("feature_labels", {})}
+        data["feature_meanings"] = {**(meanings or {}), **data.get("feature_meanings", {})}
         catalog[name] = data
     return catalog
 
@@ -43,7 +47,7 @@ def fit_scorer(settings: Settings, name: str, context: ModelContext) -> Scorer:
     if name not in settings.models:
         raise NotFoundError(f"no model named '{name}' in leadops.yaml", hint=f"configured: {sorted(settings.models)}")
     training = context.training
-    catalog = model_catalog(settings, training.feature_labels)
+    catalog = model_catalog(settings, training.feature_labels, meanings_of(training.spec))
     scorer = build_scorer(catalog[name], catalog=catalog)
     has_val = len(training.y_val) > 0 and training.y_val.nunique() == 2
     return scorer.fit(
