@@ -99,11 +99,13 @@ def _log_internal(exc: BaseException) -> Path | None:
     import tempfile
     import traceback
 
+    from leadops.redaction import redact_text
+
     path = Path(tempfile.gettempdir()) / "leadops-error.log"
     try:
         with path.open("a", encoding="utf-8") as fh:
-            fh.write(f"--- {datetime.now().isoformat(timespec='seconds')} {' '.join(sys.argv)}\n")
-            fh.write("".join(traceback.format_exception(exc)))
+            fh.write(redact_text(f"--- {datetime.now().isoformat(timespec='seconds')} {' '.join(sys.argv)}\n"))
+            fh.write(redact_text("".join(traceback.format_exception(exc))))  # the log is shown too: no secrets
     except OSError:
         return None
     return path
@@ -116,8 +118,8 @@ def failures(as_json: bool = False) -> Iterator[None]:
 
     try:
         yield
-    except typer.Exit:
-        raise
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise  # click's own exits and usage errors keep their codes
     except LeadOpsError as exc:
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
@@ -250,7 +252,16 @@ def ingest(
         progress_bar(not as_json) as update,
     ):
         report = run_ingest(settings, warehouse, sources=source, progress=lambda s, n: update(s, 0.5))
-    emit(report.to_dict(), as_json)
+        from leadops.crm.coverage import coverage_warnings
+
+        result = report.to_dict()
+        result["warnings"] = coverage_warnings(
+            settings.sources, settings.contracts, warehouse, settings.features.warn_share
+        )
+    emit(result, as_json)
+    if not as_json:
+        for line in result["warnings"]:
+            err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -550,10 +561,28 @@ def purge(
         emit(run_purge(settings.privacy, warehouse, base, dry_run=dry_run), as_json)
 
 
+def _ids_from(path: Path | None) -> list[str]:
+    """Lead ids listed one per line (blank lines and # comments skipped)."""
+    if path is None:
+        return []
+    from leadops.errors import ConfigError
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--from-file: cannot read {path}: {exc}") from exc
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
 @app.command()
 def erase(
-    lead_ids: Annotated[list[str], typer.Argument(help="lead ids of the people to erase", metavar="LEAD_ID...")],
+    lead_ids: Annotated[
+        list[str] | None, typer.Argument(help="lead ids of the people to erase", metavar="LEAD_ID...")
+    ] = None,
     workspace: Workspace = Path("."),
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="a file with one lead id per line (bulk requests)")
+    ] = None,
     rewrite_sources: Annotated[
         bool, typer.Option(help="also rewrite the CRM export / other CSV and Parquet files that mention them")
     ] = False,
@@ -564,10 +593,12 @@ def erase(
     from leadops.crm.erase import erase as run_erase
     from leadops.jobs.exports import export_dir
 
+    with failures(as_json):
+        ids = list(lead_ids or []) + _ids_from(from_file)
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
         result = run_erase(
-            warehouse, lead_ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
+            warehouse, ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
             rewrite_sources=rewrite_sources, dry_run=dry_run,
         )  # fmt: skip
     emit(result, as_json)

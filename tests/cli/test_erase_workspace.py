@@ -71,10 +71,11 @@ def test_erase_on_a_scored_workspace_leaves_no_row_and_no_file_mentioning_the_le
     call("models", "promote", "points", "--force", "--reason", "erase test", "--workspace", str(ws))
     scored = call("score", "--workspace", str(ws))
     assert scored["status"] == "published"
+    call("features", "build", "--workspace", str(ws))
 
     needles = [lead_id, email]
     before_rows = _rows_mentioning(ws / "warehouse.duckdb", [lead_id])
-    assert {"leads", "lead_scores", "quarantine"} <= set(before_rows), before_rows
+    assert {"leads", "lead_scores", "quarantine", "feature_snapshots"} <= set(before_rows), before_rows
     assert any(p.startswith("exports/") for p in _files_mentioning(ws, needles))
     quarantined = duckdb.connect(str(ws / "warehouse.duckdb"), read_only=True)
     raw = quarantined.execute("SELECT CAST(raw AS VARCHAR) FROM quarantine").fetchall()

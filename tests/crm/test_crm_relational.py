@@ -179,6 +179,10 @@ def test_one_source_feeds_several_tables_through_routes(workspace: Workspace) ->
         {"still open": 1},
     )
     assert wh.scalar("SELECT count(*) FROM activities") == 3
+    only = ingest(settings, wh, sources=["sf_opps.closed"])
+    assert [s.name for s in only.per_source] == ["sf_opps.closed"] and only.rows_unchanged == 2
+    with pytest.raises(IngestError, match=r"unknown source\(s\) \['sf_opps.open'\]"):
+        ingest(settings, wh, sources=["sf_opps.open"])
     assert wh.rows("SELECT outcome_id, outcome, deal_value FROM outcomes ORDER BY 1") == [
         ("O2", "converted", 5000.0), ("O3", "lost", None)]  # fmt: skip
 

@@ -13,6 +13,10 @@ from datetime import date, datetime
 from leadops.crm.schema import ColumnType, TableDef
 from leadops.crm.specs import TableContract
 
+# Keys and the ids that refer to them are indexed; PostgreSQL's B-tree takes at most ~2,700 bytes per entry
+# (4 bytes per character at worst), so a longer key is quarantined on every engine alike.
+MAX_KEY_CHARS = 500
+
 REASONS = (
     "bad_encoding",
     "wrong_field_count",
@@ -93,8 +97,19 @@ def contract_checks(
     now: datetime,
     earliest: date = date(1970, 1, 1),
 ) -> list[Check]:
-    """Categories (policy quarantine), ranges and future timestamps for the mapped columns."""
+    """Key lengths, categories (policy quarantine), ranges and future timestamps for the mapped columns."""
     checks: list[Check] = []
+    for column in dict.fromkeys((table.key, "lead_id", "account_id")):
+        if column in typed and table.columns.get(column) == "VARCHAR":
+            checks.append(
+                Check(
+                    f"length({typed[column]}) > {MAX_KEY_CHARS}",
+                    "out_of_range",
+                    column,
+                    f"{lit(f'expected a key of at most {MAX_KEY_CHARS} characters, got ')} || "
+                    f"CAST(length({typed[column]}) AS VARCHAR) || ' characters starting ' || {shown(text[column])}",
+                )
+            )
     for column, rule in contract.categories.items():
         if column not in typed or rule.unknown != "quarantine":
             continue

@@ -57,6 +57,7 @@ class _Lines:
 
 def careful_parse(chunk: bytes, width: int, delimiter: str, *, final: bool) -> Careful:
     """Parse `chunk` strictly; when not `final`, an unfinished quoted record at the end is left unconsumed."""
+    csv.field_size_limit(max(csv.field_size_limit(), len(chunk) + 1))  # the default 128 kB would break big fields
     text = chunk.decode("utf-8", errors="surrogateescape")
     lines = LINE.findall(text)
     out = Careful(columns=[[] for _ in range(width)])

@@ -19,6 +19,7 @@ Memory holds one batch, whatever the file size.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -282,10 +283,12 @@ class _Run:
             for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
                 wh.execute(f"DROP TABLE IF EXISTS {name}")
         finally:
-            if self.duck:
-                self.con.unregister(RAW)
-            elif stage is not None:
-                stage.clear()
+            # after a failed statement DuckDB refuses everything until the rollback: the first error is the one to tell
+            with contextlib.suppress(Exception):
+                if self.duck:
+                    self.con.unregister(RAW)
+                elif stage is not None:
+                    stage.clear()
         report.count(reasons)
 
     def _map_elsewhere(
@@ -432,14 +435,14 @@ def _select(settings: Settings, names: list[str] | None) -> list[SourceSpec]:
     specs = list(settings.sources)
     if not specs:
         raise IngestError("no sources are configured", hint="add a 'sources' list to leadops.yaml")
-    if names:
-        known = {s.name for s in specs}
+    expanded = [one for spec in specs for one in spec.expanded()]
+    if names:  # a source's name selects it with its routes; <source>.<route> selects one route
+        known = {s.name for s in specs} | {s.name for s in expanded}
         unknown = [n for n in names if n not in known]
         if unknown:
             raise IngestError(f"unknown source(s) {unknown}; configured sources are {sorted(known)}")
-        specs = [s for s in specs if s.name in names]
+        expanded = [s for s in expanded if s.name in names or s.name.split(".", 1)[0] in names]
     order = {t: i for i, t in enumerate(TABLE_ORDER)}
-    expanded = [one for spec in specs for one in spec.expanded()]
     # referenced tables first; within a table, enrichments after the sources that load the rows they update
     return sorted(expanded, key=lambda s: (order[s.table], s.mode == "enrich"))
 

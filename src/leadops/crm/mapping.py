@@ -20,7 +20,9 @@ from leadops.crm.schema import TableDef
 from leadops.crm.specs import FilterSpec, SourceSpec, TableContract
 from leadops.errors import ConfigError, IngestError
 
-OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# a time ending in a UTC offset: a real one (at most 18 hours, minutes below 60) or anything shaped like one
+OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-](0[0-9]|1[0-8])(:?[0-5][0-9])?)$"
+OFFSET_SHAPED = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*[+-][0-9]{2}:?[0-9]{0,2}$"
 TRUE_WORDS = ("1", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "false", "f", "no", "n")
 INT_PATTERN = r"-?(0|[1-9][0-9]{0,17})"
@@ -83,7 +85,9 @@ def _typed(kind: str, text: str, timezone: str) -> str:
         if timezone not in ("UTC", "Etc/UTC", "Z"):
             naive = f"timezone('UTC', timezone({lit(timezone)}, {naive}))"
         offset = f"timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ))"
-        return f"CASE WHEN regexp_matches({t}, {lit(OFFSET_PATTERN)}) THEN {offset} ELSE {naive} END"
+        # `+25:00` parses in DuckDB (as 25 hours): an offset no clock has is unparseable, never a silent shift
+        return (f"CASE WHEN regexp_matches({t}, {lit(OFFSET_PATTERN)}) THEN {offset} "
+                f"WHEN regexp_matches({t}, {lit(OFFSET_SHAPED)}) THEN NULL ELSE {naive} END")  # fmt: skip
     return text
 
 
@@ -253,7 +257,7 @@ def build_plan(
             f"{BAD_FIELD} IS NOT NULL",
             "bad_encoding",
             BAD_FIELD,
-            f"'column ' || {BAD_FIELD} || ': invalid UTF-8 bytes'",
+            f"'column ' || {BAD_FIELD} || ': invalid UTF-8 bytes or a NUL byte'",
             field_is_sql=True,
         )
     ]

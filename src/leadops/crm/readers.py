@@ -242,7 +242,9 @@ class CsvReader:
         self._header_bytes = len(line)
         return self.names
 
-    def _parse(self, chunk: bytes, threads: bool) -> tuple[pa.Table, list[tuple[int | None, str, int, int]]]:
+    def _parse(
+        self, chunk: bytes, threads: bool, block: int = 4 << 20
+    ) -> tuple[pa.Table, list[tuple[int | None, str, int, int]]]:
         skipped: list[tuple[int | None, str, int, int]] = []
 
         def handler(row: Any) -> str:
@@ -251,7 +253,7 @@ class CsvReader:
 
         table = pacsv.read_csv(
             io.BytesIO(chunk),
-            read_options=pacsv.ReadOptions(column_names=self.names, use_threads=threads, block_size=4 << 20),
+            read_options=pacsv.ReadOptions(column_names=self.names, use_threads=threads, block_size=block),
             parse_options=pacsv.ParseOptions(
                 delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=handler
             ),
@@ -267,9 +269,14 @@ class CsvReader:
         """One chunk's good rows (binary columns), their record numbers, the set-aside records, bytes consumed."""
         careful = False
         try:
-            table, skipped = self._parse(chunk, threads=True)
+            try:
+                table, skipped = self._parse(chunk, threads=True)
+            except pa.ArrowInvalid as exc:
+                if "straddl" not in str(exc):  # a record larger than a parse block: one block for the chunk
+                    raise
+                table, skipped = self._parse(chunk, threads=False, block=len(chunk) + 1)
             if skipped:
-                table, skipped = self._parse(chunk, threads=False)
+                table, skipped = self._parse(chunk, threads=False, block=max(4 << 20, len(chunk) + 1))
             if b'"' in chunk:
                 careful = any("\n" in s[1] or "\r" in s[1] for s in skipped) or _has_line_break(table)
         except pa.ArrowInvalid:
@@ -524,7 +531,7 @@ def ingest_from(
             con.close()
             if isinstance(exc, IngestError):
                 raise
-            raise IngestError(f"source '{source}': query failed on {shown}: {exc}".strip()) from exc
+            raise IngestError(f"source '{source}': query failed on {shown}: {sandbox.one_line(exc)}") from exc
         try:
             base = 0
             for batch in reader:

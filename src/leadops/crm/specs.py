@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 CanonicalTable = Literal["accounts", "leads", "activities", "outcomes"]
+
+
+def finite_number(value: Any, where: str) -> Any:
+    """A number in config must be finite and fit a double: `.inf`, NaN or a 400-digit constant is a config error."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    try:
+        number = float(value)
+    except OverflowError:
+        digits = len(str(value))
+        raise ValueError(f"{where}: {str(value)[:20]}... has {digits} digits, too large for a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{where}: {value} is not a finite number (leave the bound out for 'no limit')")
+    return value
 
 
 class Strict(BaseModel):
@@ -87,6 +102,13 @@ class MappingSpec(Strict):
         default="upsert", description="enrich: update the mapped columns of rows that already exist, by key"
     )
 
+    @field_validator("constants")
+    @classmethod
+    def _finite_constants(cls, constants: dict[str, Any]) -> dict[str, Any]:
+        for column, value in constants.items():
+            finite_number(value, f"constants.{column}")
+        return constants
+
     @model_validator(mode="after")
     def _mapping_consistent(self) -> MappingSpec:
         if self.properties and self.table != "activities":
@@ -135,6 +157,10 @@ class SourceSpec(MappingSpec):
     )
     id_from_row: bool = Field(default=False, description="make the key from the row number when the export has none")
     flat_outcome: FlatOutcome | None = None
+    post_outcome: list[str] = Field(
+        default_factory=list,
+        description="source columns known only after the outcome (a rep's tag, a rating): loaded, never trained on",
+    )
     batch_rows: int | None = Field(
         default=None,
         ge=1_000,
@@ -177,6 +203,11 @@ class RangeRule(Strict):
 
     min: float | None = None
     max: float | None = None
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _finite_bound(cls, value: Any, info: ValidationInfo) -> Any:
+        return finite_number(value, str(info.field_name))
 
 
 class CategoryRule(Strict):

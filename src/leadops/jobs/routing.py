@@ -216,6 +216,12 @@ def route_run(
         "WHERE fa.lead_id = l.lead_id AND fa.occurred_at > ? AND fa.occurred_at <= ?))"
     )
     fresh_params: list[Any] = [] if fresh_days is None else [fresh_cutoff, fresh_cutoff, as_of]
+    if spec.policy == "expected_value":
+        mql_column, mql_column_params = "coalesce(expected_value > 0, FALSE)", []
+    elif routing.mql_threshold is not None:
+        mql_column, mql_column_params = "coalesce(score >= ?, FALSE)", [routing.mql_threshold]
+    else:
+        mql_column, mql_column_params = "route = 'sales'", []
     b = business
     ev_sql = "s.probability * ? - ?"
     ev_params: list[Any] = [b.value_per_conversion, b.cost_per_contact]
@@ -282,7 +288,7 @@ decided AS (
     FROM ranked k{joins}
 )
 SELECT ?, lead_id, ?, ?, score, probability, grade, raw, score_rank, percentile, fit_score, engagement_score,
-       expected_value, route = 'sales', route,
+       expected_value, {mql_column}, route,
        CASE WHEN route = 'suppressed' THEN base_reason || '; do not email: no email nurture' ELSE base_reason END,
        region, CASE WHEN route = 'sales' THEN rep_pick END,
        CASE WHEN route = 'sales' AND state = 'keep' THEN 'kept' WHEN route = 'sales' THEN 'new' END,
@@ -320,6 +326,7 @@ FROM decided
         run_id,
         as_of,
         model_version,
+        *mql_column_params,
         as_of,
         as_of,
     ]

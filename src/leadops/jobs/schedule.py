@@ -106,7 +106,7 @@ def run_schedule(
                     "job": job.name,
                     "slot": slot.at.isoformat(),
                     "status": "failed",
-                    "error": str(exc),
+                    "error": redact_text(str(exc)),
                 }
             results.append(outcome)
         cycles += 1

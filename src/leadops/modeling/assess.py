@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +12,9 @@ import pandas as pd
 from leadops.bundle import Bundle, load_bundle
 from leadops.errors import LeadOpsError, ScorerError
 from leadops.evaluation import ChampionScores, EvaluationReport, check_gates, evaluate
-from leadops.evaluation.gates import GateResult
+from leadops.evaluation.gates import GateResult, LeakageEvidence
 from leadops.evaluation.thresholds import RoutingChoice, choose_threshold
+from leadops.features.leakage import used_flags
 from leadops.hashing import feature_spec_hash
 from leadops.modeling.context import ModelContext
 from leadops.scorers import Scorer
@@ -163,17 +165,31 @@ def assess(
     )
 
 
-def gates_for(assessment: Assessment, context: ModelContext) -> GateResult:
-    """Check every configured gate: floors, champion-relative, groups, calibration, training data."""
+def gates_for(
+    assessment: Assessment,
+    context: ModelContext,
+    features: Sequence[str] | None = None,
+    recorded_flags: Mapping[str, str] | None = None,
+) -> GateResult:
+    """Check every gate: floors, champion-relative, groups, calibration, training data, and no_leakage for the
+    model's `features` (default: the training set's) against today's guard and the flags its training recorded."""
     training = context.training
     rows = len(training.y_train) + len(training.y_val)
     conversions = int(training.y_train.sum() + training.y_val.sum())
+    used = {**(recorded_flags or {}), **used_flags(training.leakage, features or training.features)}
+    leakage = LeakageEvidence(
+        used=used,
+        excluded=tuple(training.leakage.excluded),
+        declared=tuple(training.leakage.declared),
+        skipped=training.leakage.skipped,
+    )
     return check_gates(
         assessment.report,
         assessment.champion_report,
         rows,
         conversions,
         context.settings.gates,
+        leakage,
         champion_problem=assessment.champion_problem,
     )
 

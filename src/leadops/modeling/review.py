@@ -22,7 +22,22 @@ def review(settings: Settings, warehouse: Warehouse, ref: str) -> tuple[Any, Ass
     bundle = load_bundle(load_artifact_dir(settings, version.version))
     champion = champion_view(context, registry, other_than=version.version)
     assessment = assess(bundle.scorer, context, champion, *_own_rows(bundle, context))
-    return version, assessment, gates_for(assessment, context), context
+    recorded = recorded_leakage(registry.show(version.version).lineage)
+    gates = gates_for(assessment, context, bundle.feature_names, recorded)
+    return version, assessment, gates, context
+
+
+def recorded_leakage(lineage: dict[str, Any]) -> dict[str, str]:
+    """The flagged features a version was trained with, as its training recorded them (feature -> why)."""
+    import json
+
+    raw = lineage.get("leakage_flags_used")
+    try:
+        found = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    names = found if isinstance(found, list) else []
+    return {str(n): "flagged by the leakage guard when this version was trained" for n in names}
 
 
 def _own_rows(bundle: Bundle, context: ModelContext) -> tuple[Any, Any]:
