@@ -155,3 +155,13 @@ def test_erase_removes_a_lead_from_every_lead_table_quarantine_and_exports_and_i
     assert second["nothing_to_erase"] is True and second["rows_removed"] == 0
     assert "nothing to erase" in second["message"]
     assert wh.scalar("SELECT count(*) FROM erasure_log") == 2
+
+
+def test_a_bulk_erase_finds_quarantine_mentions_without_the_like_prefilter(workspace: Workspace) -> None:
+    settings, wh = workspace(_config(), {"source/leads.csv": LEADS, "source/activities.csv": ACTIVITIES})
+    ingest(settings, wh)
+    ids = ["L1"] + [f"NOBODY-{i}" for i in range(80)]
+    ws = settings.workspace
+    result = erase(wh, ids, workspace=ws, exports_dir=ws / "exports", sources=settings.sources)
+    assert result["tables"]["quarantine"] == 1 and result["tables"]["leads"] == 1
+    assert wh.scalar("SELECT count(*) FROM quarantine") == 2, "L2's and L3's entries stay (L10 is not L1)"

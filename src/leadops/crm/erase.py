@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from leadops.warehouse.connection import Warehouse
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+WORD = re.compile(r"[A-Za-z0-9_.@+\-]+")
+LIKE_TOKENS = 50  # up to this many ids and emails, the database pre-filters quarantine rows with LIKE
 FILE_SUFFIXES = (".csv", ".parquet")
 SKIP_DIRS = (".leadops", "mlartifacts", "mlruns", ".git")
 MAX_IDS = 10_000
@@ -53,15 +55,29 @@ class Mentions:
 
     ids: set[str]
     emails: set[str] = field(default_factory=set)
+    _cache: set[str] | None = field(default=None, repr=False)
+
+    def add_emails(self, found: Iterable[str]) -> None:
+        """Addresses seen beside their ids (a CRM export row): looked for too from now on."""
+        self.emails.update(found)
+        self._cache = None
 
     def tokens(self) -> set[str]:
         """Every value whose appearance means the row is about one of them."""
         return self.ids | self.emails
 
-    def pattern(self) -> re.Pattern[str]:
-        """A regex finding any token as a whole word (LEAD-1 does not match LEAD-10)."""
-        alternatives = "|".join(re.escape(t) for t in sorted(self.tokens(), key=len, reverse=True))
-        return re.compile(rf"(?<![A-Za-z0-9_.@\-])(?:{alternatives})(?![A-Za-z0-9_@\-]|\.[A-Za-z0-9])", re.IGNORECASE)
+    def found_in(self, text: str) -> bool:
+        """Whether `text` holds one of the tokens as a whole word (LEAD-1 is not in LEAD-10), ignoring case.
+
+        Words are split on anything but letters, digits and `_ . @ + -` (trailing dots dropped), then looked up
+        in a set: linear in the text whatever the number of people erased."""
+        wanted = self._lowered()
+        return any(word.rstrip(".").lower() in wanted for word in WORD.findall(text))
+
+    def _lowered(self) -> set[str]:
+        if self._cache is None:
+            self._cache = {t.lower() for t in self.tokens()}
+        return self._cache
 
 
 def _check_ids(lead_ids: Sequence[str]) -> set[str]:
@@ -100,20 +116,20 @@ def _stored_emails(warehouse: Warehouse, ids: set[str]) -> set[str]:
 def _quarantine_matches(warehouse: Warehouse, who: Mentions) -> list[tuple[Any, ...]]:
     """Keys of the quarantine entries whose raw values or detail mention one of them."""
     text = "CAST(raw AS VARCHAR)" if warehouse.dialect == "duckdb" else "CAST(raw AS TEXT)"
-    likes = " OR ".join(f"lower({text}) LIKE ? OR lower(detail) LIKE ?" for _ in who.tokens())
-    params: list[str] = []
-    for token in sorted(who.tokens()):
-        like = "%" + token.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [like, like]
-    likes = likes.replace("LIKE ?", "LIKE ? ESCAPE '\\'")
-    rows = warehouse.rows(
-        f"SELECT source, row_number, reason, row_hash, {text}, detail FROM quarantine WHERE {likes}", params
-    )
-    pattern = who.pattern()
+    tokens = sorted(who.tokens())
+    where, params = "", []
+    if len(tokens) <= LIKE_TOKENS:
+        likes = []
+        for token in tokens:
+            like = "%" + token.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            likes.append(f"lower({text}) LIKE ? ESCAPE '\\' OR lower(detail) LIKE ? ESCAPE '\\'")
+            params += [like, like]
+        where = " WHERE " + " OR ".join(likes)
+    rows = warehouse.rows(f"SELECT source, row_number, reason, row_hash, {text}, detail FROM quarantine{where}", params)
     found = []
     for source, number, reason, digest, raw, detail in rows:
         values = list(json.loads(raw).values()) if raw else []
-        if any(isinstance(v, str) and pattern.search(v) for v in [*values, detail]):
+        if any(isinstance(v, str) and who.found_in(v) for v in [*values, detail]):
             found.append((source, number, reason, digest))
     return found
 
@@ -177,7 +193,6 @@ def _records(handle: io.TextIOBase) -> Iterator[str]:
 
 def _csv_rewrite(path: Path, who: Mentions, dry_run: bool, emails: set[str]) -> int:
     """Drop the CSV records mentioning them (the header and every other record kept byte for byte)."""
-    pattern = who.pattern()
     removed = 0
     tmp = path.with_name(f".{path.name}.{os.getpid()}.erase.tmp")
     with contextlib.ExitStack() as stack:
@@ -186,7 +201,7 @@ def _csv_rewrite(path: Path, who: Mentions, dry_run: bool, emails: set[str]) -> 
         if not dry_run:
             out = stack.enter_context(open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline=""))
         for number, record in enumerate(_records(handle)):
-            if number > 0 and pattern.search(record):
+            if number > 0 and who.found_in(record):
                 removed += 1
                 emails.update(EMAIL.findall(record))
             elif out is not None:
@@ -288,12 +303,14 @@ def erase(
     who = Mentions(ids)
     with warehouse.writer("erase"):
         warehouse.migrate()
-        who.emails |= _stored_emails(warehouse, ids)
+        who.add_emails(_stored_emails(warehouse, ids))
         exports, others = candidate_files(workspace, exports_dir, sources)
         # first pass over the files: count (and learn the addresses beside the ids) without writing
         listed: dict[str, int] = {}
         for path in others:
-            n = _scan(path, who, False, who.emails)
+            learned: set[str] = set()
+            n = _scan(path, who, False, learned)
+            who.add_emails(learned)
             if n:
                 listed[str(path)] = n
         tables = lead_tables(warehouse)

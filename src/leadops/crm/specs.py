@@ -157,6 +157,10 @@ class SourceSpec(MappingSpec):
     )
     id_from_row: bool = Field(default=False, description="make the key from the row number when the export has none")
     flat_outcome: FlatOutcome | None = None
+    post_outcome: list[str] = Field(
+        default_factory=list,
+        description="source columns known only after the outcome (a rep's tag, a rating): loaded, never trained on",
+    )
     batch_rows: int | None = Field(
         default=None,
         ge=1_000,

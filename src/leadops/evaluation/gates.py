@@ -1,12 +1,15 @@
 """Validation gates declared in config: absolute floors, limits relative to the champion (overall and for
-every group large enough to judge), a calibration bound and a minimum of training data. A model is promoted
-only if every declared gate passes; a gate relative to the champion passes with detail "no champion" when
+every group large enough to judge), a calibration bound and a minimum of training data; plus `no_leakage`,
+which is not configurable: it fails when the model uses a feature the leakage guard flagged on the training
+set (kept through `training.leakage.allow` or `action: warn`). A model is promoted only if every gate passes
+(or when forced with a reason); a gate relative to the champion passes with detail "no champion" when
 there is none.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +116,37 @@ class GateResult:
             raise GateFailedError(f"{model} failed {len(self.failed)} gate(s): {why}")
 
 
+@dataclass(frozen=True)
+class LeakageEvidence:
+    """What the leakage guard found on the training set, as the no_leakage gate needs it."""
+
+    used: Mapping[str, str] = field(default_factory=dict)
+    """flagged features the model uses -> why"""
+    excluded: tuple[str, ...] = ()
+    declared: tuple[str, ...] = ()
+    skipped: str | None = None
+
+
+def leakage_gate(evidence: LeakageEvidence) -> GateOutcome:
+    """no_leakage: the model may not use a feature the guard flagged; the detail names them and the way out."""
+    if evidence.used:
+        names = ", ".join(sorted(evidence.used))
+        return GateOutcome(
+            False,
+            float(len(evidence.used)),
+            0.0,
+            f"the model uses {len(evidence.used)} feature(s) the leakage guard flagged: {names}; retrain "
+            "without them (drop them from training.leakage.allow) or promote with --force --reason",
+        )
+    if evidence.skipped:
+        return GateOutcome(True, 0.0, 0.0, f"leakage guard did not run: {evidence.skipped}")
+    left_out = [*evidence.excluded, *evidence.declared]
+    detail = "no feature the model uses is flagged"
+    if left_out:
+        detail += f" ({', '.join(left_out)} left out of training)"
+    return GateOutcome(True, 0.0, 0.0, detail)
+
+
 def _floor(name: str, value: float | None, bound: float, higher_is_better: bool) -> GateOutcome:
     """A gate on one figure of the report."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -142,9 +176,13 @@ def check_gates(
     train_rows: int,
     train_conversions: int,
     gates: GatesConfig,
+    leakage: LeakageEvidence | None = None,
 ) -> GateResult:
-    """Hold a challenger's report (and its training data size) to every declared gate."""
+    """Hold a challenger's report (and its training data size, and what the leakage guard found on its
+    training set) to every gate."""
     out: dict[str, GateOutcome] = {}
+    if leakage is not None:
+        out["no_leakage"] = leakage_gate(leakage)
     a = gates.absolute
     for name, value, bound, hib in (
         ("min_auc", report.auc, a.min_auc, True),

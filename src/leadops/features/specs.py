@@ -389,19 +389,47 @@ class SplitSpec(Strict):
 
 
 class LeakageSpec(Strict):
-    """The leakage guard's thresholds (see leadops.features.leakage for the rule)."""
+    """The leakage guard's thresholds (see leadops.features.leakage for the rules)."""
 
     enabled: bool = True
     threshold: float = Field(default=0.95, gt=0.5, le=1.0, description="single-feature AUC that is always a leak")
     dominance_floor: float = Field(
-        default=0.75, gt=0.5, le=1.0, description="single-feature AUC above which dominance is tested"
+        default=0.75,
+        ge=0.5,
+        le=1.0,
+        description="below this single-feature AUC a feature must beat the rest by its distance below it",
     )
     dominance_margin: float = Field(
         default=0.0, ge=-0.2, le=0.2, description="flag when AUC(feature) >= AUC(rest) - margin"
     )
+    suspect_gap: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=0.2,
+        description="a feature within this AUC of its rest is set aside as a suspect while the others are re-tested",
+    )
+    suspect_floor: float = Field(
+        default=0.75, gt=0.5, le=1.0, description="single-feature AUC a feature needs to be set aside as a suspect"
+    )
+    max_suspects: int = Field(default=3, ge=0, le=10, description="suspects set aside at once")
+    missing_floor: float = Field(
+        default=0.6,
+        gt=0.5,
+        le=1.0,
+        description="AUC of 'is filled' for the label above which a fill pattern is tested (filled after the outcome)",
+    )
+    explained_fill: float = Field(
+        default=0.7,
+        gt=0.5,
+        le=1.0,
+        description="held-out AUC at which the other features explain when a field is filled (missing by design)",
+    )
     action: Literal["exclude", "warn"] = "exclude"
     allow: list[str] = Field(default_factory=list, description="features never excluded (reported anyway)")
     max_rows: int = Field(default=200_000, ge=1_000, description="rows sampled for the check")
+    model_rows: int = Field(
+        default=50_000, ge=1_000, description="rows (of the sample) the rest-of-the-record models are fitted on"
+    )
 
 
 class TrainingSpec(Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ import pandas as pd
 
 from leadops.errors import LeadOpsError
 from leadops.evaluation import ChampionScores, EvaluationReport, check_gates, evaluate
-from leadops.evaluation.gates import GateResult
+from leadops.evaluation.gates import GateResult, LeakageEvidence
 from leadops.evaluation.thresholds import RoutingChoice, choose_threshold
+from leadops.features.leakage import used_flags
 from leadops.modeling.context import ModelContext
 from leadops.scorers import Scorer, load_scorer
 
@@ -138,12 +140,27 @@ def assess(
     return Assessment(report, scores, champion_report, champion_version if champ is not None else None, choice)
 
 
-def gates_for(assessment: Assessment, context: ModelContext) -> GateResult:
-    """Check every configured gate: floors, champion-relative, groups, calibration, training data."""
+def gates_for(
+    assessment: Assessment,
+    context: ModelContext,
+    features: Sequence[str] | None = None,
+    recorded_flags: Mapping[str, str] | None = None,
+) -> GateResult:
+    """Check every gate: floors, champion-relative, groups, calibration, training data, and no_leakage for the
+    model's `features` (default: the training set's) against today's guard and the flags its training recorded."""
     training = context.training
     rows = len(training.y_train) + len(training.y_val)
     conversions = int(training.y_train.sum() + training.y_val.sum())
-    return check_gates(assessment.report, assessment.champion_report, rows, conversions, context.settings.gates)
+    used = {**(recorded_flags or {}), **used_flags(training.leakage, features or training.features)}
+    leakage = LeakageEvidence(
+        used=used,
+        excluded=tuple(training.leakage.excluded),
+        declared=tuple(training.leakage.declared),
+        skipped=training.leakage.skipped,
+    )
+    return check_gates(
+        assessment.report, assessment.champion_report, rows, conversions, context.settings.gates, leakage
+    )
 
 
 def headline(report: EvaluationReport) -> dict[str, Any]:

@@ -22,7 +22,21 @@ def review(settings: Settings, warehouse: Warehouse, ref: str) -> tuple[Any, Ass
     scorer = load_scorer(load_artifact_dir(settings, version.version))
     champion_dir, champion_version = champion_artifact(registry, other_than=version.version)
     assessment = assess(scorer, context, champion_dir, champion_version)
-    return version, assessment, gates_for(assessment, context), context
+    recorded = recorded_leakage(registry.show(version.version).lineage)
+    return version, assessment, gates_for(assessment, context, scorer.feature_names_in_, recorded), context
+
+
+def recorded_leakage(lineage: dict[str, Any]) -> dict[str, str]:
+    """The flagged features a version was trained with, as its training recorded them (feature -> why)."""
+    import json
+
+    raw = lineage.get("leakage_flags_used")
+    try:
+        found = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    names = found if isinstance(found, list) else []
+    return {str(n): "flagged by the leakage guard when this version was trained" for n in names}
 
 
 def evaluate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from leadops.bundle.summaries import summarize
 from leadops.config import Settings
 from leadops.errors import NotFoundError
 from leadops.evaluation import auc, write_report
+from leadops.features.leakage import used_flags
 from leadops.hashing import config_hash, feature_spec_hash
 from leadops.modeling.assess import assess, champion_artifact, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
@@ -101,6 +103,7 @@ def train_model(
         champion=assessment.champion_report,
         champion_name=f"champion v{champion_version}" if champion_version else "champion",
         gate_result=gates,
+        leakage=training.leakage.to_dict(),
     )
     report = assessment.report.to_dict()
     result: dict[str, Any] = {
@@ -116,6 +119,7 @@ def train_model(
         "mql_threshold": None if routing is None else routing["mql_threshold"],
         "routing": routing,
         "leakage_flags": training.leakage.reasons(),
+        "leakage": training.leakage.flags(),
         "features": training.features,
         "training_digest": training.digest,
         "point_in_time": training.point_in_time,
@@ -187,6 +191,7 @@ def _register(
             "config_hash": config_hash(settings),
             "leadops_version": __version__,
             "gates_passed": result["gates_passed"],
+            "leakage_flags_used": json.dumps(sorted(used_flags(context.training.leakage, result["features"]))),
         },
         report_path=report_path,
     )

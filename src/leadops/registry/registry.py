@@ -298,7 +298,7 @@ class Registry:
         if not force and gates_passed is not True:
             failed = failed_gates(gate_detail)
             what = (
-                f"failed gates {failed}"
+                f"failed gates {failed}{_failure_details(gate_detail, failed)}"
                 if failed
                 else ("failed its gates" if gates_passed is False else "has no gate result")
             )
@@ -414,6 +414,15 @@ def failed_gates(detail: Mapping[str, Any] | None) -> list[str]:
         if passed is False:
             failed.append(name)
     return failed
+
+
+def _failure_details(detail: Mapping[str, Any] | None, failed: list[str]) -> str:
+    """': name: why; ...' for the failed gates whose detail says why (so the refusal names what to fix)."""
+    gates = (detail or {}).get("gates")
+    if not isinstance(gates, Mapping):
+        return ""
+    why = [f"{n}: {gates[n]['detail']}" for n in failed if isinstance(gates.get(n), Mapping) and gates[n].get("detail")]
+    return f" ({'; '.join(why)})" if why else ""
 
 
 def _is_challenger(alias: str) -> bool:
