@@ -252,7 +252,16 @@ def ingest(
         progress_bar(not as_json) as update,
     ):
         report = run_ingest(settings, warehouse, sources=source, progress=lambda s, n: update(s, 0.5))
-    emit(report.to_dict(), as_json)
+        from leadops.crm.coverage import coverage_warnings
+
+        result = report.to_dict()
+        result["warnings"] = coverage_warnings(
+            settings.sources, settings.contracts, warehouse, settings.features.warn_share
+        )
+    emit(result, as_json)
+    if not as_json:
+        for line in result["warnings"]:
+            err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
 def _parse_time(value: str | None) -> datetime | None:
