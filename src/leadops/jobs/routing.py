@@ -190,6 +190,8 @@ def route_run(
     spec, business = routing.spec, routing.business
     pol = _policy(routing)
     partition, joins, join_params, within, within_params, new_rep = _capacity(business)
+    if spec.assign_to_owner:  # the CRM's owner of the lead takes it; capacity still counts per territory / rep
+        new_rep = f"coalesce(k.owner, {new_rep})"
     no_call = "b.do_not_call" if spec.consent.sales_requires_call_consent else "FALSE"
     no_email = "k.do_not_email" if spec.consent.nurture_requires_email_consent else "FALSE"
     types = list(routing.sales_types)
@@ -228,7 +230,7 @@ INSERT INTO lead_scores (run_id, lead_id, as_of, model_version, score, probabili
     percentile, fit_score, engagement_score, expected_value, mql, route, route_reason, region, rep, sales_status,
     with_sales_since, last_sales_touch_at, recycled_at, do_not_call, do_not_email, reasons, reason_text)
 WITH base AS (
-    SELECT l.lead_id, coalesce(l.region, 'unknown') AS region, l.do_not_call, l.do_not_email,
+    SELECT l.lead_id, coalesce(l.region, 'unknown') AS region, l.do_not_call, l.do_not_email, ld.owner,
            s.score, s.probability, s.grade, s.raw, s.fit_score, s.engagement_score, s.reasons, s.reason_text,
            ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, s.raw DESC NULLS LAST, l.lead_id) AS score_rank,
            100.0 * CUME_DIST() OVER (ORDER BY s.score) AS percentile,
