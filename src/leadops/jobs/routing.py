@@ -206,11 +206,9 @@ def route_run(
         f"recycled to nurture: no Sales activity ({', '.join(types)}) in {_days(spec.recycle.untouched_days)} "
         "with Sales"
     )
-    stale_reason = (
-        f"an MQL, but not fresh: neither created nor active in the last {fresh_days} days"
-        if spec.policy != "capacity"
-        else f"not fresh: neither created nor active in the last {fresh_days} days"
-    )
+    known_mql = spec.policy == "expected_value" or (spec.policy == "threshold" and routing.mql_threshold is not None)
+    stale = f"not fresh: neither created nor active in the last {_days(fresh_days or 0)}"
+    stale_reason = f"an MQL, but {stale}" if known_mql else stale
     fresh_sql = (
         "TRUE"
         if fresh_days is None
