@@ -135,7 +135,15 @@ def build_plan(
     joined = joined_columns(spec)
     available = set(header) | set(joined)
 
+    lookups = {lk.name: lk for lk in spec.lookups}
+
     def need(column: str, role: str) -> str:
+        prefix, _, rest = column.partition(".")
+        if column not in available and prefix in lookups and column not in header:
+            raise ConfigError(
+                f"source '{spec.name}': column '{column}' ({role}): lookup '{prefix}' brings only "
+                f"{lookups[prefix].columns}; add '{rest}' to its columns"
+            )
         if column not in available:
             shown = ", ".join(header[:30]) + (" ..." if len(header) > 30 else "")
             raise IngestError(f"source '{spec.name}': column '{column}' ({role}) is not in {file} (it has: {shown})")
