@@ -337,3 +337,12 @@ def test_ties_in_the_calibrated_score_rank_and_route_by_the_raw_score(wh, tmp_pa
     assert [r[0] for r in rows] == [r[0] for r in want]
     callable_ = [r for r in want if not r[5]]
     assert {r[0] for r in rows if r[4] == "sales"} == {r[0] for r in callable_[:7]}
+
+
+def test_without_any_threshold_sales_gets_the_top_leads_and_nobody_is_called_an_mql(wh, tmp_path, feats, models):
+    result = _run(wh, tmp_path, feats, models, business={"capacity": {"per_day": 6}}, fresh_days=None)
+    assert result.routing["mql_threshold"] is None and result.routing["threshold_source"].startswith("none")
+    reasons = _reasons(wh, result.run_id)
+    sales = [v for v in reasons.values() if v[1] == "sales"]
+    assert len(sales) == 6 and all(v[3].startswith("new to Sales: among today's top scores") for v in sales)
+    assert not any("MQL" in v[3] and "no MQL threshold" not in v[3] for v in reasons.values())

@@ -55,7 +55,7 @@ class LookupSpec(Strict):
 class FilterSpec(Strict):
     """Rows whose column matches are left out on purpose: counted under `reason`, never quarantined."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     column: str = Field(description="source (or lookup) column the rule reads, after missing_values")
     equals: str | None = None

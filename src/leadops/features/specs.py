@@ -112,7 +112,7 @@ class AttributeFeature(FeatureBase):
 class PropertyFilter(Strict):
     """Which activities count by one of their properties (activities.properties), compared as text."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     property: str = Field(description="the property's name, e.g. outcome, direction, page")
     equals: str | None = None

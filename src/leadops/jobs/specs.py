@@ -85,6 +85,10 @@ class RoutingSpec(_Section):
     )
     recycle: RecycleSpec = Field(default_factory=RecycleSpec)
     consent: ConsentSpec = Field(default_factory=ConsentSpec)
+    assign_to_owner: bool = Field(
+        default=False,
+        description="a lead new to Sales goes to its CRM owner (leads.owner) when it has one, else as capacity picks",
+    )
 
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
