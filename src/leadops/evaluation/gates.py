@@ -3,7 +3,7 @@ every group large enough to judge), a calibration bound and a minimum of trainin
 which is not configurable: it fails when the model uses a feature the leakage guard flagged on the training
 set (kept through `training.leakage.allow` or `action: warn`). A model is promoted only if every gate passes
 (or when forced with a reason); a gate relative to the champion passes with detail "no champion" when
-there is none.
+there is none, and fails with the reason when a champion exists but could not be measured on the same leads.
 """
 
 from __future__ import annotations
@@ -177,9 +177,14 @@ def check_gates(
     train_conversions: int,
     gates: GatesConfig,
     leakage: LeakageEvidence | None = None,
+    *,
+    champion_problem: str | None = None,
 ) -> GateResult:
     """Hold a challenger's report (and its training data size, and what the leakage guard found on its
-    training set) to every gate."""
+    training set) to every gate.
+
+    `champion_problem` says why an existing champion could not be measured on the same leads: every gate
+    relative to the champion then fails with that reason (it never passes for want of a comparison)."""
     out: dict[str, GateOutcome] = {}
     if leakage is not None:
         out["no_leakage"] = leakage_gate(leakage)
@@ -226,7 +231,11 @@ def check_gates(
         if bound is None:
             continue
         if champion_report is None:
-            out[name] = GateOutcome(True, None, bound, NO_CHAMPION)
+            out[name] = (
+                GateOutcome(False, None, bound, champion_problem)
+                if champion_problem
+                else GateOutcome(True, None, bound, NO_CHAMPION)
+            )
         else:
             out[name] = _drop(attr, getattr(report, attr), getattr(champion_report, attr), bound)
 
@@ -234,7 +243,11 @@ def check_gates(
     if g.max_group_auc_drop is not None:
         columns = g.columns if g.columns is not None else list(report.groups)
         for col in columns:
-            out[f"max_group_auc_drop:{col}"] = _group_gate(report, champion_report, col, g.max_group_auc_drop)
+            out[f"max_group_auc_drop:{col}"] = (
+                GateOutcome(False, None, g.max_group_auc_drop, champion_problem)
+                if champion_report is None and champion_problem
+                else _group_gate(report, champion_report, col, g.max_group_auc_drop)
+            )
     return GateResult(passed=all(o.passed for o in out.values()), gates=out)
 
 

@@ -20,7 +20,7 @@ from leadops.errors import NotFoundError
 from leadops.evaluation import auc, write_report
 from leadops.features.leakage import used_flags
 from leadops.hashing import config_hash, feature_spec_hash
-from leadops.modeling.assess import assess, champion_artifact, gates_for, headline
+from leadops.modeling.assess import assess, champion_view, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
 from leadops.scorers import Scorer, build_scorer
 from leadops.scorers.phrases import meanings_of
@@ -75,8 +75,9 @@ def train_model(
     step(f"fitting {name}", 0.35)
     scorer = fit_scorer(settings, name, context)
     step("evaluating on the test split", 0.7)
-    champion_dir, champion_version = champion_artifact(_registry(settings, warehouse)) if register else (None, None)
-    assessment = assess(scorer, context, champion_dir, champion_version)
+    champion = champion_view(context, _registry(settings, warehouse)) if register else None
+    champion_version = None if champion is None else champion.version
+    assessment = assess(scorer, context, champion)
     gates = gates_for(assessment, context)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     artifact = settings.path(Path(".leadops") / "artifacts" / f"{name}-{stamp}")
