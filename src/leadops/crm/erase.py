@@ -7,6 +7,7 @@ deleted. Export files (exports/<date>/*.csv, *.parquet) are rewritten without th
 Parquet files of the workspace and the configured sources (the CRM's own export, the simulator's ground truth)
 are listed, and rewritten too with `rewrite_sources`. Each request is audited in `erasure_log` with who, when
 and how many rows per table and file, never the erased values; a second run finds nothing and says so.
+`erased_leads` keeps sha256 of each erased id so ingest leaves them out when the CRM export still has them.
 """
 
 from __future__ import annotations
