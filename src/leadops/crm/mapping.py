@@ -189,17 +189,24 @@ def build_plan(
     read: list[str] = [ROW, BAD_FIELD]
     text: dict[str, str] = {}  # canonical -> SQL text expression (stage v)
     origin: dict[str, str] = {}  # canonical -> source column (for messages)
+    # a value map repeats its operand once per value (CASE x WHEN ...): a composed or coalesced operand is
+    # computed once per row in a projection before it (`_pre__<column>`), not once per mapped value
+    pre: dict[str, str] = {}
     sources_of: dict[str, list[str]] = {}
     for src, dst in columns.items():
         sources_of.setdefault(dst, []).append(src)
     for dst, srcs in sources_of.items():  # several sources onto one column: the first that is not missing
         parts = [_missing(ident(src), missing) for src in srcs]
-        expr = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+        expr = parts[0]
+        if len(parts) > 1 or spec.values.get(dst):
+            pre[f"_pre__{dst}"] = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+            expr = ident(f"_pre__{dst}")
         text[dst] = _value_map(expr, spec.values.get(dst, {}))
         origin[dst] = " or ".join(srcs)
     for dst, how in spec.compose.items():
         pieces = ", ".join(_missing(ident(src), missing) for src in how.columns)
-        text[dst] = _value_map(f"NULLIF(concat_ws({lit(how.separator)}, {pieces}), '')", spec.values.get(dst, {}))
+        pre[f"_pre__{dst}"] = f"NULLIF(concat_ws({lit(how.separator)}, {pieces}), '')"
+        text[dst] = _value_map(ident(f"_pre__{dst}"), spec.values.get(dst, {}))
         origin[dst] = how.separator.join(how.columns)
     for dst, value in spec.constants.items():
         if dst not in table.columns:
@@ -322,6 +329,8 @@ def build_plan(
     flat_out = ", _converted, _deal_value" if converted else ""
     # one pass over the checks gives the first failing one's index; the detail text is built for bad rows only
     source_rows = relation(spec, RAW)
+    if pre:
+        source_rows = f"(SELECT r.*, {', '.join(f'{e} AS {ident(n)}' for n, e in pre.items())} FROM {source_rows} r)"
     filter_sql = None
     kept = ""
     if spec.filters:
