@@ -554,11 +554,17 @@ def purge(
 ) -> None:
     """Remove personal data past its retention (privacy: quarantine raw values, quarantine, exports); cron-safe."""
     from leadops.crm.retention import purge as run_purge
-    from leadops.jobs.exports import export_dir
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
+        base = _exports_base(settings)
         emit(run_purge(settings.privacy, warehouse, base, dry_run=dry_run), as_json)
+
+
+def _exports_base(settings: Any) -> Path:
+    """The folder holding exports/<date>/ (scoring.exports.dir, relative to the workspace)."""
+    from leadops.jobs.exports import export_dir
+
+    return export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
 
 
 def _ids_from(path: Path | None) -> list[str]:
@@ -591,12 +597,11 @@ def erase(
 ) -> None:
     """Remove people from every table with a lead_id, the quarantine and the export files; audited, idempotent."""
     from leadops.crm.erase import erase as run_erase
-    from leadops.jobs.exports import export_dir
 
     with failures(as_json):
         ids = list(lead_ids or []) + _ids_from(from_file)
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
+        base = _exports_base(settings)
         result = run_erase(
             warehouse, ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
             rewrite_sources=rewrite_sources, dry_run=dry_run,

@@ -106,3 +106,6 @@ def test_erase_on_a_scored_workspace_leaves_no_row_and_no_file_mentioning_the_le
     reloaded = call("ingest", "--workspace", str(ws))
     assert sum(s["filtered_reasons"].get("erased", 0) for s in reloaded["per_source"]) >= 1
     assert _rows_mentioning(ws / "warehouse.duckdb", [other, lead_id]) == {}
+
+    purged = call("purge", "--dry-run", "--workspace", str(ws))
+    assert purged["dry_run"] is True and purged["message"] == "nothing is past its retention"
