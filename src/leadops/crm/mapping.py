@@ -18,8 +18,8 @@ from leadops.crm.emails import domain_type_sql
 from leadops.crm.joins import joined_columns, relation
 from leadops.crm.readers import BAD_FIELD, ROW
 from leadops.crm.schema import TableDef
-from leadops.crm.specs import FilterSpec, SourceSpec, TableContract
 from leadops.errors import ConfigError, IngestError
+from leadops.settings.crm import FilterSpec, SourceSpec, TableContract
 
 # a time ending in a UTC offset: a real one (at most 18 hours, minutes below 60) or anything shaped like one
 OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-](0[0-9]|1[0-8])(:?[0-5][0-9])?)$"
@@ -189,17 +189,24 @@ def build_plan(
     read: list[str] = [ROW, BAD_FIELD]
     text: dict[str, str] = {}  # canonical -> SQL text expression (stage v)
     origin: dict[str, str] = {}  # canonical -> source column (for messages)
+    # a value map repeats its operand once per value (CASE x WHEN ...): a composed or coalesced operand is
+    # computed once per row in a projection before it (`_pre__<column>`), not once per mapped value
+    pre: dict[str, str] = {}
     sources_of: dict[str, list[str]] = {}
     for src, dst in columns.items():
         sources_of.setdefault(dst, []).append(src)
     for dst, srcs in sources_of.items():  # several sources onto one column: the first that is not missing
         parts = [_missing(ident(src), missing) for src in srcs]
-        expr = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+        expr = parts[0]
+        if len(parts) > 1 or spec.values.get(dst):
+            pre[f"_pre__{dst}"] = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+            expr = ident(f"_pre__{dst}")
         text[dst] = _value_map(expr, spec.values.get(dst, {}))
         origin[dst] = " or ".join(srcs)
     for dst, how in spec.compose.items():
         pieces = ", ".join(_missing(ident(src), missing) for src in how.columns)
-        text[dst] = _value_map(f"NULLIF(concat_ws({lit(how.separator)}, {pieces}), '')", spec.values.get(dst, {}))
+        pre[f"_pre__{dst}"] = f"NULLIF(concat_ws({lit(how.separator)}, {pieces}), '')"
+        text[dst] = _value_map(ident(f"_pre__{dst}"), spec.values.get(dst, {}))
         origin[dst] = how.separator.join(how.columns)
     for dst, value in spec.constants.items():
         if dst not in table.columns:
@@ -322,6 +329,8 @@ def build_plan(
     flat_out = ", _converted, _deal_value" if converted else ""
     # one pass over the checks gives the first failing one's index; the detail text is built for bad rows only
     source_rows = relation(spec, RAW)
+    if pre:
+        source_rows = f"(SELECT r.*, {', '.join(f'{e} AS {ident(n)}' for n, e in pre.items())} FROM {source_rows} r)"
     filter_sql = None
     kept = ""
     if spec.filters:
