@@ -134,7 +134,7 @@ def _spark_vs_duckdb(n: int, artifact: Path, tmp: Path) -> list[dict[str, Any]]:
     from leadops.jobs.engines.spark import _scorer_fn, _spark_schema, session, spark_available
     from leadops.jobs.model import load_model
     from leadops.jobs.scoring import STAGE_SCHEMA, score_chunk
-    from leadops.jobs.specs import SparkSpec
+    from leadops.settings.jobs import SparkSpec
 
     if spark_available():
         return [

@@ -14,7 +14,7 @@ from leadops.crm import ingest
 from leadops.crm.erase import erase, lead_key, lead_tables
 from leadops.crm.pii import masker, personal_columns
 from leadops.crm.retention import PrivacySpec, purge
-from leadops.crm.specs import SourceSpec
+from leadops.settings.crm import SourceSpec
 
 LEADS = (
     LEADS_HEADER

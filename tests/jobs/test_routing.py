@@ -291,9 +291,9 @@ def test_a_configured_sales_activity_type_stops_recycling(wh, tmp_path, feats, m
 
 
 def test_by_default_every_sales_side_type_counts_as_sales_working_a_lead(wh, tmp_path, feats, models):
-    from leadops.crm.specs import ContractsSpec
     from leadops.jobs.routing import SALES_SIDE_TYPES, declared_activity_types, sales_activity_types
-    from leadops.jobs.specs import RoutingSpec
+    from leadops.settings.crm import ContractsSpec
+    from leadops.settings.jobs import RoutingSpec
 
     contracts = ContractsSpec.model_validate(
         {"activities": {"categories": {"activity_type": {"allowed": ["page_view", "sales_call", "meeting", "demo"]}}}}

@@ -8,8 +8,8 @@ import pyarrow as pa
 from test_routing_sql import LEADS, T0, _stage
 
 from leadops.jobs.routing import plan, route_run, write_queues
-from leadops.jobs.specs import RoutingSpec
 from leadops.settings.business import BusinessSettings
+from leadops.settings.jobs import RoutingSpec
 from leadops.warehouse import Warehouse
 
 OWNERS = {"A": "REP-07", "B": None, "C": "REP-02"}

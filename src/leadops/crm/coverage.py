@@ -7,7 +7,7 @@ warning line and in `warnings` of --json.
 
 from __future__ import annotations
 
-from leadops.crm.specs import ContractsSpec, SourceSpec
+from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.warehouse import Warehouse
 
 

@@ -31,7 +31,7 @@ from leadops.errors import ConfigError, IngestError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from leadops.crm.specs import SourceSpec
+    from leadops.settings.crm import SourceSpec
     from leadops.warehouse.connection import Warehouse
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")

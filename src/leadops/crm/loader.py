@@ -49,9 +49,9 @@ from leadops.crm.readers import (
 )
 from leadops.crm.report import IngestReport, SourceReport
 from leadops.crm.schema import TABLE_ORDER, TABLES, TableDef
-from leadops.crm.specs import SourceSpec
 from leadops.crm.stage import Stage
 from leadops.errors import IngestError, LeadOpsError
+from leadops.settings.crm import SourceSpec
 from leadops.warehouse.connection import Warehouse, quote_ident, redact, utcnow
 
 if TYPE_CHECKING:

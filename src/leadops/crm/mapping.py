@@ -18,8 +18,8 @@ from leadops.crm.emails import domain_type_sql
 from leadops.crm.joins import joined_columns, relation
 from leadops.crm.readers import BAD_FIELD, ROW
 from leadops.crm.schema import TableDef
-from leadops.crm.specs import FilterSpec, SourceSpec, TableContract
 from leadops.errors import ConfigError, IngestError
+from leadops.settings.crm import FilterSpec, SourceSpec, TableContract
 
 # a time ending in a UTC offset: a real one (at most 18 hours, minutes below 60) or anything shaped like one
 OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-](0[0-9]|1[0-8])(:?[0-5][0-9])?)$"

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from leadops.crm.specs import ContractsSpec, SourceSpec
-from leadops.jobs.specs import RoutingSpec
 from leadops.settings.business import BusinessSettings
+from leadops.settings.crm import ContractsSpec, SourceSpec
+from leadops.settings.jobs import RoutingSpec
 from leadops.warehouse import Warehouse
 
 SALES_SIDE_TYPES = (

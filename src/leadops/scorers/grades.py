@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from leadops.errors import ScorerError
-from leadops.scorers.specs import GradesSpec
+from leadops.settings.models import GradesSpec
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from leadops.scorers.calibration import stratified_folds
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.encoding import category_codes, row_major, split_kinds
 from leadops.scorers.reasons import ReasonMatrix
-from leadops.scorers.specs import AnyScorerSpec, LightGBMSpec
+from leadops.settings.models import AnyScorerSpec, LightGBMSpec
 
 _SEARCH_SPACE: dict[str, list[float]] = {
     "num_leaves": [15, 31, 63],

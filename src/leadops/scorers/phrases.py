@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from leadops.scorers.reasons import concat, format_values, template_texts
-from leadops.scorers.specs import FeatureMeaning
+from leadops.settings.models import FeatureMeaning
 
 if TYPE_CHECKING:
-    from leadops.features.specs import FeaturesSpec
+    from leadops.settings.features import FeaturesSpec
 
 OTHER = "other"
 _ID_LIKE = re.compile(
@@ -174,7 +174,7 @@ def fit_levels(X: pd.DataFrame) -> dict[str, Levels]:
 
 def meanings_of(spec: FeaturesSpec) -> dict[str, dict[str, Any]]:
     """Each feature's meaning (plain data for a scorer spec's `feature_meanings`), from the fitted feature spec."""
-    from leadops.features.specs import ActivityFeature, AttributeFeature, BuiltinFeature
+    from leadops.settings.features import ActivityFeature, AttributeFeature, BuiltinFeature
 
     out: dict[str, dict[str, Any]] = {}
     for f in spec.definitions:
