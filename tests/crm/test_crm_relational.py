@@ -179,6 +179,10 @@ def test_one_source_feeds_several_tables_through_routes(workspace: Workspace) ->
         {"still open": 1},
     )
     assert wh.scalar("SELECT count(*) FROM activities") == 3
+    only = ingest(settings, wh, sources=["sf_opps.closed"])
+    assert [s.name for s in only.per_source] == ["sf_opps.closed"] and only.rows_unchanged == 2
+    with pytest.raises(IngestError, match=r"unknown source\(s\) \['sf_opps.open'\]"):
+        ingest(settings, wh, sources=["sf_opps.open"])
     assert wh.rows("SELECT outcome_id, outcome, deal_value FROM outcomes ORDER BY 1") == [
         ("O2", "converted", 5000.0), ("O3", "lost", None)]  # fmt: skip
 
@@ -230,3 +234,11 @@ def test_a_lookup_path_outside_the_workspace_is_refused(workspace: Workspace) ->
     source["lookups"][0]["path"] = "/etc/passwd"
     with pytest.raises(Exception, match=r"sources\.0\.lookups\.0\.path"):
         workspace(_config(source), _files())
+
+
+def test_a_lookup_column_the_lookup_does_not_bring_is_named_with_what_it_brings(workspace: Workspace) -> None:
+    source = _leads_source()
+    source["columns"]["contact.Title"] = "job_level"
+    settings, wh = workspace(_config(source), _files())
+    with pytest.raises(ConfigError, match=r"lookup 'contact' brings only \['Department'\]; add 'Title'"):
+        ingest(settings, wh)

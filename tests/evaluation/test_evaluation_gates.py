@@ -96,6 +96,16 @@ def test_relative_gates_pass_with_no_champion() -> None:
     assert res.passed
 
 
+def test_relative_gates_fail_with_the_reason_when_a_champion_exists_but_was_not_measured() -> None:
+    challenger, _ = _pair()
+    why = "champion v3 could not be scored on the same test leads: its bundle failed its hash check"
+    gates = GatesConfig.model_validate({"groups": {"columns": ["x"]}})
+    res = check_gates(challenger, None, 50_000, 4_000, gates, champion_problem=why)
+    for name in ("max_auc_drop", "max_captured_at_capacity_drop", "max_group_auc_drop:x"):
+        assert not res.gates[name].passed and res.gates[name].detail == why
+    assert not res.passed
+
+
 def test_overall_drop_beyond_the_bound_fails() -> None:
     challenger, champion = _pair()
     res = check_gates(champion, challenger, 50_000, 4_000, GatesConfig())  # swap: the worse model challenges
@@ -128,3 +138,20 @@ def test_gate_config_forbids_unknown_keys_and_bad_bounds() -> None:
         GatesConfig.model_validate({"colour": "red"})
     assert GatesConfig().training.min_train_rows == 1000
     assert GatesConfig().training.min_train_conversions == 120
+
+
+def test_no_leakage_fails_when_the_model_uses_a_flagged_feature_and_says_how_to_override() -> None:
+    from leadops.evaluation.gates import LeakageEvidence
+
+    challenger, _ = _pair()
+    kept = LeakageEvidence(used={"tags": "tags alone ranks outcomes better ..."}, excluded=("lead_quality",))
+    res = check_gates(challenger, None, 50_000, 4_000, GatesConfig(), kept)
+    gate = res.gates["no_leakage"]
+    assert not res.passed and res.failed == ["no_leakage"] and gate.value == 1.0
+    assert "tags" in gate.detail and "--force --reason" in gate.detail
+    with pytest.raises(GateFailedError, match="no_leakage"):
+        res.raise_if_failed("v3")
+    clean = check_gates(challenger, None, 50_000, 4_000, GatesConfig(), LeakageEvidence(excluded=("tags",)))
+    assert clean.passed and "tags left out of training" in clean.gates["no_leakage"].detail
+    skipped = check_gates(challenger, None, 50_000, 4_000, GatesConfig(), LeakageEvidence(skipped="too few rows"))
+    assert skipped.gates["no_leakage"].passed and "did not run" in skipped.gates["no_leakage"].detail

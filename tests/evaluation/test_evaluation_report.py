@@ -128,7 +128,32 @@ def test_report_without_champion_oracle_or_probabilities_still_has_every_section
     assert {sid for sid, _ in SECTIONS} <= parsed.ids
     assert "No champion to compare with" in html and "No oracle given" in html
     assert "not a probability" in html
+    assert "No leakage report for this model" in html
     assert "points &lt;rules&gt;" in html and "points <rules>" not in html
+
+
+def test_report_lists_every_leakage_flag_with_its_figures(reports: dict[str, EvaluationReport]) -> None:
+    leakage = {
+        "rows": 6000,
+        "skipped": None,
+        "seconds": 1.25,
+        "checks": [{}, {}, {}],
+        "flags": [
+            {"feature": "tags", "test": "dominance", "figure": 0.891, "against": 0.883, "reason": "tags alone",
+             "action": "excluded"},
+            {"feature": "notes", "test": "declared", "figure": None, "against": None, "reason": "declared",
+             "action": "excluded"},
+            {"feature": "rating", "test": "dominance", "figure": 0.8, "against": 0.76, "reason": "rating alone",
+             "action": "kept"},
+        ],
+    }  # fmt: skip
+    html = render_report(reports["points"], model_name="points", leakage=leakage)
+    section = html[html.index('id="leakage"') : html.index('id="gates"')]
+    assert "3 feature(s) flagged or declared" in section and "6,000 training rows" in section
+    for needle in ("tags", "0.891", "0.883", "notes", "declared", "rating", "kept", "rating alone"):
+        assert needle in section, needle
+    clean = render_report(reports["points"], model_name="points", leakage={**leakage, "flags": []})
+    assert "No feature flagged" in clean
 
 
 def test_report_refuses_a_dict() -> None:

@@ -99,6 +99,7 @@ def make_world(n_leads: int, *, days: int = 365, seed: int = 0, acts_per_lead: f
             "occurred_at": pa.array(occurred, pa.timestamp("us")),
             "activity_type": kinds,
             "value": pa.array(values, mask=np.isnan(values)),
+            "properties": _properties(kinds, values),
         }
     )
     logit = -2.0 + 1.2 * intent
@@ -121,6 +122,24 @@ def make_world(n_leads: int, *, days: int = 365, seed: int = 0, acts_per_lead: f
     activities = activities.filter(keep)
     outcomes = outcomes.filter(pc_le(outcomes, end))
     return World(accounts, leads, activities, outcomes, end)
+
+
+PAGES = ["/", "/pricing", "/docs", "/pricing/enterprise", "/blog"]
+
+
+def _properties(kinds: np.ndarray, values: np.ndarray) -> pa.Array:
+    """Activity properties as JSON text, from the row itself (no new draws): a page per web visit, an outcome
+    and a whole-number duration per valued email open, none elsewhere."""
+    out: list[str | None] = []
+    for i, (kind, value) in enumerate(zip(kinds, values, strict=True)):
+        if kind in ("page_view", "pricing_view"):
+            out.append(json.dumps({"page": PAGES[i % len(PAGES)]}))
+        elif kind == "email_open" and not np.isnan(value):
+            outcome = "Connected" if value > 2 else ("Left Voicemail" if i % 2 else "No Answer")
+            out.append(json.dumps({"outcome": outcome, "minutes": int(value), "direction": "Outbound"}))
+        else:
+            out.append(None)
+    return pa.array(out, pa.string())
 
 
 def pc_le(table: pa.Table, end: datetime) -> pa.ChunkedArray:

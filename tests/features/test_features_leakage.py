@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from leadops.features.leakage import check_leakage, rank_auc, single_feature_auc
-from leadops.features.specs import LeakageSpec
+from leadops.settings.features import LeakageSpec
 
 BANK = Path(__file__).parents[2] / ".." / "shared" / "data" / "bank-additional-full.csv"
 
@@ -90,7 +90,7 @@ def test_bank_marketing_duration_is_flagged_by_dominance_and_nothing_else() -> N
 def test_a_dominant_point_in_time_activity_feature_is_a_signal_not_a_leak() -> None:
     """Dominance flags a static field that outranks the whole record, but not an as-of activity count."""
     from leadops.features.leakage import check_leakage
-    from leadops.features.specs import LeakageSpec
+    from leadops.settings.features import LeakageSpec
 
     rng = np.random.default_rng(5)
     n = 6000
@@ -108,3 +108,149 @@ def test_a_dominant_point_in_time_activity_feature_is_a_signal_not_a_leak() -> N
     assert "pricing_views_30d" in static.flagged
     timed = check_leakage(X, y, spec=spec, seed=1, time_safe={"pricing_views_30d"})
     assert "pricing_views_30d" not in timed.flagged
+
+
+def _record_with_leaks(n: int = 12_000, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
+    """Six honest views of two latent traits, plus two post-outcome fields that hide each other."""
+    rng = np.random.default_rng(seed)
+    fit, intent = rng.normal(size=n), rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2.2 + 0.6 * fit + 0.8 * intent)))).astype(int)
+    X = pd.DataFrame(
+        {
+            "employees": np.exp(3 + fit + rng.normal(0, 0.8, n)).round(),
+            "seniority": fit + rng.normal(0, 1.2, n),
+            "visits": rng.poisson(np.exp(0.5 + 0.5 * intent)).astype(float),
+            "opens": rng.poisson(np.exp(0.3 + 0.4 * intent)).astype(float),
+            "downloads": rng.poisson(np.exp(-0.5 + 0.5 * intent)).astype(float),
+            "trials": rng.poisson(np.exp(-2.0 + 1.6 * intent)).astype(float),
+            "region": rng.choice(["emea", "amer", "apac"], n),
+        }
+    )
+    # a rep's tag and a quality rating, both written once the deal was decided: strong and medium
+    X["rep_tag"] = np.where(rng.random(n) < np.where(y == 1, 0.75, 0.15), "hot", "cold")
+    X["rating"] = np.clip(np.round(1.0 * y + rng.normal(1.5, 0.8, n)), 0, 4)
+    return X, y
+
+
+def test_two_leaks_that_hide_each_other_are_both_flagged_and_honest_features_are_not() -> None:
+    X, y = _record_with_leaks()
+    report = check_leakage(X, y, categorical=["region", "rep_tag"])
+    assert sorted(report.flagged) == ["rating", "rep_tag"], report.reasons()
+    checks = {c.name: c for c in report.checks}
+    # each leak alone is weaker than everything else together, the other leak included ...
+    from leadops.features.leakage import _Guard
+
+    guard = _Guard(X.reset_index(drop=True), y.astype(np.int8), {"region", "rep_tag"}, LeakageSpec(), 0)
+    for leak in ("rep_tag", "rating"):
+        everything_else = guard.rest_model("label", [c for c in X.columns if c != leak], guard.y[guard.model_rows])
+        assert checks[leak].auc < everything_else, (leak, checks[leak].auc, everything_else)
+    # ... so the old rule (every other feature in "the rest") flags neither; with suspects set aside both are
+    old_rule = check_leakage(X, y, categorical=["region", "rep_tag"], spec=LeakageSpec(max_suspects=0))
+    assert old_rule.flagged == []
+    assert {checks[c].test for c in ("rep_tag", "rating")} == {"dominance"}
+    assert "leaving out" in report.reasons()["rating"] and "leaving out" in report.reasons()["rep_tag"]
+
+
+def test_a_field_filled_mostly_for_converts_is_flagged_but_one_missing_by_design_is_not() -> None:
+    X, y = _record_with_leaks(seed=8)
+    X = X.drop(columns=["rep_tag", "rating"])
+    rng = np.random.default_rng(9)
+    filled = rng.random(len(y)) < np.where(y == 1, 0.45, 0.15)
+    X["last_activity"] = pd.Series(np.where(filled, rng.choice(["call", "email"], len(y)), None), dtype=object)
+    # recency is missing exactly when there was no trial: its missingness predicts the label, the record (the
+    # trial count) explains it
+    has = X["trials"].to_numpy() > 0
+    X["days_since_trial"] = np.where(has, rng.integers(0, 30, len(y)).astype(float), np.nan)
+    spec = LeakageSpec(missing_floor=0.55)
+    report = check_leakage(X, y, categorical=["region", "last_activity"], spec=spec)
+    assert report.flagged == ["last_activity"], report.reasons()
+    check = next(c for c in report.checks if c.name == "last_activity")
+    assert check.test == "filled_after_outcome" and "of converts" in check.reason
+    # the figure is the AUC of "is filled" for the label, as scikit-learn computes it
+    assert check.figure == pytest.approx(roc_auc_score(y, filled), abs=1e-4)
+    assert check.fill_converted == pytest.approx(filled[y == 1].mean(), abs=1e-4)
+    assert max(roc_auc_score(y, has), 1 - roc_auc_score(y, has)) >= spec.missing_floor  # the fill test looks
+    recency = next(c for c in report.checks if c.name == "days_since_trial")
+    assert not recency.flagged and recency.fill_rest_auc is not None and recency.fill_rest_auc > 0.9
+
+
+def test_single_feature_aucs_match_scikit_learn() -> None:
+    X, y = _record_with_leaks(n=4000)
+    report = check_leakage(X, y, categorical=["region", "rep_tag"])
+    for c in report.checks:
+        if c.name in ("employees", "visits", "rating"):
+            expected = roc_auc_score(y, X[c.name])
+            assert c.auc == pytest.approx(max(expected, 1 - expected), abs=1e-4)
+
+
+def test_flags_are_structured_for_json() -> None:
+    X, y = _synthetic()
+    X["stage_code"] = y * 10.0
+    report = check_leakage(X, y, categorical=["segment"])
+    report.declared = {"notes": "notes reads crm.Notes, declared post_outcome in the mapping: never trained on"}
+    flags = {f["feature"]: f for f in report.flags()}
+    assert set(flags) == {"stage_code", "notes"}
+    assert flags["stage_code"]["test"] == "separation" and flags["stage_code"]["action"] == "excluded"
+    assert flags["stage_code"]["figure"] == 1.0 and flags["stage_code"]["against"] == 0.95
+    assert flags["notes"]["test"] == "declared" and set(flags["notes"]) == set(flags["stage_code"])
+
+
+def test_a_kept_flag_says_why_it_was_kept() -> None:
+    X, y = _synthetic()
+    X["stage_code"] = y * 10.0
+    report = check_leakage(X, y, spec=LeakageSpec(action="warn"), categorical=["segment"])
+    assert report.kept_flagged == ["stage_code"] and report.excluded == []
+    assert report.reasons()["stage_code"].endswith("[kept: leakage.action is warn]")
+
+
+def test_the_guard_subsamples_deterministically() -> None:
+    X, y = _record_with_leaks(n=6000)
+    spec = LeakageSpec(max_rows=3000, model_rows=2000)
+    a = check_leakage(X, y, categorical=["region", "rep_tag"], spec=spec, seed=4)
+    b = check_leakage(X, y, categorical=["region", "rep_tag"], spec=spec, seed=4)
+    assert a.rows == 3000 and [c.auc for c in a.checks] == [c.auc for c in b.checks]
+    assert a.flagged == b.flagged
+
+
+def test_declared_post_outcome_columns_map_to_the_features_that_read_them() -> None:
+    from leadops.features.leakage import declared_post_outcome
+    from leadops.settings.crm import SourceSpec
+    from leadops.settings.features import FeaturesSpec
+
+    features = FeaturesSpec.model_validate(
+        {
+            "definitions": [
+                {"name": "tags", "label": "tag", "key": "Tags", "type": "categorical"},
+                {"name": "score", "label": "rep score", "key": "RepScore"},
+                {"name": "score_sq", "label": "rep score squared", "kind": "derived", "expression": "score * score"},
+                {"name": "visits", "label": "visits", "key": "Visits"},
+                {"name": "department", "label": "department", "column": "department", "type": "categorical"},
+                {"name": "industry", "label": "industry", "source": "account", "column": "industry"},
+            ]
+        }
+    )
+    leads = SourceSpec.model_validate(
+        {
+            "name": "crm",
+            "table": "leads",
+            "path": "leads.csv",
+            "columns": {"LeadId": "lead_id", "Dept": "department"},
+            "attributes": "rest",
+            "post_outcome": ["Tags", "RepScore", "Dept"],
+        }
+    )
+    accounts = SourceSpec.model_validate({"name": "acc", "table": "accounts", "path": "a.csv", "post_outcome": []})
+    declared = declared_post_outcome(features, [leads, accounts])
+    assert sorted(declared) == ["department", "score", "score_sq", "tags"]
+    assert "crm.Tags" in declared["tags"] and "crm.Dept" in declared["department"]
+    assert "built on the post-outcome feature(s) score" in declared["score_sq"]
+
+
+def test_a_version_keeps_the_flags_its_training_recorded() -> None:
+    from leadops.modeling.review import recorded_leakage
+
+    assert recorded_leakage({"leakage_flags_used": '["tags"]'}) == {
+        "tags": "flagged by the leakage guard when this version was trained"
+    }
+    assert recorded_leakage({"leakage_flags_used": ["tags"]}).keys() == {"tags"}
+    assert recorded_leakage({}) == {} and recorded_leakage({"leakage_flags_used": "not json"}) == {}

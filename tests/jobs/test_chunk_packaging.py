@@ -37,6 +37,7 @@ def _row_wise_json(reasons: Any) -> str:
         {
             "feature": str(r["feature"]),
             "contribution": None if not math.isfinite(r["contribution"]) else round(float(r["contribution"]), 6),
+            "points": None if not math.isfinite(r["points"]) else round(float(r["points"]), 2),
             "text": str(r["text"]),
         }
         for r in reasons

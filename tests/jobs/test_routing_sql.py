@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 
 from leadops.jobs.routing import plan, route_run, write_queues
-from leadops.jobs.specs import RoutingSpec
 from leadops.settings.business import BusinessSettings
+from leadops.settings.jobs import RoutingSpec
 from leadops.warehouse import Warehouse
 
 T0 = datetime(2026, 3, 10)
+MQL: dict[str, bool] = {}
 # lead: (score, created days ago, do_not_call, region)
 LEADS = {
     "A": (95.0, 2, False, "NA"),  # new MQL
@@ -65,7 +66,8 @@ def _route(wh: Warehouse, run_id: str, as_of: datetime, previous: str | None, sp
             routing=plan(spec, business, None, ["sales_touch", "call"]),
         )
         write_queues(wh, run_id)
-    rows = wh.rows("SELECT lead_id, route, route_reason, sales_status FROM lead_scores WHERE run_id = ?", [run_id])
+    rows = wh.rows("SELECT lead_id, route, route_reason, sales_status, mql FROM lead_scores WHERE run_id = ?", [run_id])
+    MQL.update({r[0]: bool(r[4]) for r in rows})
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
@@ -88,6 +90,7 @@ def test_routing_states_and_reasons_are_the_same_on_every_engine(warehouse: Ware
     assert day1["D"][1] == "an MQL, but not fresh: neither created nor active in the last 30 days"
     assert day1["E"][1] == "no call consent (do not call): not queued for Sales"
     assert day1["F"][1] == "below the MQL threshold (50)"
+    assert MQL == {"A": True, "B": True, "C": True, "D": True, "E": True, "F": False}, "mql: score >= the threshold"
     wh.insert(  # Sales called A (a type of its own); B was never worked
         "activities",
         pa.table(

@@ -10,7 +10,7 @@ from jobs_fakes import make_settings
 from pydantic import ValidationError
 
 from leadops.jobs.schedule import Slot, latest_slot, next_slot, run_schedule
-from leadops.jobs.specs import ScheduleSpec
+from leadops.settings.jobs import ScheduleSpec
 
 NY = ZoneInfo("America/New_York")
 
@@ -70,3 +70,16 @@ def test_bad_schedule_settings_name_the_key():
         _spec(at="5am")
     with pytest.raises(ValidationError, match="IANA"):
         ScheduleSpec.model_validate({"timezone": "Mars/Olympus"})
+
+
+def test_a_failed_job_logs_and_reports_no_password(tmp_path, caplog):
+    settings = make_settings(tmp_path, schedule={"timezone": "UTC", "jobs": [{"at": "05:00"}]})
+    clock = lambda: datetime(2026, 3, 10, 6, 0, tzinfo=UTC)  # noqa: E731
+
+    def runner(slot: Slot) -> dict[str, object]:
+        raise RuntimeError("cannot reach postgresql://scorer:hunter2@db.internal/crm?sslpassword=hunter3")
+
+    with caplog.at_level("ERROR", logger="leadops.schedule"):
+        out = run_schedule(settings, once=True, clock=clock, runner=runner)
+    assert out[0]["status"] == "failed" and "scorer:***@db.internal" in out[0]["error"]
+    assert "hunter" not in out[0]["error"] and "hunter" not in caplog.text and "***" in caplog.text

@@ -7,6 +7,7 @@ registered without a fixture spec in scorer_fixtures.ALL_SPECS fails the suite b
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -73,7 +74,7 @@ def test_score_frame_is_indexed_like_x_with_scores_in_0_100(
     assert np.isfinite(out["raw"]).all()
 
 
-def test_explain_gives_signed_reasons_for_every_row(
+def test_explain_gives_signed_reasons_in_score_points_never_zero(
     fitted: tuple[str, Scorer], leads: tuple[pd.DataFrame, pd.Series]
 ) -> None:
     _, scorer = fitted
@@ -85,13 +86,32 @@ def test_explain_gives_signed_reasons_for_every_row(
     assert (n_reasons <= 4).all() and n_reasons.sum() > 0
     for reasons, text in zip(ex["reasons"], ex["reason_text"], strict=True):
         assert text == "; ".join(r["text"] for r in reasons)
-        pos = [r["contribution"] for r in reasons if r["contribution"] > 0]
-        neg = [r["contribution"] for r in reasons if r["contribution"] < 0]
+        pos = [r["points"] for r in reasons if r["points"] > 0]
+        neg = [r["points"] for r in reasons if r["points"] < 0]
         assert len(pos) <= 2 and len(neg) <= 2
-        assert [r["contribution"] for r in reasons] == sorted(pos, reverse=True) + sorted(neg)
+        assert [r["points"] for r in reasons] == sorted(pos, reverse=True) + sorted(neg)
         for r in reasons:
-            assert set(r) == {"feature", "contribution", "text"}
-            assert ("+" if r["contribution"] > 0 else "-") in r["text"]
+            assert set(r) == {"feature", "contribution", "points", "text"}
+            assert abs(r["points"]) >= 0.05 and r["contribution"] != 0, "no zero contribution is a reason"
+            assert np.sign(r["points"]) == np.sign(r["contribution"]) or scorer.scorer_type in {"blend", "matrix"}
+            assert re.search(r" \([+-]\d+(\.\d)? points?\)$", r["text"]), r["text"]
+            assert ("+" if r["points"] > 0 else "-") in r["text"]
+            assert not re.search(r"\bis (1|0|1\.0|0\.0|True|False|unknown|nan)\b", r["text"]), r["text"]
+
+
+def test_explain_scores_points_on_the_leads_own_scale(
+    fitted: tuple[str, Scorer], leads: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    _, scorer = fitted
+    X = leads[0].iloc[:300]
+    ex = scorer.explain(X, top_n=50)
+    scores = scorer.score(X)["score"]
+    for reasons, score in zip(ex["reasons"], scores, strict=True):
+        total = sum(r["points"] for r in reasons)
+        assert -100 - 1e-9 <= total <= 100 + 1e-9
+        assert all(abs(r["points"]) <= 100 + 1e-9 for r in reasons)
+        if scorer.scorer_type in {"lightgbm", "scorecard", "points", "engagement"} and reasons:
+            assert abs(total) <= max(score, 100 - score) + 1e-6, "a lead's points add up to at most its distance"
 
 
 def test_missing_or_extra_columns_raise_scorer_error_naming_them(
@@ -127,7 +147,7 @@ _FRESH = textwrap.dedent(
 
     scorer = load_scorer(sys.argv[1])
     X = pd.read_parquet(sys.argv[2])
-    scorer.score(X).to_parquet(sys.argv[3])
+    scorer.score(X).join(scorer.explain_json(X)).to_parquet(sys.argv[3])
     """
 )
 
@@ -154,6 +174,9 @@ def test_saved_artifact_scores_identically_in_a_fresh_process(
     np.testing.assert_array_equal(got["probability"].to_numpy(), want["probability"].to_numpy())
     assert got["grade"].tolist() == want["grade"].tolist()
     assert got.index.tolist() == want.index.tolist()
+    explained = scorer.explain_json(X)
+    assert got["reasons"].tolist() == explained["reasons"].tolist()
+    assert got["reason_text"].tolist() == explained["reason_text"].tolist()
 
 
 def test_load_executes_no_pickle(

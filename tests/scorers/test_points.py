@@ -97,7 +97,7 @@ def test_behavioural_points_decay_five_percent_a_week() -> None:
     X = pd.DataFrame({"demo": [1, 1, 1], "days_since_demo": [0, 7, 14]})
     scorer = build_scorer(spec).fit(X)
     assert scorer.score(X)["raw"].tolist() == pytest.approx([30, 28.5, 30 * 0.95**2])
-    assert scorer.explain(X)["reason_text"].tolist()[0] == "Requested a demo 0 days ago: +30"
+    assert scorer.explain(X)["reason_text"].tolist()[0] == "Requested a demo 0 days ago (+15 points)"
 
 
 def test_group_caps_and_clamp_bound_the_total() -> None:

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from scorer_fixtures import ALL_SPECS
+from scorer_fixtures import ALL_SPECS, make_leads
 
 from leadops.scorers import Scorer, build_scorer
 from leadops.scorers.encoding import category_codes
+from leadops.scorers.phrases import Levels, Phrasebook, meanings_of
 from leadops.scorers.reasons import (
     ReasonMatrix,
     format_log_odds,
@@ -23,6 +24,7 @@ from leadops.scorers.reasons import (
     select_reasons,
     template_texts,
 )
+from leadops.settings.models import FeatureMeaning
 
 
 @pytest.fixture(scope="module", params=sorted(ALL_SPECS))
@@ -68,7 +70,15 @@ def test_explain_text_and_json_are_explain_in_other_shapes(fitted: Scorer, leads
     js = fitted.explain_json(X, top_n=3)
     want = [
         json.dumps(
-            [{"feature": r["feature"], "contribution": round(r["contribution"], 6), "text": r["text"]} for r in rs],
+            [
+                {
+                    "feature": r["feature"],
+                    "contribution": round(r["contribution"], 6),
+                    "points": round(r["points"], 2),
+                    "text": r["text"],
+                }
+                for r in rs
+            ],
             separators=(",", ":"),
             ensure_ascii=False,
         )
@@ -140,3 +150,148 @@ def test_lightgbm_duplicate_rows_are_explained_once_with_identical_shap(leads: t
     np.testing.assert_array_equal(got.to_numpy()[:, :-1], direct[:, :-1])
     ex = scorer.explain(repeated)
     assert ex["reason_text"].iloc[:40].tolist() == ex["reason_text"].iloc[160:].tolist()
+
+
+# ---------------------------------------------------------------- words a salesperson reads
+
+PRICING = FeatureMeaning(kind="activity", agg="count", types=["pricing_view"], window_days=30)
+DEMO_AGO = FeatureMeaning(kind="activity", agg="recency", types=["demo_request"])
+ENGAGED = FeatureMeaning(kind="activity", agg="decayed_sum", types=["page_view", "email_click"], half_life_days=14)
+
+
+def _say(meaning: FeatureMeaning | None, values: list[Any], levels: Levels | None = None, **other: Any) -> list[str]:
+    X = pd.DataFrame({"f": values, **other})
+    book = Phrasebook({"f": meaning} if meaning else {}, {"f": "the f"}, {"f": levels} if levels else {})
+    return book.texts("f", X, np.arange(len(X))).tolist()
+
+
+def test_activity_reasons_say_what_the_lead_did_when() -> None:
+    assert _say(PRICING, [5.0, 1.0, 0.0]) == [
+        "Viewed the pricing page 5 times in the last 30 days",
+        "Viewed the pricing page once in the last 30 days",
+        "Did not view the pricing page in the last 30 days",
+    ]
+    assert _say(DEMO_AGO, [3.2, 0.2, 1.0, np.nan]) == [
+        "Requested a demo 3 days ago",
+        "Requested a demo today",
+        "Requested a demo yesterday",
+        "Never requested a demo",
+    ]
+    trial = FeatureMeaning(kind="activity", agg="exists", types=["trial_start"])
+    assert _say(trial, [1.0, 0.0]) == ["Started a trial", "Did not start a trial"]
+    webinars = FeatureMeaning(kind="activity", agg="count", types=["webinar_attendance", "event_attendance"])
+    assert _say(webinars, [2.0, 0.0]) == ["2 the f", "No the f"]
+
+
+def test_decayed_engagement_is_a_level_against_the_training_leads_not_a_raw_sum() -> None:
+    got = _say(ENGAGED, [955.0, 40.0, 3.0, 0.0], Levels(p50=10.0, p90=200.0, binary=False))
+    assert got == [
+        "Very active in the last 2 weeks",
+        "Active in the last 2 weeks",
+        "Little activity in the last 2 weeks",
+        "No activity in the last 2 weeks",
+    ]
+    assert not any("955" in t for t in got)
+
+
+def test_attribute_reasons_read_as_sentences_never_as_raw_flags() -> None:
+    opted = FeatureMeaning(value_type="boolean", column="do_not_email")
+    assert _say(opted, [True, False]) == ["Opted out of email", "Accepts email"]
+    size = FeatureMeaning(value_type="numeric", column="employees")
+    assert _say(size, [1500.0, 1.0]) == ["Works at a company of 1,500 employees", "Works at a one-person company"]
+    industry = FeatureMeaning(value_type="categorical", column="industry")
+    assert _say(industry, ["financial_services"]) == ["Works in financial services"]
+    domain = FeatureMeaning(value_type="categorical", column="email_domain_type")
+    assert _say(domain, ["edu", "free"]) == ["Uses an edu email address", "Uses a free email address"]
+    flag = FeatureMeaning(kind="derived")
+    assert _say(flag, [1.0, 0.0], Levels(0.0, 1.0, binary=True)) == ["The f", "The f: no"]
+    age = FeatureMeaning(kind="builtin", builtin="days_since_created")
+    assert _say(age, [12.0]) == ["Became a lead 12 days ago"]
+
+
+def test_a_phrase_template_words_what_cannot_be_derived() -> None:
+    visits = FeatureMeaning(phrase="Visited the website {value} times in 30 days", phrase_none="No website visit")
+    assert _say(visits, [12.0, 0.0]) == ["Visited the website 12 times in 30 days", "No website visit"]
+    size = FeatureMeaning(kind="derived", phrase="Works at a company of {employees} employees")
+    assert _say(size, [7.3, 5.1], employees=[1500, 164]) == [
+        "Works at a company of 1500 employees",
+        "Works at a company of 164 employees",
+    ]
+
+
+def test_unknown_other_and_id_like_values_are_never_reasons() -> None:
+    book = Phrasebook({"page": FeatureMeaning(value_type="categorical")}, {}, {})
+    s = pd.Series(["pricing", None, "unknown", "other", "40dec9f3a1b2c3d4", "a1b2c3d4e5f6a7b8c9d0", "blog post"])
+    assert book.usable("page", s).tolist() == [True, False, False, False, False, False, True]
+    never = Phrasebook({"f": DEMO_AGO}, {}, {})
+    assert never.usable("f", pd.Series([np.nan, 2.0])).tolist() == [True, True], "never is a fact, not unknown"
+
+
+def test_scorecard_points_share_the_leads_rise_over_the_base_exactly() -> None:
+    X, y = make_leads(2000, seed=3)
+    X = X.assign(landing_page=[f"{i * 2654435761 % 2**32:08x}" for i in range(len(X))])
+    meanings = {"is_competitor": {"value_type": "boolean", "column": "is_competitor"}}
+    spec = {"type": "scorecard", "categorical": ["industry", "job_level", "landing_page"], "feature_meanings": meanings}
+    scorer = build_scorer(spec).fit(X, y)
+    Xs = X.iloc[:200]
+    ex = scorer.explain(Xs, top_n=50)
+    contrib = scorer.contributions(Xs)  # type: ignore[attr-defined]
+    base = float(contrib["bias"].iloc[0])
+    score = scorer.score(Xs)["score"].to_numpy()
+    for i, reasons in enumerate(ex["reasons"]):
+        assert all(r["feature"] != "landing_page" for r in reasons), "a hash is never a reason"
+        raw = float(contrib.iloc[i].sum())
+        slope = (score[i] - 100 / (1 + np.exp(-base))) / (raw - base)
+        shown = {r["feature"]: r["points"] for r in reasons}
+        for f, p in shown.items():
+            assert p == pytest.approx(float(contrib[f].iloc[i]) * slope, rel=1e-9, abs=1e-9)
+        hidden = [f for f in contrib.columns[:-1] if f not in shown and f != "landing_page"]
+        assert all(abs(float(contrib[f].iloc[i]) * slope) < 0.05 for f in hidden)
+        texts = " ".join(r["text"] for r in reasons)
+        assert "is_competitor" not in texts and " is 1" not in texts and "unknown" not in texts
+
+
+def test_points_of_a_clamped_rule_table_share_what_is_left_above_the_base() -> None:
+    X = pd.DataFrame({"demo": [1, 0], "size": [300, 10]})
+    spec = {
+        "type": "points",
+        "base": 100,
+        "clamp": {"min": 0, "max": 200},
+        "rules": [
+            {"feature": "demo", "when": {"is_true": True}, "points": 90, "reason": "Requested a demo"},
+            {"feature": "size", "when": {"gte": 200}, "points": 30, "reason": "Big company"},
+            {"feature": "size", "when": {"lt": 50}, "points": -20, "reason": "Tiny company"},
+        ],
+    }
+    ex = build_scorer(spec).fit(X).explain(X)
+    # 100 + 90 + 30 = 220, clamped to 200: the 50 score points above the base's 50 split 90 : 30
+    assert [(r["text"], round(r["points"], 4)) for r in ex["reasons"].iloc[0]] == [
+        ("Requested a demo (+37.5 points)", 37.5),
+        ("Big company (+12.5 points)", 12.5),
+    ]
+    assert ex["reason_text"].iloc[1] == "Tiny company (-10 points)"
+
+
+def test_training_feature_spec_gives_every_feature_its_meaning() -> None:
+    from leadops.settings.features import FeaturesSpec
+
+    spec = FeaturesSpec.model_validate(
+        {
+            "definitions": [
+                {"name": "pricing_{days}d", "label": "pricing views ({days} days)", "kind": "activity",
+                 "types": ["pricing_view"], "windows": [7, 30], "phrase": "Pricing x{value} in {days}"},
+                {"name": "do_not_email", "label": "opted out", "column": "do_not_email", "type": "boolean"},
+                {"name": "age", "label": "age", "kind": "builtin"},
+                {"name": "ratio", "label": "ratio", "kind": "derived", "expression": "pricing_7d / (pricing_30d + 1)"},
+            ]
+        }
+    )  # fmt: skip
+    got = meanings_of(spec)
+    assert got["pricing_30d"] == {
+        "kind": "activity", "agg": "count", "types": ["pricing_view"], "window_days": 30.0,
+        "phrase": "Pricing x{value} in 30",
+    }  # fmt: skip
+    assert got["do_not_email"] == {"kind": "attribute", "value_type": "boolean", "column": "do_not_email"}
+    assert got["age"]["kind"] == "builtin" and got["ratio"] == {"kind": "derived"}
+    for m in got.values():
+        FeatureMeaning.model_validate(m)

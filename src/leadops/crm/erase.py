@@ -7,12 +7,14 @@ deleted. Export files (exports/<date>/*.csv, *.parquet) are rewritten without th
 Parquet files of the workspace and the configured sources (the CRM's own export, the simulator's ground truth)
 are listed, and rewritten too with `rewrite_sources`. Each request is audited in `erasure_log` with who, when
 and how many rows per table and file, never the erased values; a second run finds nothing and says so.
+`erased_leads` keeps sha256 of each erased id so ingest leaves them out when the CRM export still has them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
+import hashlib
 import io
 import json
 import os
@@ -27,10 +29,14 @@ from leadops.crm.readers import resolve_files
 from leadops.errors import ConfigError, IngestError
 
 if TYPE_CHECKING:
-    from leadops.crm.specs import SourceSpec
+    import pyarrow as pa
+
+    from leadops.settings.crm import SourceSpec
     from leadops.warehouse.connection import Warehouse
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+WORD = re.compile(r"[A-Za-z0-9_.@+\-]+")
+LIKE_TOKENS = 50  # up to this many ids and emails, the database pre-filters quarantine rows with LIKE
 FILE_SUFFIXES = (".csv", ".parquet")
 SKIP_DIRS = (".leadops", "mlartifacts", "mlruns", ".git")
 MAX_IDS = 10_000
@@ -53,15 +59,32 @@ class Mentions:
 
     ids: set[str]
     emails: set[str] = field(default_factory=set)
+    _cache: set[str] | None = field(default=None, repr=False)
+
+    def add_emails(self, found: Iterable[str]) -> None:
+        """Addresses seen beside their ids (a CRM export row): looked for too from now on."""
+        self.emails.update(found)
+        self._cache = None
 
     def tokens(self) -> set[str]:
         """Every value whose appearance means the row is about one of them."""
         return self.ids | self.emails
 
-    def pattern(self) -> re.Pattern[str]:
-        """A regex finding any token as a whole word (LEAD-1 does not match LEAD-10)."""
-        alternatives = "|".join(re.escape(t) for t in sorted(self.tokens(), key=len, reverse=True))
-        return re.compile(rf"(?<![A-Za-z0-9_.@\-])(?:{alternatives})(?![A-Za-z0-9_@\-]|\.[A-Za-z0-9])", re.IGNORECASE)
+    def found_in(self, text: str) -> bool:
+        """Whether `text` holds one of the tokens as a whole word (LEAD-1 is not in LEAD-10), ignoring case.
+
+        Words are split on anything but letters, digits and `_ . @ + -` (trailing dots dropped), then looked up
+        in a set: linear in the text whatever the number of people erased."""
+        wanted = self._lowered()
+        lowered = text.lower()
+        if len(wanted) <= LIKE_TOKENS and not any(t in lowered for t in wanted):
+            return False  # a few people: a substring test rules out almost every text at C speed
+        return any(word.rstrip(".") in wanted for word in WORD.findall(lowered))
+
+    def _lowered(self) -> set[str]:
+        if self._cache is None:
+            self._cache = {t.lower() for t in self.tokens()}
+        return self._cache
 
 
 def _check_ids(lead_ids: Sequence[str]) -> set[str]:
@@ -100,20 +123,20 @@ def _stored_emails(warehouse: Warehouse, ids: set[str]) -> set[str]:
 def _quarantine_matches(warehouse: Warehouse, who: Mentions) -> list[tuple[Any, ...]]:
     """Keys of the quarantine entries whose raw values or detail mention one of them."""
     text = "CAST(raw AS VARCHAR)" if warehouse.dialect == "duckdb" else "CAST(raw AS TEXT)"
-    likes = " OR ".join(f"lower({text}) LIKE ? OR lower(detail) LIKE ?" for _ in who.tokens())
-    params: list[str] = []
-    for token in sorted(who.tokens()):
-        like = "%" + token.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [like, like]
-    likes = likes.replace("LIKE ?", "LIKE ? ESCAPE '\\'")
-    rows = warehouse.rows(
-        f"SELECT source, row_number, reason, row_hash, {text}, detail FROM quarantine WHERE {likes}", params
-    )
-    pattern = who.pattern()
+    tokens = sorted(who.tokens())
+    where, params = "", []
+    if len(tokens) <= LIKE_TOKENS:
+        likes = []
+        for token in tokens:
+            like = "%" + token.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            likes.append(f"lower({text}) LIKE ? ESCAPE '\\' OR lower(detail) LIKE ? ESCAPE '\\'")
+            params += [like, like]
+        where = " WHERE " + " OR ".join(likes)
+    rows = warehouse.rows(f"SELECT source, row_number, reason, row_hash, {text}, detail FROM quarantine{where}", params)
     found = []
     for source, number, reason, digest, raw, detail in rows:
         values = list(json.loads(raw).values()) if raw else []
-        if any(isinstance(v, str) and pattern.search(v) for v in [*values, detail]):
+        if any(isinstance(v, str) and who.found_in(v) for v in [*values, detail]):
             found.append((source, number, reason, digest))
     return found
 
@@ -142,6 +165,53 @@ def _erase_rows(warehouse: Warehouse, who: Mentions, tables: list[str], dry_run:
                         [source, number, reason, digest],
                     )
     return counts
+
+
+def lead_key(lead_id: str) -> str:
+    """What the suppression list keeps of an erased lead: sha256 of its id, hex (the id is not stored)."""
+    return hashlib.sha256(lead_id.encode("utf-8")).hexdigest()
+
+
+def key_sql(column: str, dialect: str) -> str:
+    """SQL computing lead_key() of a text column, on either engine."""
+    if dialect == "duckdb":
+        return f"sha256({column})"
+    return f"encode(sha256(convert_to({column}, 'UTF8')), 'hex')"
+
+
+def _suppress(warehouse: Warehouse, ids: set[str], at: Any) -> None:
+    rows = [[lead_key(i), at] for i in sorted(ids)]
+    for row in rows:
+        warehouse.execute("INSERT INTO erased_leads (lead_key, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING", row)
+
+
+def drop_erased(warehouse: Warehouse, rows: str) -> int:
+    """Ingest's seam: delete from the batch table `rows` (with a lead_id column) the rows of erased leads;
+    return how many (reported as filtered 'erased', so nothing is lost from the accounting)."""
+    if not warehouse.scalar("SELECT count(*) > 0 FROM erased_leads"):
+        return 0
+    where = f"{key_sql('lead_id', warehouse.dialect)} IN (SELECT lead_key FROM erased_leads)"
+    n = int(warehouse.scalar(f"SELECT count(*) FROM {rows} WHERE lead_id IS NOT NULL AND {where}") or 0)
+    if n:
+        warehouse.execute(f"DELETE FROM {rows} WHERE lead_id IS NOT NULL AND {where}")
+    return n
+
+
+def erased_keys(warehouse: Warehouse) -> set[str]:
+    """The suppression list (for ingest paths that map rows outside the warehouse)."""
+    return {str(r[0]) for r in warehouse.rows("SELECT lead_key FROM erased_leads")}
+
+
+def drop_erased_rows(batch: pa.Table, keys: set[str]) -> tuple[pa.Table, int]:
+    """The mapped batch without the rows of erased leads, and how many were dropped (Arrow, in memory)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not keys or "lead_id" not in batch.column_names or batch.num_rows == 0:
+        return batch, 0
+    hit = [v is not None and lead_key(v) in keys for v in batch.column("lead_id").to_pylist()]
+    n = sum(hit)
+    return (batch.filter(pc.invert(pa.array(hit))), n) if n else (batch, 0)
 
 
 # ------------------------------------------------------------------------------------------------ files
@@ -177,7 +247,6 @@ def _records(handle: io.TextIOBase) -> Iterator[str]:
 
 def _csv_rewrite(path: Path, who: Mentions, dry_run: bool, emails: set[str]) -> int:
     """Drop the CSV records mentioning them (the header and every other record kept byte for byte)."""
-    pattern = who.pattern()
     removed = 0
     tmp = path.with_name(f".{path.name}.{os.getpid()}.erase.tmp")
     with contextlib.ExitStack() as stack:
@@ -186,7 +255,7 @@ def _csv_rewrite(path: Path, who: Mentions, dry_run: bool, emails: set[str]) -> 
         if not dry_run:
             out = stack.enter_context(open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline=""))
         for number, record in enumerate(_records(handle)):
-            if number > 0 and pattern.search(record):
+            if number > 0 and who.found_in(record):
                 removed += 1
                 emails.update(EMAIL.findall(record))
             elif out is not None:
@@ -288,12 +357,14 @@ def erase(
     who = Mentions(ids)
     with warehouse.writer("erase"):
         warehouse.migrate()
-        who.emails |= _stored_emails(warehouse, ids)
+        who.add_emails(_stored_emails(warehouse, ids))
         exports, others = candidate_files(workspace, exports_dir, sources)
         # first pass over the files: count (and learn the addresses beside the ids) without writing
         listed: dict[str, int] = {}
         for path in others:
-            n = _scan(path, who, False, who.emails)
+            learned: set[str] = set()
+            n = _scan(path, who, False, learned)
+            who.add_emails(learned)
             if n:
                 listed[str(path)] = n
         tables = lead_tables(warehouse)
@@ -319,6 +390,7 @@ def erase(
             "files": {"rewritten": rewritten, "still_mentioning": listed},
         }
         if not dry_run:
+            _suppress(warehouse, ids, at)
             json_cast = "CAST(? AS JSON)" if warehouse.dialect == "duckdb" else "CAST(? AS JSONB)"
             warehouse.execute(
                 "INSERT INTO erasure_log (erasure_id, erased_at, actor, leads_requested, rows_removed, tables, files) "

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from leadops.config_safety import allowed_roots
 from leadops.crm import pii, quarantine
 from leadops.crm.contracts import lit
+from leadops.crm.erase import drop_erased, drop_erased_rows, erased_keys
 from leadops.crm.joins import Lookups
 from leadops.crm.mapping import CHECK, DETAIL, RAW, Plan, build_plan
 from leadops.crm.readers import (
@@ -48,9 +49,9 @@ from leadops.crm.readers import (
 )
 from leadops.crm.report import IngestReport, SourceReport
 from leadops.crm.schema import TABLE_ORDER, TABLES, TableDef
-from leadops.crm.specs import SourceSpec
 from leadops.crm.stage import Stage
 from leadops.errors import IngestError, LeadOpsError
+from leadops.settings.crm import SourceSpec
 from leadops.warehouse.connection import Warehouse, quote_ident, redact, utcnow
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class _Run:
 
             self.scratch = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": "1GB"})
             self.scratch.execute("SET TimeZone = 'UTC'")
+        self.erased = set() if self.duck else erased_keys(warehouse)
         self.quarantine_stage = Stage(warehouse, "ingest_stage_quarantine", "quarantine", {})
         self.stages.append(self.quarantine_stage)
 
@@ -265,6 +267,8 @@ class _Run:
             entries += self._map_elsewhere(plan, source, stage, report)
         try:
             rows = ROWS if stage is None else stage.sql
+            if self.duck and "lead_id" in table.columns and (erased := drop_erased(wh, rows)):
+                report.filtered(["erased"], [(0, erased)])  # people `leadops erase` removed stay out
             good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
             sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references and not enrich,
                             enrich=enrich)  # fmt: skip
@@ -309,6 +313,9 @@ class _Run:
             result = self.scratch.sql(plan.sql).to_arrow_table()
         finally:
             self.scratch.unregister(RAW)
+        result, erased = drop_erased_rows(result, self.erased)  # people `leadops erase` removed stay out
+        if erased:
+            report.filtered(["erased"], [(0, erased)])
         failed = pc.is_valid(result.column(CHECK))
         bad = result.filter(failed).select([ROW, CHECK, BAD_FIELD, DETAIL]).to_pylist()
         keep = [*plan.outputs, ROW] + (list(FLAT_COLUMNS) if plan.flat else [])
@@ -442,14 +449,14 @@ def _select(settings: Settings, names: list[str] | None) -> list[SourceSpec]:
     specs = list(settings.sources)
     if not specs:
         raise IngestError("no sources are configured", hint="add a 'sources' list to leadops.yaml")
-    if names:
-        known = {s.name for s in specs}
+    expanded = [one for spec in specs for one in spec.expanded()]
+    if names:  # a source's name selects it with its routes; <source>.<route> selects one route
+        known = {s.name for s in specs} | {s.name for s in expanded}
         unknown = [n for n in names if n not in known]
         if unknown:
             raise IngestError(f"unknown source(s) {unknown}; configured sources are {sorted(known)}")
-        specs = [s for s in specs if s.name in names]
+        expanded = [s for s in expanded if s.name in names or s.name.split(".", 1)[0] in names]
     order = {t: i for i, t in enumerate(TABLE_ORDER)}
-    expanded = [one for spec in specs for one in spec.expanded()]
     # referenced tables first; within a table, enrichments after the sources that load the rows they update
     return sorted(expanded, key=lambda s: (order[s.table], s.mode == "enrich"))
 

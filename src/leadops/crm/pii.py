@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from leadops.crm.specs import SourceSpec
+from leadops.settings.crm import SourceSpec
 
 MASK = "***"
 PERSONAL_NAME = re.compile(
@@ -27,7 +27,10 @@ PERSONAL_NAME = re.compile(
 )
 PERSONAL_CANONICAL = ("email", "name")
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
-PHONE = re.compile(r"\+?\d[\d ()./\-]{6,}\d")
+# +1 (555) 123-4567, 0049 30 1234567, 555.123.4567; not ISO dates or times (2025-01-02T10:00:00)
+PHONE = re.compile(
+    r"(?<![\w:\-])\+?(?:\(\d{1,4}\)|\d{1,4})(?:[ .\-]?\(?\d{2,4}\)?){1,2}[ .\-]\d{3,4}(?:[ .\-]?\d{2,4})?(?![\w:\-])"
+)
 
 Masker = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -58,9 +61,14 @@ def mask_value(value: Any) -> Any:
     return f"{MASK}@{match.group(1)}" if match else MASK
 
 
+def mask_emails(text: str) -> str:
+    """Email addresses inside text masked (their domain kept)."""
+    return EMAIL.sub(lambda m: f"{MASK}@{m.group(1)}", text)
+
+
 def mask_text(text: str) -> str:
     """Email addresses and phone numbers inside free text masked."""
-    return PHONE.sub(MASK, EMAIL.sub(lambda m: f"{MASK}@{m.group(1)}", text))
+    return PHONE.sub(MASK, mask_emails(text))
 
 
 def _mask_line(line: str, positions: set[int], delimiter: str) -> str:
@@ -68,7 +76,7 @@ def _mask_line(line: str, positions: set[int], delimiter: str) -> str:
         fields = next(csv.reader(io.StringIO(line), delimiter=delimiter))
     except (csv.Error, StopIteration):
         return mask_text(line)
-    masked = [mask_value(f) if i in positions else mask_text(f) for i, f in enumerate(fields)]
+    masked = [mask_value(f) if i in positions else mask_emails(f) for i, f in enumerate(fields)]
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator="").writerow(masked)
     return out.getvalue()

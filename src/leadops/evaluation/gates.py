@@ -1,79 +1,25 @@
 """Validation gates declared in config: absolute floors, limits relative to the champion (overall and for
-every group large enough to judge), a calibration bound and a minimum of training data. A model is promoted
-only if every declared gate passes; a gate relative to the champion passes with detail "no champion" when
-there is none.
+every group large enough to judge), a calibration bound and a minimum of training data; plus `no_leakage`,
+which is not configurable: it fails when the model uses a feature the leakage guard flagged on the training
+set (kept through `training.leakage.allow` or `action: warn`). A model is promoted only if every gate passes
+(or when forced with a reason); a gate relative to the champion passes with detail "no champion" when
+there is none, and fails with the reason when a champion exists but could not be measured on the same leads.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from leadops.errors import GateFailedError
+from leadops.settings.gates import GatesConfig
 
 if TYPE_CHECKING:
     from leadops.evaluation.evaluator import EvaluationReport
 
 NO_CHAMPION = "no champion"
-
-
-class _Strict(BaseModel):
-    """Base of every gate model: unknown keys are an error, so a misspelt gate is never silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AbsoluteGates(_Strict):
-    """Floors and ceilings the model must meet on its own (None = not checked)."""
-
-    min_auc: float | None = Field(default=None, ge=0.0, le=1.0)
-    min_pr_auc: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_brier: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_log_loss: float | None = Field(default=None, ge=0.0)
-    min_captured_at_capacity: float | None = Field(default=None, ge=0.0, le=1.0)
-    min_mql_conversion_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-
-
-class ChampionGates(_Strict):
-    """How much worse than the champion the challenger may be, overall (absolute differences)."""
-
-    max_auc_drop: float | None = Field(default=0.01, ge=0.0)
-    max_captured_at_capacity_drop: float | None = Field(default=0.02, ge=0.0)
-
-
-class GroupGates(_Strict):
-    """No group may be worse than under the champion by more than max_group_auc_drop (groups marked small
-    in either report are skipped). columns=None means every group column the report holds."""
-
-    columns: list[str] | None = None
-    max_group_auc_drop: float | None = Field(default=0.03, ge=0.0)
-
-
-class CalibrationGates(_Strict):
-    """Bounds on calibration (for probabilities; a score-only model fails a declared bound)."""
-
-    max_ece: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_calibration_in_the_large: float | None = Field(default=None, ge=0.0, le=1.0)
-
-
-class TrainingDataGates(_Strict):
-    """Minimum training data before a model may be trusted at all."""
-
-    min_train_rows: int = Field(default=1000, ge=0)
-    min_train_conversions: int = Field(default=120, ge=0)
-
-
-class GatesConfig(_Strict):
-    """Every gate, as declared under `gates:` in leadops.yaml."""
-
-    absolute: AbsoluteGates = Field(default_factory=AbsoluteGates)
-    champion: ChampionGates = Field(default_factory=ChampionGates)
-    groups: GroupGates = Field(default_factory=GroupGates)
-    calibration: CalibrationGates = Field(default_factory=CalibrationGates)
-    training: TrainingDataGates = Field(default_factory=TrainingDataGates)
 
 
 @dataclass(frozen=True)
@@ -113,6 +59,37 @@ class GateResult:
             raise GateFailedError(f"{model} failed {len(self.failed)} gate(s): {why}")
 
 
+@dataclass(frozen=True)
+class LeakageEvidence:
+    """What the leakage guard found on the training set, as the no_leakage gate needs it."""
+
+    used: Mapping[str, str] = field(default_factory=dict)
+    """flagged features the model uses -> why"""
+    excluded: tuple[str, ...] = ()
+    declared: tuple[str, ...] = ()
+    skipped: str | None = None
+
+
+def leakage_gate(evidence: LeakageEvidence) -> GateOutcome:
+    """no_leakage: the model may not use a feature the guard flagged; the detail names them and the way out."""
+    if evidence.used:
+        names = ", ".join(sorted(evidence.used))
+        return GateOutcome(
+            False,
+            float(len(evidence.used)),
+            0.0,
+            f"the model uses {len(evidence.used)} feature(s) the leakage guard flagged: {names}; retrain "
+            "without them (drop them from training.leakage.allow) or promote with --force --reason",
+        )
+    if evidence.skipped:
+        return GateOutcome(True, 0.0, 0.0, f"leakage guard did not run: {evidence.skipped}")
+    left_out = [*evidence.excluded, *evidence.declared]
+    detail = "no feature the model uses is flagged"
+    if left_out:
+        detail += f" ({', '.join(left_out)} left out of training)"
+    return GateOutcome(True, 0.0, 0.0, detail)
+
+
 def _floor(name: str, value: float | None, bound: float, higher_is_better: bool) -> GateOutcome:
     """A gate on one figure of the report."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -142,9 +119,18 @@ def check_gates(
     train_rows: int,
     train_conversions: int,
     gates: GatesConfig,
+    leakage: LeakageEvidence | None = None,
+    *,
+    champion_problem: str | None = None,
 ) -> GateResult:
-    """Hold a challenger's report (and its training data size) to every declared gate."""
+    """Hold a challenger's report (and its training data size, and what the leakage guard found on its
+    training set) to every gate.
+
+    `champion_problem` says why an existing champion could not be measured on the same leads: every gate
+    relative to the champion then fails with that reason (it never passes for want of a comparison)."""
     out: dict[str, GateOutcome] = {}
+    if leakage is not None:
+        out["no_leakage"] = leakage_gate(leakage)
     a = gates.absolute
     for name, value, bound, hib in (
         ("min_auc", report.auc, a.min_auc, True),
@@ -188,7 +174,11 @@ def check_gates(
         if bound is None:
             continue
         if champion_report is None:
-            out[name] = GateOutcome(True, None, bound, NO_CHAMPION)
+            out[name] = (
+                GateOutcome(False, None, bound, champion_problem)
+                if champion_problem
+                else GateOutcome(True, None, bound, NO_CHAMPION)
+            )
         else:
             out[name] = _drop(attr, getattr(report, attr), getattr(champion_report, attr), bound)
 
@@ -196,7 +186,11 @@ def check_gates(
     if g.max_group_auc_drop is not None:
         columns = g.columns if g.columns is not None else list(report.groups)
         for col in columns:
-            out[f"max_group_auc_drop:{col}"] = _group_gate(report, champion_report, col, g.max_group_auc_drop)
+            out[f"max_group_auc_drop:{col}"] = (
+                GateOutcome(False, None, g.max_group_auc_drop, champion_problem)
+                if champion_report is None and champion_problem
+                else _group_gate(report, champion_report, col, g.max_group_auc_drop)
+            )
     return GateResult(passed=all(o.passed for o in out.values()), gates=out)
 
 

@@ -28,6 +28,7 @@ SECTIONS = [
     ("groups", "Groups"),
     ("champion", "Champion"),
     ("oracle", "Oracle"),
+    ("leakage", "Leakage"),
     ("gates", "Gates"),
 ]
 COMPARISON_SECTIONS = [
@@ -231,8 +232,10 @@ def render_report(
     champion_name: str = "champion",
     gate_result: GateResult | None = None,
     title: str | None = None,
+    leakage: dict[str, Any] | None = None,
 ) -> str:
-    """One model's validation report as a self-contained HTML page (every section always present)."""
+    """One model's validation report as a self-contained HTML page (every section always present);
+    `leakage` is the training set's LeakageReport.to_dict() (what was flagged, declared, left out, and why)."""
     if not isinstance(report, EvaluationReport):
         raise EvaluationError(f"render_report: expected an EvaluationReport, got {type(report).__name__}")
     both = {model_name: report}
@@ -246,6 +249,7 @@ def render_report(
         "r": report,
         "champion": champion,
         "gate_result": gate_result,
+        "leakage": leakage,
         "sections": SECTIONS,
         "summary_rows": _summary_rows(report, champion),
         "roc_svg": _markup(_roc_svg({model_name: report}, "ROC")),

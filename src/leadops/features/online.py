@@ -13,18 +13,19 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leadops import expr
 from leadops.errors import FeatureError
-from leadops.features import expr
-from leadops.features.specs import (
+from leadops.features.sql import DECAY_SCALE, NUMBER_PATTERN, US_PER_DAY, VALUE_SCALE
+from leadops.settings.features import (
     OTHER,
     ActivityFeature,
     AttributeFeature,
     BuiltinFeature,
     FeaturesSpec,
 )
-from leadops.features.sql import DECAY_SCALE, NUMBER_PATTERN, US_PER_DAY, VALUE_SCALE
 
 Value = float | str | None
+Event = tuple[int, str, float | None, dict[str, Any]]  # age in microseconds, type, value, properties
 _NUMBER = re.compile(NUMBER_PATTERN)
 _ONE_US = timedelta(microseconds=1)
 
@@ -41,6 +42,18 @@ def as_naive_utc(value: Any, *, field: str) -> datetime:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value
+
+
+def _properties(raw: Any, index: int) -> dict[str, Any]:
+    """An activity's properties (a dict or JSON text; missing = none)."""
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise FeatureError(f"activities[{index}].properties: not valid JSON: {exc}") from exc
+    return dict(raw) if isinstance(raw, Mapping) else {}
 
 
 def _attributes(record: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -126,14 +139,23 @@ def _attribute(
     return _json_number(value)
 
 
-def _activity(f: ActivityFeature, events: list[tuple[int, str, float | None]]) -> float | None:
+def _property_text(value: Any) -> str | None:
+    """A property as the SQL path reads it: strings as they are, other JSON values as JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _activity(f: ActivityFeature, events: list[Event]) -> float | None:
     types = set(f.types)
     window = f.window_us()
     count = 0
     best: int | None = None
     total = 0
-    for dt, kind, value in events:
+    for dt, kind, value, props in events:
         if (types and kind not in types) or (window is not None and dt >= window):
+            continue
+        if f.where is not None and not f.where.matches(_property_text(props.get(f.where.property))):
             continue
         if f.agg == "sum":
             if value is None:
@@ -163,10 +185,11 @@ def online_vector(
     """Every feature of one lead as of `as_of`, from its record, its account and its activities.
 
     `lead`/`account` use the canonical column names (`attributes` a dict or JSON text); each activity needs
-    `occurred_at`, `activity_type` and optionally `value`. Activities after `as_of` are ignored.
+    `occurred_at`, `activity_type` and optionally `value` and `properties` (a dict or JSON text). Activities
+    after `as_of` are ignored.
     """
     now = as_naive_utc(as_of, field="as_of")
-    events: list[tuple[int, str, float | None]] = []
+    events: list[Event] = []
     for i, a in enumerate(activities):
         occurred = as_naive_utc(a.get("occurred_at"), field=f"activities[{i}].occurred_at")
         if occurred > now:
@@ -177,6 +200,7 @@ def online_vector(
                 (now - occurred) // _ONE_US,
                 str(a.get("activity_type")),
                 None if value is None else float(value),
+                _properties(a.get("properties"), i),
             )
         )
     attrs = {"lead": _attributes(lead), "account": _attributes(account)}

@@ -8,7 +8,7 @@ Semantics shared with the single-lead path (leadops.features.online), which must
   (fixed point, so the sum does not depend on the order the engine adds in); `sum` adds value in 1e-6 units;
 - attributes are static; numeric ones DOUBLE (booleans 1/0), categorical ones text, then the unseen policy;
 - days_since_created = (T - created_at) in microseconds / 86_400_000_000;
-- derived features follow leadops.features.expr.
+- derived features follow leadops.expr.
 Only DuckDB runs this path today; the dialect hooks keep PostgreSQL (and later Spark) cheap to add.
 """
 
@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from leadops import expr
 from leadops.errors import FeatureError
-from leadops.features import expr
-from leadops.features.specs import (
+from leadops.settings.features import (
     OTHER,
     ActivityFeature,
     AttributeFeature,
@@ -113,8 +113,23 @@ def _type_codes(acts: list[ActivityFeature]) -> dict[str, int]:
     return {t: i for i, t in enumerate(sorted({t for f in acts for t in f.types}))}
 
 
-def _activity_filter(f: ActivityFeature, codes: dict[str, int]) -> str:
+def _property_test(f: ActivityFeature, d: SqlDialect) -> str:
+    """The feature's property filter over the activity's properties (`pr`), or TRUE."""
+    rule = f.where
+    if rule is None:
+        return "TRUE"
+    text = d.json_text("pr", rule.property)
+    if rule.equals is not None:
+        return f"coalesce({text} = {ql(rule.equals)}, FALSE)"
+    if rule.in_ is not None:
+        return f"coalesce({text} IN ({', '.join(ql(v) for v in rule.in_) or 'NULL'}), FALSE)"
+    return f"coalesce(strpos({text}, {ql(rule.contains or '')}) > 0, FALSE)"
+
+
+def _activity_filter(f: ActivityFeature, codes: dict[str, int], d: SqlDialect = DUCKDB) -> str:
     cond = _type_filter(f.types, codes)
+    if f.where is not None:
+        cond = f"{cond} AND {_property_test(f, d)}"
     w = f.window_us()
     if w is not None:
         cond = f"{cond} AND dt < {w}"
@@ -125,7 +140,7 @@ def _activity_filter(f: ActivityFeature, codes: dict[str, int]) -> str:
 
 def _activity_aggregate(f: ActivityFeature, d: SqlDialect, codes: dict[str, int]) -> str:
     """The conditional aggregate of one activity feature inside the single pass."""
-    cond = _activity_filter(f, codes)
+    cond = _activity_filter(f, codes, d)
     if f.agg in ("count", "exists"):
         return f"count(*) FILTER (WHERE {cond})"
     if f.agg == "recency":
@@ -195,9 +210,10 @@ def feature_sql(
         if not codes:
             kind = "0"
         aggs = ",\n    ".join(f"{_activity_aggregate(f, d, codes)} AS {qi('a_' + f.name)}" for f in acts)
+        props = ", a.properties AS pr" if any(f.where is not None for f in acts) else ""
         if per_lead:
             src = (
-                f"SELECT p.lead_id, p.as_of, {kind} AS k, a.value AS v, "
+                f"SELECT p.lead_id, p.as_of, {kind} AS k, a.value AS v{props}, "
                 f"{d.epoch_us('p.as_of')} - {d.epoch_us('a.occurred_at')} AS dt "
                 "FROM pop p JOIN activities a ON a.lead_id = p.lead_id "
                 f"WHERE a.occurred_at <= p.as_of{type_clause}"
@@ -205,7 +221,7 @@ def feature_sql(
             keys = "lead_id, as_of"
         else:
             src = (
-                f"SELECT a.lead_id, {kind} AS k, a.value AS v, "
+                f"SELECT a.lead_id, {kind} AS k, a.value AS v{props}, "
                 f"{d.epoch_us(now)} - {d.epoch_us('a.occurred_at')} AS dt "
                 f"FROM activities a WHERE a.occurred_at <= {now}{type_clause}"
             )

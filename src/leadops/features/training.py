@@ -5,6 +5,7 @@ the leakage guard, and a content digest that names exactly which rows a model wa
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +17,10 @@ from leadops.errors import FeatureError
 from leadops.features.build import build_features
 from leadops.features.coverage import as_read, coverage_warnings
 from leadops.features.labels import data_end, flat_labels, is_flat, labelled_snapshots
-from leadops.features.leakage import LeakageReport, check_leakage
+from leadops.features.leakage import LeakageReport, check_leakage, declared_post_outcome
 from leadops.features.online import apply_categories
-from leadops.features.specs import (
+from leadops.settings.crm import SourceSpec
+from leadops.settings.features import (
     OTHER,
     ActivityFeature,
     AttributeFeature,
@@ -219,15 +221,28 @@ def _flat_spec(spec: FeaturesSpec) -> tuple[FeaturesSpec, list[str]]:
 
 
 def _refs(f: DerivedFeature) -> set[str]:
-    from leadops.features import expr
+    from leadops import expr
 
     return expr.references(f.tree())
 
 
+def _sources(settings_or_specs: Any) -> list[SourceSpec]:
+    """The mapping's sources when given whole settings (a specs pair carries none)."""
+    found = getattr(settings_or_specs, "sources", None)
+    return [s for s in found if isinstance(s, SourceSpec)] if isinstance(found, list) else []
+
+
 def build_training_set(
-    settings_or_specs: Any, warehouse: Warehouse, *, truth: pd.DataFrame | None = None
+    settings_or_specs: Any,
+    warehouse: Warehouse,
+    *,
+    truth: pd.DataFrame | None = None,
+    sources: Sequence[SourceSpec] | None = None,
 ) -> TrainingSet:
-    """Cut a point-in-time training set from the warehouse (flat exports: attributes, random split)."""
+    """Cut a point-in-time training set from the warehouse (flat exports: attributes, random split).
+
+    Features reading a column the mapping declares `post_outcome` (`sources`, default the settings' own) are
+    dropped before anything else: they are listed in the leakage report as declared, never trained on."""
     fspec, tspec = _specs(settings_or_specs)
     if tspec.features is not None:
         unknown = sorted(set(tspec.features) - set(fspec.names()))
@@ -235,6 +250,10 @@ def build_training_set(
             raise FeatureError(f"training.features names unknown features {unknown} (known: {fspec.names()})")
         fspec = fspec.select(tspec.features)
     warnings: list[str] = []
+    declared = declared_post_outcome(fspec, _sources(settings_or_specs) if sources is None else sources)
+    if declared:
+        fspec = fspec.model_copy(update={"definitions": [f for f in fspec.definitions if f.name not in declared]})
+        warnings.append(f"post-outcome features left out (declared in the mapping): {sorted(declared)}")
     flat = is_flat(warehouse)
     end = None
     censored = pd.DataFrame(columns=["lead_id", "snapshot_at", "converted_so_far"])
@@ -323,6 +342,7 @@ def build_training_set(
         seed=tspec.split.seed,
         time_safe=set() if flat else fspec.time_safe(),
     )
+    report.declared = declared
     if report.skipped:
         warnings.append(f"leakage guard skipped: {report.skipped}")
     for name, why in report.reasons().items():

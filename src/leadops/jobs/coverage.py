@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadops.features.specs import OTHER
+from leadops.settings.features import OTHER
 
 WARN_SHARE = 0.25  # tonight's other+missing share at or above which a column is reported ...
 WARN_EXCESS = 0.10  # ... when it is also this far above the training share

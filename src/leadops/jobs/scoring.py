@@ -73,17 +73,22 @@ def components(model: ScorerLike, X: pd.DataFrame) -> tuple[pa.Array, pa.Array]:
     return _nullable(parts["fit_score"]), _nullable(parts["engagement_score"])
 
 
+def _number(value: Any, places: int) -> float | None:
+    """A finite number rounded for the reasons JSON; None for missing or not finite."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return round(float(value), places)
+
+
 def _json_reasons(reasons: Any) -> str:
-    cleaned = [
-        {
-            "feature": str(r.get("feature")),
-            "contribution": None
-            if r.get("contribution") is None or not math.isfinite(float(r["contribution"]))
-            else round(float(r["contribution"]), 6),
-            "text": str(r.get("text", "")),
-        }
-        for r in (reasons or [])
-    ]
+    """Reasons of a model outside leadops as the job's JSON: feature, contribution, points (when given), text."""
+    cleaned = []
+    for r in reasons or []:
+        item: dict[str, Any] = {"feature": str(r.get("feature")), "contribution": _number(r.get("contribution"), 6)}
+        if "points" in r:
+            item["points"] = _number(r.get("points"), 2)
+        item["text"] = str(r.get("text", ""))
+        cleaned.append(item)
     return json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
 
 

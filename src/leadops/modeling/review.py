@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadops.bundle import Bundle, load_bundle
 from leadops.config import Settings
 from leadops.evaluation.gates import GateResult
-from leadops.modeling.assess import Assessment, assess, champion_artifact, gates_for, headline
+from leadops.modeling.assess import Assessment, assess, champion_view, gates_for, headline, version_rows
 from leadops.modeling.context import ModelContext, build_context
-from leadops.scorers import load_scorer
 from leadops.warehouse import Warehouse
 
 
@@ -19,10 +19,31 @@ def review(settings: Settings, warehouse: Warehouse, ref: str) -> tuple[Any, Ass
     registry = Registry(settings, warehouse)
     version = registry.resolve(ref)
     context = build_context(settings, warehouse)
-    scorer = load_scorer(load_artifact_dir(settings, version.version))
-    champion_dir, champion_version = champion_artifact(registry, other_than=version.version)
-    assessment = assess(scorer, context, champion_dir, champion_version)
-    return version, assessment, gates_for(assessment, context), context
+    bundle = load_bundle(load_artifact_dir(settings, version.version))
+    champion = champion_view(context, registry, other_than=version.version)
+    assessment = assess(bundle.scorer, context, champion, *_own_rows(bundle, context))
+    recorded = recorded_leakage(registry.show(version.version).lineage)
+    gates = gates_for(assessment, context, bundle.feature_names, recorded)
+    return version, assessment, gates, context
+
+
+def recorded_leakage(lineage: dict[str, Any]) -> dict[str, str]:
+    """The flagged features a version was trained with, as its training recorded them (feature -> why)."""
+    import json
+
+    raw = lineage.get("leakage_flags_used")
+    try:
+        found = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    names = found if isinstance(found, list) else []
+    return {str(n): "flagged by the leakage guard when this version was trained" for n in names}
+
+
+def _own_rows(bundle: Bundle, context: ModelContext) -> tuple[Any, Any]:
+    """The version's own rows of today's test and validation leads (its features, its vocabulary)."""
+    X_val = version_rows(bundle, context, "validation") if len(context.training.X_val) else None
+    return version_rows(bundle, context, "test"), X_val
 
 
 def evaluate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> dict[str, Any]:
@@ -84,10 +105,11 @@ def compare_refs(settings: Settings, warehouse: Warehouse, refs: list[str]) -> d
     reports = {}
     for ref in refs:
         version = registry.resolve(ref)
-        scorer = load_scorer(load_artifact_dir(settings, version.version))
+        bundle = load_bundle(load_artifact_dir(settings, version.version))
+        X_test, X_val = _own_rows(bundle, context)
         label = f"v{version.version} {version.scorer or ''}".strip()
-        threshold = routing_choice(scorer, context).mql_threshold
-        reports[label] = measure(scorer.score(context.training.X_test), context, mql_threshold=threshold)
+        threshold = routing_choice(bundle.scorer, context, X_val).mql_threshold
+        reports[label] = measure(bundle.scorer.score(X_test), context, mql_threshold=threshold)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = write_comparison(settings.path(settings.evaluation.report_dir) / f"compare-{stamp}.html", reports)
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,21 +18,26 @@ from leadops.bundle.summaries import summarize
 from leadops.config import Settings
 from leadops.errors import NotFoundError
 from leadops.evaluation import auc, write_report
+from leadops.features.leakage import used_flags
 from leadops.hashing import config_hash, feature_spec_hash
-from leadops.modeling.assess import assess, champion_artifact, gates_for, headline
+from leadops.modeling.assess import assess, champion_view, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
 from leadops.scorers import Scorer, build_scorer
+from leadops.scorers.phrases import meanings_of
 from leadops.warehouse import Warehouse
 
 Progress = Callable[[str, float], None]
 
 
-def model_catalog(settings: Settings, labels: dict[str, str]) -> dict[str, Any]:
-    """The configured models as plain specs, each given the feature labels its reasons are written with."""
+def model_catalog(
+    settings: Settings, labels: dict[str, str], meanings: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The configured models as plain specs, each given the feature labels and meanings its reasons are worded from."""
     catalog: dict[str, Any] = {}
     for name, spec in settings.models.items():
         data = copy.deepcopy(spec if isinstance(spec, dict) else spec.model_dump(mode="json", exclude_unset=True))
         data["feature_labels"] = {**labels, **data.get("feature_labels", {})}
+        data["feature_meanings"] = {**(meanings or {}), **data.get("feature_meanings", {})}
         catalog[name] = data
     return catalog
 
@@ -41,7 +47,7 @@ def fit_scorer(settings: Settings, name: str, context: ModelContext) -> Scorer:
     if name not in settings.models:
         raise NotFoundError(f"no model named '{name}' in leadops.yaml", hint=f"configured: {sorted(settings.models)}")
     training = context.training
-    catalog = model_catalog(settings, training.feature_labels)
+    catalog = model_catalog(settings, training.feature_labels, meanings_of(training.spec))
     scorer = build_scorer(catalog[name], catalog=catalog)
     has_val = len(training.y_val) > 0 and training.y_val.nunique() == 2
     return scorer.fit(
@@ -69,8 +75,9 @@ def train_model(
     step(f"fitting {name}", 0.35)
     scorer = fit_scorer(settings, name, context)
     step("evaluating on the test split", 0.7)
-    champion_dir, champion_version = champion_artifact(_registry(settings, warehouse)) if register else (None, None)
-    assessment = assess(scorer, context, champion_dir, champion_version)
+    champion = champion_view(context, _registry(settings, warehouse)) if register else None
+    champion_version = None if champion is None else champion.version
+    assessment = assess(scorer, context, champion)
     gates = gates_for(assessment, context)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     artifact = settings.path(Path(".leadops") / "artifacts" / f"{name}-{stamp}")
@@ -97,6 +104,7 @@ def train_model(
         champion=assessment.champion_report,
         champion_name=f"champion v{champion_version}" if champion_version else "champion",
         gate_result=gates,
+        leakage=training.leakage.to_dict(),
     )
     report = assessment.report.to_dict()
     result: dict[str, Any] = {
@@ -112,6 +120,7 @@ def train_model(
         "mql_threshold": None if routing is None else routing["mql_threshold"],
         "routing": routing,
         "leakage_flags": training.leakage.reasons(),
+        "leakage": training.leakage.flags(),
         "features": training.features,
         "training_digest": training.digest,
         "point_in_time": training.point_in_time,
@@ -183,6 +192,7 @@ def _register(
             "config_hash": config_hash(settings),
             "leadops_version": __version__,
             "gates_passed": result["gates_passed"],
+            "leakage_flags_used": json.dumps(sorted(used_flags(context.training.leakage, result["features"]))),
         },
         report_path=report_path,
     )

@@ -298,14 +298,25 @@ class Registry:
         if not force and gates_passed is not True:
             failed = failed_gates(gate_detail)
             what = (
-                f"failed gates {failed}"
+                f"failed gates {failed}{_failure_details(gate_detail, failed)}"
                 if failed
                 else ("failed its gates" if gates_passed is False else "has no gate result")
             )
-            raise GateFailedError(
-                f"{self.model_name} {target.label()} {what}; promotion refused",
-                hint="fix the model, or promote with --force and --reason",
-            )
+            message = f"{self.model_name} {target.label()} {what}; promotion refused"
+            warehouse = self._audit()
+            with warehouse.transaction():  # a refusal is part of the model's history too
+                audit.append(
+                    warehouse,
+                    actor=actor or audit.default_actor(),
+                    action="promote_refused",
+                    model_name=self.model_name,
+                    alias=CHAMPION,
+                    version=target.version,
+                    previous_version=self._alias_version(CHAMPION),
+                    reason=message,
+                    detail={"gates_passed": gates_passed, "gate_detail": dict(gate_detail or {}), "failed": failed},
+                )
+            raise GateFailedError(message, hint="fix the model, or promote with --force and --reason")
         detail = {
             "gates_passed": gates_passed,
             "gate_detail": dict(gate_detail or {}),
@@ -414,6 +425,15 @@ def failed_gates(detail: Mapping[str, Any] | None) -> list[str]:
         if passed is False:
             failed.append(name)
     return failed
+
+
+def _failure_details(detail: Mapping[str, Any] | None, failed: list[str]) -> str:
+    """': name: why; ...' for the failed gates whose detail says why (so the refusal names what to fix)."""
+    gates = (detail or {}).get("gates")
+    if not isinstance(gates, Mapping):
+        return ""
+    why = [f"{n}: {gates[n]['detail']}" for n in failed if isinstance(gates.get(n), Mapping) and gates[n].get("detail")]
+    return f" ({'; '.join(why)})" if why else ""
 
 
 def _is_challenger(alias: str) -> bool:

@@ -17,6 +17,7 @@ from leadops.errors import ScorerError
 from leadops.scorers import artifacts
 from leadops.scorers.calibration import Calibrator, stratified_folds
 from leadops.scorers.grades import GradeScale
+from leadops.scorers.phrases import Levels, Phrasebook, fit_levels
 from leadops.scorers.reasons import (
     ReasonMatrix,
     explanation_frame,
@@ -25,7 +26,7 @@ from leadops.scorers.reasons import (
     reasons_json,
     select_reasons,
 )
-from leadops.scorers.specs import (
+from leadops.settings.models import (
     AnyScorerSpec,
     BlendComponent,
     BlendSpec,
@@ -114,6 +115,7 @@ class Scorer(ABC):
         self.feature_names_in_ = [str(c) for c in X.columns]
         self.feature_dtypes_ = {str(c): str(X[c].dtype) for c in X.columns}
         self.n_features_in_ = len(self.feature_names_in_)
+        self.feature_levels_ = fit_levels(X)
         self._fit(X, yv, Xv, yvv)
         self.calibrator_: Calibrator | None = None
         cal = self.spec.calibration
@@ -189,6 +191,7 @@ class Scorer(ABC):
         spec_dict = self.spec.model_dump(mode="json", by_alias=True)
         (path / "spec.yaml").write_text(yaml.safe_dump(spec_dict, sort_keys=False), encoding="utf-8")
         state = {
+            "levels": {f: lv.to_dict() for f, lv in self.feature_levels_.items()},
             "grades": self.grades_.to_dict(),
             "calibration": self.calibrator_.to_dict() if self.calibrator_ else None,
             "scorer": self._state(),
@@ -268,6 +271,48 @@ class Scorer(ABC):
 
     def _final_score(self, raw: np.ndarray, prob: np.ndarray) -> np.ndarray:
         return np.clip(np.asarray(self._to_score(raw, prob), dtype=float), 0.0, 100.0)
+
+    def _probability_of_raw(self, raw: np.ndarray) -> np.ndarray:
+        """The scorer's own probability for a raw value (NaN when it has none; predictive scorers override)."""
+        return np.full(np.shape(raw), np.nan)
+
+    def _score_of_raw(self, raw: np.ndarray) -> np.ndarray:
+        """The 0..100 score a raw value gets (calibration included): the scale reason points are on."""
+        raw = np.asarray(raw, dtype=float)
+        prob = self.calibrator_.transform(raw) if self.calibrator_ is not None else self._probability_of_raw(raw)
+        return self._final_score(raw, prob)
+
+    def _path_points(self, base: np.ndarray | float, raw: np.ndarray, contrib: np.ndarray) -> np.ndarray:
+        """Points each contribution is worth on the lead's own 0..100 score (n x k).
+
+        The score is g(base + sum of contributions) with g the raw -> score map (sigmoid and calibration,
+        clamping, saturation). Each contribution gets its share of g's rise along the straight path from the
+        base to the lead (Aumann-Shapley): c_j x (g(raw) - g(base)) / (raw - base). The points keep the
+        contributions' signs and order and add up to the lead's score minus the base's.
+        """
+        raw = np.asarray(raw, dtype=float)
+        c = np.asarray(contrib, dtype=float)
+        b = np.broadcast_to(np.asarray(base, dtype=float), raw.shape)
+        if c.size == 0:
+            return np.zeros(c.shape)
+        rise = raw - b
+        flat = np.abs(rise) < 1e-9
+        h = 1e-4 * np.maximum(1.0, np.abs(b))
+        top = np.where(flat, b + h, raw)
+        bottom = np.where(flat, b - h, b)
+        slope = (self._score_of_raw(top) - self._score_of_raw(bottom)) / (top - bottom)
+        return c * slope[:, None]
+
+    def phrasebook(self) -> Phrasebook:
+        """The words of this scorer's reasons: feature meanings and labels from the spec, training levels."""
+        return Phrasebook(self.spec.feature_meanings, self.spec.feature_labels, getattr(self, "feature_levels_", {}))
+
+    def _usable(self, X: pd.DataFrame, features: list[str], book: Phrasebook) -> np.ndarray:
+        """n x k: which cells hold a value that may be said to a rep (see Phrasebook.usable)."""
+        out = np.ones((len(X), len(features)), dtype=bool)
+        for j, f in enumerate(features):
+            out[:, j] = book.usable(f, X[f])
+        return out
 
     def _out_of_fold_raw(self, X: pd.DataFrame, y: np.ndarray, k: int) -> np.ndarray:
         folds = stratified_folds(y, k)
@@ -384,6 +429,7 @@ def load_scorer(path: Path | str, *, verify: bool = True) -> Scorer:
     scorer.feature_dtypes_ = dict(manifest.feature_dtypes)
     scorer.n_features_in_ = len(scorer.feature_names_in_)
     scorer.grades_ = GradeScale.from_dict(state["grades"])
+    scorer.feature_levels_ = {str(f): Levels.from_dict(v) for f, v in state.get("levels", {}).items()}
     scorer.calibrator_ = Calibrator.from_dict(state["calibration"]) if state.get("calibration") else None
     scorer._restore(state["scorer"], path)
     scorer.is_fitted_ = True

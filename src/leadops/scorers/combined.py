@@ -11,13 +11,18 @@ import pandas as pd
 from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer, build_scorer, load_scorer
 from leadops.scorers.reasons import ReasonMatrix, merged_matrix
-from leadops.scorers.specs import AnyScorerSpec, BlendSpec, MatrixSpec
+from leadops.settings.models import AnyScorerSpec, BlendSpec, MatrixSpec
 
 
-def _built(ref: Any, where: str) -> Scorer:
+def _built(ref: Any, where: str, parent: AnyScorerSpec) -> Scorer:
+    """A sub-scorer, worded with the parent's feature labels and meanings where it declares none of its own."""
     if isinstance(ref, str):
         raise ScorerError(f"{where}: model {ref!r} is a name; build with build_scorer(spec, catalog=models)")
-    return build_scorer(ref)
+    words = {
+        "feature_labels": {**parent.feature_labels, **ref.feature_labels},
+        "feature_meanings": {**parent.feature_meanings, **ref.feature_meanings},
+    }
+    return build_scorer(ref.model_copy(update=words))
 
 
 class _Composite(Scorer):
@@ -34,7 +39,8 @@ class _Composite(Scorer):
             scorer.fit(X, y, X_val=X_val, y_val=y_val)
 
     def _shares(self) -> dict[str, float]:
-        return {name: 1.0 for name in self.components_}
+        """Each component's weight in the overall reasons (equal shares: the matrix cell weighs fit and engagement)."""
+        return {name: 1.0 / len(self.components_) for name in self.components_}
 
     def _diagnose(self, X: pd.DataFrame) -> list[str]:
         return [f"{name}: {w}" for name, s in self.components_.items() for w in s.diagnose(X)]
@@ -78,7 +84,7 @@ class MatrixScorer(_Composite):
 
     def __init__(self, spec: MatrixSpec) -> None:
         super().__init__(spec)
-        fit, eng = _built(spec.fit, "matrix.fit"), _built(spec.engagement, "matrix.engagement")
+        fit, eng = _built(spec.fit, "matrix.fit", spec), _built(spec.engagement, "matrix.engagement", spec)
         self.components_ = {"fit": fit, "engagement": eng}
         fit_labels, eng_labels = fit.spec.grades.labels(), eng.spec.grades.labels()
         missing = [f + e for f in fit_labels for e in eng_labels if f + e not in spec.cells]
@@ -116,7 +122,7 @@ class BlendScorer(_Composite):
 
     def __init__(self, spec: BlendSpec) -> None:
         super().__init__(spec)
-        self.components_ = {n: _built(c.scorer, f"blend.components.{n}") for n, c in spec.components.items()}
+        self.components_ = {n: _built(c.scorer, f"blend.components.{n}", spec) for n, c in spec.components.items()}
 
     def _shares(self) -> dict[str, float]:
         total = sum(c.weight for c in self.spec.components.values())

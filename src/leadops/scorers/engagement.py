@@ -10,8 +10,9 @@ import pandas as pd
 
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float
-from leadops.scorers.reasons import ReasonMatrix, concat, format_points_array, format_values
-from leadops.scorers.specs import EngagementSpec
+from leadops.scorers.phrases import ago as _ago
+from leadops.scorers.reasons import ReasonMatrix, concat
+from leadops.settings.models import EngagementSpec
 
 
 class EngagementScorer(Scorer):
@@ -62,16 +63,21 @@ class EngagementScorer(Scorer):
     def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
         contrib = self._decayed(X) * np.asarray(self.weights_, dtype=float)[None, :]
         acts = self.spec.activities
+        feats = [a.feature for a in acts]
+        book = self.phrasebook()
+        points = self._path_points(0.0, contrib.sum(axis=1), contrib)
+        points = np.where(self._usable(X, feats, book), points, 0.0)
 
-        def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
+        def text(j: int, rows: np.ndarray, p: np.ndarray) -> np.ndarray:
             a = acts[j]
-            value = format_values(X[a.feature].iloc[rows])
-            when: Any = ""
-            if a.days_since_feature:
-                when = concat(", last ", format_values(X[a.days_since_feature].iloc[rows]), " days ago")
-            return concat(f"{self.label(a.feature)}: ", value, when, ": ", format_points_array(c))
+            body = book.texts(a.feature, X, rows)
+            if not a.days_since_feature:
+                return body
+            days = np.asarray(pd.to_numeric(X[a.days_since_feature].iloc[rows], errors="coerce"), dtype=float)
+            when = np.where(np.isfinite(days), concat(", last active ", _ago(np.nan_to_num(days))), "")
+            return concat(body, when)
 
-        return ReasonMatrix(contrib, [a.feature for a in acts], text)
+        return ReasonMatrix(contrib, feats, text, points=points)
 
     def _state(self) -> dict[str, Any]:
         return {"weights": self.weights_, "scale": self.scale_}

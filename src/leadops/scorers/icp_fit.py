@@ -12,8 +12,8 @@ from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, as_text, matches_any
 from leadops.scorers.encoding import MISSING, is_numeric_column, quantile_edges
-from leadops.scorers.reasons import ReasonMatrix, concat, format_points_array, format_values
-from leadops.scorers.specs import ICPAttribute, ICPFitSpec
+from leadops.scorers.reasons import ReasonMatrix, concat
+from leadops.settings.models import ICPAttribute, ICPFitSpec
 
 
 def _logit(p: np.ndarray | float) -> Any:
@@ -133,6 +133,8 @@ class ICPFitScorer(Scorer):
         return (raw - lo) / (hi - lo) * 100.0
 
     def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+        """Contributions already on the 0..100 score (the score is linear in them); unknown values never count."""
+        book = self.phrasebook()
         if self.spec.learn:
             parts, feats, keys = self._learned_parts(X)
             lo, hi = self._range()
@@ -143,15 +145,17 @@ class ICPFitScorer(Scorer):
                 codes, uniques = pd.factorize(keys[j][rows])
                 lifts = self.tables_[f]["lift"]
                 hows = [
-                    f"converts {lifts[k]:.1f}x the average" if lifts.get(k) is not None else "not seen in training"
+                    f" (converts {lifts[k]:.1f}x the average)"
+                    if lifts.get(k) is not None
+                    else " (not seen in training)"
                     for k in uniques
                 ]
-                how = np.asarray(hows, dtype=object)[codes]
-                value = format_values(X[f].iloc[rows])
-                return concat(f"{self.label(f)} is ", value, " (", how, "): ", format_points_array(c))
+                return concat(book.texts(f, X, rows), np.asarray(hows, dtype=object)[codes])
 
-            return ReasonMatrix(contrib, feats, learned_text)
+            points = np.where(self._usable(X, feats, book), contrib, 0.0)
+            return ReasonMatrix(contrib, feats, learned_text, points=points)
         attrs = self.spec.attributes
+        feats = [a.feature for a in attrs]
         total = sum(a.weight for a in attrs)
         contrib = np.zeros((len(X), len(attrs)))
         for j, a in enumerate(attrs):
@@ -160,14 +164,11 @@ class ICPFitScorer(Scorer):
             contrib[:, j] = np.where(m > 0, share * m, -share)
 
         def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
-            a = attrs[j]
-            verdict = np.where(c > 0, "matches the ideal customer profile", "misses the ideal customer profile").astype(
-                object
-            )
-            value = format_values(X[a.feature].iloc[rows])
-            return concat(f"{self.label(a.feature)} is ", value, ", which ", verdict, ": ", format_points_array(c))
+            verdict = np.where(c > 0, " (fits the ideal customer profile)", " (outside the ideal customer profile)")
+            return concat(book.texts(feats[j], X, rows), verdict.astype(object))
 
-        return ReasonMatrix(contrib, [a.feature for a in attrs], text)
+        points = np.where(self._usable(X, feats, book), contrib, 0.0)
+        return ReasonMatrix(contrib, feats, text, points=points)
 
     def _state(self) -> dict[str, Any]:
         if not self.spec.learn:

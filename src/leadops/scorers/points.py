@@ -11,14 +11,8 @@ import pandas as pd
 from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, condition_mask
-from leadops.scorers.reasons import (
-    ReasonMatrix,
-    concat,
-    format_points_array,
-    format_values,
-    template_texts,
-)
-from leadops.scorers.specs import DecaySpec, PointsSpec
+from leadops.scorers.reasons import ReasonMatrix, format_values, template_texts
+from leadops.settings.models import DecaySpec, PointsSpec
 
 _DEFAULT_REASON = "{label} is {value}"
 
@@ -102,21 +96,24 @@ class PointsScorer(Scorer):
         """Rule-hit matrix (points after decay and caps, one column per rule) and each rule's sentence."""
         contrib, _ = self._rule_points(X)
         rules = self.spec.rules
+        base = float(self.spec.base)
+        points = self._path_points(base, base + contrib.sum(axis=1), contrib)
+        book = self.phrasebook()
 
-        def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
+        def text(j: int, rows: np.ndarray, p: np.ndarray) -> np.ndarray:
             rule = rules[j]
-            template = rule.reason or _DEFAULT_REASON
+            if rule.reason is None:
+                return book.texts(rule.feature, X, rows)
             decay = self._decay_of(j)
             fields: dict[str, Any] = {"label": self.label(rule.feature), "days": "?"}
-            if "value" in template:
+            if "value" in rule.reason:
                 fields["value"] = format_values(X[rule.feature].iloc[rows])
-            if decay is not None and "days" in template:
+            if decay is not None and "days" in rule.reason:
                 fields["days"] = format_values(X[decay.days_feature].iloc[rows])
             fields.setdefault("value", "")
-            body = template_texts(template, fields, len(rows))
-            return concat(body, ": ", format_points_array(c))
+            return template_texts(rule.reason, fields, len(rows))
 
-        return ReasonMatrix(contrib, [r.feature for r in rules], text)
+        return ReasonMatrix(contrib, [r.feature for r in rules], text, points=points)
 
     def _state(self) -> dict[str, Any]:
         return {}

@@ -1,8 +1,11 @@
 """Reason codes: per-feature contributions as the top positive and negative sentences a sales rep reads.
 
-Everything here works on whole columns: the top-N picks come from one matrix pass (np.partition), and every
-sentence is assembled from per-feature string arrays, so explaining 100k leads costs array operations, not
-100k Python loops building dicts. `explain()` still returns the per-row list of dicts, built from the same core.
+Every reason carries its native contribution (log-odds, rule points...) and the points it is worth on the
+lead's own 0..100 score (`points`): reasons are picked and shown by those points, and a reason worth less than
+POINTS_EPS is no reason at all. Everything here works on whole columns: the top-N picks come from one matrix
+pass (np.partition), and every sentence is assembled from per-feature string arrays, so explaining 100k leads
+costs array operations, not 100k Python loops building dicts. `explain()` still returns the per-row list of
+dicts, built from the same core.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from pandas.api.types import (
 )
 
 EPS = 1e-12  # contributions closer to 0 than this are no reason at all
+POINTS_EPS = 0.05  # score points closer to 0 than this would print as +0.0: no reason at all
 
-# (column j, row positions, their contributions) -> object array of sentences, one per row position
+# (column j, row positions, their score points) -> object array of sentences, one per row position
 TextFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 
 _encode_json_str: Callable[[str], str] = json.encoder.encode_basestring
@@ -181,7 +185,9 @@ def template_texts(template: str, fields: Mapping[str, Any], n: int) -> np.ndarr
 class ReasonMatrix:
     """Contributions (n x k), the k feature names, and a column-wise sentence builder; `eps` is the dead zone.
 
-    `cell_features` (n x k, optional) names the feature of every cell when it differs by row (merged reasons).
+    `points` (n x k, optional) is each cell's worth on the lead's 0..100 score (0 where the value cannot be a
+    reason); picks and texts use it, and `values` stays the native contribution. Without it the values are
+    the points. `cell_features` (n x k, optional) names the feature of every cell when it differs by row.
     """
 
     values: np.ndarray
@@ -189,6 +195,7 @@ class ReasonMatrix:
     text: TextFn
     eps: float = EPS
     cell_features: np.ndarray | None = None
+    points: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +209,11 @@ class TopReasons:
     values: np.ndarray
     ok: np.ndarray
     texts: np.ndarray
+    points: np.ndarray | None = None
+
+    def shown_points(self) -> np.ndarray:
+        """Score points of every slot (the values when the matrix had no separate points)."""
+        return self.values if self.points is None else self.points
 
 
 def _top_columns(c: np.ndarray, top: int) -> np.ndarray:
@@ -224,22 +236,44 @@ def _top_columns(c: np.ndarray, top: int) -> np.ndarray:
     return np.take_along_axis(cols, order, axis=1)
 
 
-def select_reasons(m: ReasonMatrix, top_n: int) -> TopReasons:
-    """Top top_n positive and top_n negative contributions per row, with their sentences."""
-    c = np.asarray(m.values, dtype=np.float64)
+def points_suffix(points: np.ndarray) -> np.ndarray:
+    """' (+12 points)', ' (-3 points)', ' (+0.4 points)', ' (+1 point)': score points as a rep reads them.
+
+    Points are shown to one decimal, so each distinct tenth is formatted once.
+    """
+    tenths = np.round(np.asarray(points, dtype=float) * 10.0)
+    uniq, inverse = np.unique(tenths, return_inverse=True)
+    texts = []
+    for t in uniq.tolist():
+        p = t / 10.0
+        r = round(p)
+        text = f"{r:+d}" if abs(p - r) < 0.05 and r != 0 else f"{p:+.1f}"
+        texts.append(f" ({text} point{'' if text in ('+1', '-1') else 's'})")
+    return np.asarray(texts, dtype=object)[inverse.ravel()] if len(tenths) else np.empty(0, dtype=object)
+
+
+def select_reasons(m: ReasonMatrix, top_n: int, *, with_points: bool = True) -> TopReasons:
+    """Top top_n positive and top_n negative reasons per row (by score points when given), with sentences.
+
+    Each sentence ends with its score points (`with_points`), e.g. 'Requested a demo 3 days ago (+12 points)'.
+    """
+    native = np.asarray(m.values, dtype=np.float64)
+    c = native if m.points is None else np.asarray(m.points, dtype=np.float64)
+    eps = m.eps if m.points is None else max(m.eps, POINTS_EPS)
     n, k = c.shape
     top = max(0, min(int(top_n), k))
     if n == 0 or top == 0:
         empty = np.empty((n, 2 * top), dtype=object)
-        return TopReasons(empty, np.zeros((n, 2 * top)), np.zeros((n, 2 * top), dtype=bool), empty)
+        zeros = np.zeros((n, 2 * top))
+        return TopReasons(empty, zeros, np.zeros((n, 2 * top), dtype=bool), empty, None if m.points is None else zeros)
     nan = np.isnan(c)  # NaN never makes a reason: it ranks below every number both ways
     pos = _top_columns(np.where(nan, -np.inf, c), top)
     neg = _top_columns(np.where(nan, -np.inf, -c), top)
     cols = np.concatenate([pos, neg], axis=1)
     vals = np.take_along_axis(c, cols, axis=1)
     ok = np.zeros((n, 2 * top), dtype=bool)
-    ok[:, :top] = vals[:, :top] > m.eps
-    ok[:, top:] = vals[:, top:] < -m.eps
+    ok[:, :top] = vals[:, :top] > eps
+    ok[:, top:] = vals[:, top:] < -eps
     if m.cell_features is not None:
         names = np.take_along_axis(np.asarray(m.cell_features, dtype=object), cols, axis=1)
     else:
@@ -252,8 +286,12 @@ def select_reasons(m: ReasonMatrix, top_n: int) -> TopReasons:
         bounds = np.flatnonzero(np.diff(picked[order])) + 1
         for group in np.split(order, bounds):
             r, s = rows[group], slots[group]
-            texts[r, s] = m.text(int(picked[group[0]]), r, vals[r, s])
-    return TopReasons(names=names, values=vals, ok=ok, texts=texts)
+            body = m.text(int(picked[group[0]]), r, vals[r, s])
+            texts[r, s] = concat(body, points_suffix(vals[r, s])) if with_points else body
+    if m.points is None:
+        return TopReasons(names=names, values=vals, ok=ok, texts=texts)
+    natives = np.take_along_axis(native, cols, axis=1)
+    return TopReasons(names=names, values=natives, ok=ok, texts=texts, points=vals)
 
 
 def join_texts(texts: np.ndarray, ok: np.ndarray, sep: str = "; ") -> np.ndarray:
@@ -278,8 +316,8 @@ def join_texts(texts: np.ndarray, ok: np.ndarray, sep: str = "; ") -> np.ndarray
 def reasons_json(top: TopReasons) -> np.ndarray:
     """Per row, the reasons as compact JSON (the job's `reasons` column) without building dicts per row.
 
-    The same text as json.dumps([{feature, contribution (6 places; null if not finite), text}, ...],
-    separators=(",", ":"), ensure_ascii=False).
+    The same text as json.dumps([{feature, contribution (native, 6 places; null if not finite), points (on the
+    0..100 score, 2 places), text}, ...], separators=(",", ":"), ensure_ascii=False).
     """
     n = top.ok.shape[0]
     pieces = np.full(top.ok.shape, None, dtype=object)
@@ -289,17 +327,31 @@ def reasons_json(top: TopReasons) -> np.ndarray:
         heads = np.array(['{"feature":' + _encode_json_str(str(f)) + ',"contribution":' for f in uniques], dtype=object)
         vals = top.values[rows, slots].tolist()
         nums = _strings(("null" if not math.isfinite(v) else repr(round(v, 6)) for v in vals), len(vals))
+        pts = _strings(_json_numbers(top.shown_points()[rows, slots].tolist(), 2), len(vals))
         texts = _strings(map(_encode_json_str, top.texts[rows, slots].tolist()), len(vals))
-        pieces[rows, slots] = concat(heads[codes], nums, ',"text":', texts, "}")
+        pieces[rows, slots] = concat(heads[codes], nums, ',"points":', pts, ',"text":', texts, "}")
     return concat(np.full(n, "[", dtype=object), join_texts(pieces, top.ok, sep=","), "]")
 
 
+def _json_numbers(values: list[float], places: int) -> Any:
+    return ("null" if not math.isfinite(v) else repr(round(v, places)) for v in values)
+
+
 def reason_dicts(top: TopReasons) -> list[list[dict[str, Any]]]:
-    """The per-row list of {feature, contribution, text} dicts of `explain()`."""
+    """The per-row list of {feature, contribution, points, text} dicts of `explain()`."""
     return [
-        [{"feature": f, "contribution": v, "text": t} for f, v, u, t in zip(rf, rv, rok, rt, strict=True) if u]
-        for rf, rv, rok, rt in zip(
-            top.names.tolist(), top.values.tolist(), top.ok.tolist(), top.texts.tolist(), strict=True
+        [
+            {"feature": f, "contribution": v, "points": p, "text": t}
+            for f, v, p, u, t in zip(rf, rv, rp, rok, rt, strict=True)
+            if u
+        ]
+        for rf, rv, rp, rok, rt in zip(
+            top.names.tolist(),
+            top.values.tolist(),
+            top.shown_points().tolist(),
+            top.ok.tolist(),
+            top.texts.tolist(),
+            strict=True,
         )
     ]
 
@@ -320,11 +372,13 @@ def merged_matrix(parts: Sequence[tuple[str, float, ReasonMatrix]], n: int, top_
     order, as in a stable sort of the parts' reason lists.
     """
     values: list[np.ndarray] = []
+    points: list[np.ndarray] = []
     names: list[np.ndarray] = []
     texts: list[np.ndarray] = []
     for name, share, m in parts:
-        top = select_reasons(m, top_n)
+        top = select_reasons(m, top_n, with_points=False)
         values.append(np.where(top.ok, top.values * share, 0.0))
+        points.append(np.where(top.ok, top.shown_points() * share, 0.0))
         tagged = np.full(top.ok.shape, None, dtype=object)
         tagged[top.ok] = concat(f"[{name}] ", top.texts[top.ok])
         texts.append(tagged)
@@ -340,4 +394,5 @@ def merged_matrix(parts: Sequence[tuple[str, float, ReasonMatrix]], n: int, top_
         text=text,
         eps=0.0,
         cell_features=np.concatenate(names, axis=1) if names else np.empty((n, 0), dtype=object),
+        points=np.concatenate(points, axis=1) if points else np.zeros((n, 0)),
     )

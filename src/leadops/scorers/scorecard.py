@@ -12,8 +12,8 @@ from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.encoding import OTHER, split_kinds
-from leadops.scorers.reasons import ReasonMatrix, concat, format_log_odds_array, format_values
-from leadops.scorers.specs import ScorecardSpec
+from leadops.scorers.reasons import ReasonMatrix
+from leadops.settings.models import ScorecardSpec
 
 PDO = 20.0  # scorecard points that double the odds
 
@@ -113,14 +113,21 @@ class ScorecardScorer(Scorer):
             contrib[:, j] = Z[:, cols[0]] if len(cols) == 1 else Z[:, cols].sum(axis=1)
         return contrib
 
+    def _probability_of_raw(self, raw: np.ndarray) -> np.ndarray:
+        return _sigmoid(np.asarray(raw, dtype=float))
+
     def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
         feats = list(self.numeric_) + list(self.categorical_)
+        contrib = self._feature_contributions(X)
+        base = self.intercept_ + self.offset_ + float(np.dot(self.coef_, self.column_means_))
+        book = self.phrasebook()
+        points = self._path_points(base, base + contrib.sum(axis=1), contrib)
+        points = np.where(self._usable(X, feats, book), points, 0.0)
 
-        def text(j: int, rows: np.ndarray, c: np.ndarray) -> np.ndarray:
-            f = feats[j]
-            return concat(f"{self.label(f)} is ", format_values(X[f].iloc[rows]), ": ", format_log_odds_array(c))
+        def text(j: int, rows: np.ndarray, p: np.ndarray) -> np.ndarray:
+            return book.texts(feats[j], X, rows)
 
-        return ReasonMatrix(self._feature_contributions(X), feats, text)
+        return ReasonMatrix(contrib, feats, text, points=points)
 
     def scorecard_table(self) -> pd.DataFrame:
         """Readable scorecard: feature, level, coefficient (log-odds), points (PDO 20) per design column."""

@@ -306,13 +306,24 @@ def simulate(
         summary = _simulate_tutorial(cfg, out_dir, progress)
     else:
         summary = _simulate_company(cfg, out_dir, progress)
-        if export_format == "salesforce":
-            for name in EXPORT_FILES:
-                summary.files.pop(name.removesuffix(".csv"), None)
-            summary.files |= write_salesforce(out_dir / "source")
+    _leaky_flat(cfg, out_dir, summary)  # reads the relational CSVs: before a Salesforce export replaces them
+    if cfg.scenario != "tutorial" and export_format == "salesforce":
+        for name in EXPORT_FILES:
+            summary.files.pop(name.removesuffix(".csv"), None)
+        summary.files |= write_salesforce(out_dir / "source")
     summary.export_format = export_format
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
+
+
+def _leaky_flat(cfg: SimulationConfig, out_dir: Path, summary: SimulationSummary) -> None:
+    """The leaky scenario adds the company's flat export with post-outcome fields; others remove a stale one."""
+    from leadops.simulate.flat import FLAT_FILE, write_leaky_flat
+
+    if cfg.scenario != "leaky":
+        _remove_stale([out_dir / "source" / FLAT_FILE])
+        return
+    summary.files["leads_flat"] = write_leaky_flat(out_dir, cfg.seed)[0]
 
 
 def _remove_stale(paths: list[Path]) -> None:

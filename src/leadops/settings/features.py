@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from leadops import expr
 from leadops.errors import FeatureError
-from leadops.features import expr
+from leadops.settings.base import Section
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 JSON_KEY = re.compile(r"^[^\"'\\]+$")
@@ -44,17 +45,21 @@ ACCOUNT_COLUMNS = {
 OTHER = "other"
 
 
-class Strict(BaseModel):
-    """Base for spec sections: unknown keys are errors, so typos never pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class FeatureBase(Strict):
+class FeatureBase(Section):
     """What every feature declares: a column-safe name and a sales-readable label."""
 
     name: str = Field(description="column name: lower-case letters, digits, underscore")
     label: str = Field(description="sales-rep readable text used in reason codes")
+    phrase: str | None = Field(
+        default=None,
+        description=(
+            "how a reason reads when leadops cannot derive it, e.g. 'Visited the website {value} times in 30 days'; "
+            "{value} is the lead's value, {label} the label, any other {feature} that feature's value"
+        ),
+    )
+    phrase_none: str | None = Field(
+        default=None, description="the reason when the value is 0, false or none, e.g. 'Never requested a demo'"
+    )
 
     @field_validator("name")
     @classmethod
@@ -99,6 +104,36 @@ class AttributeFeature(FeatureBase):
         return self
 
 
+class PropertyFilter(Section):
+    """Which activities count by one of their properties (activities.properties), compared as text."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    property: str = Field(description="the property's name, e.g. outcome, direction, page")
+    equals: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in", description="any of these values")
+    contains: str | None = Field(default=None, description="text found inside the value (a page in a visit)")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> PropertyFilter:
+        if not JSON_KEY.match(self.property):
+            raise ValueError(f"property '{self.property}' may not contain quotes or '\\'")
+        given = [k for k in ("equals", "in_", "contains") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"where on property '{self.property}': give exactly one of equals, in, contains")
+        return self
+
+    def matches(self, text: str | None) -> bool:
+        """The Python side of the test (features/sql.py renders the same one as SQL)."""
+        if text is None:
+            return False
+        if self.equals is not None:
+            return text == self.equals
+        if self.in_ is not None:
+            return text in self.in_
+        return (self.contains or "") in text
+
+
 class ActivityFeature(FeatureBase):
     """An aggregate of the lead's activities recorded at or before the as-of time, over a trailing window."""
 
@@ -110,6 +145,9 @@ class ActivityFeature(FeatureBase):
         default=None, description="shorthand: one feature per window, name/label use {days}"
     )
     half_life_days: float | None = Field(default=None, gt=0, description="decayed_sum: weight halves every N days")
+    where: PropertyFilter | None = Field(
+        default=None, description="only activities whose property passes (e.g. calls whose outcome is Connected)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ActivityFeature:
@@ -167,7 +205,7 @@ def _fmt_days(days: float) -> str:
     return str(int(days)) if float(days).is_integer() else str(days).replace(".", "_")
 
 
-class FeaturesSpec(Strict):
+class FeaturesSpec(Section):
     """Every feature the workspace computes; one definition drives the SQL path and the single-lead path."""
 
     unseen: Literal["keep", "other", "error"] = Field(default="other", description="default unseen-category policy")
@@ -195,6 +233,9 @@ class FeaturesSpec(Strict):
                     copy = {k: v for k, v in item.items() if k != "windows"}
                     copy["name"] = str(item["name"]).replace("{days}", d)
                     copy["label"] = str(item.get("label", "")).replace("{days}", d)
+                    for key in ("phrase", "phrase_none"):
+                        if item.get(key) is not None:
+                            copy[key] = str(item[key]).replace("{days}", d)
                     copy["window_days"] = float(days)
                     out.append(copy)
             else:
@@ -236,7 +277,7 @@ class FeaturesSpec(Strict):
         """Features computed only from events up to the as-of time (activities, lead age, and derived features
         built solely on them): they cannot carry information recorded after a snapshot."""
         safe = {f.name for f in self.definitions if isinstance(f, ActivityFeature | BuiltinFeature)}
-        from leadops.features import expr
+        from leadops import expr
 
         for f in self.derived_order():
             if expr.references(f.tree()) <= safe:
@@ -298,7 +339,7 @@ class FeaturesSpec(Strict):
         return self.model_copy(update={"definitions": defs})
 
 
-class SnapshotSpec(Strict):
+class SnapshotSpec(Section):
     """When each training row is observed: at created_at + N days, or every open lead on a series of dates."""
 
     policy: Literal["after_created", "as_of_dates"] = "after_created"
@@ -313,14 +354,14 @@ class SnapshotSpec(Strict):
         return self
 
 
-class LabelSpec(Strict):
+class LabelSpec(Section):
     """The outcome predicted and the window after the snapshot it must happen in."""
 
     outcome: str = "converted"
     window_days: float = Field(default=120.0, gt=0)
 
 
-class SplitSpec(Strict):
+class SplitSpec(Section):
     """Fractions of the time-ordered train / validation / test split (flat data: random stratified or ordered)."""
 
     method: Literal["random", "ordered"] = Field(
@@ -342,23 +383,51 @@ class SplitSpec(Strict):
         return self
 
 
-class LeakageSpec(Strict):
-    """The leakage guard's thresholds (see leadops.features.leakage for the rule)."""
+class LeakageSpec(Section):
+    """The leakage guard's thresholds (see leadops.features.leakage for the rules)."""
 
     enabled: bool = True
     threshold: float = Field(default=0.95, gt=0.5, le=1.0, description="single-feature AUC that is always a leak")
     dominance_floor: float = Field(
-        default=0.75, gt=0.5, le=1.0, description="single-feature AUC above which dominance is tested"
+        default=0.75,
+        ge=0.5,
+        le=1.0,
+        description="below this single-feature AUC a feature must beat the rest by its distance below it",
     )
     dominance_margin: float = Field(
         default=0.0, ge=-0.2, le=0.2, description="flag when AUC(feature) >= AUC(rest) - margin"
     )
+    suspect_gap: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=0.2,
+        description="a feature within this AUC of its rest is set aside as a suspect while the others are re-tested",
+    )
+    suspect_floor: float = Field(
+        default=0.75, gt=0.5, le=1.0, description="single-feature AUC a feature needs to be set aside as a suspect"
+    )
+    max_suspects: int = Field(default=3, ge=0, le=10, description="suspects set aside at once")
+    missing_floor: float = Field(
+        default=0.6,
+        gt=0.5,
+        le=1.0,
+        description="AUC of 'is filled' for the label above which a fill pattern is tested (filled after the outcome)",
+    )
+    explained_fill: float = Field(
+        default=0.7,
+        gt=0.5,
+        le=1.0,
+        description="held-out AUC at which the other features explain when a field is filled (missing by design)",
+    )
     action: Literal["exclude", "warn"] = "exclude"
     allow: list[str] = Field(default_factory=list, description="features never excluded (reported anyway)")
     max_rows: int = Field(default=200_000, ge=1_000, description="rows sampled for the check")
+    model_rows: int = Field(
+        default=50_000, ge=1_000, description="rows (of the sample) the rest-of-the-record models are fitted on"
+    )
 
 
-class TrainingSpec(Strict):
+class TrainingSpec(Section):
     """How training sets are cut from the warehouse."""
 
     snapshot: SnapshotSpec = Field(default_factory=SnapshotSpec)

@@ -80,8 +80,24 @@ class CalibrationSpec(_Strict):
     cv: int = Field(3, ge=2, le=20)
 
 
+class FeatureMeaning(_Strict):
+    """What a feature measures, as the feature spec declares it: what reason codes are worded from."""
+
+    kind: Literal["activity", "attribute", "derived", "builtin"] = "attribute"
+    value_type: Literal["numeric", "boolean", "categorical"] = "numeric"
+    column: str | None = Field(default=None, description="attribute: the canonical column (employees, industry)")
+    agg: Literal["count", "exists", "recency", "decayed_sum", "sum"] | None = None
+    types: list[str] = Field(default_factory=list, description="activity: the activity types it counts")
+    window_days: float | None = None
+    half_life_days: float | None = None
+    builtin: str | None = None
+    phrase: str | None = None
+    phrase_none: str | None = None
+
+
 class _ScorerSpecBase(_Strict):
     feature_labels: dict[str, str] = Field(default_factory=dict)
+    feature_meanings: dict[str, FeatureMeaning] = Field(default_factory=dict)
     grades: GradesSpec = Field(default_factory=_letter_grades)
     calibration: CalibrationSpec | None = None
 

@@ -1,0 +1,441 @@
+"""Reason sentences a salesperson reads, worded from what each feature measures (its meaning), column-wise.
+
+"Requested a demo 3 days ago", "Viewed the pricing page 5 times in the last 30 days", "Works at a company of
+1,500 employees", "Opted out of email": built from the feature spec (activity type, aggregate and window;
+canonical attribute column; builtin) or from a `phrase` template the user gives. A value a rep cannot act on
+(missing, `unknown`, the `other` bucket, a hash or id) is never a reason: `usable()` masks it out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from leadops.scorers.reasons import concat, format_values, template_texts
+from leadops.settings.models import FeatureMeaning
+
+if TYPE_CHECKING:
+    from leadops.settings.features import FeaturesSpec
+
+OTHER = "other"
+_ID_LIKE = re.compile(
+    r"^(?:[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?=.*\d)(?=.*[a-z])[a-z0-9_-]{16,})$",
+    re.IGNORECASE,
+)
+_UNKNOWN = {"unknown", "none", "null", "nan", "n/a", "na", ""}
+
+
+@dataclass(frozen=True)
+class Words:
+    """How one activity type reads: n times, once, some (exists), none, the last one `{ago}`, never."""
+
+    count: str
+    once: str
+    some: str
+    none: str
+    last: str
+    never: str
+
+
+ACTIVITY_WORDS: dict[str, Words] = {
+    "email_open": Words(
+        "Opened {n} emails", "Opened 1 email", "Opened an email", "Opened no email",
+        "Last opened an email {ago}", "Never opened an email",
+    ),
+    "email_click": Words(
+        "Clicked {n} email links", "Clicked 1 email link", "Clicked an email link", "Clicked no email link",
+        "Last clicked an email link {ago}", "Never clicked an email link",
+    ),
+    "page_view": Words(
+        "Viewed {n} web pages", "Viewed 1 web page", "Visited the website", "Did not visit the website",
+        "Last visited the website {ago}", "Never visited the website",
+    ),
+    "pricing_view": Words(
+        "Viewed the pricing page {n} times", "Viewed the pricing page once", "Viewed the pricing page",
+        "Did not view the pricing page", "Viewed the pricing page {ago}", "Never viewed the pricing page",
+    ),
+    "careers_view": Words(
+        "Viewed the careers page {n} times", "Viewed the careers page once", "Viewed the careers page",
+        "Did not view the careers page", "Viewed the careers page {ago}", "Never viewed the careers page",
+    ),
+    "content_download": Words(
+        "Downloaded {n} pieces of content", "Downloaded 1 piece of content", "Downloaded content",
+        "Downloaded no content", "Last downloaded content {ago}", "Never downloaded content",
+    ),
+    "webinar_registration": Words(
+        "Registered for {n} webinars", "Registered for a webinar", "Registered for a webinar",
+        "Registered for no webinar", "Registered for a webinar {ago}", "Never registered for a webinar",
+    ),
+    "webinar_attendance": Words(
+        "Attended {n} webinars", "Attended a webinar", "Attended a webinar", "Attended no webinar",
+        "Attended a webinar {ago}", "Never attended a webinar",
+    ),
+    "demo_request": Words(
+        "Requested a demo {n} times", "Requested a demo", "Requested a demo", "Did not request a demo",
+        "Requested a demo {ago}", "Never requested a demo",
+    ),
+    "trial_start": Words(
+        "Started {n} trials", "Started a trial", "Started a trial", "Did not start a trial",
+        "Started a trial {ago}", "Never started a trial",
+    ),
+    "support_call": Words(
+        "Called support {n} times", "Called support once", "Called support", "Did not call support",
+        "Last called support {ago}", "Never called support",
+    ),
+    "event_attendance": Words(
+        "Attended {n} events", "Attended an event", "Attended an event", "Attended no event",
+        "Attended an event {ago}", "Never attended an event",
+    ),
+    "social_engagement": Words(
+        "Engaged with us on social media {n} times", "Engaged with us on social media once",
+        "Engaged with us on social media", "No social media engagement",
+        "Last engaged on social media {ago}", "Never engaged on social media",
+    ),
+    "form_submit": Words(
+        "Submitted {n} forms", "Submitted a form", "Submitted a form", "Submitted no form",
+        "Submitted a form {ago}", "Never submitted a form",
+    ),
+    "unsubscribe": Words(
+        "Unsubscribed {n} times", "Unsubscribed from email", "Unsubscribed from email", "Did not unsubscribe",
+        "Unsubscribed from email {ago}", "Never unsubscribed",
+    ),
+    "sales_touch": Words(
+        "Contacted by Sales {n} times", "Contacted by Sales once", "Contacted by Sales", "Not contacted by Sales",
+        "Last contacted by Sales {ago}", "Never contacted by Sales",
+    ),
+}  # fmt: skip
+
+# canonical boolean columns: (when true, when false)
+BOOLEAN_WORDS: dict[str, tuple[str, str]] = {
+    "do_not_email": ("Opted out of email", "Accepts email"),
+    "do_not_call": ("Asked not to be called", "Accepts calls"),
+    "is_competitor": ("Works for a competitor", "Does not work for a competitor"),
+    "profitable_last_quarter": ("Company was profitable last quarter", "Company was not profitable last quarter"),
+}
+# canonical categorical columns: template around the value
+CATEGORY_WORDS: dict[str, str] = {
+    "industry": "Works in {value}",
+    "department": "Works in {value}",
+    "job_level": "Job level: {value}",
+    "lead_source": "Came in through {value}",
+    "region": "Based in {value}",
+    "country": "Based in {value}",
+    "email_domain_type": "Uses {value} email address",
+}
+JOB_LEVELS = {
+    "c_level": "C-level",
+    "vp": "VP",
+    "vp_director": "VP or director",
+    "individual_contributor": "individual contributor",
+}
+
+
+@dataclass(frozen=True)
+class Levels:
+    """What a numeric feature looked like in training: its median, 90th percentile, and whether it is 0/1."""
+
+    p50: float
+    p90: float
+    binary: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"p50": self.p50, "p90": self.p90, "binary": self.binary}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Levels:
+        return cls(float(data["p50"]), float(data["p90"]), bool(data["binary"]))
+
+
+LEVEL_ROWS = 20_000  # rows the levels are read from: quantiles to a fraction of a percent, at no cost to fit
+
+
+def fit_levels(X: pd.DataFrame) -> dict[str, Levels]:
+    """Levels of every numeric (and boolean) column of the training features (evenly spaced rows, at most 20k)."""
+    out: dict[str, Levels] = {}
+    if len(X) > LEVEL_ROWS:
+        X = X.iloc[np.linspace(0, len(X) - 1, LEVEL_ROWS).astype(np.int64)]
+    for c in X.columns:
+        s = X[c]
+        if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+            continue
+        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        v = v[np.isfinite(v)]
+        if len(v) == 0:
+            continue
+        p50, p90 = (float(q) for q in np.quantile(v, [0.5, 0.9]))
+        out[str(c)] = Levels(p50, p90, bool(np.isin(v, [0.0, 1.0]).all()))
+    return out
+
+
+def meanings_of(spec: FeaturesSpec) -> dict[str, dict[str, Any]]:
+    """Each feature's meaning (plain data for a scorer spec's `feature_meanings`), from the fitted feature spec."""
+    from leadops.settings.features import ActivityFeature, AttributeFeature, BuiltinFeature
+
+    out: dict[str, dict[str, Any]] = {}
+    for f in spec.definitions:
+        m: dict[str, Any] = {"phrase": f.phrase, "phrase_none": f.phrase_none}
+        if isinstance(f, ActivityFeature):
+            m.update(kind="activity", agg=f.agg, types=list(f.types), window_days=f.window_days)
+            m.update(half_life_days=f.half_life_days)
+        elif isinstance(f, AttributeFeature):
+            m.update(kind="attribute", value_type=f.type, column=f.column)
+        elif isinstance(f, BuiltinFeature):
+            m.update(kind="builtin", builtin=f.builtin)
+        else:
+            m.update(kind="derived")
+        out[f.name] = {k: v for k, v in m.items() if v is not None}
+    return out
+
+
+def capitalized(text: str) -> str:
+    """The first letter upper-case, the rest untouched ('opted out of email' -> 'Opted out of email')."""
+    return text[:1].upper() + text[1:]
+
+
+def _window(days: float | None) -> str:
+    if days is None:
+        return ""
+    if days == 1:
+        return " in the last day"
+    if days == 7:
+        return " in the last week"
+    return f" in the last {days:g} days"
+
+
+def _span(days: float) -> str:
+    if days == 7:
+        return "week"
+    if days % 7 == 0 and days <= 56:
+        return f"{int(days // 7)} weeks"
+    return f"{days:g} days"
+
+
+def ago(days: np.ndarray) -> np.ndarray:
+    """Days as 'today', 'yesterday', '12 days ago'."""
+    d = np.asarray(days, dtype=float)
+    whole = np.round(d).astype(np.int64)
+    uniq, inverse = np.unique(whole, return_inverse=True)
+    out = np.asarray([f"{k} days ago" for k in uniq.tolist()], dtype=object)[inverse.ravel()]
+    out[d < 1.5] = "yesterday"
+    out[d < 0.5] = "today"
+    return out
+
+
+def _count_text(n: np.ndarray) -> np.ndarray:
+    """Counts as a rep writes them: 3, 1,500, 2.5 (each distinct value formatted once)."""
+    v = np.asarray(n, dtype=float)
+    uniq, inverse = np.unique(v, return_inverse=True)
+    texts = [f"{round(x):,}" if np.isfinite(x) and abs(x - round(x)) < 1e-9 else f"{x:,.3g}" for x in uniq.tolist()]
+    return np.asarray(texts, dtype=object)[inverse.ravel()] if len(v) else np.empty(0, dtype=object)
+
+
+def _money(v: np.ndarray) -> np.ndarray:
+    out = np.empty(len(v), dtype=object)
+    for i, x in enumerate(v.tolist()):
+        a = abs(x)
+        out[i] = (
+            f"{x / 1e9:.3g}B"
+            if a >= 1e9
+            else f"{x / 1e6:.3g}M"
+            if a >= 1e6
+            else f"{x / 1e3:.3g}K"
+            if a >= 1e4
+            else f"{x:,.0f}"
+        )
+    return out
+
+
+def _humanize(values: np.ndarray, column: str | None) -> np.ndarray:
+    """Category values as words: 'financial_services' -> 'financial services', job levels spelled out."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    words = []
+    for u in uniques:
+        text = str(u)
+        if column == "job_level" and text in JOB_LEVELS:
+            words.append(JOB_LEVELS[text])
+        else:
+            words.append(text.replace("_", " ") if " " not in text else text)
+    return np.asarray([*words, ""], dtype=object)[codes]
+
+
+def _numbers(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _texts(s: pd.Series) -> np.ndarray:
+    values = s.to_numpy(dtype=object)
+    missing = pd.isna(s).to_numpy()
+    return np.array([None if m else str(v) for v, m in zip(values, missing, strict=True)], dtype=object)
+
+
+def _looks_like_id(text: str) -> bool:
+    return bool(_ID_LIKE.match(text))
+
+
+class Phrasebook:
+    """Words for every feature of one scorer: meanings (from the feature spec), labels, training levels."""
+
+    def __init__(
+        self,
+        meanings: Mapping[str, FeatureMeaning],
+        labels: Mapping[str, str],
+        levels: Mapping[str, Levels],
+    ) -> None:
+        self.meanings = meanings
+        self.labels = labels
+        self.levels = levels
+
+    def label(self, feature: str) -> str:
+        """The feature's label, or its name with spaces."""
+        return self.labels.get(feature, feature.replace("_", " "))
+
+    def meaning(self, feature: str, s: pd.Series) -> FeatureMeaning:
+        """The declared meaning, else one inferred from the column's dtype and training levels."""
+        m = self.meanings.get(feature)
+        if m is not None:
+            return m
+        if pd.api.types.is_bool_dtype(s.dtype):
+            return FeatureMeaning(value_type="boolean")
+        if not pd.api.types.is_numeric_dtype(s.dtype):
+            return FeatureMeaning(value_type="categorical")
+        lv = self.levels.get(feature)
+        return FeatureMeaning(value_type="boolean" if lv is not None and lv.binary else "numeric")
+
+    def _is_flag(self, feature: str, m: FeatureMeaning) -> bool:
+        if m.kind == "attribute":
+            return m.value_type == "boolean"
+        if m.kind == "derived":
+            lv = self.levels.get(feature)
+            return lv is not None and lv.binary
+        return False
+
+    # ---------------------------------------------------------------- which values may be a reason
+
+    def usable(self, feature: str, s: pd.Series) -> np.ndarray:
+        """Rows whose value can be said to a rep (not missing / unknown / `other` / a hash or id)."""
+        m = self.meaning(feature, s)
+        if m.kind == "activity":
+            if m.agg == "recency":
+                return np.ones(len(s), dtype=bool)  # missing = never: a fact
+            return np.isfinite(_numbers(s))
+        if m.kind in ("builtin", "derived") or m.value_type in ("numeric", "boolean"):
+            return np.isfinite(_numbers(s))
+        text = _texts(s)
+        codes, uniques = pd.factorize(pd.Series(text, dtype=object))
+        ok = np.array(
+            [str(u).strip().lower() not in _UNKNOWN | {OTHER} and not _looks_like_id(str(u).strip()) for u in uniques]
+            + [False],
+            dtype=bool,
+        )
+        return ok[codes]
+
+    # ---------------------------------------------------------------- sentences
+
+    def texts(self, feature: str, X: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """The sentence for `feature` at positions `rows` of X (no points: the caller appends them)."""
+        s = X[feature].iloc[rows]
+        m = self.meaning(feature, X[feature])
+        n = len(rows)
+        if m.phrase is not None or m.phrase_none is not None:
+            return self._templated(feature, m, X, rows)
+        if m.kind == "activity":
+            return self._activity(feature, m, s)
+        if m.kind == "builtin":
+            return concat("Became a lead ", ago(np.nan_to_num(_numbers(s), nan=0.0)))
+        label = capitalized(self.label(feature))
+        if self._is_flag(feature, m):
+            yes, no = BOOLEAN_WORDS.get(m.column or "", (label, f"{label}: no"))
+            flag = np.nan_to_num(_numbers(s), nan=0.0) != 0
+            return np.where(flag, yes, no).astype(object)
+        if m.value_type == "categorical":
+            words = _humanize(_texts(s), m.column)
+            if m.column == "email_domain_type":
+                words = np.array([("an " if w[:1] in "aeiou" else "a ") + w for w in words.tolist()], dtype=object)
+            template = CATEGORY_WORDS.get(m.column or "", "{label}: {value}")
+            return template_texts(template, {"value": words, "label": label}, n)
+        v = _numbers(s)
+        if m.column == "employees":
+            return np.where(
+                v == 1, "Works at a one-person company", concat("Works at a company of ", _count_text(v), " employees")
+            ).astype(object)
+        if m.column == "annual_revenue":
+            return concat("Company revenue of ", _money(v), " a year")
+        return concat(f"{label}: ", _count_text(v))
+
+    def _templated(self, feature: str, m: FeatureMeaning, X: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        s = X[feature].iloc[rows]
+        n = len(rows)
+        fields: dict[str, Any] = {"label": self.label(feature)}
+        v = _numbers(s) if m.value_type != "categorical" else np.full(n, np.nan)
+        if m.value_type == "categorical":
+            fields["value"] = _humanize(_texts(s), m.column)
+        else:
+            fields["value"] = _count_text(np.nan_to_num(v))
+        for name in set(_fields(m.phrase) + _fields(m.phrase_none)) - {"label", "value"}:
+            fields[name] = format_values(X[name].iloc[rows]) if name in X else "?"
+        some = template_texts(m.phrase or "{label}: {value}", fields, n)
+        if m.phrase_none is None:
+            return some
+        none = template_texts(m.phrase_none, fields, n)
+        empty = (v == 0) | ~np.isfinite(v) if m.value_type != "categorical" else np.zeros(n, dtype=bool)
+        return np.where(empty, none, some).astype(object)
+
+    def _activity(self, feature: str, m: FeatureMeaning, s: pd.Series) -> np.ndarray:
+        v = _numbers(s)
+        words = ACTIVITY_WORDS.get(m.types[0]) if len(m.types) == 1 else None
+        label = self.label(feature)
+        window = _window(m.window_days)
+        if m.agg == "recency":
+            never = np.isnan(v)
+            if words is not None:
+                last = np.array([words.last.replace("{ago}", a) for a in ago(np.nan_to_num(v)).tolist()], dtype=object)
+                nothing = words.none + window if m.window_days is not None else words.never
+            else:
+                last = concat("Last active ", ago(np.nan_to_num(v)))
+                nothing = "No activity" + (window if m.window_days is not None else " on record")
+            return np.where(never, nothing, last).astype(object)
+        if m.agg == "decayed_sum":
+            return self._decayed(feature, m, v)
+        if m.agg == "exists":
+            some_ = words.some if words is not None else capitalized(label)
+            none_ = words.none if words is not None else f"No {label}"
+            return np.where(np.nan_to_num(v) > 0, some_ + window, none_ + window).astype(object)
+        if m.agg == "count":
+            if words is not None:
+                counts = _count_text(v)
+                out = np.array([words.count.replace("{n}", c) + window for c in counts.tolist()], dtype=object)
+                out[v == 1] = words.once + window
+                out[v == 0] = words.none + window
+                return out
+            counts = _count_text(v)
+            out = concat(counts, " ", label)
+            out[v == 0] = capitalized(f"no {label}")
+            return out
+        return concat(f"{capitalized(label)}: ", _count_text(v))  # sum of activity values
+
+    def _decayed(self, feature: str, m: FeatureMeaning, v: np.ndarray) -> np.ndarray:
+        """Activity weighted toward the recent past, said as a level against the training leads."""
+        lv = self.levels.get(feature)
+        p50, p90 = (lv.p50, lv.p90) if lv is not None else (0.0, np.inf)
+        span = f" in the last {_span(m.half_life_days or 14.0)}"
+        level = np.where(v >= p90, "Very active", np.where(v > p50, "Active", "Little activity")).astype(object)
+        level[np.nan_to_num(v) <= 0] = "No activity"
+        return concat(level, span)
+
+
+def _fields(template: str | None) -> list[str]:
+    if not template:
+        return []
+    import string
+
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    except ValueError:
+        return []
