@@ -308,10 +308,10 @@ def train(
         _workspace_warehouse(workspace) as (settings, warehouse),
         progress_bar(not as_json) as update,
     ):
-        result = train_model(settings, warehouse, model, register=register, progress=update)
-    emit(result, as_json)
+        trained = train_model(settings, warehouse, model, register=register, progress=update)
+    emit(trained.to_dict(), as_json)
     if not as_json:
-        for line in result.get("warnings", []):
+        for line in trained.warnings:
             err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
@@ -325,7 +325,7 @@ def evaluate_cmd(
     from leadops.modeling.review import evaluate_ref
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        result = evaluate_ref(settings, warehouse, model)
+        result = evaluate_ref(settings, warehouse, model).to_dict()
     if as_json:
         emit(result, True)
         return
@@ -345,7 +345,7 @@ def compare(
     from leadops.modeling.review import compare_refs
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        result = compare_refs(settings, warehouse, models)
+        result = compare_refs(settings, warehouse, models).to_dict()
     if as_json:
         emit(result, True)
         return
@@ -369,7 +369,7 @@ def validate(
     from leadops.modeling.review import validate_ref
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        result = validate_ref(settings, warehouse, model)
+        result = validate_ref(settings, warehouse, model).to_dict()
     if as_json:
         failed = [name for name, gate in result["gates"].items() if not gate["passed"]]
         verdict: dict[str, Any] = {"ok": True}
@@ -443,7 +443,7 @@ def models_promote(
     from leadops.modeling.review import promote_ref
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        emit(promote_ref(settings, warehouse, ref, force=force, reason=reason), as_json)
+        emit(promote_ref(settings, warehouse, ref, force=force, reason=reason).to_dict(), as_json)
 
 
 @models_app.command("challenger")

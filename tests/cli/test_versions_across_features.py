@@ -55,6 +55,19 @@ def scores_of(workspace: Path, run_id: str) -> dict[str, tuple[float, str]]:
     return {str(r[0]): (float(r[1]), str(r[2])) for r in rows}
 
 
+def policy_promote(workspace: Path, ref: str) -> Any:
+    from leadops import config
+    from leadops.modeling.review import promote_ref
+    from leadops.warehouse import open_warehouse
+
+    settings = config.load(workspace)
+    wh = open_warehouse(settings.warehouse.url, settings.workspace)
+    try:
+        return promote_ref(settings, wh, ref, first_champion="first champion of a new workspace")
+    finally:
+        wh.close()
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = tmp_path_factory.mktemp("versions") / "ws"
@@ -96,8 +109,10 @@ def test_versions_with_other_features_compare_with_the_champion_and_a_worse_one_
     assert v3["features"] == ["do_not_call"] and "max_auc_drop" in v3["failed_gates"]
     refused = runner.invoke(app, ["models", "promote", str(v3["version"]), "--workspace", ws, "--json"])
     assert refused.exit_code == 1 and "max_auc_drop" in refused.output
+    kept = policy_promote(workspace, str(v3["version"]))  # the demo's policy keeps a champion the new one fails
+    assert kept.promoted is False and kept.champion is not None and kept.champion["version"] == v1["version"]
     history = call("models", "history", "--workspace", ws)["entries"]
-    assert [e["version"] for e in history if e["action"] == "promote_refused"] == [v3["version"]]
+    assert [e["version"] for e in history if e["action"] == "promote_refused"] == [v3["version"]] * 2
     assert call("models", "show", "champion", "--workspace", ws)["version"] == v1["version"]
 
     def drop_features(d: dict[str, Any]) -> None:
