@@ -28,7 +28,7 @@ WEIGHTS = [30, 10, 25, 5, 2, 6, 3, 2, 1, 1, 2, 2, 4, 3, 1, 3]
 def _spec() -> Any:
     import yaml
 
-    from leadops.features.specs import FeaturesSpec
+    from leadops.settings.features import FeaturesSpec
 
     return FeaturesSpec.model_validate(yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))["features"])
 
@@ -147,7 +147,7 @@ def run_pandas(db: str, out: str) -> float:
     import numpy as np
     import pandas as pd
 
-    from leadops.features.specs import ActivityFeature, AttributeFeature, BuiltinFeature, DerivedFeature
+    from leadops.settings.features import ActivityFeature, AttributeFeature, BuiltinFeature, DerivedFeature
 
     spec = _spec()
     started = time.perf_counter()

@@ -48,7 +48,7 @@ def _ingest(settings: Any) -> None:
 def _measure_models(settings: Any, models: list[str]) -> dict[str, Any]:
     """One training set, every model fitted on it and measured on the same test rows."""
     from leadops.evaluation import auc
-    from leadops.modeling.assess import measure, test_scores
+    from leadops.modeling.assess import measure
     from leadops.modeling.context import build_context
     from leadops.modeling.train import fit_scorer, observable_oracle_auc
     from leadops.warehouse.connection import open_warehouse
@@ -67,7 +67,7 @@ def _measure_models(settings: Any, models: list[str]) -> dict[str, Any]:
     for name in models:
         started = time.perf_counter()
         scorer = fit_scorer(settings, name, context)
-        report = measure(test_scores(scorer, context), context).to_dict()
+        report = measure(scorer.score(context.training.X_test), context).to_dict()
         out["models"][name] = {
             "auc": report.get("auc"),
             "ece": report.get("ece"),

@@ -17,7 +17,10 @@ import pandas as pd
 
 N_FEATURES = 30
 CHUNK = 200_000
-MQL_SHARE = 0.05
+# The job writes reasons for the leads routed to Sales, after routing (jobs/publish.add_mql_reasons): Sales'
+# queue is bounded by its capacity, not by the number of open leads. 0.2 % is 2,000 leads at 1M open leads
+# (e.g. 50 reps with 40 leads each), far above the 40 new leads a day of the default `business.capacity`.
+SALES_SHARE = 0.002
 
 
 def _matrix(n: int, seed: int) -> pd.DataFrame:
@@ -59,18 +62,22 @@ def scores_pass(model: Any, ref: Any, chunks: list[pd.DataFrame]) -> np.ndarray:
 
 
 def leadops_pass(model: Any, ref: Any, chunks: list[pd.DataFrame]) -> np.ndarray:
-    """What the job does per night: score + grade per chunk, rank all, reasons for the top MQL_SHARE."""
+    """What the job does per night: score + grade per chunk, rank all, then reasons for the leads routed to Sales
+    (the top SALES_SHARE), explained in one batch as the job's second pass does."""
     from leadops.jobs.scoring import explain_rows, score_chunk
 
     scores = np.concatenate([score_chunk(model, ref, X).column("score").to_numpy() for X in chunks])
     order = np.lexsort((np.arange(len(scores)), -scores))
-    n_mql = int(len(scores) * MQL_SHARE)
+    n_sales = int(len(scores) * SALES_SHARE)
     offsets = np.cumsum([0] + [len(c) for c in chunks])
-    mql = np.sort(order[:n_mql])
+    sales = np.sort(order[:n_sales])
+    parts = []
     for k, X in enumerate(chunks):
-        local = mql[(mql >= offsets[k]) & (mql < offsets[k + 1])] - offsets[k]
+        local = sales[(sales >= offsets[k]) & (sales < offsets[k + 1])] - offsets[k]
         if len(local):
-            explain_rows(model, ref, X.iloc[local], 3)
+            parts.append(X.iloc[local])
+    if parts:
+        explain_rows(model, ref, pd.concat(parts), 3)
     return scores
 
 
@@ -127,7 +134,7 @@ def _spark_vs_duckdb(n: int, artifact: Path, tmp: Path) -> list[dict[str, Any]]:
     from leadops.jobs.engines.spark import _scorer_fn, _spark_schema, session, spark_available
     from leadops.jobs.model import load_model
     from leadops.jobs.scoring import STAGE_SCHEMA, score_chunk
-    from leadops.jobs.specs import SparkSpec
+    from leadops.settings.jobs import SparkSpec
 
     if spark_available():
         return [
@@ -181,6 +188,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
     from leadops.scorers.lightgbm_scorer import available_cores
 
     small, large = (100_000, 200_000) if quick else (1_000_000, 5_000_000)
+    sizes = os.environ.get("LEADOPS_BENCH_SCORING_SIZES")  # e.g. "1000000,2000000" on a machine short of memory
+    if sizes:
+        small, large = (int(v) for v in sizes.split(","))
     threads = available_cores()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as d:
@@ -192,7 +202,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         model: Any = load_model(ref)
         booster = model.booster_
         cost = shap_cost(model, _matrix(2_000, 7), threads)
-        ceiling = 1.0 / (1.0 + MQL_SHARE * cost)
+        ceiling = 1.0 / (1.0 + SALES_SHARE * cost)
         rows.append(
             {
                 "name": "TreeSHAP (pred_contrib) cost per row vs predict per row",
@@ -201,7 +211,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 "ratio": round(ceiling, 3),
                 "goal": "explains why reasons cap the ratio",
                 "unit": "x predict",
-                "note": f"ratio = best possible with reasons for {MQL_SHARE:.0%} MQLs: 1/(1+share*cost)",
+                "note": f"ratio = best possible with reasons for the {SALES_SHARE:.1%} routed to Sales: 1/(1+s*cost)",
             }
         )
         for n in (small, large):
@@ -227,13 +237,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
             )
             rows.append(
                 {
-                    "name": f"scoring throughput, {n:,} leads (score+rank+grade+MQL reasons)",
+                    "name": f"scoring throughput, {n:,} leads (score+rank+grade+reasons for the Sales queue)",
                     "ours": round(n / ours),
                     "baseline": round(n / base),
                     "ratio": round(base / ours, 3),
                     "goal": f">= 0.8 (ceiling {ceiling:.2f} with exact SHAP)",
                     "unit": "leads/s",
-                    "note": f"reasons (TreeSHAP) for the top {MQL_SHARE:.0%}",
+                    "note": f"reasons (TreeSHAP, in words) for the {int(n * SALES_SHARE):,} leads routed to Sales",
                 }
             )
             del chunks, matrices

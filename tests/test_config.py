@@ -108,7 +108,7 @@ def test_the_business_section_is_read_once_by_every_part(workspace: Path) -> Non
     settings = config.load(
         workspace, environ={"LEADOPS_BUSINESS__MQL_THRESHOLD": "42", "LEADOPS_BUSINESS__COST_PER_CONTACT": "9"}
     )
-    from leadops.jobs.specs import operations
+    from leadops.settings.jobs import operations
 
     ops = operations(settings)
     assert ops.business.mql_threshold == 42 == settings.business.mql_threshold

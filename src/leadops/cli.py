@@ -252,7 +252,16 @@ def ingest(
         progress_bar(not as_json) as update,
     ):
         report = run_ingest(settings, warehouse, sources=source, progress=lambda s, n: update(s, 0.5))
-    emit(report.to_dict(), as_json)
+        from leadops.crm.coverage import coverage_warnings
+
+        result = report.to_dict()
+        result["warnings"] = coverage_warnings(
+            settings.sources, settings.contracts, warehouse, settings.features.warn_share
+        )
+    emit(result, as_json)
+    if not as_json:
+        for line in result["warnings"]:
+            err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -299,10 +308,10 @@ def train(
         _workspace_warehouse(workspace) as (settings, warehouse),
         progress_bar(not as_json) as update,
     ):
-        result = train_model(settings, warehouse, model, register=register, progress=update)
-    emit(result, as_json)
+        trained = train_model(settings, warehouse, model, register=register, progress=update)
+    emit(trained.to_dict(), as_json)
     if not as_json:
-        for line in result.get("warnings", []):
+        for line in trained.warnings:
             err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
@@ -316,7 +325,7 @@ def evaluate_cmd(
     from leadops.modeling.review import evaluate_ref
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        result = evaluate_ref(settings, warehouse, model)
+        result = evaluate_ref(settings, warehouse, model).to_dict()
     if as_json:
         emit(result, True)
         return
@@ -336,7 +345,7 @@ def compare(
     from leadops.modeling.review import compare_refs
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        result = compare_refs(settings, warehouse, models)
+        result = compare_refs(settings, warehouse, models).to_dict()
     if as_json:
         emit(result, True)
         return
@@ -360,7 +369,7 @@ def validate(
     from leadops.modeling.review import validate_ref
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        result = validate_ref(settings, warehouse, model)
+        result = validate_ref(settings, warehouse, model).to_dict()
     if as_json:
         failed = [name for name, gate in result["gates"].items() if not gate["passed"]]
         verdict: dict[str, Any] = {"ok": True}
@@ -434,7 +443,7 @@ def models_promote(
     from leadops.modeling.review import promote_ref
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        emit(promote_ref(settings, warehouse, ref, force=force, reason=reason), as_json)
+        emit(promote_ref(settings, warehouse, ref, force=force, reason=reason).to_dict(), as_json)
 
 
 @models_app.command("challenger")
@@ -545,11 +554,17 @@ def purge(
 ) -> None:
     """Remove personal data past its retention (privacy: quarantine raw values, quarantine, exports); cron-safe."""
     from leadops.crm.retention import purge as run_purge
-    from leadops.jobs.exports import export_dir
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
+        base = _exports_base(settings)
         emit(run_purge(settings.privacy, warehouse, base, dry_run=dry_run), as_json)
+
+
+def _exports_base(settings: Any) -> Path:
+    """The folder holding exports/<date>/ (scoring.exports.dir, relative to the workspace)."""
+    from leadops.jobs.exports import export_dir
+
+    return export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
 
 
 def _ids_from(path: Path | None) -> list[str]:
@@ -582,12 +597,11 @@ def erase(
 ) -> None:
     """Remove people from every table with a lead_id, the quarantine and the export files; audited, idempotent."""
     from leadops.crm.erase import erase as run_erase
-    from leadops.jobs.exports import export_dir
 
     with failures(as_json):
         ids = list(lead_ids or []) + _ids_from(from_file)
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        base = export_dir(settings.workspace, settings.scoring.exports.dir, datetime(2000, 1, 1)).parent
+        base = _exports_base(settings)
         result = run_erase(
             warehouse, ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
             rewrite_sources=rewrite_sources, dry_run=dry_run,

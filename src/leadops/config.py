@@ -4,61 +4,28 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from leadops.config_safety import SecuritySettings, check_settings_paths, load_yaml
-from leadops.crm.retention import PrivacySpec
-from leadops.crm.specs import ContractsSpec, SourceSpec
+from leadops.config_safety import check_settings_paths, load_yaml
 from leadops.errors import ConfigError, WorkspaceError
-from leadops.evaluation.gates import GatesConfig
-from leadops.features.specs import FeaturesSpec, TrainingSpec
-from leadops.jobs.specs import RoutingSpec, ScheduleSpec, ScoringSpec
-from leadops.modeling.specs import EvaluationSettings
-from leadops.scorers.specs import ScorerSpec
+from leadops.settings.base import Section
 from leadops.settings.business import BusinessSettings, moved_keys
+from leadops.settings.crm import ContractsSpec, SourceSpec
+from leadops.settings.evaluation import EvaluationSettings
+from leadops.settings.features import FeaturesSpec, TrainingSpec
+from leadops.settings.gates import GatesConfig
+from leadops.settings.jobs import RoutingSpec, ScheduleSpec, ScoringSpec
+from leadops.settings.models import ScorerSpec
+from leadops.settings.privacy import PrivacySpec
+from leadops.settings.registry import RegistrySettings
+from leadops.settings.security import SecuritySettings
+from leadops.settings.simulate import SimulateSettings
+from leadops.settings.warehouse import WarehouseSettings
 
 CONFIG_FILE = "leadops.yaml"
 ENV_PREFIX = "LEADOPS_"
-
-
-class Section(BaseModel):
-    """Base of every settings section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class WarehouseSettings(Section):
-    """Where the canonical tables and every output live."""
-
-    url: str = Field(
-        default="duckdb:///warehouse.duckdb",
-        description="duckdb:///path (relative to workspace) or postgresql://...",
-    )
-
-
-class RegistrySettings(Section):
-    """The MLflow registry that keeps every scoring model's versions."""
-
-    uri: str = Field(
-        default="sqlite:///mlflow.db",
-        description="MLflow tracking/registry URI; sqlite path relative to workspace",
-    )
-    model_name: str = Field(default="lead_score", description="the one registered scoring model of this workspace")
-
-
-class SimulateSettings(Section):
-    """Defaults for `leadops simulate` (the fictional company)."""
-
-    scenario: str = "baseline"
-    leads: int = Field(default=20_000, ge=10)
-    days: int = Field(default=365, ge=7)
-    seed: int = 42
-    fault_rate: float = Field(default=0.02, ge=0.0, le=0.5)
-    export_format: Literal["flat", "salesforce"] = Field(
-        default="flat", description="flat: one CSV per canonical table; salesforce: one CSV per Salesforce object"
-    )
 
 
 class Settings(Section):

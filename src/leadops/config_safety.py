@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
 from leadops.errors import ConfigError
 
@@ -117,17 +116,6 @@ def check_inside(key: str, value: str, workspace: Path, roots: Sequence[Path]) -
             f"key '{key}': {value!r} is outside the workspace {workspace}",
             hint="move the file into the workspace or list its folder under security.allowed_dirs",
         )
-
-
-class SecuritySettings(BaseModel):
-    """What the config may reach outside the workspace: nothing, unless a directory is listed here."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    allowed_dirs: list[str] = Field(
-        default_factory=list,
-        description="directories outside the workspace that source paths, exports.dir and query: SQL may use",
-    )
 
 
 def check_settings_paths(settings: Settings) -> None:

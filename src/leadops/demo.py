@@ -38,7 +38,7 @@ def run_demo(workspace: Path, *, leads: int = 50_000, seed: int = 42) -> dict[st
     """init -> simulate -> ingest -> train points + predictive -> validate -> promote -> score -> summary."""
     from leadops.crm import ingest
     from leadops.jobs.run import score_job
-    from leadops.modeling.review import promote_ref, validate_ref
+    from leadops.modeling.review import promote_ref
     from leadops.modeling.train import train_model
     from leadops.registry import Registry
     from leadops.simulate import simulate
@@ -75,7 +75,7 @@ def run_demo(workspace: Path, *, leads: int = 50_000, seed: int = 42) -> dict[st
         trained: dict[str, dict[str, Any]] = {}
         for name in ("points", "predictive"):
             started = _step(f"4. train `{name}`")
-            trained[name] = train_model(settings, warehouse, name)
+            trained[name] = train_model(settings, warehouse, name).to_dict()
             t = trained[name]
             _done(
                 started,
@@ -86,15 +86,14 @@ def run_demo(workspace: Path, *, leads: int = 50_000, seed: int = 42) -> dict[st
 
         started = _step("5. validate and promote the champion")
         registry = Registry(settings, warehouse)
-        champion = registry.champion()
         best = "predictive"
-        gates = validate_ref(settings, warehouse, str(trained[best]["version"]))
-        if gates["passed"] or champion is None:
-            # a new workspace needs a first champion even if a gate fails; the audit log records the override
-            reason = None if gates["passed"] else "demo: first champion of a new workspace"
-            promote_ref(settings, warehouse, str(trained[best]["version"]), force=not gates["passed"], reason=reason)
+        # the promotion policy (modeling.review.promote_ref): gates decide; a new workspace takes a first
+        # champion even if a gate fails, audited with this reason; a rerun keeps a champion the new one fails
+        decision = promote_ref(
+            settings, warehouse, str(trained[best]["version"]), first_champion="demo: first champion of a new workspace"
+        )
         registry.set_challenger(str(trained["points"]["version"]))
-        failed = [n for n, g in gates["gates"].items() if not g["passed"]]
+        failed = decision.gates.failed
         now = registry.champion()
         _done(
             started,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from leadops.config import Settings
-    from leadops.features.specs import FeaturesSpec
+    from leadops.settings.features import FeaturesSpec
 
 
 def content_hash(body: Any) -> str:

@@ -15,9 +15,9 @@ from features_synth import World, load_world, make_world
 
 from leadops.bundle import Bundle, load_bundle, save_bundle
 from leadops.bundle.summaries import summarize
-from leadops.features.specs import FeaturesSpec, TrainingSpec
 from leadops.features.training import TrainingSet, build_training_set
 from leadops.scorers import build_scorer
+from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.warehouse import Warehouse, open_warehouse
 
 SPEC = {

@@ -10,10 +10,10 @@ import pandas as pd
 import pyarrow as pa
 from bundle_fixtures import Trained
 
-from leadops.features.specs import OTHER, AttributeFeature
 from leadops.jobs.inputs import bundle_sources
 from leadops.jobs.model import model_ref
 from leadops.jobs.scoring import model_matrix, score_chunk
+from leadops.settings.features import OTHER, AttributeFeature
 
 
 def assert_same_rows(got: pd.DataFrame, expected: pd.DataFrame) -> None:

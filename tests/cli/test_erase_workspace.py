@@ -98,3 +98,14 @@ def test_erase_on_a_scored_workspace_leaves_no_row_and_no_file_mentioning_the_le
     assert views == scored["leads_scored"] - 1, "views and keys survive the compaction of the warehouse file"
     rescored = call("score", "--workspace", str(ws))
     assert rescored["status"] in ("published", "already published")
+
+    # erased without rewriting the CRM export: the export still lists the person, the next ingest leaves them out
+    other = lines[-6].split(",")[0]
+    kept = call("erase", other, "--workspace", str(ws))
+    assert kept["files"]["still_mentioning"] and "warning" in kept
+    reloaded = call("ingest", "--workspace", str(ws))
+    assert sum(s["filtered_reasons"].get("erased", 0) for s in reloaded["per_source"]) >= 1
+    assert _rows_mentioning(ws / "warehouse.duckdb", [other, lead_id]) == {}
+
+    purged = call("purge", "--dry-run", "--workspace", str(ws))
+    assert purged["dry_run"] is True and purged["message"] == "nothing is past its retention"

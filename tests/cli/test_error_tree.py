@@ -95,7 +95,8 @@ def _resolve(words: list[str]) -> tuple[Any, list[str]]:
 
 
 def _texts_in_raises_and_hints() -> list[tuple[str, str]]:
-    """(where, text) of every hint= and every string given to a raised error, f-string holes as X."""
+    """(where, text) of every hint=, every string given to a raised error and every other non-docstring text
+    naming a `leadops ...` command, f-string holes as X."""
 
     def text(node: ast.AST) -> str | None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -107,7 +108,19 @@ def _texts_in_raises_and_hints() -> list[tuple[str, str]]:
     found = []
     for file in SRC.rglob("*.py"):
         tree = ast.parse(file.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
         for node in ast.walk(tree):
+            # any other user-facing text (warnings, messages built elsewhere) that names a command in backticks
+            if isinstance(node, ast.Constant | ast.JoinedStr) and id(node) not in docstrings:
+                value = text(node)
+                if value is not None and "`leadops " in value:
+                    found.append((f"{file.name}:{node.lineno}", value))
             if isinstance(node, ast.keyword) and node.arg == "hint":
                 value = text(node.value)
                 if value is not None:
@@ -117,7 +130,7 @@ def _texts_in_raises_and_hints() -> list[tuple[str, str]]:
                     value = text(arg)
                     if value is not None:
                         found.append((f"{file.name}:{arg.lineno}", value))
-    return found
+    return list(dict.fromkeys(found))
 
 
 def test_every_command_and_option_a_hint_or_error_names_exists() -> None:
@@ -132,6 +145,11 @@ def test_every_command_and_option_a_hint_or_error_names_exists() -> None:
         for mention in mentions:
             words = mention.split()
             command, path = _resolve([w for w in words if not w.startswith("-")])
+            if not path and all(w.startswith("-") or w == "..." for w in words):  # `leadops --debug ...`
+                problems += [f"{where}: no top-level option {w}" for w in words if w.startswith("-")
+                             and w not in _options_of(group)]  # fmt: skip
+                checked += 1
+                continue
             if not path or _is_group(command):
                 problems.append(f"{where}: `leadops {mention}` names no command")
                 continue

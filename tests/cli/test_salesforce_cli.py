@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from leadops.cli import app
-from leadops.crm.specs import SourceSpec
+from leadops.settings.crm import SourceSpec
 
 runner = CliRunner()
 

@@ -57,6 +57,12 @@ def test_a_query_can_write_no_file_and_change_no_setting(ws: Path, query: str) -
     assert not out.exists() and not inside.exists() and not inside_db.exists()
 
 
+def test_a_query_that_does_not_parse_is_one_line(ws: Path) -> None:
+    with pytest.raises(IngestError, match="does not parse") as caught:
+        _run("SELEC 1", ws)
+    assert "\n" not in str(caught.value)
+
+
 def test_a_select_cannot_reenable_file_access(ws: Path) -> None:
     with pytest.raises(IngestError):
         _run("SELECT * FROM read_text('/etc/hostname')", ws)

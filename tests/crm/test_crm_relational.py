@@ -234,3 +234,11 @@ def test_a_lookup_path_outside_the_workspace_is_refused(workspace: Workspace) ->
     source["lookups"][0]["path"] = "/etc/passwd"
     with pytest.raises(Exception, match=r"sources\.0\.lookups\.0\.path"):
         workspace(_config(source), _files())
+
+
+def test_a_lookup_column_the_lookup_does_not_bring_is_named_with_what_it_brings(workspace: Workspace) -> None:
+    source = _leads_source()
+    source["columns"]["contact.Title"] = "job_level"
+    settings, wh = workspace(_config(source), _files())
+    with pytest.raises(ConfigError, match=r"lookup 'contact' brings only \['Department'\]; add 'Title'"):
+        ingest(settings, wh)

@@ -94,3 +94,11 @@ def test_a_flat_run_after_a_salesforce_run_leaves_no_stale_object_files(tmp_path
     simulate(tmp_path, leads=200, days=30)
     names = sorted(p.name for p in (tmp_path / "source").iterdir())
     assert names == ["accounts.csv", "activities.csv", "leads.csv", "outcomes.csv"]
+
+
+def test_the_same_seed_writes_the_same_salesforce_bytes(tmp_path: Path) -> None:
+    for run in ("a", "b"):
+        simulate(tmp_path / run, leads=300, days=40, seed=3, export_format="salesforce")
+    for name in SALESFORCE_FILES:
+        assert (tmp_path / "a" / "source" / name).read_bytes() == (tmp_path / "b" / "source" / name).read_bytes()
+    assert not [p for p in (tmp_path / "a" / "source").iterdir() if p.is_dir()]  # the spill folder is gone

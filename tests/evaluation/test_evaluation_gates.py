@@ -96,6 +96,16 @@ def test_relative_gates_pass_with_no_champion() -> None:
     assert res.passed
 
 
+def test_relative_gates_fail_with_the_reason_when_a_champion_exists_but_was_not_measured() -> None:
+    challenger, _ = _pair()
+    why = "champion v3 could not be scored on the same test leads: its bundle failed its hash check"
+    gates = GatesConfig.model_validate({"groups": {"columns": ["x"]}})
+    res = check_gates(challenger, None, 50_000, 4_000, gates, champion_problem=why)
+    for name in ("max_auc_drop", "max_captured_at_capacity_drop", "max_group_auc_drop:x"):
+        assert not res.gates[name].passed and res.gates[name].detail == why
+    assert not res.passed
+
+
 def test_overall_drop_beyond_the_bound_fails() -> None:
     challenger, champion = _pair()
     res = check_gates(champion, challenger, 50_000, 4_000, GatesConfig())  # swap: the worse model challenges

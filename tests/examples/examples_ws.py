@@ -54,7 +54,7 @@ def train(ws: Path, model: str, **overrides: str) -> dict[str, Any]:
     """`leadops train --model MODEL` without registering: what the command reports."""
     settings = settings_for(ws, **overrides)
     with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
-        return train_model(settings, wh, model, register=False)
+        return train_model(settings, wh, model, register=False).to_dict()
 
 
 def cli(*args: str) -> dict[str, Any]:

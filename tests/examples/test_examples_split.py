@@ -11,8 +11,8 @@ from examples_ws import settings_for
 from pydantic import ValidationError
 
 from leadops.errors import FeatureError
-from leadops.features.specs import SplitSpec, TrainingSpec
 from leadops.features.training import build_training_set, ordered_split, row_order
+from leadops.settings.features import SplitSpec, TrainingSpec
 from leadops.warehouse.connection import open_warehouse
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from features_synth import SPEC, World, make_world
 
-from leadops.features.specs import FeaturesSpec, TrainingSpec
+from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.warehouse import Warehouse, open_warehouse
 
 

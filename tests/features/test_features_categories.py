@@ -10,8 +10,8 @@ import pytest
 from leadops.errors import FeatureError
 from leadops.features.build import build_features
 from leadops.features.online import online_vector
-from leadops.features.specs import FeaturesSpec
 from leadops.features.training import _learn_categories
+from leadops.settings.features import FeaturesSpec
 from leadops.warehouse import Warehouse
 
 AS_OF = datetime(2025, 6, 1)
@@ -90,8 +90,8 @@ def test_learned_vocabulary_keeps_the_most_frequent_values() -> None:
 def test_training_set_learns_vocabularies_and_maps_the_rest_to_other(warehouse: Warehouse) -> None:
     from features_synth import load_world, make_world
 
-    from leadops.features.specs import TrainingSpec
     from leadops.features.training import build_training_set
+    from leadops.settings.features import TrainingSpec
 
     load_world(warehouse, make_world(1_500, seed=12))
     spec = FeaturesSpec.model_validate(

@@ -10,8 +10,8 @@ from features_synth import SPEC, load_world, make_world
 from test_features_parity import assert_identical, online_table
 
 from leadops.features.build import build_features
-from leadops.features.specs import FeaturesSpec
 from leadops.features.sql import derived_layers, feature_sql
+from leadops.settings.features import FeaturesSpec
 from leadops.warehouse import Warehouse
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from leadops import expr
 from leadops.errors import FeatureError
-from leadops.features import expr
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from leadops.features.leakage import check_leakage, rank_auc, single_feature_auc
-from leadops.features.specs import LeakageSpec
+from leadops.settings.features import LeakageSpec
 
 BANK = Path(__file__).parents[2] / ".." / "shared" / "data" / "bank-additional-full.csv"
 
@@ -90,7 +90,7 @@ def test_bank_marketing_duration_is_flagged_by_dominance_and_nothing_else() -> N
 def test_a_dominant_point_in_time_activity_feature_is_a_signal_not_a_leak() -> None:
     """Dominance flags a static field that outranks the whole record, but not an as-of activity count."""
     from leadops.features.leakage import check_leakage
-    from leadops.features.specs import LeakageSpec
+    from leadops.settings.features import LeakageSpec
 
     rng = np.random.default_rng(5)
     n = 6000
@@ -213,9 +213,9 @@ def test_the_guard_subsamples_deterministically() -> None:
 
 
 def test_declared_post_outcome_columns_map_to_the_features_that_read_them() -> None:
-    from leadops.crm.specs import SourceSpec
     from leadops.features.leakage import declared_post_outcome
-    from leadops.features.specs import FeaturesSpec
+    from leadops.settings.crm import SourceSpec
+    from leadops.settings.features import FeaturesSpec
 
     features = FeaturesSpec.model_validate(
         {

@@ -13,7 +13,7 @@ from features_synth import World, load_world
 
 from leadops.features.build import build_features
 from leadops.features.online import online_vector
-from leadops.features.specs import FeaturesSpec
+from leadops.settings.features import FeaturesSpec
 from leadops.warehouse import Warehouse
 
 

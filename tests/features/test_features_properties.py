@@ -14,7 +14,7 @@ from test_features_parity import assert_identical
 
 from leadops.features.build import build_features
 from leadops.features.online import online_vector
-from leadops.features.specs import FeaturesSpec
+from leadops.settings.features import FeaturesSpec
 from leadops.warehouse import Warehouse
 
 SPEC = {

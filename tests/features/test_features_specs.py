@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from leadops.features.specs import ActivityFeature, FeaturesSpec, TrainingSpec
+from leadops.settings.features import ActivityFeature, FeaturesSpec, TrainingSpec
 
 TEMPLATE = Path(__file__).parents[2] / "src" / "leadops" / "templates" / "features.yaml"
 

@@ -14,8 +14,8 @@ from features_synth import World, load_world, make_world
 
 from leadops.errors import FeatureError
 from leadops.features.build import build_and_store, build_features
-from leadops.features.specs import FeaturesSpec, TrainingSpec
 from leadops.features.training import build_training_set, digest_frame
+from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.warehouse import Warehouse
 
 T0 = datetime(2025, 1, 1)

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from leadops.config import Settings
 from leadops.jobs.model import ModelRef, model_ref
-from leadops.jobs.specs import RoutingSpec, ScheduleSpec, ScoringSpec
+from leadops.settings.jobs import RoutingSpec, ScheduleSpec, ScoringSpec
 from leadops.warehouse import Warehouse
 
 AS_OF = datetime(2026, 3, 10)

@@ -291,9 +291,9 @@ def test_a_configured_sales_activity_type_stops_recycling(wh, tmp_path, feats, m
 
 
 def test_by_default_every_sales_side_type_counts_as_sales_working_a_lead(wh, tmp_path, feats, models):
-    from leadops.crm.specs import ContractsSpec
     from leadops.jobs.routing import SALES_SIDE_TYPES, declared_activity_types, sales_activity_types
-    from leadops.jobs.specs import RoutingSpec
+    from leadops.settings.crm import ContractsSpec
+    from leadops.settings.jobs import RoutingSpec
 
     contracts = ContractsSpec.model_validate(
         {"activities": {"categories": {"activity_type": {"allowed": ["page_view", "sales_call", "meeting", "demo"]}}}}
@@ -337,3 +337,12 @@ def test_ties_in_the_calibrated_score_rank_and_route_by_the_raw_score(wh, tmp_pa
     assert [r[0] for r in rows] == [r[0] for r in want]
     callable_ = [r for r in want if not r[5]]
     assert {r[0] for r in rows if r[4] == "sales"} == {r[0] for r in callable_[:7]}
+
+
+def test_without_any_threshold_sales_gets_the_top_leads_and_nobody_is_called_an_mql(wh, tmp_path, feats, models):
+    result = _run(wh, tmp_path, feats, models, business={"capacity": {"per_day": 6}}, fresh_days=None)
+    assert result.routing["mql_threshold"] is None and result.routing["threshold_source"].startswith("none")
+    reasons = _reasons(wh, result.run_id)
+    sales = [v for v in reasons.values() if v[1] == "sales"]
+    assert len(sales) == 6 and all(v[3].startswith("new to Sales: among today's top scores") for v in sales)
+    assert not any("MQL" in v[3] and "no MQL threshold" not in v[3] for v in reasons.values())

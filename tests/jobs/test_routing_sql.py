@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 
 from leadops.jobs.routing import plan, route_run, write_queues
-from leadops.jobs.specs import RoutingSpec
 from leadops.settings.business import BusinessSettings
+from leadops.settings.jobs import RoutingSpec
 from leadops.warehouse import Warehouse
 
 T0 = datetime(2026, 3, 10)

@@ -10,7 +10,7 @@ from jobs_fakes import make_settings
 from pydantic import ValidationError
 
 from leadops.jobs.schedule import Slot, latest_slot, next_slot, run_schedule
-from leadops.jobs.specs import ScheduleSpec
+from leadops.settings.jobs import ScheduleSpec
 
 NY = ZoneInfo("America/New_York")
 

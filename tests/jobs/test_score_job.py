@@ -119,6 +119,8 @@ def test_exports_hold_the_published_rows_with_reasons_for_every_mql(wh, tmp_path
     ]
     mqls = [r for r in rows if r["route"] == "sales"]
     assert mqls and all(r["reasons"] for r in mqls)
+    others = [r for r in rows if r["route"] != "sales"]
+    assert others and not any(r["reasons"] for r in others), "reasons are computed for the Sales queue only"
     queue = wh.rows("SELECT count(*), count(reason_text) FROM current_sales_queue")[0]
     assert queue[0] == len(mqls) and queue[1] == queue[0], "the Sales queue carries the reasons to call"
     table = pq.read_table(result.export_parquet)

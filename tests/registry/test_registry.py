@@ -103,7 +103,9 @@ def test_promote_is_refused_when_gates_failed_and_names_them(two_versions: Regis
     with pytest.raises(GateFailedError, match="no gate result"):
         two_versions.promote(2, gates_passed=None, gate_detail=None, force=False, reason=None, actor="ana")
     assert two_versions.champion() is None
-    assert len(two_versions.history()) == before
+    refused = two_versions.history()[before:]
+    assert [e.action for e in refused] == ["promote_refused", "promote_refused"], "refusals are audited too"
+    assert refused[0].version == 2 and refused[0].actor == "ana" and "auc_min" in (refused[0].reason or "")
 
 
 def test_force_without_reason_is_refused(two_versions: Registry) -> None:

@@ -85,3 +85,13 @@ def test_quantile_grades_put_the_top_fraction_in_a() -> None:
 def test_fixed_cutoffs_grade_at_the_boundary_inclusively() -> None:
     scale = GradeScale.fit(GradesSpec(cutoffs={"A": 150, "B": 120}, otherwise="F"), np.zeros(1))
     assert scale.assign(np.array([150, 149.9, 120, 0, np.nan])).tolist() == ["A", "B", "B", "F", "F"]
+
+
+def test_grades_are_the_best_grade_whose_cutoff_a_value_reaches_nan_the_lowest() -> None:
+    scale = GradeScale((("A", 75.0), ("B", 50.0), ("B2", 50.0), ("C", 25.0)), "D", "score")
+    values = np.array([100.0, 75.0, 74.9, 50.0, 49.0, 25.0, 0.0, -1.0, np.nan, np.inf])
+    want = []
+    for v in values:
+        reached = [g for g, t in scale.thresholds if v >= t]  # thresholds best first
+        want.append(reached[0] if reached else "D")
+    assert scale.assign(values).tolist() == want == ["A", "A", "B", "B", "C", "C", "D", "D", "D", "A"]

@@ -24,7 +24,7 @@ from leadops.scorers.reasons import (
     select_reasons,
     template_texts,
 )
-from leadops.scorers.specs import FeatureMeaning
+from leadops.settings.models import FeatureMeaning
 
 
 @pytest.fixture(scope="module", params=sorted(ALL_SPECS))
@@ -273,7 +273,7 @@ def test_points_of_a_clamped_rule_table_share_what_is_left_above_the_base() -> N
 
 
 def test_training_feature_spec_gives_every_feature_its_meaning() -> None:
-    from leadops.features.specs import FeaturesSpec
+    from leadops.settings.features import FeaturesSpec
 
     spec = FeaturesSpec.model_validate(
         {

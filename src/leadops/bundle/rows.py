@@ -16,7 +16,7 @@ import pyarrow as pa
 from leadops.errors import FeatureError
 from leadops.features.build import build_features
 from leadops.features.online import online_vector
-from leadops.features.specs import FeaturesSpec
+from leadops.settings.features import FeaturesSpec
 from leadops.warehouse.connection import utcnow
 
 

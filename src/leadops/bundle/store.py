@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 
 from leadops.errors import ScorerError
-from leadops.features.specs import FeaturesSpec
 from leadops.hashing import feature_spec_hash
 from leadops.scorers.artifacts import JSON, Manifest, read_manifest, write_manifest
 from leadops.scorers.base import Scorer, load_scorer
+from leadops.settings.features import FeaturesSpec
 
 BUNDLE_FORMAT = 1
 SPEC_FILE = "features.json"

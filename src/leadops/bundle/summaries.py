@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadops.features.specs import OTHER, AttributeFeature, FeaturesSpec
+from leadops.settings.features import OTHER, AttributeFeature, FeaturesSpec
 
 QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
 HISTOGRAM_BINS = 10

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from leadops.crm.schema import ColumnType, TableDef
-from leadops.crm.specs import TableContract
+from leadops.settings.crm import TableContract
 
 # Keys and the ids that refer to them are indexed; PostgreSQL's B-tree takes at most ~2,700 bytes per entry
 # (4 bytes per character at worst), so a longer key is quarantined on every engine alike.

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadops.crm.readers import CsvReader, RawBatch, file_format, parquet_batches, parquet_header, resolve_files
-from leadops.crm.specs import LookupSpec, SourceSpec
 from leadops.errors import IngestError
+from leadops.settings.crm import LookupSpec, SourceSpec
 
 LOOKUP_ROWS = 250_000
 

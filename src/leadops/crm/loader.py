@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from leadops.config_safety import allowed_roots
 from leadops.crm import pii, quarantine
 from leadops.crm.contracts import lit
+from leadops.crm.erase import drop_erased, drop_erased_rows, erased_keys
 from leadops.crm.joins import Lookups
 from leadops.crm.mapping import CHECK, DETAIL, RAW, Plan, build_plan
 from leadops.crm.readers import (
@@ -48,9 +49,9 @@ from leadops.crm.readers import (
 )
 from leadops.crm.report import IngestReport, SourceReport
 from leadops.crm.schema import TABLE_ORDER, TABLES, TableDef
-from leadops.crm.specs import SourceSpec
 from leadops.crm.stage import Stage
 from leadops.errors import IngestError, LeadOpsError
+from leadops.settings.crm import SourceSpec
 from leadops.warehouse.connection import Warehouse, quote_ident, redact, utcnow
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ class _Run:
 
             self.scratch = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": "1GB"})
             self.scratch.execute("SET TimeZone = 'UTC'")
+        self.erased = set() if self.duck else erased_keys(warehouse)
         self.quarantine_stage = Stage(warehouse, "ingest_stage_quarantine", "quarantine", {})
         self.stages.append(self.quarantine_stage)
 
@@ -258,6 +260,8 @@ class _Run:
                 wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
                 wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
             rows = ROWS if stage is None else stage.sql
+            if self.duck and "lead_id" in table.columns and (erased := drop_erased(wh, rows)):
+                report.filtered(["erased"], [(0, erased)])  # people `leadops erase` removed stay out
             good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
             wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
             enrich = spec.mode == "enrich"
@@ -302,6 +306,9 @@ class _Run:
             result = self.scratch.sql(plan.sql).to_arrow_table()
         finally:
             self.scratch.unregister(RAW)
+        result, erased = drop_erased_rows(result, self.erased)  # people `leadops erase` removed stay out
+        if erased:
+            report.filtered(["erased"], [(0, erased)])
         failed = pc.is_valid(result.column(CHECK))
         bad = result.filter(failed).select([ROW, CHECK, BAD_FIELD, DETAIL]).to_pylist()
         keep = [*plan.outputs, ROW] + (list(FLAT_COLUMNS) if plan.flat else [])

@@ -7,6 +7,7 @@ it is vectorized SQL. Keys (duplicates) and references are checked later, set-ba
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,8 +18,8 @@ from leadops.crm.emails import domain_type_sql
 from leadops.crm.joins import joined_columns, relation
 from leadops.crm.readers import BAD_FIELD, ROW
 from leadops.crm.schema import TableDef
-from leadops.crm.specs import FilterSpec, SourceSpec, TableContract
 from leadops.errors import ConfigError, IngestError
+from leadops.settings.crm import FilterSpec, SourceSpec, TableContract
 
 # a time ending in a UTC offset: a real one (at most 18 hours, minutes below 60) or anything shaped like one
 OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-](0[0-9]|1[0-8])(:?[0-5][0-9])?)$"
@@ -103,9 +104,12 @@ def _filter_condition(rule: FilterSpec, expr: str) -> str:
 
 
 def _json_object(pairs: list[tuple[str, str]]) -> str:
-    """A JSON object of typed values without its missing ones, as text; NULL when nothing is left."""
-    body = ", ".join(f"{lit(k)}, {_attribute_json(v)}" for k, v in pairs)
-    return f"NULLIF(CAST(json_merge_patch('{{}}', json_object({body})) AS VARCHAR), '{{}}')"
+    """A JSON object of the present values (as JSON strings, the way features compare them), as text; NULL when
+    none is present. Built as text: typing every value or json_merge_patch over every row cost 1.7-2.5x the
+    whole mapping query of an activities batch."""
+    parts = [f"CASE WHEN {v} IS NOT NULL THEN {lit(json.dumps(k) + ':')} || CAST(to_json({v}) AS VARCHAR) END"
+             for k, v in pairs]  # fmt: skip
+    return f"NULLIF('{{' || concat_ws(',', {', '.join(parts)}) || '}}', '{{}}')"
 
 
 def _attribute_json(expr: str) -> str:
@@ -135,7 +139,15 @@ def build_plan(
     joined = joined_columns(spec)
     available = set(header) | set(joined)
 
+    lookups = {lk.name: lk for lk in spec.lookups}
+
     def need(column: str, role: str) -> str:
+        prefix, _, rest = column.partition(".")
+        if column not in available and prefix in lookups and column not in header:
+            raise ConfigError(
+                f"source '{spec.name}': column '{column}' ({role}): lookup '{prefix}' brings only "
+                f"{lookups[prefix].columns}; add '{rest}' to its columns"
+            )
         if column not in available:
             shown = ", ".join(header[:30]) + (" ..." if len(header) > 30 else "")
             raise IngestError(f"source '{spec.name}': column '{column}' ({role}) is not in {file} (it has: {shown})")
@@ -177,17 +189,24 @@ def build_plan(
     read: list[str] = [ROW, BAD_FIELD]
     text: dict[str, str] = {}  # canonical -> SQL text expression (stage v)
     origin: dict[str, str] = {}  # canonical -> source column (for messages)
+    # a value map repeats its operand once per value (CASE x WHEN ...): a composed or coalesced operand is
+    # computed once per row in a projection before it (`_pre__<column>`), not once per mapped value
+    pre: dict[str, str] = {}
     sources_of: dict[str, list[str]] = {}
     for src, dst in columns.items():
         sources_of.setdefault(dst, []).append(src)
     for dst, srcs in sources_of.items():  # several sources onto one column: the first that is not missing
         parts = [_missing(ident(src), missing) for src in srcs]
-        expr = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+        expr = parts[0]
+        if len(parts) > 1 or spec.values.get(dst):
+            pre[f"_pre__{dst}"] = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+            expr = ident(f"_pre__{dst}")
         text[dst] = _value_map(expr, spec.values.get(dst, {}))
         origin[dst] = " or ".join(srcs)
     for dst, how in spec.compose.items():
         pieces = ", ".join(_missing(ident(src), missing) for src in how.columns)
-        text[dst] = _value_map(f"NULLIF(concat_ws({lit(how.separator)}, {pieces}), '')", spec.values.get(dst, {}))
+        pre[f"_pre__{dst}"] = f"NULLIF(concat_ws({lit(how.separator)}, {pieces}), '')"
+        text[dst] = _value_map(ident(f"_pre__{dst}"), spec.values.get(dst, {}))
         origin[dst] = how.separator.join(how.columns)
     for dst, value in spec.constants.items():
         if dst not in table.columns:
@@ -310,6 +329,8 @@ def build_plan(
     flat_out = ", _converted, _deal_value" if converted else ""
     # one pass over the checks gives the first failing one's index; the detail text is built for bad rows only
     source_rows = relation(spec, RAW)
+    if pre:
+        source_rows = f"(SELECT r.*, {', '.join(f'{e} AS {ident(n)}' for n, e in pre.items())} FROM {source_rows} r)"
     filter_sql = None
     kept = ""
     if spec.filters:

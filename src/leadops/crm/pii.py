@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from leadops.crm.specs import SourceSpec
+from leadops.settings.crm import SourceSpec
 
 MASK = "***"
 PERSONAL_NAME = re.compile(

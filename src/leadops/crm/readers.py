@@ -531,7 +531,7 @@ def ingest_from(
             con.close()
             if isinstance(exc, IngestError):
                 raise
-            raise IngestError(f"source '{source}': query failed on {shown}: {exc}".strip()) from exc
+            raise IngestError(f"source '{source}': query failed on {shown}: {sandbox.one_line(exc)}") from exc
         try:
             base = 0
             for batch in reader:

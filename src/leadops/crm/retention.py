@@ -12,22 +12,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from leadops.settings.privacy import PrivacySpec
 
 if TYPE_CHECKING:
     from leadops.warehouse.connection import Warehouse
-
-
-class PrivacySpec(BaseModel):
-    """Retention of personal data (days; null keeps forever)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    quarantine_raw_days: int | None = Field(
-        default=30, ge=0, description="after N days a quarantined row's raw values are dropped (the entry stays)"
-    )
-    quarantine_days: int | None = Field(default=365, ge=0, description="after N days quarantine entries are deleted")
-    exports_days: int | None = Field(default=None, ge=0, description="after N days exports/<date>/ folders are deleted")
 
 
 def _old_export_dirs(base: Path, cutoff: datetime) -> list[Path]:

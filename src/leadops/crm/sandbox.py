@@ -18,6 +18,11 @@ from typing import Any
 from leadops.errors import IngestError
 
 
+def one_line(exc: BaseException) -> str:
+    """An engine's error message on one line (DuckDB adds the SQL and a caret on lines of their own)."""
+    return " ".join(str(exc).split())
+
+
 def _sql_list(paths: Sequence[Path]) -> str:
     return "[" + ", ".join("'" + (str(p).rstrip("/") + "/").replace("'", "''") + "'" for p in paths) + "]"
 
@@ -44,7 +49,7 @@ def open_duckdb(target: str, *, readable: Sequence[Path], source: str) -> Any:
     try:
         con = duckdb.connect(target, read_only=target != ":memory:", config=config)
     except duckdb.Error as exc:
-        raise IngestError(f"source '{source}': cannot open the query database {target}: {exc}".strip()) from exc
+        raise IngestError(f"source '{source}': cannot open the query database {target}: {one_line(exc)}") from exc
     try:
         if readable:
             con.execute(f"SET allowed_directories = {_sql_list(readable)}")
@@ -63,7 +68,7 @@ def require_select(con: Any, query: str, source: str) -> None:
     try:
         statements = con.extract_statements(query)
     except duckdb.Error as exc:
-        raise IngestError(f"source '{source}': the query does not parse: {exc}".strip()) from exc
+        raise IngestError(f"source '{source}': the query does not parse: {one_line(exc)}") from exc
     if not statements:
         raise IngestError(f"source '{source}': the query is empty")
     for statement in statements:

@@ -3,7 +3,7 @@ every group large enough to judge), a calibration bound and a minimum of trainin
 which is not configurable: it fails when the model uses a feature the leakage guard flagged on the training
 set (kept through `training.leakage.allow` or `action: warn`). A model is promoted only if every gate passes
 (or when forced with a reason); a gate relative to the champion passes with detail "no champion" when
-there is none.
+there is none, and fails with the reason when a champion exists but could not be measured on the same leads.
 """
 
 from __future__ import annotations
@@ -13,70 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from leadops.errors import GateFailedError
+from leadops.settings.gates import GatesConfig
 
 if TYPE_CHECKING:
     from leadops.evaluation.evaluator import EvaluationReport
 
 NO_CHAMPION = "no champion"
-
-
-class _Strict(BaseModel):
-    """Base of every gate model: unknown keys are an error, so a misspelt gate is never silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AbsoluteGates(_Strict):
-    """Floors and ceilings the model must meet on its own (None = not checked)."""
-
-    min_auc: float | None = Field(default=None, ge=0.0, le=1.0)
-    min_pr_auc: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_brier: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_log_loss: float | None = Field(default=None, ge=0.0)
-    min_captured_at_capacity: float | None = Field(default=None, ge=0.0, le=1.0)
-    min_mql_conversion_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-
-
-class ChampionGates(_Strict):
-    """How much worse than the champion the challenger may be, overall (absolute differences)."""
-
-    max_auc_drop: float | None = Field(default=0.01, ge=0.0)
-    max_captured_at_capacity_drop: float | None = Field(default=0.02, ge=0.0)
-
-
-class GroupGates(_Strict):
-    """No group may be worse than under the champion by more than max_group_auc_drop (groups marked small
-    in either report are skipped). columns=None means every group column the report holds."""
-
-    columns: list[str] | None = None
-    max_group_auc_drop: float | None = Field(default=0.03, ge=0.0)
-
-
-class CalibrationGates(_Strict):
-    """Bounds on calibration (for probabilities; a score-only model fails a declared bound)."""
-
-    max_ece: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_calibration_in_the_large: float | None = Field(default=None, ge=0.0, le=1.0)
-
-
-class TrainingDataGates(_Strict):
-    """Minimum training data before a model may be trusted at all."""
-
-    min_train_rows: int = Field(default=1000, ge=0)
-    min_train_conversions: int = Field(default=120, ge=0)
-
-
-class GatesConfig(_Strict):
-    """Every gate, as declared under `gates:` in leadops.yaml."""
-
-    absolute: AbsoluteGates = Field(default_factory=AbsoluteGates)
-    champion: ChampionGates = Field(default_factory=ChampionGates)
-    groups: GroupGates = Field(default_factory=GroupGates)
-    calibration: CalibrationGates = Field(default_factory=CalibrationGates)
-    training: TrainingDataGates = Field(default_factory=TrainingDataGates)
 
 
 @dataclass(frozen=True)
@@ -177,9 +120,14 @@ def check_gates(
     train_conversions: int,
     gates: GatesConfig,
     leakage: LeakageEvidence | None = None,
+    *,
+    champion_problem: str | None = None,
 ) -> GateResult:
     """Hold a challenger's report (and its training data size, and what the leakage guard found on its
-    training set) to every gate."""
+    training set) to every gate.
+
+    `champion_problem` says why an existing champion could not be measured on the same leads: every gate
+    relative to the champion then fails with that reason (it never passes for want of a comparison)."""
     out: dict[str, GateOutcome] = {}
     if leakage is not None:
         out["no_leakage"] = leakage_gate(leakage)
@@ -226,7 +174,11 @@ def check_gates(
         if bound is None:
             continue
         if champion_report is None:
-            out[name] = GateOutcome(True, None, bound, NO_CHAMPION)
+            out[name] = (
+                GateOutcome(False, None, bound, champion_problem)
+                if champion_problem
+                else GateOutcome(True, None, bound, NO_CHAMPION)
+            )
         else:
             out[name] = _drop(attr, getattr(report, attr), getattr(champion_report, attr), bound)
 
@@ -234,7 +186,11 @@ def check_gates(
     if g.max_group_auc_drop is not None:
         columns = g.columns if g.columns is not None else list(report.groups)
         for col in columns:
-            out[f"max_group_auc_drop:{col}"] = _group_gate(report, champion_report, col, g.max_group_auc_drop)
+            out[f"max_group_auc_drop:{col}"] = (
+                GateOutcome(False, None, g.max_group_auc_drop, champion_problem)
+                if champion_report is None and champion_problem
+                else _group_gate(report, champion_report, col, g.max_group_auc_drop)
+            )
     return GateResult(passed=all(o.passed for o in out.values()), gates=out)
 
 

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadops.errors import FeatureError
-from leadops.features.specs import AttributeFeature, FeaturesSpec
 from leadops.features.sql import feature_sql, ts_literal
 from leadops.hashing import feature_spec_hash
+from leadops.settings.features import AttributeFeature, FeaturesSpec
 from leadops.warehouse.connection import Warehouse, utcnow
 
 SNAPSHOT_TABLE = "feature_snapshots"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from leadops.features.specs import OTHER, AttributeFeature, FeaturesSpec
+from leadops.settings.features import OTHER, AttributeFeature, FeaturesSpec
 
 
 def as_read(spec: FeaturesSpec) -> FeaturesSpec:

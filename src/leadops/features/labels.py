@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from leadops.features.specs import TrainingSpec
 from leadops.features.sql import ql, ts_literal
+from leadops.settings.features import TrainingSpec
 from leadops.warehouse.connection import Warehouse
 
 US_PER_DAY = 86_400_000_000

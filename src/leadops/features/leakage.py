@@ -55,10 +55,10 @@ import numpy as np
 import pandas as pd
 
 from leadops.errors import FeatureError
-from leadops.features.specs import AttributeFeature, FeaturesSpec, LeakageSpec
+from leadops.settings.features import AttributeFeature, FeaturesSpec, LeakageSpec
 
 if TYPE_CHECKING:
-    from leadops.crm.specs import SourceSpec
+    from leadops.settings.crm import SourceSpec
 
 NEAR_COPY = 0.9
 PRUNE_TOL = 0.02
@@ -498,7 +498,7 @@ def declared_post_outcome(features: FeaturesSpec, sources: Sequence[SourceSpec])
             origin = declared.get((f.source, *where))
             if origin is not None:
                 out[f.name] = f"{f.name} reads {origin}, declared post_outcome in the mapping: never trained on"
-    from leadops.features import expr
+    from leadops import expr
 
     for f in features.derived_order():
         hit = sorted(expr.references(f.tree()) & set(out))

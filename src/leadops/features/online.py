@@ -13,16 +13,16 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leadops import expr
 from leadops.errors import FeatureError
-from leadops.features import expr
-from leadops.features.specs import (
+from leadops.features.sql import DECAY_SCALE, NUMBER_PATTERN, US_PER_DAY, VALUE_SCALE
+from leadops.settings.features import (
     OTHER,
     ActivityFeature,
     AttributeFeature,
     BuiltinFeature,
     FeaturesSpec,
 )
-from leadops.features.sql import DECAY_SCALE, NUMBER_PATTERN, US_PER_DAY, VALUE_SCALE
 
 Value = float | str | None
 Event = tuple[int, str, float | None, dict[str, Any]]  # age in microseconds, type, value, properties

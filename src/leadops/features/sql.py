@@ -8,7 +8,7 @@ Semantics shared with the single-lead path (leadops.features.online), which must
   (fixed point, so the sum does not depend on the order the engine adds in); `sum` adds value in 1e-6 units;
 - attributes are static; numeric ones DOUBLE (booleans 1/0), categorical ones text, then the unseen policy;
 - days_since_created = (T - created_at) in microseconds / 86_400_000_000;
-- derived features follow leadops.features.expr.
+- derived features follow leadops.expr.
 Only DuckDB runs this path today; the dialect hooks keep PostgreSQL (and later Spark) cheap to add.
 """
 
@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from leadops import expr
 from leadops.errors import FeatureError
-from leadops.features import expr
-from leadops.features.specs import (
+from leadops.settings.features import (
     OTHER,
     ActivityFeature,
     AttributeFeature,

@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from leadops.crm.specs import SourceSpec
 from leadops.errors import FeatureError
 from leadops.features.build import build_features
 from leadops.features.coverage import as_read, coverage_warnings
 from leadops.features.labels import data_end, flat_labels, is_flat, labelled_snapshots
 from leadops.features.leakage import LeakageReport, check_leakage, declared_post_outcome
 from leadops.features.online import apply_categories
-from leadops.features.specs import (
+from leadops.settings.crm import SourceSpec
+from leadops.settings.features import (
     OTHER,
     ActivityFeature,
     AttributeFeature,
@@ -221,7 +221,7 @@ def _flat_spec(spec: FeaturesSpec) -> tuple[FeaturesSpec, list[str]]:
 
 
 def _refs(f: DerivedFeature) -> set[str]:
-    from leadops.features import expr
+    from leadops import expr
 
     return expr.references(f.tree())
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadops.features.specs import OTHER
+from leadops.settings.features import OTHER
 
 WARN_SHARE = 0.25  # tonight's other+missing share at or above which a column is reported ...
 WARN_EXCESS = 0.10  # ... when it is also this far above the training share
@@ -52,8 +52,11 @@ class CoverageTally:
         for name, share in self.shares().items():
             trained = unseen_share(summaries, name) or 0.0
             if share >= WARN_SHARE and share - trained >= WARN_EXCESS:
+                other = self.other.get(name, 0) / self.rows
+                missing = self.missing.get(name, 0) / self.rows
                 out.append(
-                    f"feature '{name}': {share:.0%} of tonight's leads are '{OTHER}' or missing for model "
-                    f"v{version} (training: {trained:.0%}); their values are outside its vocabulary"
+                    f"feature '{name}': {share:.0%} of tonight's leads reach model v{version} as '{OTHER}' "
+                    f"({other:.0%}, values outside its vocabulary) or missing ({missing:.0%}); in training "
+                    f"{trained:.0%} were"
                 )
         return out

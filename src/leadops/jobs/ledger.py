@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from leadops.hashing import content_hash
-from leadops.jobs.specs import Operations
+from leadops.settings.jobs import Operations
 from leadops.warehouse import Warehouse
 from leadops.warehouse.connection import utcnow
 

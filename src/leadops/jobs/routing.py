@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from leadops.crm.specs import ContractsSpec, SourceSpec
-from leadops.jobs.specs import RoutingSpec
 from leadops.settings.business import BusinessSettings
+from leadops.settings.crm import ContractsSpec, SourceSpec
+from leadops.settings.jobs import RoutingSpec
 from leadops.warehouse import Warehouse
 
 SALES_SIDE_TYPES = (
@@ -190,6 +190,8 @@ def route_run(
     spec, business = routing.spec, routing.business
     pol = _policy(routing)
     partition, joins, join_params, within, within_params, new_rep = _capacity(business)
+    if spec.assign_to_owner:  # the CRM's owner of the lead takes it; capacity still counts per territory / rep
+        new_rep = f"coalesce(k.owner, {new_rep})"
     no_call = "b.do_not_call" if spec.consent.sales_requires_call_consent else "FALSE"
     no_email = "k.do_not_email" if spec.consent.nurture_requires_email_consent else "FALSE"
     types = list(routing.sales_types)
@@ -204,11 +206,9 @@ def route_run(
         f"recycled to nurture: no Sales activity ({', '.join(types)}) in {_days(spec.recycle.untouched_days)} "
         "with Sales"
     )
-    stale_reason = (
-        f"an MQL, but not fresh: neither created nor active in the last {fresh_days} days"
-        if spec.policy != "capacity"
-        else f"not fresh: neither created nor active in the last {fresh_days} days"
-    )
+    known_mql = spec.policy == "expected_value" or (spec.policy == "threshold" and routing.mql_threshold is not None)
+    stale = f"not fresh: neither created nor active in the last {_days(fresh_days or 0)}"
+    stale_reason = f"an MQL, but {stale}" if known_mql else stale
     fresh_sql = (
         "TRUE"
         if fresh_days is None
@@ -230,7 +230,7 @@ INSERT INTO lead_scores (run_id, lead_id, as_of, model_version, score, probabili
     percentile, fit_score, engagement_score, expected_value, mql, route, route_reason, region, rep, sales_status,
     with_sales_since, last_sales_touch_at, recycled_at, do_not_call, do_not_email, reasons, reason_text)
 WITH base AS (
-    SELECT l.lead_id, coalesce(l.region, 'unknown') AS region, l.do_not_call, l.do_not_email,
+    SELECT l.lead_id, coalesce(l.region, 'unknown') AS region, l.do_not_call, l.do_not_email, ld.owner,
            s.score, s.probability, s.grade, s.raw, s.fit_score, s.engagement_score, s.reasons, s.reason_text,
            ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, s.raw DESC NULLS LAST, l.lead_id) AS score_rank,
            100.0 * CUME_DIST() OVER (ORDER BY s.score) AS percentile,

@@ -18,7 +18,7 @@ from leadops.jobs.inputs import FeatureSource, bundle_sources
 from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
 from leadops.jobs.publish import add_mql_reasons, publish, run_counts
 from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, route_run, route_summary, write_queues
-from leadops.jobs.specs import Operations, operations
+from leadops.settings.jobs import Operations, operations
 from leadops.warehouse import Warehouse
 
 Engine = Literal["duckdb", "spark"]

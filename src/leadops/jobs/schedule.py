@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from leadops.jobs.specs import DAYS, ScheduledJob, ScheduleSpec, operations
 from leadops.redaction import redact_text
+from leadops.settings.jobs import DAYS, ScheduledJob, ScheduleSpec, operations
 
 log = logging.getLogger("leadops.schedule")
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from leadops.errors import LeadOpsError
+from leadops.bundle import Bundle, load_bundle
+from leadops.errors import LeadOpsError, ScorerError
 from leadops.evaluation import ChampionScores, EvaluationReport, check_gates, evaluate
 from leadops.evaluation.gates import GateResult, LeakageEvidence
 from leadops.evaluation.thresholds import RoutingChoice, choose_threshold
 from leadops.features.leakage import used_flags
+from leadops.hashing import feature_spec_hash
 from leadops.modeling.context import ModelContext
-from leadops.scorers import Scorer, load_scorer
+from leadops.scorers import Scorer
 
 
 @dataclass
@@ -29,17 +29,14 @@ class Assessment:
     champion_report: EvaluationReport | None
     champion_version: int | None
     routing: RoutingChoice | None = None
+    champion_problem: str | None = None
 
 
-def test_scores(scorer: Scorer, context: ModelContext) -> pd.DataFrame:
-    """The scorer's output on the test rows (score, probability, grade, raw)."""
-    return scorer.score(context.training.X_test)
-
-
-def routing_choice(scorer: Scorer, context: ModelContext) -> RoutingChoice:
-    """The MQL threshold SCORER routes with: `business.mql_threshold`, else chosen on the validation split."""
+def routing_choice(scorer: Scorer, context: ModelContext, X_val: pd.DataFrame | None = None) -> RoutingChoice:
+    """The MQL threshold SCORER routes with: `business.mql_threshold`, else chosen on the validation split
+    (`X_val`: the scorer's own rows of it, default the training set's)."""
     training = context.training
-    sample, X, times = "validation", training.X_val, training.times.get("validation")
+    sample, X, times = "validation", training.X_val if X_val is None else X_val, training.times.get("validation")
     if len(X) == 0:
         sample, X, times = "train", training.X_train, training.times.get("train")
     scored = scorer.score(X)
@@ -100,44 +97,72 @@ def measure(
     )
 
 
-def champion_scores(context: ModelContext, champion_dir: Path | None) -> pd.DataFrame | None:
-    """The champion's scores on the same test rows, or None when it cannot score them (other features)."""
-    found = _champion(context, champion_dir)
-    return None if found is None else found[0]
+@dataclass(frozen=True)
+class ChampionView:
+    """The champion on the candidate's test leads, with its own features and threshold, or why it could not be."""
+
+    version: int
+    scores: pd.DataFrame | None
+    mql_threshold: float | None
+    problem: str | None = None
 
 
-def _champion(context: ModelContext, champion_dir: Path | None) -> tuple[pd.DataFrame, RoutingChoice] | None:
-    """The champion's test scores and its MQL threshold, or None when it cannot score these rows."""
-    if champion_dir is None:
-        return None
-    with contextlib.suppress(LeadOpsError):
-        champion = load_scorer(champion_dir)
-        return champion.score(context.training.X_test), routing_choice(champion, context)
-    return None
+def version_rows(bundle: Bundle, context: ModelContext, split: str) -> pd.DataFrame:
+    """A registered version's own feature rows for the (lead, snapshot) rows of one split of today's training set.
+
+    When the version was fitted with exactly today's spec its rows are the training set's (the bundle tests prove
+    both paths equal), so no second feature query runs."""
+    training = context.training
+    frames = {"train": training.X_train, "validation": training.X_val, "test": training.X_test}
+    if bundle.spec_hash == feature_spec_hash(training.spec) and bundle.feature_names == training.features:
+        return frames[split]
+    if context.warehouse is None:
+        raise ScorerError("version_rows: the model context has no warehouse to build a version's features from")
+    return bundle.rows_at(context.warehouse, training.ids[split], training.times[split])
 
 
-def champion_artifact(registry: Any, *, other_than: int | None = None) -> tuple[Path | None, int | None]:
-    """The champion's local artifact directory and version, unless there is none or it is `other_than`."""
+def champion_view(context: ModelContext, registry: Any, *, other_than: int | None = None) -> ChampionView | None:
+    """The champion measured on today's test leads from its own bundle; None only when there is no champion."""
     from leadops.registry import load_artifact_dir
 
     champion = registry.champion()
     if champion is None or champion.version == other_than:
-        return None, None
-    return load_artifact_dir(registry.settings, champion.version), champion.version
+        return None
+    version = int(champion.version)
+    try:
+        bundle = load_bundle(load_artifact_dir(registry.settings, version))
+        scores = bundle.scorer.score(version_rows(bundle, context, "test"))
+        X_val = version_rows(bundle, context, "validation") if len(context.training.X_val) else None
+        threshold = routing_choice(bundle.scorer, context, X_val).mql_threshold
+    except LeadOpsError as exc:
+        why = f"champion v{version} could not be scored on the same test leads: {exc.message}"
+        return ChampionView(version, None, None, why)
+    return ChampionView(version, scores, threshold)
 
 
 def assess(
-    scorer: Scorer, context: ModelContext, champion_dir: Path | None, champion_version: int | None
+    scorer: Scorer,
+    context: ModelContext,
+    champion: ChampionView | None,
+    X_test: pd.DataFrame | None = None,
+    X_val: pd.DataFrame | None = None,
 ) -> Assessment:
-    """Measure a model and, on the same rows, the champion (for stability and the relative gates)."""
-    scores = test_scores(scorer, context)
-    choice = routing_choice(scorer, context)
-    found = _champion(context, champion_dir)
-    champ, champ_choice = found if found is not None else (None, None)
-    champ_threshold = None if champ_choice is None else champ_choice.mql_threshold
+    """Measure a model on its rows of the test leads and, on the same leads, the champion (stability, gates)."""
+    X = context.training.X_test if X_test is None else X_test
+    scores = scorer.score(X)
+    choice = routing_choice(scorer, context, X_val)
+    champ = None if champion is None else champion.scores
+    champ_threshold = None if champion is None else champion.mql_threshold
     report = measure(scores, context, champ, mql_threshold=choice.mql_threshold, champion_mql_threshold=champ_threshold)
     champion_report = measure(champ, context, mql_threshold=champ_threshold) if champ is not None else None
-    return Assessment(report, scores, champion_report, champion_version if champ is not None else None, choice)
+    return Assessment(
+        report,
+        scores,
+        champion_report,
+        None if champion is None else champion.version,
+        choice,
+        None if champion is None else champion.problem,
+    )
 
 
 def gates_for(
@@ -159,7 +184,13 @@ def gates_for(
         skipped=training.leakage.skipped,
     )
     return check_gates(
-        assessment.report, assessment.champion_report, rows, conversions, context.settings.gates, leakage
+        assessment.report,
+        assessment.champion_report,
+        rows,
+        conversions,
+        context.settings.gates,
+        leakage,
+        champion_problem=assessment.champion_problem,
     )
 
 

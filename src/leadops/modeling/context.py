@@ -27,6 +27,7 @@ class ModelContext:
     groups: pd.DataFrame
     oracle: np.ndarray | None
     capacity_k: int
+    warehouse: Warehouse | None = None
 
 
 def load_truth(settings: Settings) -> pd.DataFrame | None:
@@ -100,7 +101,7 @@ def build_context(settings: Settings, warehouse: Warehouse) -> ModelContext:
     if training.truth is not None and "p_convert" in training.truth["test"]:
         values = training.truth["test"]["p_convert"].to_numpy(dtype=float)
         oracle = None if np.isnan(values).any() else values
-    return ModelContext(settings, training, groups, oracle, capacity_for(settings, training))
+    return ModelContext(settings, training, groups, oracle, capacity_for(settings, training), warehouse)
 
 
 def capacity_for(settings: Settings, training: TrainingSet) -> int:

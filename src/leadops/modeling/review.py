@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadops.bundle import Bundle, load_bundle
 from leadops.config import Settings
 from leadops.evaluation.gates import GateResult
-from leadops.modeling.assess import Assessment, assess, champion_artifact, gates_for, headline
+from leadops.modeling.assess import Assessment, assess, champion_view, gates_for, headline, version_rows
 from leadops.modeling.context import ModelContext, build_context
-from leadops.scorers import load_scorer
+from leadops.modeling.results import ComparisonResult, EvaluationResult, GateVerdict, PromotionResult
 from leadops.warehouse import Warehouse
 
 
@@ -19,11 +20,12 @@ def review(settings: Settings, warehouse: Warehouse, ref: str) -> tuple[Any, Ass
     registry = Registry(settings, warehouse)
     version = registry.resolve(ref)
     context = build_context(settings, warehouse)
-    scorer = load_scorer(load_artifact_dir(settings, version.version))
-    champion_dir, champion_version = champion_artifact(registry, other_than=version.version)
-    assessment = assess(scorer, context, champion_dir, champion_version)
+    bundle = load_bundle(load_artifact_dir(settings, version.version))
+    champion = champion_view(context, registry, other_than=version.version)
+    assessment = assess(bundle.scorer, context, champion, *_own_rows(bundle, context))
     recorded = recorded_leakage(registry.show(version.version).lineage)
-    return version, assessment, gates_for(assessment, context, scorer.feature_names_in_, recorded), context
+    gates = gates_for(assessment, context, bundle.feature_names, recorded)
+    return version, assessment, gates, context
 
 
 def recorded_leakage(lineage: dict[str, Any]) -> dict[str, str]:
@@ -39,54 +41,75 @@ def recorded_leakage(lineage: dict[str, Any]) -> dict[str, str]:
     return {str(n): "flagged by the leakage guard when this version was trained" for n in names}
 
 
-def evaluate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> dict[str, Any]:
+def _own_rows(bundle: Bundle, context: ModelContext) -> tuple[Any, Any]:
+    """The version's own rows of today's test and validation leads (its features, its vocabulary)."""
+    X_val = version_rows(bundle, context, "validation") if len(context.training.X_val) else None
+    return version_rows(bundle, context, "test"), X_val
+
+
+def evaluate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> EvaluationResult:
     """Every metric of version REF on the test split, beside the champion's and the oracle's."""
     version, assessment, gates, context = review(settings, warehouse, ref)
-    report = assessment.report.to_dict()
-    return {
-        "model": version.scorer,
-        "version": version.version,
-        **headline(assessment.report),
-        "capacity_k": context.capacity_k,
-        "mql_threshold": None if assessment.routing is None else assessment.routing.mql_threshold,
-        "test_rows": len(context.training.y_test),
-        "groups": report.get("groups"),
-        "champion_version": assessment.champion_version,
-        "champion": headline(assessment.champion_report) if assessment.champion_report else None,
-        "gates_passed": gates.passed,
-        "report": report,
-    }
+    return EvaluationResult(
+        model=version.scorer,
+        version=version.version,
+        metrics=headline(assessment.report),
+        capacity_k=context.capacity_k,
+        mql_threshold=None if assessment.routing is None else assessment.routing.mql_threshold,
+        test_rows=len(context.training.y_test),
+        champion_version=assessment.champion_version,
+        champion_metrics=headline(assessment.champion_report) if assessment.champion_report else None,
+        champion_problem=assessment.champion_problem,
+        gates_passed=gates.passed,
+        report=assessment.report.to_dict(),
+    )
 
 
-def validate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> dict[str, Any]:
+def validate_ref(settings: Settings, warehouse: Warehouse, ref: str) -> GateVerdict:
     """The gate table of version REF: passed overall and per gate (value, bound)."""
     version, assessment, gates, _ = review(settings, warehouse, ref)
-    return {
-        "model": version.scorer,
-        "version": version.version,
-        "champion_version": assessment.champion_version,
-        **gates.to_dict(),
-    }
+    return GateVerdict(version.scorer, version.version, assessment.champion_version, gates)
 
 
 def promote_ref(
-    settings: Settings, warehouse: Warehouse, ref: str, *, force: bool, reason: str | None
-) -> dict[str, Any]:
-    """Make REF the champion if its gates pass (or when forced with a reason); the audit log records it."""
-    from leadops.errors import ConfigError
+    settings: Settings,
+    warehouse: Warehouse,
+    ref: str,
+    *,
+    force: bool = False,
+    reason: str | None = None,
+    first_champion: str | None = None,
+) -> PromotionResult:
+    """The promotion policy: REF becomes champion when every gate passes, or when forced with a reason.
+
+    `first_champion` is the policy of a new workspace (the demo's): with no champion at all, REF becomes the
+    first one despite failed gates, audited as a forced promotion with that reason; when a champion exists and
+    REF's gates fail, the champion stays (the refusal is audited) and `promoted` is False instead of an error.
+    A plain `leadops models promote` (no first_champion) raises GateFailedError on failed gates.
+    """
+    from leadops.errors import ConfigError, GateFailedError
     from leadops.registry import Registry
 
     if force and not (reason or "").strip():
         raise ConfigError("promote --force needs a reason; expected --reason '<why the gates are overridden>'")
     version, _, gates, _ = review(settings, warehouse, ref)
-    promoted = Registry(settings, warehouse).promote(
-        version.version, gates_passed=gates.passed, gate_detail=gates.to_dict(), force=force, reason=reason
-    )
-    return {"champion": promoted.to_dict(), "gates_passed": gates.passed, "failed_gates": list(gates.failed)}
+    registry = Registry(settings, warehouse)
+    if first_champion is not None and not gates.passed and not force and registry.champion() is None:
+        force, reason = True, first_champion
+    try:
+        promoted = registry.promote(
+            version.version, gates_passed=gates.passed, gate_detail=gates.to_dict(), force=force, reason=reason
+        )
+    except GateFailedError:
+        if first_champion is None:
+            raise
+        champion = registry.champion()
+        return PromotionResult(None if champion is None else champion.to_dict(), False, False, gates, reason)
+    return PromotionResult(promoted.to_dict(), True, force, gates, reason)
 
 
-def compare_refs(settings: Settings, warehouse: Warehouse, refs: list[str]) -> dict[str, Any]:
-    """Several registered versions on the same test rows, side by side, in one offline HTML report."""
+def compare_refs(settings: Settings, warehouse: Warehouse, refs: list[str]) -> ComparisonResult:
+    """Several registered versions on the same test leads, each with its own features, in one HTML report."""
     from datetime import UTC, datetime
 
     from leadops.evaluation import write_comparison
@@ -98,14 +121,11 @@ def compare_refs(settings: Settings, warehouse: Warehouse, refs: list[str]) -> d
     reports = {}
     for ref in refs:
         version = registry.resolve(ref)
-        scorer = load_scorer(load_artifact_dir(settings, version.version))
+        bundle = load_bundle(load_artifact_dir(settings, version.version))
+        X_test, X_val = _own_rows(bundle, context)
         label = f"v{version.version} {version.scorer or ''}".strip()
-        threshold = routing_choice(scorer, context).mql_threshold
-        reports[label] = measure(scorer.score(context.training.X_test), context, mql_threshold=threshold)
+        threshold = routing_choice(bundle.scorer, context, X_val).mql_threshold
+        reports[label] = measure(bundle.scorer.score(X_test), context, mql_threshold=threshold)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = write_comparison(settings.path(settings.evaluation.report_dir) / f"compare-{stamp}.html", reports)
-    return {
-        "report": str(path),
-        "test_rows": len(context.training.y_test),
-        "models": {k: headline(r) for k, r in reports.items()},
-    }
+    return ComparisonResult(path, len(context.training.y_test), {k: headline(r) for k, r in reports.items()})

@@ -20,8 +20,9 @@ from leadops.errors import NotFoundError
 from leadops.evaluation import auc, write_report
 from leadops.features.leakage import used_flags
 from leadops.hashing import config_hash, feature_spec_hash
-from leadops.modeling.assess import assess, champion_artifact, gates_for, headline
+from leadops.modeling.assess import assess, champion_view, gates_for, headline
 from leadops.modeling.context import ModelContext, build_context
+from leadops.modeling.results import TrainResult
 from leadops.scorers import Scorer, build_scorer
 from leadops.scorers.phrases import meanings_of
 from leadops.warehouse import Warehouse
@@ -65,8 +66,8 @@ def train_model(
     *,
     register: bool = True,
     progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Train the configured scorer NAME end to end and return what `leadops train --json` prints."""
+) -> TrainResult:
+    """Train the configured scorer NAME end to end: fit, measure beside the champion, save its bundle, register."""
     step = progress or (lambda label, fraction: None)
     started = time.perf_counter()
     step("building the training set", 0.05)
@@ -75,8 +76,9 @@ def train_model(
     step(f"fitting {name}", 0.35)
     scorer = fit_scorer(settings, name, context)
     step("evaluating on the test split", 0.7)
-    champion_dir, champion_version = champion_artifact(_registry(settings, warehouse)) if register else (None, None)
-    assessment = assess(scorer, context, champion_dir, champion_version)
+    champion = champion_view(context, _registry(settings, warehouse)) if register else None
+    champion_version = None if champion is None else champion.version
+    assessment = assess(scorer, context, champion)
     gates = gates_for(assessment, context)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     artifact = settings.path(Path(".leadops") / "artifacts" / f"{name}-{stamp}")
@@ -106,41 +108,40 @@ def train_model(
         leakage=training.leakage.to_dict(),
     )
     report = assessment.report.to_dict()
-    result: dict[str, Any] = {
-        "model": name,
-        "scorer_type": type(scorer).scorer_type,
-        "train_rows": len(training.y_train),
-        "validation_rows": len(training.y_val),
-        "test_rows": len(training.y_test),
-        "train_conversions": int(training.y_train.sum()),
-        "test_conversions": int(training.y_test.sum()),
-        **headline(assessment.report),
-        "capacity_k": context.capacity_k,
-        "mql_threshold": None if routing is None else routing["mql_threshold"],
-        "routing": routing,
-        "leakage_flags": training.leakage.reasons(),
-        "leakage": training.leakage.flags(),
-        "features": training.features,
-        "training_digest": training.digest,
-        "point_in_time": training.point_in_time,
-        "warnings": [*training.warnings, *scorer.diagnose(training.X_train)],
-        "artifact": str(artifact),
-        "report": str(report_path),
-        "gates_passed": gates.passed,
-        "failed_gates": list(gates.failed),
-    }
+    metrics = headline(assessment.report)
+    oracle: dict[str, float | None] = {}
     if context.oracle is not None:
-        result["oracle_auc"] = float(auc(training.y_test.to_numpy(), context.oracle))
+        oracle["oracle_auc"] = float(auc(training.y_test.to_numpy(), context.oracle))
         figures = (report.get("oracle") or {}).get("figures", {})
-        result["oracle_captured_at_capacity"] = (figures.get("captured_at_capacity") or {}).get("oracle")
-        result["oracle_lift_share"] = _lift_share(result["auc"], result["oracle_auc"])
+        oracle["oracle_captured_at_capacity"] = (figures.get("captured_at_capacity") or {}).get("oracle")
+        oracle["oracle_lift_share"] = _lift_share(metrics.get("auc"), oracle["oracle_auc"])
     observable = observable_oracle_auc(context)
     if observable is not None:
-        result["observable_oracle_auc"] = observable
+        oracle["observable_oracle_auc"] = observable
+    result = TrainResult(
+        model=name,
+        scorer_type=type(scorer).scorer_type,
+        rows={"train": len(training.y_train), "validation": len(training.y_val), "test": len(training.y_test)},
+        conversions={"train": int(training.y_train.sum()), "test": int(training.y_test.sum())},
+        metrics=metrics,
+        capacity_k=context.capacity_k,
+        routing=routing,
+        leakage_flags=training.leakage.reasons(),
+        leakage=training.leakage.flags(),
+        features=training.features,
+        training_digest=training.digest,
+        point_in_time=training.point_in_time,
+        warnings=[*training.warnings, *scorer.diagnose(training.X_train)],
+        artifact=artifact,
+        report=report_path,
+        gates=gates,
+        champion_version=champion_version,
+        oracle=oracle,
+    )
     if register:
         step("registering the version", 0.9)
-        result["version"] = _register(settings, warehouse, name, scorer, artifact, report_path, result, context)
-    result["seconds"] = round(time.perf_counter() - started, 2)
+        result.version = _register(settings, warehouse, name, scorer, artifact, report_path, result.to_dict(), context)
+    result.seconds = round(time.perf_counter() - started, 2)
     step("done", 1.0)
     return result
 

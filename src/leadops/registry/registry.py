@@ -302,10 +302,21 @@ class Registry:
                 if failed
                 else ("failed its gates" if gates_passed is False else "has no gate result")
             )
-            raise GateFailedError(
-                f"{self.model_name} {target.label()} {what}; promotion refused",
-                hint="fix the model, or promote with --force and --reason",
-            )
+            message = f"{self.model_name} {target.label()} {what}; promotion refused"
+            warehouse = self._audit()
+            with warehouse.transaction():  # a refusal is part of the model's history too
+                audit.append(
+                    warehouse,
+                    actor=actor or audit.default_actor(),
+                    action="promote_refused",
+                    model_name=self.model_name,
+                    alias=CHAMPION,
+                    version=target.version,
+                    previous_version=self._alias_version(CHAMPION),
+                    reason=message,
+                    detail={"gates_passed": gates_passed, "gate_detail": dict(gate_detail or {}), "failed": failed},
+                )
+            raise GateFailedError(message, hint="fix the model, or promote with --force and --reason")
         detail = {
             "gates_passed": gates_passed,
             "gate_detail": dict(gate_detail or {}),

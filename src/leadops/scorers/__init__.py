@@ -1,31 +1,32 @@
-"""Scorers: every lead-scoring methodology behind one protocol (fit / score / explain / save, load_scorer).
+"""Scorers: every lead-scoring methodology behind one protocol (fit / score / explain / save, load_scorer)."""
 
-Importing this package is cheap: scikit-learn and LightGBM load only inside the methods that need them.
-"""
-
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-# Names resolve on first use: config loading imports `leadops.scorers.specs` (pydantic only) and must not pay
-# for pandas/numpy through this package's __init__.
-_HOMES = {
-    "SCORE_COLUMNS": "base",
-    "Scorer": "base",
-    "build_scorer": "base",
-    "load_scorer": "base",
-    "Calibrator": "calibration",
-    "GradeScale": "grades",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import the submodule that defines `name` when it is first asked for."""
-    if name not in __all__:
-        raise AttributeError(f"module 'leadops.scorers' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"leadops.scorers.{_HOMES.get(name, 'specs')}"), name)
-
+from leadops.scorers.base import SCORE_COLUMNS, Scorer, build_scorer, load_scorer
+from leadops.scorers.calibration import Calibrator
+from leadops.scorers.grades import GradeScale
+from leadops.settings.models import (
+    ActivitySpec,
+    AnyScorerSpec,
+    BlendComponent,
+    BlendSpec,
+    CalibrationSpec,
+    ClampSpec,
+    Condition,
+    DecaySpec,
+    EngagementSpec,
+    GradesSpec,
+    GroupSpec,
+    ICPAttribute,
+    ICPFitSpec,
+    LightGBMSpec,
+    MatrixSpec,
+    PointsRule,
+    PointsSpec,
+    RangeSpec,
+    ScorecardSpec,
+    ScorerSpec,
+    load_preset,
+    parse_scorer_spec,
+)
 
 __all__ = [
     "SCORE_COLUMNS",

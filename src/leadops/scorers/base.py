@@ -26,7 +26,7 @@ from leadops.scorers.reasons import (
     reasons_json,
     select_reasons,
 )
-from leadops.scorers.specs import (
+from leadops.settings.models import (
     AnyScorerSpec,
     BlendComponent,
     BlendSpec,

@@ -11,7 +11,7 @@ import pandas as pd
 from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer, build_scorer, load_scorer
 from leadops.scorers.reasons import ReasonMatrix, merged_matrix
-from leadops.scorers.specs import AnyScorerSpec, BlendSpec, MatrixSpec
+from leadops.settings.models import AnyScorerSpec, BlendSpec, MatrixSpec
 
 
 def _built(ref: Any, where: str, parent: AnyScorerSpec) -> Scorer:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from leadops.scorers.specs import Condition
+from leadops.settings.models import Condition
 
 _TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 _FALSE = {"false", "0", "no", "n", "f", "0.0"}
@@ -16,6 +16,8 @@ _FALSE = {"false", "0", "no", "n", "f", "0.0"}
 
 def as_float(s: pd.Series) -> np.ndarray:
     """Numeric view of a column (bools as 0/1, unparseable and missing as NaN)."""
+    if s.dtype == np.float64:
+        return s.to_numpy()  # already float64 with NaN for missing: no conversion, no copy
     if is_bool_dtype(s.dtype):
         return s.astype("float64").to_numpy(dtype=float, na_value=np.nan)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

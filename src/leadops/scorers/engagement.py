@@ -12,7 +12,7 @@ from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float
 from leadops.scorers.phrases import ago as _ago
 from leadops.scorers.reasons import ReasonMatrix, concat
-from leadops.scorers.specs import EngagementSpec
+from leadops.settings.models import EngagementSpec
 
 
 class EngagementScorer(Scorer):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from leadops.errors import ScorerError
-from leadops.scorers.specs import GradesSpec
+from leadops.settings.models import GradesSpec
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,12 @@ class GradeScale:
     def assign(self, values: np.ndarray) -> np.ndarray:
         """Grade of every value (NaN gets the lowest grade)."""
         v = np.asarray(values, dtype=float)
-        out = np.full(v.shape, self.otherwise, dtype=object)
-        for grade, threshold in reversed(self.thresholds):
-            out[v >= threshold] = grade
-        return out
+        worst_first = list(reversed(self.thresholds))
+        labels = np.array([self.otherwise, *(g for g, _ in worst_first)], dtype=object)
+        # how many thresholds each value reaches = the index of its grade (the best whose threshold it meets)
+        reached = np.searchsorted(np.array([t for _, t in worst_first], dtype=float), v, side="right")
+        reached[np.isnan(v)] = 0
+        return labels[reached]
 
     def to_dict(self) -> dict[str, Any]:
         return {

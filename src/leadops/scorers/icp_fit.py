@@ -13,7 +13,7 @@ from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, as_text, matches_any
 from leadops.scorers.encoding import MISSING, is_numeric_column, quantile_edges
 from leadops.scorers.reasons import ReasonMatrix, concat
-from leadops.scorers.specs import ICPAttribute, ICPFitSpec
+from leadops.settings.models import ICPAttribute, ICPFitSpec
 
 
 def _logit(p: np.ndarray | float) -> Any:

@@ -13,9 +13,9 @@ from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.calibration import stratified_folds
 from leadops.scorers.conditions import as_float, as_text
-from leadops.scorers.encoding import category_codes, split_kinds
+from leadops.scorers.encoding import category_codes, row_major, split_kinds
 from leadops.scorers.reasons import ReasonMatrix
-from leadops.scorers.specs import AnyScorerSpec, LightGBMSpec
+from leadops.settings.models import AnyScorerSpec, LightGBMSpec
 
 _SEARCH_SPACE: dict[str, list[float]] = {
     "num_leaves": [15, 31, 63],
@@ -65,10 +65,11 @@ class LightGBMScorer(Scorer):
 
         Unseen or missing categories become NaN.
         """
-        M = np.empty((len(X), len(self.columns_)), dtype=np.float64, order="C")
-        for j, f in enumerate(self.columns_):
-            M[:, j] = category_codes(X[f], self.categories_[f]) if f in self.categories_ else as_float(X[f])
-        return M
+        cols = [
+            category_codes(X[f], self.categories_[f]) if f in self.categories_ else as_float(X[f])
+            for f in self.columns_
+        ]
+        return row_major(cols, len(X))
 
     def _threads(self) -> int:
         """Prediction threads: the spec's num_threads when set, else every core this process may use."""
@@ -163,7 +164,10 @@ class LightGBMScorer(Scorer):
         self.best_spec_ = spec.model_copy(update={"search": False, "calibration": None})
         booster, best, _ = self._train(spec, M, y, Mv, y_val)
         self.best_iteration_ = best
-        self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+        if best >= booster.current_iteration():
+            self.booster_ = booster.free_dataset()  # every tree is kept: no text round trip, the data is let go
+        else:
+            self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
 
     def _fold_spec(self) -> AnyScorerSpec:
         return self.best_spec_.model_copy(update={"n_estimators": self.best_iteration_})

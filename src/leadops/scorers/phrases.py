@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from leadops.scorers.reasons import concat, format_values, template_texts
-from leadops.scorers.specs import FeatureMeaning
+from leadops.settings.models import FeatureMeaning
 
 if TYPE_CHECKING:
-    from leadops.features.specs import FeaturesSpec
+    from leadops.settings.features import FeaturesSpec
 
 OTHER = "other"
 _ID_LIKE = re.compile(
@@ -151,9 +151,14 @@ class Levels:
         return cls(float(data["p50"]), float(data["p90"]), bool(data["binary"]))
 
 
+LEVEL_ROWS = 20_000  # rows the levels are read from: quantiles to a fraction of a percent, at no cost to fit
+
+
 def fit_levels(X: pd.DataFrame) -> dict[str, Levels]:
-    """Levels of every numeric (and boolean) column of the training features."""
+    """Levels of every numeric (and boolean) column of the training features (evenly spaced rows, at most 20k)."""
     out: dict[str, Levels] = {}
+    if len(X) > LEVEL_ROWS:
+        X = X.iloc[np.linspace(0, len(X) - 1, LEVEL_ROWS).astype(np.int64)]
     for c in X.columns:
         s = X[c]
         if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
@@ -169,7 +174,7 @@ def fit_levels(X: pd.DataFrame) -> dict[str, Levels]:
 
 def meanings_of(spec: FeaturesSpec) -> dict[str, dict[str, Any]]:
     """Each feature's meaning (plain data for a scorer spec's `feature_meanings`), from the fitted feature spec."""
-    from leadops.features.specs import ActivityFeature, AttributeFeature, BuiltinFeature
+    from leadops.settings.features import ActivityFeature, AttributeFeature, BuiltinFeature
 
     out: dict[str, dict[str, Any]] = {}
     for f in spec.definitions:
@@ -214,18 +219,19 @@ def ago(days: np.ndarray) -> np.ndarray:
     """Days as 'today', 'yesterday', '12 days ago'."""
     d = np.asarray(days, dtype=float)
     whole = np.round(d).astype(np.int64)
-    out = np.array([f"{k} days ago" for k in whole.tolist()], dtype=object)
+    uniq, inverse = np.unique(whole, return_inverse=True)
+    out = np.asarray([f"{k} days ago" for k in uniq.tolist()], dtype=object)[inverse.ravel()]
     out[d < 1.5] = "yesterday"
     out[d < 0.5] = "today"
     return out
 
 
 def _count_text(n: np.ndarray) -> np.ndarray:
-    """Counts as a rep writes them: 3, 1,500, 2.5."""
-    out = np.empty(len(n), dtype=object)
-    for i, v in enumerate(n.tolist()):
-        out[i] = f"{round(v):,}" if abs(v - round(v)) < 1e-9 else f"{v:,.3g}"
-    return out
+    """Counts as a rep writes them: 3, 1,500, 2.5 (each distinct value formatted once)."""
+    v = np.asarray(n, dtype=float)
+    uniq, inverse = np.unique(v, return_inverse=True)
+    texts = [f"{round(x):,}" if np.isfinite(x) and abs(x - round(x)) < 1e-9 else f"{x:,.3g}" for x in uniq.tolist()]
+    return np.asarray(texts, dtype=object)[inverse.ravel()] if len(v) else np.empty(0, dtype=object)
 
 
 def _money(v: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, condition_mask
 from leadops.scorers.reasons import ReasonMatrix, format_values, template_texts
-from leadops.scorers.specs import DecaySpec, PointsSpec
+from leadops.settings.models import DecaySpec, PointsSpec
 
 _DEFAULT_REASON = "{label} is {value}"
 

@@ -237,13 +237,19 @@ def _top_columns(c: np.ndarray, top: int) -> np.ndarray:
 
 
 def points_suffix(points: np.ndarray) -> np.ndarray:
-    """' (+12 points)', ' (-3 points)', ' (+0.4 points)', ' (+1 point)': score points as a rep reads them."""
-    out = np.empty(len(points), dtype=object)
-    for i, p in enumerate(np.asarray(points, dtype=float).tolist()):
+    """' (+12 points)', ' (-3 points)', ' (+0.4 points)', ' (+1 point)': score points as a rep reads them.
+
+    Points are shown to one decimal, so each distinct tenth is formatted once.
+    """
+    tenths = np.round(np.asarray(points, dtype=float) * 10.0)
+    uniq, inverse = np.unique(tenths, return_inverse=True)
+    texts = []
+    for t in uniq.tolist():
+        p = t / 10.0
         r = round(p)
         text = f"{r:+d}" if abs(p - r) < 0.05 and r != 0 else f"{p:+.1f}"
-        out[i] = f" ({text} point{'' if text in ('+1', '-1') else 's'})"
-    return out
+        texts.append(f" ({text} point{'' if text in ('+1', '-1') else 's'})")
+    return np.asarray(texts, dtype=object)[inverse.ravel()] if len(tenths) else np.empty(0, dtype=object)
 
 
 def select_reasons(m: ReasonMatrix, top_n: int, *, with_points: bool = True) -> TopReasons:

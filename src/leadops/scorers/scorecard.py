@@ -13,7 +13,7 @@ from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.encoding import OTHER, split_kinds
 from leadops.scorers.reasons import ReasonMatrix
-from leadops.scorers.specs import ScorecardSpec
+from leadops.settings.models import ScorecardSpec
 
 PDO = 20.0  # scorecard points that double the odds
 

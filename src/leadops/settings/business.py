@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from leadops.settings.base import Section
 
 
-class _Section(BaseModel):
-    """Unknown keys are errors, so a typo in leadops.yaml never goes unnoticed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class SalesCapacity(_Section):
+class SalesCapacity(Section):
     """How many NEW leads Sales can take per business day: in total, per territory (region) or per rep."""
 
     per_day: int = Field(default=40, ge=0, description="total, or per region / per rep depending on `by`")
@@ -39,7 +35,7 @@ class SalesCapacity(_Section):
         return self.per_day
 
 
-class BusinessSettings(_Section):
+class BusinessSettings(Section):
     """What Sales can handle, when a lead is an MQL, what a conversion is worth and what a contact costs."""
 
     mql_threshold: float | None = Field(

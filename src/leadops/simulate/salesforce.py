@@ -20,6 +20,7 @@ Ids are the flat export's (LEAD-..., ACT-..., OUT-...) where a Salesforce record
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from leadops.errors import ConfigError
@@ -187,7 +188,9 @@ def write_salesforce(source: Path, *, remove_flat: bool = True) -> dict[str, Pat
     missing = [f for f in FLAT_FILES if not (source / f).is_file()]
     if missing:
         raise ConfigError(f"the Salesforce export is written from the company's flat export; {missing} are missing")
-    con = duckdb.connect(":memory:", config={"threads": 2})
+    spill = tempfile.TemporaryDirectory(prefix="salesforce-", dir=source)
+    # bounded memory whatever the company's size: sorts larger than this spill to a folder next to the export
+    con = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": "1GB", "temp_directory": spill.name})
     try:
         for alias, name in zip("alto", FLAT_FILES, strict=True):
             path = str(source / name).replace("'", "''")
@@ -208,6 +211,7 @@ def write_salesforce(source: Path, *, remove_flat: bool = True) -> dict[str, Pat
             files[name.removesuffix(".csv")] = target
     finally:
         con.close()
+        spill.cleanup()
     if remove_flat:
         for name in FLAT_FILES:
             (source / name).unlink()

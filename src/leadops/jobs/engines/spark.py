@@ -26,7 +26,7 @@ from leadops.jobs.errors import EngineUnavailableError
 from leadops.jobs.inputs import FeatureSource
 from leadops.jobs.model import ModelRef, ScorerLike, check_features, load_model
 from leadops.jobs.scoring import SHADOW_SCHEMA, STAGE_SCHEMA, model_matrix, score_chunk, shadow_chunk
-from leadops.jobs.specs import SparkSpec
+from leadops.settings.jobs import SparkSpec
 from leadops.warehouse import Warehouse
 
 Progress = Callable[[str, int, int], None]

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from leadops import expr
 from leadops.errors import FeatureError
-from leadops.features import expr
+from leadops.settings.base import Section
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 JSON_KEY = re.compile(r"^[^\"'\\]+$")
@@ -44,13 +45,7 @@ ACCOUNT_COLUMNS = {
 OTHER = "other"
 
 
-class Strict(BaseModel):
-    """Base for spec sections: unknown keys are errors, so typos never pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class FeatureBase(Strict):
+class FeatureBase(Section):
     """What every feature declares: a column-safe name and a sales-readable label."""
 
     name: str = Field(description="column name: lower-case letters, digits, underscore")
@@ -109,10 +104,10 @@ class AttributeFeature(FeatureBase):
         return self
 
 
-class PropertyFilter(Strict):
+class PropertyFilter(Section):
     """Which activities count by one of their properties (activities.properties), compared as text."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     property: str = Field(description="the property's name, e.g. outcome, direction, page")
     equals: str | None = None
@@ -210,7 +205,7 @@ def _fmt_days(days: float) -> str:
     return str(int(days)) if float(days).is_integer() else str(days).replace(".", "_")
 
 
-class FeaturesSpec(Strict):
+class FeaturesSpec(Section):
     """Every feature the workspace computes; one definition drives the SQL path and the single-lead path."""
 
     unseen: Literal["keep", "other", "error"] = Field(default="other", description="default unseen-category policy")
@@ -282,7 +277,7 @@ class FeaturesSpec(Strict):
         """Features computed only from events up to the as-of time (activities, lead age, and derived features
         built solely on them): they cannot carry information recorded after a snapshot."""
         safe = {f.name for f in self.definitions if isinstance(f, ActivityFeature | BuiltinFeature)}
-        from leadops.features import expr
+        from leadops import expr
 
         for f in self.derived_order():
             if expr.references(f.tree()) <= safe:
@@ -344,7 +339,7 @@ class FeaturesSpec(Strict):
         return self.model_copy(update={"definitions": defs})
 
 
-class SnapshotSpec(Strict):
+class SnapshotSpec(Section):
     """When each training row is observed: at created_at + N days, or every open lead on a series of dates."""
 
     policy: Literal["after_created", "as_of_dates"] = "after_created"
@@ -359,14 +354,14 @@ class SnapshotSpec(Strict):
         return self
 
 
-class LabelSpec(Strict):
+class LabelSpec(Section):
     """The outcome predicted and the window after the snapshot it must happen in."""
 
     outcome: str = "converted"
     window_days: float = Field(default=120.0, gt=0)
 
 
-class SplitSpec(Strict):
+class SplitSpec(Section):
     """Fractions of the time-ordered train / validation / test split (flat data: random stratified or ordered)."""
 
     method: Literal["random", "ordered"] = Field(
@@ -388,7 +383,7 @@ class SplitSpec(Strict):
         return self
 
 
-class LeakageSpec(Strict):
+class LeakageSpec(Section):
     """The leakage guard's thresholds (see leadops.features.leakage for the rules)."""
 
     enabled: bool = True
@@ -432,7 +427,7 @@ class LeakageSpec(Strict):
     )
 
 
-class TrainingSpec(Strict):
+class TrainingSpec(Section):
     """How training sets are cut from the warehouse."""
 
     snapshot: SnapshotSpec = Field(default_factory=SnapshotSpec)

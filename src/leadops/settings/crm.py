@@ -6,7 +6,9 @@ import math
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from leadops.settings.base import Section
 
 CanonicalTable = Literal["accounts", "leads", "activities", "outcomes"]
 
@@ -25,13 +27,7 @@ def finite_number(value: Any, where: str) -> Any:
     return value
 
 
-class Strict(BaseModel):
-    """Base for config sections: unknown keys are errors, so typos never pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class FlatOutcome(Strict):
+class FlatOutcome(Section):
     """A flat export's converted column, turned into one `converted` outcome row per converting lead."""
 
     column: str = Field(description="source column that says whether the lead converted")
@@ -39,7 +35,7 @@ class FlatOutcome(Strict):
     deal_value_column: str | None = None
 
 
-class LookupSpec(Strict):
+class LookupSpec(Section):
     """A second file joined onto a source's rows by key; its columns read as `<name>.<column>` in the mapping."""
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="prefix of the joined columns")
@@ -52,10 +48,10 @@ class LookupSpec(Strict):
     encoding: str = "utf-8"
 
 
-class FilterSpec(Strict):
+class FilterSpec(Section):
     """Rows whose column matches are left out on purpose: counted under `reason`, never quarantined."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     column: str = Field(description="source (or lookup) column the rule reads, after missing_values")
     equals: str | None = None
@@ -72,14 +68,14 @@ class FilterSpec(Strict):
         return self
 
 
-class ComposeSpec(Strict):
+class ComposeSpec(Section):
     """A canonical value built from several source columns (e.g. Task Type + Subject -> activity type)."""
 
     columns: list[str] = Field(min_length=1, description="source columns joined in this order (missing skipped)")
     separator: str = Field(default=" / ", description="text between the parts; `values` then maps the result")
 
 
-class MappingSpec(Strict):
+class MappingSpec(Section):
     """How rows become canonical rows of one table: shared by a source and each of its routes."""
 
     table: CanonicalTable
@@ -198,7 +194,7 @@ class SourceSpec(MappingSpec):
         return specs
 
 
-class RangeRule(Strict):
+class RangeRule(Section):
     """Inclusive bounds for a numeric column."""
 
     min: float | None = None
@@ -210,7 +206,7 @@ class RangeRule(Strict):
         return finite_number(value, str(info.field_name))
 
 
-class CategoryRule(Strict):
+class CategoryRule(Section):
     """Allowed values of a categorical column and what to do with any other value."""
 
     allowed: list[str]
@@ -218,7 +214,7 @@ class CategoryRule(Strict):
     other_value: str = "other"
 
 
-class TableContract(Strict):
+class TableContract(Section):
     """Contract for one canonical table beyond its types and key."""
 
     required: list[str] = Field(default_factory=list)
@@ -226,7 +222,7 @@ class TableContract(Strict):
     categories: dict[str, CategoryRule] = Field(default_factory=dict)
 
 
-class ContractsSpec(Strict):
+class ContractsSpec(Section):
     """Every table's contract plus the cross-table rules."""
 
     accounts: TableContract = Field(default_factory=TableContract)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from leadops.settings.base import Section
 
 
-class EvaluationSettings(BaseModel):
+class EvaluationSettings(Section):
     """Group columns and the report folder; capacity, MQL threshold and values come from `business:`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     group_columns: list[str] = Field(
         default=["lead_source", "industry", "region", "company_size"],

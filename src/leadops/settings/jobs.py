@@ -5,18 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from leadops.settings.base import Section
 from leadops.settings.business import BusinessSettings
 
 
-class _Section(BaseModel):
-    """Unknown keys are errors, so a typo in leadops.yaml never goes unnoticed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class SparkSpec(_Section):
+class SparkSpec(Section):
     """Where the Spark engine runs: local[2] on one machine, spark://host:7077, yarn, k8s://... in production."""
 
     master: str = "local[2]"
@@ -24,7 +19,7 @@ class SparkSpec(_Section):
     conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
 
 
-class ExportSpec(_Section):
+class ExportSpec(Section):
     """Files written for the CRM import after every run."""
 
     dir: str = Field(default="exports", description="relative to the workspace; one folder per as-of date")
@@ -32,7 +27,7 @@ class ExportSpec(_Section):
     parquet: bool = True
 
 
-class ScoringSpec(_Section):
+class ScoringSpec(Section):
     """How the nightly job scores: engine, chunk size, shadow scoring, reason codes, exports."""
 
     engine: Literal["duckdb", "spark"] = "duckdb"
@@ -48,21 +43,21 @@ class ScoringSpec(_Section):
     spark: SparkSpec = Field(default_factory=SparkSpec)
 
 
-class RecycleSpec(_Section):
+class RecycleSpec(Section):
     """A lead with Sales and no Sales activity for `untouched_days` returns to nurture for `cooldown_days`."""
 
     untouched_days: int = Field(default=14, ge=1)
     cooldown_days: int = Field(default=30, ge=0)
 
 
-class ConsentSpec(_Section):
+class ConsentSpec(Section):
     """Contact consent: do_not_call leads are never queued for calling; do_not_email never email-nurtured."""
 
     sales_requires_call_consent: bool = True
     nurture_requires_email_consent: bool = True
 
 
-class RoutingSpec(_Section):
+class RoutingSpec(Section):
     """Who gets which lead tonight: MQLs to the Sales queue, the rest to Marketing's nurture queue.
 
     The MQL threshold, Sales capacity and the values behind expected value are business facts (`business:`).
@@ -85,13 +80,17 @@ class RoutingSpec(_Section):
     )
     recycle: RecycleSpec = Field(default_factory=RecycleSpec)
     consent: ConsentSpec = Field(default_factory=ConsentSpec)
+    assign_to_owner: bool = Field(
+        default=False,
+        description="a lead new to Sales goes to its CRM owner (leads.owner) when it has one, else as capacity picks",
+    )
 
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class ScheduledJob(_Section):
+class ScheduledJob(Section):
     """One job of the schedule: what to run, at what local time, on which days."""
 
     name: str = "nightly_score"
@@ -116,7 +115,7 @@ class ScheduledJob(_Section):
         return [d.lower() for d in value]
 
 
-class ScheduleSpec(_Section):
+class ScheduleSpec(Section):
     """The foreground scheduler of a small install (`leadops schedule`); cron/Airflow run the same commands."""
 
     timezone: str = "UTC"
