@@ -243,7 +243,7 @@ def ingest(
     source: Annotated[list[str] | None, typer.Option(help="only these sources (by name); repeatable")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Load the CRM export onto the canonical tables; rows breaking a contract go to quarantine."""
+    """Load the CRM export: every record is loaded, unchanged, quarantined (with its reason) or filtered."""
     from leadops.crm import ingest as run_ingest
 
     with (
