@@ -16,17 +16,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+# The baseline: DuckDB's own read_csv + INSERT of the same files into the same schema and columns (the owner,
+# the activity properties as JSON), with no checks at all: no missing values, value maps, contracts, keys,
+# references or quarantine; the fastest load a user could write by hand.
 TABLE_SQL = {
     "accounts": "INSERT INTO accounts (account_id, name, industry, employees, annual_revenue, country, region, "
     "profitable_last_quarter, is_competitor) SELECT AccountId, AccountName, Industry, NumberOfEmployees, "
     "AnnualRevenue, BillingCountry, Region, ProfitableLastQuarter, IsCompetitor FROM read_csv('{path}', header=true) "
     "ON CONFLICT DO NOTHING",
     "leads": "INSERT INTO leads (lead_id, account_id, created_at, job_level, department, country, lead_source, "
-    "do_not_email, do_not_call) SELECT LeadId, AccountId, timezone('UTC', CAST(CreatedDate AS TIMESTAMPTZ)), "
-    "JobLevel, Department, Country, LeadSource, HasOptedOutOfEmail, DoNotCall FROM read_csv('{path}', header=true) "
-    "ON CONFLICT DO NOTHING",
-    "activities": "INSERT INTO activities (activity_id, lead_id, occurred_at, activity_type, channel, value) "
-    "SELECT ActivityId, LeadId, timezone('UTC', CAST(ActivityDate AS TIMESTAMPTZ)), ActivityType, Channel, Value "
+    "do_not_email, do_not_call, owner) SELECT LeadId, AccountId, timezone('UTC', CAST(CreatedDate AS TIMESTAMPTZ)), "
+    "JobLevel, Department, Country, LeadSource, HasOptedOutOfEmail, DoNotCall, OwnerId "
+    "FROM read_csv('{path}', header=true) ON CONFLICT DO NOTHING",
+    "activities": "INSERT INTO activities (activity_id, lead_id, occurred_at, activity_type, channel, value, "
+    "properties) SELECT ActivityId, LeadId, timezone('UTC', CAST(ActivityDate AS TIMESTAMPTZ)), ActivityType, "
+    "Channel, Value, json_object('direction', Direction, 'outcome', Outcome, 'page', Page) "
     "FROM read_csv('{path}', header=true)",  # migration 005: no key index on activities, nothing to conflict with
     "outcomes": "INSERT INTO outcomes (outcome_id, lead_id, occurred_at, outcome, deal_value) SELECT OutcomeId, "
     "LeadId, timezone('UTC', CAST(OutcomeDate AS TIMESTAMPTZ)), Stage, Amount FROM read_csv('{path}', header=true) "
@@ -40,10 +44,10 @@ from leadops.crm import ingest
 from leadops.warehouse import open_warehouse
 settings = load(sys.argv[1], environ={})
 with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     report = ingest(settings, wh)
-    seconds = time.perf_counter() - t
-print(json.dumps({"seconds": seconds, "rows": report.rows_read, "loaded": report.rows_loaded,
+    seconds, cpu = time.perf_counter() - t, time.process_time() - c
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": report.rows_read, "loaded": report.rows_loaded,
                   "peak_mb": [int(x.split()[1]) for x in open('/proc/self/status') if 'VmHWM' in x][0] / 1024}))
 """
 
@@ -54,12 +58,12 @@ sql = json.loads(sys.argv[2])
 with open_warehouse("duckdb:///" + sys.argv[1]) as wh:
     con = wh.duckdb()
     con.execute("SET enable_progress_bar = false")
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for statement in sql:
         con.execute(statement)
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, time.process_time() - c
     rows = sum(wh.counts().values())
-print(json.dumps({"seconds": seconds, "rows": rows,
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows,
                   "peak_mb": [int(x.split()[1]) for x in open('/proc/self/status') if 'VmHWM' in x][0] / 1024}))
 """
 
@@ -143,9 +147,15 @@ def run(quick: bool) -> list[dict[str, Any]]:
             ours_rate = ours["rows"] / ours["seconds"]
             base_rate = base["rows"] / base["seconds"]
             rows.append({
+                "name": f"ingest CPU rows/s, {leads:,} leads (both processes' CPU time; steady on a shared machine)",
+                "ours": round(ours["rows"] / ours["cpu"]), "baseline": round(base["rows"] / base["cpu"]),
+                "ratio": round(base["cpu"] / ours["cpu"], 3), "goal": ">= 0.8", "unit": "rows/CPU-s",
+                "note": f"ours {ours['cpu']:.1f} CPU-s, baseline {base['cpu']:.1f} CPU-s",
+            })  # fmt: skip
+            rows.append({
                 "name": f"ingest rows/s, {leads:,} leads ({ours['rows']:,} rows)",
                 "ours": round(ours_rate), "baseline": round(base_rate), "ratio": round(ours_rate / base_rate, 3),
-                "goal": "1M leads + ~30M activities in minutes on 2 cores", "unit": "rows/s",
+                "goal": ">= 0.8 (1M leads + ~30M activities in minutes on 2 cores)", "unit": "rows/s",
                 "note": f"ours {ours['seconds']:.1f}s (mapping, contracts, keys, references, quarantine); baseline = "
                 f"DuckDB read_csv + INSERT into the same schema, no checks, {base['seconds']:.1f}s; "
                 f"export written in {made:.0f}s",

@@ -205,7 +205,7 @@ def config_show(workspace: Workspace = Path("."), as_json: AsJson = False) -> No
 @app.command()
 def simulate(
     workspace: Workspace = Path("."),
-    scenario: Annotated[str | None, typer.Option(help="baseline | drift | faults | tutorial")] = None,
+    scenario: Annotated[str | None, typer.Option(help="baseline | drift | faults | tutorial | leaky")] = None,
     leads: Annotated[int | None, typer.Option(help="number of leads to generate")] = None,
     days: Annotated[int | None, typer.Option(help="days of history")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (same seed, same files)")] = None,
@@ -243,7 +243,7 @@ def ingest(
     source: Annotated[list[str] | None, typer.Option(help="only these sources (by name); repeatable")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Load the CRM export onto the canonical tables; rows breaking a contract go to quarantine."""
+    """Load the CRM export: every record is loaded, unchanged, quarantined (with its reason) or filtered."""
     from leadops.crm import ingest as run_ingest
 
     with (

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int], None]
 FLAT_COLUMNS = ("_converted", "_deal_value")
 STATUS = "_status"
-ROWS = "_ingest_rows"  # DuckDB: the mapped batch, a temporary table in the warehouse
+ROWS = "_ingest_rows"  # DuckDB: the mapped batch, an Arrow table in _Run.batch's frame
 FLAGS = "_ingest_flags"  # the batch's good rows that are not simply new (see flags_sql)
 LOADED = ("new", "existing")
 # Tables whose rows are events: a row already there is never rewritten (only its ingest_run_id moves).
@@ -128,6 +128,7 @@ class _Run:
         if self.duck:
             self.con = warehouse.duckdb()
             self.con.execute("SET enable_progress_bar = false")
+            self.con.execute("SET python_scan_all_frames = true")  # see _Run.batch
         else:
             import duckdb
 
@@ -141,6 +142,8 @@ class _Run:
         """Drop staging tables and the scratch database."""
         if self.scratch is not None:
             self.scratch.close()
+        if self.duck:
+            self.con.execute("RESET python_scan_all_frames")
         for name in (ROWS, FLAGS):
             self.warehouse.execute(f"DROP TABLE IF EXISTS {name}")
         for stage in self.stages:
@@ -248,26 +251,32 @@ class _Run:
         source = raw.table.select(plan.read_columns)
         wh = self.warehouse
         entries: list[quarantine.Entry] = []
+        enrich = spec.mode == "enrich"
+        # DuckDB finds these three by name in this frame (replacement scans, python_scan_all_frames): registering
+        # or creating tables per batch would be catalog changes the run's one transaction keeps until it commits,
+        # so memory would grow with the file. PostgreSQL stages in tables instead (its transactions spill to disk).
+        _ingest_raw = source  # read by name from SQL, as are the two below
+        _ingest_rows: pa.Table | None = None
+        _ingest_flags: pa.Table | None = None
         if self.duck:
-            self.con.register(RAW, source)
             if plan.filter_sql is not None:
                 report.filtered(plan.filter_reasons, self.con.execute(plan.filter_sql).fetchall())
+            _ingest_rows = self.con.sql(plan.sql).to_arrow_table()
         else:
             assert stage is not None
             entries += self._map_elsewhere(plan, source, stage, report)
         try:
-            if stage is None:
-                wh.execute(f"DROP TABLE IF EXISTS {ROWS}")
-                wh.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {plan.sql}")
             rows = ROWS if stage is None else stage.sql
             if self.duck and "lead_id" in table.columns and (erased := drop_erased(wh, rows)):
                 report.filtered(["erased"], [(0, erased)])  # people `leadops erase` removed stay out
             good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
-            wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
-            enrich = spec.mode == "enrich"
             sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references and not enrich,
                             enrich=enrich)  # fmt: skip
-            wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
+            if self.duck:
+                _ingest_flags = self.con.sql(sql).to_arrow_table()
+            else:
+                wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
+                wh.execute(f"CREATE TEMPORARY TABLE {FLAGS} AS {sql}")
             flagged, existing = (int(v or 0) for v in wh.rows(
                 f"SELECT count(*), count(*) FILTER (WHERE {STATUS} = 'existing') FROM {FLAGS}")[0])  # fmt: skip
             if not enrich:
@@ -284,15 +293,13 @@ class _Run:
                 file=file, at=self.started, mask=pii.masker(spec, raw.table.column_names),
             )  # fmt: skip
             quarantine.write(wh, self.quarantine_stage, data)
-            for name in (ROWS, FLAGS) if stage is None else (FLAGS,):
-                wh.execute(f"DROP TABLE IF EXISTS {name}")
         finally:
-            # after a failed statement DuckDB refuses everything until the rollback: the first error is the one to tell
-            with contextlib.suppress(Exception):
-                if self.duck:
-                    self.con.unregister(RAW)
-                elif stage is not None:
-                    stage.clear()
+            # after a failed statement PostgreSQL refuses everything until the rollback: the first error is the one
+            if not self.duck:
+                with contextlib.suppress(Exception):
+                    wh.execute(f"DROP TABLE IF EXISTS {FLAGS}")
+                    if stage is not None:
+                        stage.clear()
         report.count(reasons)
 
     def _map_elsewhere(

@@ -22,8 +22,8 @@ from leadops.errors import ConfigError, IngestError
 from leadops.settings.crm import FilterSpec, SourceSpec, TableContract
 
 # a time ending in a UTC offset: a real one (at most 18 hours, minutes below 60) or anything shaped like one
-OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-](0[0-9]|1[0-8])(:?[0-5][0-9])?)$"
-OFFSET_SHAPED = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*[+-][0-9]{2}:?[0-9]{0,2}$"
+OFFSET_PATTERN = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-](0[0-9]|1[0-8])(:?[0-5][0-9])?)\s*$"
+OFFSET_SHAPED = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*[+-][0-9]{2}:?[0-9]{0,2}\s*$"
 TRUE_WORDS = ("1", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "false", "f", "no", "n")
 INT_PATTERN = r"-?(0|[1-9][0-9]{0,17})"
@@ -74,13 +74,15 @@ def _value_map(expr: str, mapping: dict[str, Any]) -> str:
 
 
 def _typed(kind: str, text: str, timezone: str) -> str:
-    t = f"trim({text})"
+    # DuckDB's casts to numbers and times skip surrounding whitespace themselves: a trim would only copy strings
+    t = text
     if kind in ("DOUBLE", "INTEGER"):
         return f"TRY_CAST({t} AS DOUBLE)"
     if kind == "BOOLEAN":
         trues = ", ".join(lit(w) for w in TRUE_WORDS)
         falses = ", ".join(lit(w) for w in FALSE_WORDS)
-        return f"CASE WHEN lower({t}) IN ({trues}) THEN true WHEN lower({t}) IN ({falses}) THEN false END"
+        t = f"lower(trim({text}))"
+        return f"CASE WHEN {t} IN ({trues}) THEN true WHEN {t} IN ({falses}) THEN false END"
     if kind == "TIMESTAMP":
         naive = f"TRY_CAST({t} AS TIMESTAMP)"
         if timezone not in ("UTC", "Etc/UTC", "Z"):
