@@ -205,7 +205,7 @@ def config_show(workspace: Workspace = Path("."), as_json: AsJson = False) -> No
 @app.command()
 def simulate(
     workspace: Workspace = Path("."),
-    scenario: Annotated[str | None, typer.Option(help="baseline | drift | faults | tutorial")] = None,
+    scenario: Annotated[str | None, typer.Option(help="baseline | drift | faults | tutorial | leaky")] = None,
     leads: Annotated[int | None, typer.Option(help="number of leads to generate")] = None,
     days: Annotated[int | None, typer.Option(help="days of history")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (same seed, same files)")] = None,

@@ -93,6 +93,13 @@ def test_a_kept_leak_blocks_promotion_until_forced_with_a_reason(leaky: Path, mo
     gate = json.loads(again.stdout)["gates"]["no_leakage"]
     assert again.exit_code == 1 and gate["passed"] is False and "tags" in gate["detail"]
 
+    # the verdict travels with the version (its bundle's features, the flags its training recorded): with the
+    # allow list gone today's training set leaves `tags` out, and the version is still refused
+    monkeypatch.delenv("LEADOPS_TRAINING__LEAKAGE__ALLOW")
+    later = runner.invoke(app, ["validate", version, "--workspace", str(leaky), "--json"])
+    gate = json.loads(later.stdout)["gates"]["no_leakage"]
+    assert later.exit_code == 1 and gate["passed"] is False and "tags" in gate["detail"], later.stdout
+
     why = "tags reviewed with Sales: written at hand-off, before the outcome"
     forced = cli("models", "promote", version, "--workspace", str(leaky), "--force", "--reason", why)
     assert forced["champion"]["version"] == int(version) and forced["failed_gates"] == ["no_leakage"]

@@ -242,6 +242,17 @@ def test_declared_post_outcome_columns_map_to_the_features_that_read_them() -> N
     accounts = SourceSpec.model_validate({"name": "acc", "table": "accounts", "path": "a.csv", "post_outcome": []})
     declared = declared_post_outcome(features, [leads, accounts])
     assert sorted(declared) == ["department", "score", "score_sq", "tags"]
+    routed = SourceSpec.model_validate(  # an opportunity file that also feeds lead attributes through a route
+        {
+            "name": "opps",
+            "table": "activities",
+            "path": "o.csv",
+            "columns": {"Id": "activity_id", "LeadId": "lead_id", "Created": "occurred_at"},
+            "routes": [{"name": "lead", "table": "leads", "columns": {"LeadId": "lead_id"}, "attributes": ["Visits"]}],
+            "post_outcome": ["Visits"],
+        }
+    )
+    assert "opps.lead.Visits" in declared_post_outcome(features, [routed])["visits"]
     assert "crm.Tags" in declared["tags"] and "crm.Dept" in declared["department"]
     assert "built on the post-outcome feature(s) score" in declared["score_sq"]
 

@@ -27,21 +27,26 @@ def feature_type(spec: FeaturesSpec, name: str) -> str:
 
 def numeric_summary(values: pd.Series | np.ndarray) -> dict[str, Any]:
     """Missing share, mean/std, quantiles and a histogram on decile edges (NumPy's definitions)."""
-    arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    if isinstance(values, pd.Series) and not pd.api.types.is_numeric_dtype(values):
+        values = pd.to_numeric(values, errors="coerce")
+    arr = np.asarray(values, dtype=float)
     n = int(arr.size)
     present = arr[~np.isnan(arr)]
     out: dict[str, Any] = {"rows": n, "missing": float((n - present.size) / n) if n else 0.0}
     if present.size == 0:
         out.update(mean=None, std=None, quantiles={}, histogram={"edges": [], "counts": []})
         return out
-    edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)))
+    deciles = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
+    probs = np.union1d(QUANTILES, deciles)
+    at = dict(zip(probs.tolist(), np.quantile(present, probs).tolist(), strict=True))  # one sort for both
+    edges = np.unique([at[p] for p in deciles.tolist()])
     if edges.size == 1:
         edges = np.array([edges[0], edges[0]])
     counts, _ = np.histogram(present, bins=edges)
     out.update(
         mean=float(present.mean()),
         std=float(present.std()),
-        quantiles={f"{q:g}": float(v) for q, v in zip(QUANTILES, np.quantile(present, QUANTILES), strict=True)},
+        quantiles={f"{q:g}": float(at[q]) for q in QUANTILES},
         histogram={"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
     )
     return out
@@ -50,13 +55,14 @@ def numeric_summary(values: pd.Series | np.ndarray) -> dict[str, Any]:
 def categorical_summary(values: pd.Series) -> dict[str, Any]:
     """Missing share and each value's share of all rows (`other` included), most frequent first."""
     n = len(values)
-    text = values.astype("object")
-    present = text[text.notna()].astype(str)
-    counts = present.value_counts().sort_index(kind="mergesort").sort_values(ascending=False, kind="mergesort")
+    counts = values.value_counts(dropna=True)
+    counts.index = counts.index.astype(str)
+    counts = counts.sort_index(kind="mergesort").sort_values(ascending=False, kind="mergesort")
+    present = int(counts.sum())
     shares = {str(k): float(v / n) for k, v in counts.items()} if n else {}
     return {
         "rows": n,
-        "missing": float((n - len(present)) / n) if n else 0.0,
+        "missing": float((n - present) / n) if n else 0.0,
         "other": shares.get(OTHER, 0.0),
         "categories": shares,
     }

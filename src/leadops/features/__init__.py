@@ -5,6 +5,7 @@ Public entry points (import from the submodules; this package stays import-light
 - build.build_features(settings_or_spec, warehouse, *, as_of=None, lead_ids=None, per_lead_as_of=None)
 - build.build_and_store(settings, warehouse, as_of=None) -> {rows, features, seconds, table, ...}
 - online.online_vector(spec, lead, account, activities, as_of) -> {feature: value}
-- training.build_training_set(settings_or_specs, warehouse, *, truth=None) -> TrainingSet
-- leakage.check_leakage(X, y, *, categorical, spec) -> LeakageReport
+- training.build_training_set(settings_or_specs, warehouse, *, truth=None, sources=None) -> TrainingSet
+- leakage.check_leakage(X, y, *, categorical, spec, time_safe) -> LeakageReport (flags(), reasons(), kept_flagged)
+- leakage.declared_post_outcome(features, sources) -> {feature: why}: what the mapping declares post-outcome
 """
