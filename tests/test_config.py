@@ -108,9 +108,9 @@ def test_the_business_section_is_read_once_by_every_part(workspace: Path) -> Non
     settings = config.load(
         workspace, environ={"LEADOPS_BUSINESS__MQL_THRESHOLD": "42", "LEADOPS_BUSINESS__COST_PER_CONTACT": "9"}
     )
-    from leadops.settings.jobs import operations
+    from leadops.jobs.run import job_operations
 
-    ops = operations(settings)
+    ops = job_operations(settings)
     assert ops.business.mql_threshold == 42 == settings.business.mql_threshold
     assert ops.business.cost_per_contact == 9
     assert settings.business.capacity.total_per_day() == 40, "the template's four territories: 18 + 12 + 6 + 4"

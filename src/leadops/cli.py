@@ -9,13 +9,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from leadops.errors import LeadOpsError
+
+if TYPE_CHECKING:
+    from leadops.config import Settings
+    from leadops.registry import Registry
+    from leadops.warehouse import Warehouse
 
 app = typer.Typer(
     help="leadops: operationalized lead scoring. Ranked, explained, graded leads in your database every morning.",
@@ -290,7 +295,7 @@ def features_build(
     from leadops.features.build import build_and_store
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        emit(build_and_store(settings, warehouse, _parse_time(as_of)), as_json)
+        emit(build_and_store(settings.features, warehouse, _parse_time(as_of)), as_json)
 
 
 @app.command()
@@ -391,7 +396,7 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else ("" if value is None else str(value))
 
 
-def _registry(settings: Any, warehouse: Any) -> Any:
+def _registry(settings: Settings, warehouse: Warehouse) -> Registry:
     from leadops.registry import Registry
 
     return Registry(settings, warehouse)
@@ -560,7 +565,7 @@ def purge(
         emit(run_purge(settings.privacy, warehouse, base, dry_run=dry_run), as_json)
 
 
-def _exports_base(settings: Any) -> Path:
+def _exports_base(settings: Settings) -> Path:
     """The folder holding exports/<date>/ (scoring.exports.dir, relative to the workspace)."""
     from leadops.jobs.exports import export_dir
 

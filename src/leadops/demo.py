@@ -7,13 +7,16 @@ import json
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from leadops import config
 from leadops.workspace import init_workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 console = Console()
 
@@ -121,7 +124,9 @@ def run_demo(workspace: Path, *, leads: int = 50_000, seed: int = 42) -> dict[st
     return {"run": run, "trained": trained}
 
 
-def _print_summary(settings: Any, run: dict[str, Any], top: Any, trained: dict[str, dict[str, Any]]) -> None:
+def _print_summary(
+    settings: config.Settings, run: dict[str, Any], top: pd.DataFrame, trained: dict[str, dict[str, Any]]
+) -> None:
     console.rule("[bold]where the scores are")
     url = settings.warehouse.url
     console.print(

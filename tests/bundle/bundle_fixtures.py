@@ -68,7 +68,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     world = make_world(2_000, seed=5)
     load_world(wh, world)
     spec = FeaturesSpec.model_validate(SPEC)
-    training = build_training_set((spec, TrainingSpec.model_validate(TRAINING)), wh)
+    training = build_training_set(spec, TrainingSpec.model_validate(TRAINING), wh)
     scorer = build_scorer({"type": "lightgbm", "n_estimators": 20}).fit(
         training.X_train, training.y_train, X_val=training.X_val, y_val=training.y_val
     )

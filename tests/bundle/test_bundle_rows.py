@@ -93,3 +93,20 @@ def test_a_value_new_to_the_crm_reaches_the_model_as_other_on_both_paths(trained
     )
     nightly = bundle.rows(wh, ["N1"], trained.world.end)
     assert_same_rows(nightly, single)
+
+
+def test_rows_without_snapshot_times_are_the_rows_as_of_now_in_the_given_order(trained: Trained) -> None:
+    import pytest
+
+    from leadops.errors import FeatureError
+
+    bundle, wh = trained.bundle, trained.warehouse
+    ids = pd.Series(["L0000003", "L0000001", "L0000003"])
+    flat = bundle.rows_at(wh, ids, pd.Series([pd.NaT] * 3))
+    now = bundle.rows(wh, ["L0000003", "L0000001"], pd.Timestamp.now("UTC").tz_localize(None).to_pydatetime())
+    assert_same_rows(
+        flat.drop(columns=["age", "opens_per_day", "last_seen", "heat", "opens_30d"]),
+        now.loc[ids.tolist()].drop(columns=["age", "opens_per_day", "last_seen", "heat", "opens_30d"]),
+    )
+    with pytest.raises(FeatureError, match="some snapshot times are missing"):
+        bundle.rows_at(wh, ids, pd.Series([pd.Timestamp("2025-05-01"), pd.NaT, pd.NaT]))

@@ -49,6 +49,7 @@ def test_train_validate_promote_rollback_are_audited(workspace: str, monkeypatch
         assert key in points, key
     assert Path(points["artifact"], "manifest.json").exists()
     assert 0.5 < points["auc"] <= points["oracle_auc"] + 0.02
+    assert points["leakage_flags"] == {} and points["leakage"] == []  # the normal export: no honest field flagged
 
     verdict = call("validate", str(points["version"]), "--workspace", workspace)
     assert verdict["passed"] is True and "min_train_rows" in verdict["gates"]

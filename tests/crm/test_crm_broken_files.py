@@ -275,3 +275,19 @@ def test_the_cli_says_what_broke_in_one_line_with_the_ingest_exit_code(tmp_path:
     assert result.exit_code == 6, result.output
     assert "Traceback" not in result.output
     assert "leads.csv.gz is a truncated or damaged gzip file" in result.output
+
+
+def test_a_value_the_engine_still_refuses_is_quarantined_by_itself(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import leadops.crm.contracts as contracts
+
+    monkeypatch.setattr(contracts, "MAX_KEY_CHARS", 10**7)  # let a key past PostgreSQL's index limit through
+    long_key = "".join(f"{i:x}" for i in range(2_000))  # varied text: the index entry cannot compress small
+    report, wh = _run(workspace, HEADER + _rows(2) + f"{long_key},A1,{WHEN},Sales\n" + _rows(2, start=4))
+    if wh.dialect == "postgres":
+        assert _reasons(wh) == {3: "rejected_by_warehouse"}
+        assert "index" in str(wh.scalar("SELECT detail FROM quarantine"))
+        assert report.rows_loaded == 4
+    else:
+        assert report.rows_loaded == 5

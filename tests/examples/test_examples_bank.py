@@ -46,7 +46,7 @@ def test_lightgbm_without_duration_reaches_auc_079_on_the_random_stratified_quar
     # the reported AUC is scikit-learn's on the same test rows, scored by the saved artifact
     settings = settings_for(bank, LEADOPS_TRAINING__FEATURES=NO_DURATION)
     with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
-        ts = build_training_set(settings, wh)
+        ts = build_training_set(settings.features, settings.training, wh, sources=settings.sources)
     assert ts.digest == out["training_digest"]
     scores = load_scorer(out["artifact"]).score(ts.X_test)
     assert roc_auc_score(ts.y_test, scores["probability"]) == pytest.approx(out["auc"], abs=1e-9)

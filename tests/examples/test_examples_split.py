@@ -64,8 +64,9 @@ def test_tutorial_ordered_split_trains_on_the_first_leads_and_tests_on_the_last(
     ordered = "{method: ordered, train: 0.6, validation: 0.15, test: 0.25}"
     settings = settings_for(tutorial, LEADOPS_TRAINING__SPLIT=ordered)
     with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
-        ts = build_training_set(settings, wh)
-        again = build_training_set(settings_for(tutorial), wh)
+        ts = build_training_set(settings.features, settings.training, wh, sources=settings.sources)
+        other = settings_for(tutorial)
+        again = build_training_set(other.features, other.training, wh, sources=other.sources)
     number = {s: ts.ids[s].str.extract(r"(\d+)$", expand=False).astype(int) for s in ts.ids}
     assert (len(number["train"]), len(number["validation"]), len(number["test"])) == (1200, 300, 500)
     assert number["train"].max() == 1200 and number["validation"].min() == 1201

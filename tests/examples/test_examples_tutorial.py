@@ -62,7 +62,7 @@ def test_leadops_points_and_grades_equal_the_books_on_every_row(tutorial: Path) 
     fitted = load_scorer(out["artifact"])
     settings = settings_for(tutorial)
     with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
-        ts = build_training_set(settings, wh)
+        ts = build_training_set(settings.features, settings.training, wh, sources=settings.sources)
     X = pd.concat([ts.X_train, ts.X_val, ts.X_test], ignore_index=True)
     X.index = pd.Index(pd.concat([ts.ids[s] for s in ("train", "validation", "test")]).tolist(), name="lead_id")
     scored = fitted.score(X)
@@ -90,7 +90,7 @@ def test_categories_that_miss_the_data_are_reported_by_train(tutorial: Path) -> 
             d["categories"] = ["1-10", "11-50", "51-200", "201-1000", "1000+"]
     spec = settings.features.model_validate({**settings.features.model_dump(), "definitions": defs})
     with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
-        ts = build_training_set(settings.model_copy(update={"features": spec}), wh)
+        ts = build_training_set(spec, settings.training, wh, sources=settings.sources)
     lines = [w for w in ts.warnings if w.startswith("feature 'company_size'")]
     assert len(lines) == 1 and "100% of the 2000 rows became 'other'" in lines[0] and "'micro'" in lines[0]
 
@@ -114,7 +114,7 @@ def test_example_points_model_is_the_shipped_preset(tutorial: Path) -> None:
     preset = build_scorer(load_preset("tutorial_points"))
     settings = settings_for(tutorial)
     with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
-        ts = build_training_set(settings, wh)
+        ts = build_training_set(settings.features, settings.training, wh, sources=settings.sources)
     mine, theirs = fitted.score(ts.X_test), preset.fit(ts.X_train).score(ts.X_test)
     pd.testing.assert_series_equal(mine["raw"], theirs["raw"])
     assert mine["grade"].tolist() == theirs["grade"].tolist()

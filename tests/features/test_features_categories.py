@@ -109,7 +109,7 @@ def test_training_set_learns_vocabularies_and_maps_the_rest_to_other(warehouse: 
         }
     )
     training = TrainingSpec.model_validate({"label": {"window_days": 60}, "leakage": {"enabled": False}})
-    result = build_training_set((spec, training), warehouse)
+    result = build_training_set(spec, training, warehouse)
     learned = result.spec.definitions[0].categories  # type: ignore[union-attr]
     assert learned is not None and len(learned) == 2
     for X in (result.X_train, result.X_val, result.X_test):

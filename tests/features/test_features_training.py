@@ -81,7 +81,7 @@ def _tiny_specs() -> tuple[FeaturesSpec, TrainingSpec]:
 
 def test_label_maturity_exclusions_and_windows(warehouse: Warehouse) -> None:
     _tiny(warehouse)
-    result = build_training_set(_tiny_specs(), warehouse)
+    result = build_training_set(*_tiny_specs(), warehouse)
     ids = pd.concat([result.ids[s] for s in ("train", "validation", "test")]).tolist()
     labels = pd.concat([result.y_train, result.y_val, result.y_test]).tolist()
     got = dict(zip(ids, labels, strict=True))
@@ -101,8 +101,8 @@ def test_configured_data_end_decides_maturity(warehouse: Warehouse) -> None:
     fs, ts = _tiny_specs()
     # snapshots are 2025-01-08; + 60 days = 2025-03-09: on 03-08 no window has closed yet
     with pytest.raises(FeatureError, match="no snapshot has a mature label"):
-        build_training_set((fs, ts.model_copy(update={"data_end": datetime(2025, 3, 8)})), warehouse)
-    result = build_training_set((fs, ts.model_copy(update={"data_end": datetime(2025, 3, 9)})), warehouse)
+        build_training_set(fs, ts.model_copy(update={"data_end": datetime(2025, 3, 8)}), warehouse)
+    result = build_training_set(fs, ts.model_copy(update={"data_end": datetime(2025, 3, 9)}), warehouse)
     assert len(result.y_train) + len(result.y_val) + len(result.y_test) == 4
     assert set(result.censored["lead_id"]) == {"immature"}
 
@@ -116,7 +116,7 @@ def test_time_ordered_split_has_no_overlap_and_respects_time(
     warehouse: Warehouse, world: World, spec: FeaturesSpec, training_spec: TrainingSpec
 ) -> None:
     load_world(warehouse, world)
-    result = build_training_set((spec, training_spec), warehouse)
+    result = build_training_set(spec, training_spec, warehouse)
     t = result.times
     assert t["train"].max() < t["validation"].min()
     assert t["validation"].max() < t["test"].min()
@@ -135,7 +135,7 @@ def test_events_after_the_snapshot_never_change_a_training_row(
 ) -> None:
     load_world(warehouse, world)
     ts = training_spec.model_copy(update={"data_end": world.end})
-    before = build_training_set((spec, ts), warehouse)
+    before = build_training_set(spec, ts, warehouse)
     # append activities of every type right after each lead's snapshot (and before the data end)
     leads = world.leads.to_pandas()
     snap = leads["created_at"] + pd.Timedelta(days=7)
@@ -156,7 +156,7 @@ def test_events_after_the_snapshot_never_change_a_training_row(
         }
     )
     warehouse.insert("activities", late)
-    after = build_training_set((spec, ts), warehouse)
+    after = build_training_set(spec, ts, warehouse)
     assert after.digest == before.digest
     pd.testing.assert_frame_equal(after.X_train, before.X_train)
     pd.testing.assert_frame_equal(after.X_test, before.X_test)
@@ -174,12 +174,12 @@ def test_digest_is_stable_and_sensitive_to_one_changed_row(
     warehouse: Warehouse, world: World, spec: FeaturesSpec, training_spec: TrainingSpec
 ) -> None:
     load_world(warehouse, world)
-    first = build_training_set((spec, training_spec), warehouse)
-    again = build_training_set((spec, training_spec), warehouse)
+    first = build_training_set(spec, training_spec, warehouse)
+    again = build_training_set(spec, training_spec, warehouse)
     assert first.digest == again.digest and len(first.digest) == 64
     victim = first.ids["train"].iloc[5]
     warehouse.execute("UPDATE leads SET attributes = '{\"score_hint\": 1234.5}' WHERE lead_id = ?", [victim])
-    changed = build_training_set((spec, training_spec), warehouse)
+    changed = build_training_set(spec, training_spec, warehouse)
     assert changed.digest != first.digest
 
 
@@ -230,7 +230,7 @@ def test_flat_bank_export_trains_on_attributes_and_drops_duration(warehouse: War
     defs.append({"name": "contacts_90d", "label": "contacts", "kind": "activity", "window_days": 90})
     fs = FeaturesSpec.model_validate({"definitions": defs})
     _load_flat_bank(warehouse, data)
-    result = build_training_set((fs, TrainingSpec()), warehouse)
+    result = build_training_set(fs, TrainingSpec(), warehouse)
     assert result.point_in_time is False
     assert any("point-in-time safety cannot be checked" in w for w in result.warnings)
     assert result.leakage.excluded == ["duration"]

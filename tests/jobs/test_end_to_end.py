@@ -52,7 +52,7 @@ def test_real_features_and_lightgbm_scorer_publish_scores_equal_to_scoring_direc
         }
     )
     settings.workspace = tmp_path
-    X = build_features(settings, wh, as_of=AS_OF, as_pandas=True).set_index("lead_id")
+    X = build_features(settings.features, wh, as_of=AS_OF, as_pandas=True).set_index("lead_id")
     y = (np.random.default_rng(3).random(len(X)) < 0.3).astype(int)
     scorer = build_scorer({"type": "lightgbm", "n_estimators": 20}).fit(X, y)
     path = save_bundle(tmp_path / "model", scorer, settings.features)

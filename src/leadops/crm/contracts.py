@@ -30,6 +30,7 @@ REASONS = (
     "duplicate_key",
     "dangling_reference",
     "outcome_before_lead",
+    "rejected_by_warehouse",
 )
 
 

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from leadops.config_safety import allowed_roots
 from leadops.crm import pii, quarantine
 from leadops.crm.contracts import lit
-from leadops.crm.erase import drop_erased, drop_erased_rows, erased_keys
+from leadops.crm.erase import drop_erased_rows, erased_keys, key_sql
 from leadops.crm.joins import Lookups
 from leadops.crm.mapping import CHECK, DETAIL, RAW, Plan, build_plan
 from leadops.crm.readers import (
@@ -50,7 +50,7 @@ from leadops.crm.readers import (
 from leadops.crm.report import IngestReport, SourceReport
 from leadops.crm.schema import TABLE_ORDER, TABLES, TableDef
 from leadops.crm.stage import Stage
-from leadops.errors import IngestError, LeadOpsError
+from leadops.errors import IngestError, LeadOpsError, WarehouseError
 from leadops.settings.crm import SourceSpec
 from leadops.warehouse.connection import Warehouse, quote_ident, redact, utcnow
 
@@ -125,6 +125,7 @@ class _Run:
         self.duck = warehouse.dialect == "duckdb"
         self.scratch: Any = None
         self.stages: list[Stage] = []
+        self.refused: list[quarantine.Entry] = []  # rows PostgreSQL itself refused in this batch (see _insert)
         if self.duck:
             self.con = warehouse.duckdb()
             self.con.execute("SET enable_progress_bar = false")
@@ -135,6 +136,7 @@ class _Run:
             self.scratch = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": "1GB"})
             self.scratch.execute("SET TimeZone = 'UTC'")
         self.erased = set() if self.duck else erased_keys(warehouse)
+        self.any_erased = bool(warehouse.scalar("SELECT count(*) > 0 FROM erased_leads")) if self.duck else False
         self.quarantine_stage = Stage(warehouse, "ingest_stage_quarantine", "quarantine", {})
         self.stages.append(self.quarantine_stage)
 
@@ -262,13 +264,17 @@ class _Run:
             if plan.filter_sql is not None:
                 report.filtered(plan.filter_reasons, self.con.execute(plan.filter_sql).fetchall())
             _ingest_rows = self.con.sql(plan.sql).to_arrow_table()
+            if self.any_erased and "lead_id" in table.columns:  # people `leadops erase` removed stay out
+                gone = f"lead_id IS NOT NULL AND {key_sql('lead_id', 'duckdb')} IN (SELECT lead_key FROM erased_leads)"
+                erased = int(self.con.sql(f"SELECT count(*) FROM {ROWS} WHERE {gone}").fetchall()[0][0])
+                if erased:
+                    _ingest_rows = self.con.sql(f"SELECT * FROM {ROWS} WHERE NOT ({gone})").to_arrow_table()
+                    report.filtered(["erased"], [(0, erased)])
         else:
             assert stage is not None
             entries += self._map_elsewhere(plan, source, stage, report)
         try:
             rows = ROWS if stage is None else stage.sql
-            if self.duck and "lead_id" in table.columns and (erased := drop_erased(wh, rows)):
-                report.filtered(["erased"], [(0, erased)])  # people `leadops erase` removed stay out
             good = f"(SELECT * FROM {rows} WHERE {CHECK} IS NULL)" if self.duck else rows
             sql = flags_sql(table, rows, self.run_id, checked=self.duck, references=references and not enrich,
                             enrich=enrich)  # fmt: skip
@@ -287,7 +293,8 @@ class _Run:
                 report.rows_unchanged += self._update(table, plan, rows, enrich=enrich) - changed
             if plan.flat:
                 report.outcomes_loaded += self._flat_outcomes(good)
-            entries += self._rejected(table, plan, rows)
+            entries += self._rejected(table, plan, rows) + self.refused
+            self.refused = []
             data, reasons = quarantine.build(
                 entries, raw.malformed, raw.table, run_id=self.run_id, source=spec.name, table=table.name,
                 file=file, at=self.started, mask=pii.masker(spec, raw.table.column_names),
@@ -331,14 +338,42 @@ class _Run:
         return quarantine.Entry(int(row), rule.reason, field, detail)
 
     def _insert(self, table: TableDef, plan: Plan, good: str, flagged: bool) -> int:
-        """One INSERT of the batch's new rows (good rows minus the flagged ones); the engine's count of them."""
+        """One INSERT of the batch's new rows (good rows minus the flagged ones); the engine's count of them.
+
+        PostgreSQL: should the engine still refuse a value the checks let through, the INSERT is retried in
+        halves inside savepoints and each row it refuses is quarantined as `rejected_by_warehouse` with the
+        engine's message, instead of aborting the source.
+        """
         names = ", ".join(quote_ident(c) for c in plan.outputs)
         values = ", ".join(self._cast(table, c) for c in plan.outputs)
-        skip = f" WHERE NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = r.{ROW})" if flagged else ""
-        return self.warehouse.changed(
-            f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) "
-            f"SELECT {values}, {lit(self.run_id)} FROM {good} AS r{skip}"
-        )
+        skip = f"NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.{ROW} = r.{ROW})" if flagged else "true"
+        sql = (f"INSERT INTO {quote_ident(table.name)} ({names}, ingest_run_id) "
+               f"SELECT {values}, {lit(self.run_id)} FROM {good} AS r WHERE {skip}")  # fmt: skip
+        if self.duck:
+            return self.warehouse.changed(sql)
+        try:
+            with self.warehouse.transaction():  # a savepoint inside the run's transaction
+                return self.warehouse.changed(sql)
+        except WarehouseError:
+            candidates = [
+                int(r[0]) for r in self.warehouse.rows(f"SELECT {ROW} FROM {good} AS r WHERE {skip} ORDER BY 1")
+            ]
+            return self._insert_apart(sql, candidates)
+
+    def _insert_apart(self, sql: str, rows: list[int]) -> int:
+        """Insert `rows` (row numbers) by halves; quarantine each single row the engine refuses."""
+        if not rows:
+            return 0
+        try:
+            with self.warehouse.transaction():
+                return self.warehouse.changed(f"{sql} AND r.{ROW} BETWEEN {rows[0]} AND {rows[-1]}")
+        except WarehouseError as exc:
+            if len(rows) == 1:
+                message = " ".join(str(exc).split())[:300]
+                self.refused.append(quarantine.Entry(rows[0], "rejected_by_warehouse", None, message))
+                return 0
+            half = len(rows) // 2
+            return self._insert_apart(sql, rows[:half]) + self._insert_apart(sql, rows[half:])
 
     def _existing(self, rows: str) -> str:
         return f"(SELECT b.* FROM {rows} b JOIN {FLAGS} f ON f.{ROW} = b.{ROW} AND f.{STATUS} = 'existing')"

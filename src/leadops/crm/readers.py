@@ -318,7 +318,7 @@ class CsvReader:
                     chunk, carry = buffer[:end], buffer[end:]
                 else:
                     chunk, carry = buffer, b""
-                if not chunk.strip():
+                if not chunk or chunk.isspace():  # (strip() would copy the chunk)
                     continue
                 table, rows, malformed, used = self._chunk(chunk, base, final=eof)
                 if used < len(chunk):

@@ -29,18 +29,6 @@ BUILDS_TABLE = "feature_builds"
 LATEST_VIEW = "features_latest"
 
 
-def features_spec(settings_or_spec: Any) -> FeaturesSpec:
-    """The FeaturesSpec itself, or the `features` section of a Settings object."""
-    if isinstance(settings_or_spec, FeaturesSpec):
-        return settings_or_spec
-    spec = getattr(settings_or_spec, "features", None)
-    if isinstance(spec, FeaturesSpec):
-        return spec
-    raise FeatureError(
-        f"expected a FeaturesSpec or settings with a 'features' section, got {type(settings_or_spec).__name__}"
-    )
-
-
 def output_schema(spec: FeaturesSpec, *, per_lead: bool) -> pa.Schema:
     """The stable schema of a feature table: lead_id, [as_of], numerics float64, categoricals string."""
     cats = set(spec.categorical())
@@ -72,7 +60,7 @@ def _population_frame(data: Any, per_lead: bool) -> pa.Table:
 
 
 def build_features(
-    settings_or_spec: Any,
+    spec: FeaturesSpec,
     warehouse: Warehouse,
     *,
     as_of: datetime | None = None,
@@ -84,7 +72,6 @@ def build_features(
 
     Returns lead_id [+ as_of when per_lead_as_of is given] + one column per feature, sorted by lead_id.
     """
-    spec = features_spec(settings_or_spec)
     con = warehouse.duckdb()
     per_lead = per_lead_as_of is not None
     if per_lead and (as_of is not None or lead_ids is not None):
@@ -144,9 +131,8 @@ def _check_unseen(spec: FeaturesSpec, table: pa.Table) -> None:
             )
 
 
-def build_and_store(settings: Any, warehouse: Warehouse, as_of: datetime | None = None) -> dict[str, Any]:
+def build_and_store(spec: FeaturesSpec, warehouse: Warehouse, as_of: datetime | None = None) -> dict[str, Any]:
     """Build every lead's features as of `as_of` (default now) and store them in `feature_snapshots`."""
-    spec = features_spec(settings)
     started = time.perf_counter()
     when = as_of or utcnow()
     table = build_features(spec, warehouse, as_of=when)

@@ -70,7 +70,10 @@ SAME_FILL = 0.98
 
 @dataclass
 class FeatureCheck:
-    """The guard's verdict on one feature: every test's figure and, when flagged, which test and why."""
+    """The guard's verdict on one feature: every test's figure and, when flagged, which test and why.
+
+    `rest_auc` is what the rest of the record reaches: a fitted model's held-out AUC when `rest_fitted`, else
+    the strongest other single feature's AUC (a lower bound that already out-ranks this one)."""
 
     name: str
     auc: float

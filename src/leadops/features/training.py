@@ -82,20 +82,6 @@ class TrainingSet:
         }
 
 
-def _specs(settings_or_specs: Any) -> tuple[FeaturesSpec, TrainingSpec]:
-    if isinstance(settings_or_specs, tuple) and len(settings_or_specs) == 2:
-        fs, ts = settings_or_specs
-    else:
-        fs, ts = getattr(settings_or_specs, "features", None), getattr(settings_or_specs, "training", None)
-    if not isinstance(fs, FeaturesSpec) or not isinstance(ts, TrainingSpec):
-        raise FeatureError(
-            "expected settings with 'features' and 'training' sections "
-            "or a (FeaturesSpec, TrainingSpec) pair, "
-            f"got {type(settings_or_specs).__name__}"
-        )
-    return fs, ts
-
-
 def time_split(times: pd.Series, split: SplitSpec) -> np.ndarray:
     """Split labels by time: train times < validation times < test times (ties stay together)."""
     t = pd.to_datetime(times).to_numpy()
@@ -226,31 +212,25 @@ def _refs(f: DerivedFeature) -> set[str]:
     return expr.references(f.tree())
 
 
-def _sources(settings_or_specs: Any) -> list[SourceSpec]:
-    """The mapping's sources when given whole settings (a specs pair carries none)."""
-    found = getattr(settings_or_specs, "sources", None)
-    return [s for s in found if isinstance(s, SourceSpec)] if isinstance(found, list) else []
-
-
 def build_training_set(
-    settings_or_specs: Any,
+    fspec: FeaturesSpec,
+    tspec: TrainingSpec,
     warehouse: Warehouse,
     *,
     truth: pd.DataFrame | None = None,
-    sources: Sequence[SourceSpec] | None = None,
+    sources: Sequence[SourceSpec] = (),
 ) -> TrainingSet:
     """Cut a point-in-time training set from the warehouse (flat exports: attributes, random split).
 
-    Features reading a column the mapping declares `post_outcome` (`sources`, default the settings' own) are
+    Features reading a column the mapping declares `post_outcome` (`sources`) are
     dropped before anything else: they are listed in the leakage report as declared, never trained on."""
-    fspec, tspec = _specs(settings_or_specs)
     if tspec.features is not None:
         unknown = sorted(set(tspec.features) - set(fspec.names()))
         if unknown:
             raise FeatureError(f"training.features names unknown features {unknown} (known: {fspec.names()})")
         fspec = fspec.select(tspec.features)
     warnings: list[str] = []
-    declared = declared_post_outcome(fspec, _sources(settings_or_specs) if sources is None else sources)
+    declared = declared_post_outcome(fspec, sources)
     if declared:
         fspec = fspec.model_copy(update={"definitions": [f for f in fspec.definitions if f.name not in declared]})
         warnings.append(f"post-outcome features left out (declared in the mapping): {sorted(declared)}")

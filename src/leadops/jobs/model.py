@@ -9,11 +9,15 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from leadops.jobs.errors import FeatureSchemaError, JobError, NoChampionError
+
+if TYPE_CHECKING:
+    from leadops.config import Settings
+    from leadops.warehouse import Warehouse
 
 DEFAULT_LOADER = "leadops.scorers:load_scorer"
 
@@ -85,7 +89,7 @@ def model_ref(version: int, scorer: str, path: Path, *, role: str, loader: str =
 class RegistryModels:
     """The real source: leadops.registry's champion and challengers, artifacts fetched to local directories."""
 
-    def __init__(self, settings: Any, warehouse: Any) -> None:
+    def __init__(self, settings: Settings, warehouse: Warehouse) -> None:
         try:
             from leadops.registry import Registry
         except ImportError as exc:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from leadops.config import Settings
 from leadops.jobs import checkpoints, ledger, select
 from leadops.jobs.checkpoints import checkpoint
 from leadops.jobs.coverage import CoverageTally
@@ -18,6 +19,7 @@ from leadops.jobs.inputs import FeatureSource, bundle_sources
 from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
 from leadops.jobs.publish import add_mql_reasons, publish, run_counts
 from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, route_run, route_summary, write_queues
+from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.settings.jobs import Operations, operations
 from leadops.warehouse import Warehouse
 
@@ -76,7 +78,7 @@ def _load(refs: list[ModelRef]) -> list[tuple[ModelRef, ScorerLike]]:
 
 
 def score_job(
-    settings: Any,
+    settings: Settings,
     warehouse: Warehouse,
     *,
     as_of: datetime | None = None,
@@ -91,11 +93,11 @@ def score_job(
     redone ("already published"), an interrupted one is cleared and redone from the start.
     """
     started = time.perf_counter()
-    ops: Operations = operations(settings)
+    ops: Operations = job_operations(settings)
     engine_name: Engine = engine or ops.scoring.engine
     when = floor_as_of(datetime.now(UTC), ops.scoring.as_of_floor) if as_of is None else _naive_utc(as_of)
     source = models if models is not None else RegistryModels(settings, warehouse)
-    model_name = getattr(getattr(settings, "registry", None), "model_name", "lead_score")
+    model_name = settings.registry.model_name
     champion_ref = resolve_champion(source, model_name)
     challenger_refs = source.challengers() if ops.scoring.shadow else []
     challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
@@ -111,10 +113,10 @@ def score_job(
                 hint="retrain with `leadops train` and promote the new version (leadops models promote)",
             )
         challenger_refs = [c for c in challenger_refs if c.version not in feature_problems]
-    routing = routing_plan(settings, ops, champion_ref)
+    routing = routing_plan(settings.contracts, settings.sources, ops, champion_ref)
     cfg_hash = ledger.config_hash(ops, {v: f.spec_hash for v, f in fitted.items()})
     run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash)
-    workspace = Path(getattr(settings, "workspace", Path(".")))
+    workspace = settings.workspace
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
 
     with warehouse.writer("score"):
@@ -145,7 +147,7 @@ def score_job(
                 champion,
                 challengers,
                 engine_name,
-                settings,
+                settings.workspace,
                 out_dir,
                 progress,
                 routing,
@@ -160,10 +162,16 @@ def score_job(
     return with_checks(result, routing, route_summary(warehouse, run_id))
 
 
-def routing_plan(settings: Any, ops: Operations, champion: ModelRef) -> RoutingPlan:
+def job_operations(settings: Settings) -> Operations:
+    """The job's own sections of the workspace settings."""
+    return operations(settings.scoring, settings.routing, settings.schedule, settings.business)
+
+
+def routing_plan(
+    contracts: ContractsSpec, sources: list[SourceSpec], ops: Operations, champion: ModelRef
+) -> RoutingPlan:
     """Tonight's routing: the policy, the business facts, the MQL threshold and the Sales activity types."""
-    contracts, sources = getattr(settings, "contracts", None), getattr(settings, "sources", None) or []
-    declared = declared_activity_types(contracts, sources) if contracts is not None else []
+    declared = declared_activity_types(contracts, sources)
     return plan(ops.routing, ops.business, champion.mql_threshold, declared)
 
 
@@ -190,7 +198,7 @@ def _run(
     champion: tuple[ModelRef, ScorerLike],
     challengers: list[tuple[ModelRef, ScorerLike]],
     engine_name: Engine,
-    settings: Any,
+    workspace: Path,
     out_dir: Path,
     progress: Progress | None,
     routing: RoutingPlan,
@@ -221,7 +229,7 @@ def _run(
             top_n=ops.scoring.top_reasons,
             total=total,
             spec=ops.scoring.spark,
-            workdir=Path(getattr(settings, "workspace", Path("."))) / ".runs" / run_id,
+            workdir=workspace / ".runs" / run_id,
             progress=progress,
             champion_model=champion[1],
             tally=tally,

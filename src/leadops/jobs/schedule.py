@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from leadops.config import Settings
 from leadops.redaction import redact_text
-from leadops.settings.jobs import DAYS, ScheduledJob, ScheduleSpec, operations
+from leadops.settings.jobs import DAYS, ScheduledJob, ScheduleSpec
 
 log = logging.getLogger("leadops.schedule")
 
@@ -62,7 +63,7 @@ def next_slot(job: ScheduledJob, spec: ScheduleSpec, now: datetime) -> Slot:
     raise AssertionError("a job with at least one weekday always has a slot within 8 days")
 
 
-def _default_runner(settings: Any) -> Callable[[Slot], dict[str, Any]]:
+def _default_runner(settings: Settings) -> Callable[[Slot], dict[str, Any]]:
     def run(slot: Slot) -> dict[str, Any]:
         from leadops.jobs.run import score_job
         from leadops.warehouse import open_warehouse
@@ -74,7 +75,7 @@ def _default_runner(settings: Any) -> Callable[[Slot], dict[str, Any]]:
 
 
 def run_schedule(
-    settings: Any,
+    settings: Settings,
     *,
     once: bool = False,
     clock: Callable[[], datetime] | None = None,
@@ -84,7 +85,7 @@ def run_schedule(
 ) -> list[dict[str, Any]]:
     """Run the schedule in the foreground. Each job's latest due slot runs once (catch-up after downtime);
     `once=True` runs the due slots and returns instead of waiting for the next ones."""
-    spec = operations(settings).schedule
+    spec = settings.schedule
     now_fn = clock or (lambda: datetime.now(UTC))
     run = runner or _default_runner(settings)
     done: set[tuple[str, datetime]] = set()

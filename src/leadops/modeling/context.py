@@ -95,7 +95,9 @@ def _lookup(warehouse: Warehouse, stage: pd.DataFrame) -> pd.DataFrame:
 def build_context(settings: Settings, warehouse: Warehouse) -> ModelContext:
     """Cut the training set once, with test-row groups, the oracle and the capacity K."""
     truth = load_truth(settings)
-    training = build_training_set(settings, warehouse, truth=truth)
+    training = build_training_set(
+        settings.features, settings.training, warehouse, truth=truth, sources=settings.sources
+    )
     groups = group_columns(warehouse, training.ids["test"], settings.evaluation.group_columns)
     oracle = None
     if training.truth is not None and "p_convert" in training.truth["test"]:

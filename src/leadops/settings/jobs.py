@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -143,11 +143,13 @@ class Operations(BaseModel):
     business: BusinessSettings = Field(default_factory=BusinessSettings)
 
 
-def operations(settings: Any) -> Operations:
-    """The job's sections from Settings (attributes `scoring`, `routing`, `schedule`, `business`)."""
-    found: dict[str, Any] = {}
-    for name in ("scoring", "routing", "schedule", "business"):
-        value = getattr(settings, name, None)
-        if value is not None:
-            found[name] = value.model_dump() if isinstance(value, BaseModel) else value
-    return Operations.model_validate(found)
+def operations(
+    scoring: ScoringSpec, routing: RoutingSpec, schedule: ScheduleSpec, business: BusinessSettings
+) -> Operations:
+    """The job's sections together, copied so a run never sees a later edit of the settings object."""
+    return Operations(
+        scoring=scoring.model_copy(deep=True),
+        routing=routing.model_copy(deep=True),
+        schedule=schedule.model_copy(deep=True),
+        business=business.model_copy(deep=True),
+    )
