@@ -57,7 +57,17 @@ def point_in_time_frame(workspace: Path) -> pd.DataFrame:
     x["label"] = ((wt > x["snapshot"]) & (wt <= x["snapshot"] + pd.Timedelta(days=LABEL_DAYS))).astype(int)
     x["p_convert"] = truth.set_index("lead_id")["p_convert"].reindex(x.index).to_numpy()
     x["created_ts"] = x["created"]
-    drop = ["AccountId", "CreatedDate", "Email", "created", "snapshot", "AccountName", "BillingCountry", "domain"]
+    drop = [
+        "AccountId",
+        "CreatedDate",
+        "Email",
+        "OwnerId",
+        "created",
+        "snapshot",
+        "AccountName",
+        "BillingCountry",
+        "domain",
+    ]
     return x.drop(columns=drop)
 
 
