@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import leadops.registry
+from leadops.actor import default_actor
 from leadops.registry import Registry, RegistryError, audit
 from leadops.warehouse import Warehouse, open_warehouse
 
@@ -91,9 +92,9 @@ def test_actor_defaults_to_leadops_actor_then_the_os_user(monkeypatch: pytest.Mo
     import getpass
 
     monkeypatch.setenv("LEADOPS_ACTOR", "robot-nightly")
-    assert audit.default_actor() == "robot-nightly"
+    assert default_actor() == "robot-nightly"
     monkeypatch.delenv("LEADOPS_ACTOR")
-    assert audit.default_actor() == getpass.getuser()
+    assert default_actor() == getpass.getuser()
 
 
 def test_duckdb_audit_reads_back_in_order(warehouse: Warehouse) -> None:

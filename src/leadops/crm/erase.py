@@ -13,7 +13,6 @@ and how many rows per table and file, never the erased values; a second run find
 from __future__ import annotations
 
 import contextlib
-import getpass
 import hashlib
 import io
 import json
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leadops.actor import default_actor
 from leadops.crm.readers import resolve_files
 from leadops.errors import ConfigError, IngestError
 
@@ -40,17 +40,6 @@ LIKE_TOKENS = 50  # up to this many ids and emails, the database pre-filters qua
 FILE_SUFFIXES = (".csv", ".parquet")
 SKIP_DIRS = (".leadops", "mlartifacts", "mlruns", ".git")
 MAX_IDS = 10_000
-
-
-def _actor() -> str:
-    """Who asked: $LEADOPS_ACTOR, else the OS user (as the registry's audit log records it)."""
-    named = os.environ.get("LEADOPS_ACTOR", "").strip()
-    if named:
-        return named
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return f"uid:{os.getuid()}"
 
 
 @dataclass
@@ -383,7 +372,7 @@ def erase(
         entry: dict[str, Any] = {
             "erasure_id": f"erase-{at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
             "erased_at": at.isoformat(timespec="seconds"),
-            "actor": _actor(),
+            "actor": default_actor(),
             "leads_requested": len(ids),
             "rows_removed": removed,
             "tables": {t: n for t, n in counts.items()},

@@ -3,7 +3,7 @@
 Importing this package does not import mlflow; only registry commands and cold artifact loads do.
 """
 
-from leadops.registry.audit import default_actor
+from leadops.actor import default_actor
 from leadops.registry.errors import ArtifactIntegrityError, RegistryError
 from leadops.registry.loading import load_artifact_dir
 from leadops.registry.records import CHALLENGER, CHAMPION, AuditEntry, ModelVersion

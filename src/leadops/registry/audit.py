@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,17 +16,6 @@ if TYPE_CHECKING:
 TABLE = "registry_audit"
 COLUMNS = "seq, recorded_at, actor, action, model_name, alias, version, previous_version, reason, detail"
 CHAMPION_ACTIONS = ("promote", "force_promote", "rollback")
-
-
-def default_actor() -> str:
-    """Who is acting: $LEADOPS_ACTOR, else the OS user, else the numeric uid."""
-    named = os.environ.get("LEADOPS_ACTOR", "").strip()
-    if named:
-        return named
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return f"uid:{os.getuid()}"
 
 
 def _utcnow() -> datetime:

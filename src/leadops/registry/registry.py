@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leadops.actor import default_actor
 from leadops.config import Settings
 from leadops.errors import GateFailedError, NotFoundError
 from leadops.registry import audit, cache, store
@@ -199,7 +200,7 @@ class Registry:
         import mlflow
 
         warehouse = self._audit()
-        who = actor or audit.default_actor()
+        who = actor or default_actor()
         artifact_dir = Path(artifact_dir)
         if not scorer_name.strip():
             raise RegistryError("scorer_name is empty; expected the configured scorer's name")
@@ -307,7 +308,7 @@ class Registry:
             with warehouse.transaction():  # a refusal is part of the model's history too
                 audit.append(
                     warehouse,
-                    actor=actor or audit.default_actor(),
+                    actor=actor or default_actor(),
                     action="promote_refused",
                     model_name=self.model_name,
                     alias=CHAMPION,
@@ -340,7 +341,7 @@ class Registry:
         with warehouse.transaction():
             audit.append(
                 warehouse,
-                actor=actor or audit.default_actor(),
+                actor=actor or default_actor(),
                 action="set_challenger",
                 model_name=self.model_name,
                 alias=alias,
@@ -382,7 +383,7 @@ class Registry:
         with warehouse.transaction():
             audit.append(
                 warehouse,
-                actor=actor or audit.default_actor(),
+                actor=actor or default_actor(),
                 action=action,
                 model_name=self.model_name,
                 alias=CHAMPION,
