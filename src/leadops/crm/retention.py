@@ -33,6 +33,15 @@ def _old_export_dirs(base: Path, cutoff: datetime) -> list[Path]:
     return old
 
 
+def _expire(warehouse: Warehouse, change: str, also: str, cutoff: datetime, dry_run: bool) -> int:
+    """Count the quarantine rows older than `cutoff` (and `also`), then apply `change` to them unless dry-running."""
+    where = f"quarantined_at < ?{also}"
+    count = int(warehouse.scalar(f"SELECT count(*) FROM quarantine WHERE {where}", [cutoff]) or 0)
+    if count and not dry_run:
+        warehouse.execute(f"{change} WHERE {where}", [cutoff])
+    return count
+
+
 def purge(
     spec: PrivacySpec, warehouse: Warehouse, exports_dir: Path, *, now: datetime | None = None, dry_run: bool = False
 ) -> dict[str, Any]:
@@ -50,21 +59,17 @@ def purge(
     with warehouse.writer("purge"):
         with warehouse.transaction():
             if spec.quarantine_days is not None:
-                cutoff = at - timedelta(days=spec.quarantine_days)
-                where = "quarantined_at < ?"
-                result["quarantine_deleted"] = int(
-                    warehouse.scalar(f"SELECT count(*) FROM quarantine WHERE {where}", [cutoff]) or 0
+                result["quarantine_deleted"] = _expire(
+                    warehouse, "DELETE FROM quarantine", "", at - timedelta(days=spec.quarantine_days), dry_run
                 )
-                if not dry_run and result["quarantine_deleted"]:
-                    warehouse.execute(f"DELETE FROM quarantine WHERE {where}", [cutoff])
             if spec.quarantine_raw_days is not None:
-                cutoff = at - timedelta(days=spec.quarantine_raw_days)
-                where = "quarantined_at < ? AND raw IS NOT NULL"
-                result["quarantine_raw_cleared"] = int(
-                    warehouse.scalar(f"SELECT count(*) FROM quarantine WHERE {where}", [cutoff]) or 0
+                result["quarantine_raw_cleared"] = _expire(
+                    warehouse,
+                    "UPDATE quarantine SET raw = NULL",
+                    " AND raw IS NOT NULL",
+                    at - timedelta(days=spec.quarantine_raw_days),
+                    dry_run,
                 )
-                if not dry_run and result["quarantine_raw_cleared"]:
-                    warehouse.execute(f"UPDATE quarantine SET raw = NULL WHERE {where}", [cutoff])
         if spec.exports_days is not None:
             for folder in _old_export_dirs(exports_dir, at - timedelta(days=spec.exports_days)):
                 result["export_dirs_deleted"].append(str(folder))

@@ -44,31 +44,28 @@ def as_naive_utc(value: Any, *, field: str) -> datetime:
     return value
 
 
-def _properties(raw: Any, index: int) -> dict[str, Any]:
-    """An activity's properties (a dict or JSON text; missing = none)."""
+def _json_mapping(raw: Any, where: str) -> dict[str, Any]:
+    """A JSON object given as a dict or as JSON text (missing or not an object = empty); bad JSON names `where`."""
     if raw is None:
         return {}
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise FeatureError(f"activities[{index}].properties: not valid JSON: {exc}") from exc
+            raise FeatureError(f"{where}: not valid JSON: {exc}") from exc
     return dict(raw) if isinstance(raw, Mapping) else {}
 
 
+def _properties(raw: Any, index: int) -> dict[str, Any]:
+    """An activity's properties (a dict or JSON text; missing = none)."""
+    return _json_mapping(raw, f"activities[{index}].properties")
+
+
 def _attributes(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A lead's or account's `attributes` (flat exports keep their extra columns there)."""
     if not record:
         return {}
-    raw = record.get("attributes")
-    if raw is None:
-        return {}
-    if isinstance(raw, str):
-        try:
-            loaded = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise FeatureError(f"attributes of lead {record.get('lead_id')!r} are not valid JSON: {exc}") from exc
-        return loaded if isinstance(loaded, dict) else {}
-    return dict(raw)
+    return _json_mapping(record.get("attributes"), f"attributes of lead {record.get('lead_id')!r}")
 
 
 def _json_number(value: Any) -> float | None:
