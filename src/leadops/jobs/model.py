@@ -17,6 +17,7 @@ from leadops.jobs.errors import FeatureSchemaError, JobError, NoChampionError
 
 if TYPE_CHECKING:
     from leadops.config import Settings
+    from leadops.scorers.artifacts import Manifest
     from leadops.warehouse import Warehouse
 
 DEFAULT_LOADER = "leadops.scorers:load_scorer"
@@ -54,27 +55,19 @@ class ModelSource(Protocol):
     def challengers(self) -> list[ModelRef]: ...
 
 
-def read_manifest_features(path: Path) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Feature names and dtypes the artifact was trained on, from its manifest.json (the one manifest reader)."""
+def read_model_manifest(path: Path) -> Manifest:
+    """The artifact's manifest.json, read once per model (the one manifest reader; the registry verified it)."""
     from leadops.errors import ScorerError
     from leadops.scorers.artifacts import read_manifest
 
     try:
-        manifest = read_manifest(path, verify=False, strict=False)
+        return read_manifest(path, verify=False, strict=False)
     except ScorerError as exc:
         raise JobError(f"model artifact {path}: {exc.message}; expected a scorer artifact") from exc
-    return manifest.feature_names, manifest.feature_dtypes
 
 
-def read_mql_threshold(path: Path) -> float | None:
+def mql_threshold_of(manifest: Manifest) -> float | None:
     """The MQL threshold chosen when the version was trained (bundle extras `routing`), None for older ones."""
-    from leadops.errors import ScorerError
-    from leadops.scorers.artifacts import read_manifest
-
-    try:
-        manifest = read_manifest(path, verify=False, strict=False)
-    except ScorerError:
-        return None
     extras = (manifest.bundle or {}).get("extras") or manifest.body.get("extras") or {}
     value = (extras.get("routing") or {}).get("mql_threshold") if isinstance(extras, dict) else None
     return float(value) if isinstance(value, int | float) else None
@@ -82,8 +75,10 @@ def read_mql_threshold(path: Path) -> float | None:
 
 def model_ref(version: int, scorer: str, path: Path, *, role: str, loader: str = DEFAULT_LOADER) -> ModelRef:
     """A ModelRef with the artifact's feature names (and its trained MQL threshold) filled in from its manifest."""
-    names, dtypes = read_manifest_features(path)
-    return ModelRef(version, scorer, path, loader, role, names, dtypes, read_mql_threshold(path))
+    manifest = read_model_manifest(path)
+    return ModelRef(
+        version, scorer, path, loader, role, manifest.feature_names, manifest.feature_dtypes, mql_threshold_of(manifest)
+    )
 
 
 class RegistryModels:
