@@ -39,6 +39,11 @@ def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def ident(name: str) -> str:
+    """A quoted identifier for any source column name (spaces, dots and quotes allowed)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def shown(expr: str) -> str:
     """SQL rendering a value for a quarantine detail: quoted and cut to 80 characters."""
     return f"'''' || left({expr}, 80) || ''''"

@@ -7,12 +7,9 @@ warning line and in `warnings` of --json.
 
 from __future__ import annotations
 
+from leadops.crm.contracts import ident
 from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.warehouse import Warehouse
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def coverage_warnings(
@@ -34,7 +31,7 @@ def coverage_warnings(
     out: list[str] = []
     for (table, column), why in sorted(checks.items()):
         other = others.get((table, column))
-        col = _quoted(column)
+        col = ident(column)
         sent = f"{col} IS NULL" + (" OR " + col + " = ?" if other is not None else "")
         try:
             row = warehouse.rows(

@@ -15,16 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leadops.crm.contracts import ident
 from leadops.crm.readers import CsvReader, RawBatch, file_format, parquet_batches, parquet_header, resolve_files
 from leadops.errors import IngestError
 from leadops.settings.crm import LookupSpec, SourceSpec
 
 LOOKUP_ROWS = 250_000
-
-
-def ident(name: str) -> str:
-    """A quoted identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def table_name(source: str, lookup: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from leadops.crm.contracts import Check, contract_checks, lit, required_check, type_checks
+from leadops.crm.contracts import Check, contract_checks, ident, lit, required_check, type_checks
 from leadops.crm.emails import domain_type_sql
 from leadops.crm.joins import joined_columns, relation
 from leadops.crm.readers import BAD_FIELD, ROW
@@ -31,11 +31,6 @@ NUMBER_PATTERN = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
 RAW = "_ingest_raw"  # the name a raw batch is registered under for the query
 CHECK = "_check"  # index into Plan.checks of the first rule a row breaks (NULL: the row passes)
 DETAIL = "_detail"  # that rule's message, built for failing rows only
-
-
-def ident(name: str) -> str:
-    """A quoted identifier for any source column name (spaces, dots and quotes allowed)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _text_value(value: Any) -> str:
