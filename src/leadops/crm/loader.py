@@ -601,7 +601,7 @@ def close_dead_runs(warehouse: Warehouse, by: str) -> list[str]:
 def _finish(warehouse: Warehouse, report: IngestReport, payload: str) -> None:
     warehouse.execute(
         "UPDATE ingest_runs SET finished_at = ?, status = ?, rows_read = ?, rows_loaded = ?, rows_quarantined = ?, "
-        f"report = {_json_param(warehouse)} WHERE run_id = ?",
-        [utcnow(), report.status, report.rows_read, report.rows_loaded, report.rows_quarantined, payload,
-         report.run_id],
+        f"rows_unchanged = ?, rows_filtered = ?, report = {_json_param(warehouse)} WHERE run_id = ?",
+        [utcnow(), report.status, report.rows_read, report.rows_loaded, report.rows_quarantined,
+         report.rows_unchanged, report.rows_filtered, payload, report.run_id],
     )  # fmt: skip
