@@ -81,8 +81,6 @@ mlflow.lightgbm.save_model(booster, sys.argv[2], signature=infer_signature(examp
 class ServingBenchError(LeadOpsError):
     """A server of the serving benchmark failed to install, start or answer as expected."""
 
-    exit_code = 21
-
 
 @dataclass(frozen=True)
 class Target:
