@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -23,12 +24,12 @@ def workspace(tmp_path: Path) -> Path:
     return ws
 
 
-def _json(args: list[str], code: int = 0) -> dict:  # type: ignore[type-arg]
+def _json(args: list[str], code: int = 0) -> dict[str, Any]:
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == code, result.output
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stdout
-    return json.loads(lines[0])  # type: ignore[no-any-return]
+    return json.loads(lines[0])
 
 
 def test_create_prints_the_key_once_and_it_verifies_with_its_role(workspace: Path) -> None:

@@ -10,6 +10,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -248,7 +249,7 @@ def test_two_worker_processes_verifying_while_the_cli_revokes_refuse_within_seco
     assert init.returncode == 0, init.stderr
     path = keys_path(workspace)
 
-    def cli(*args: str) -> dict:  # type: ignore[type-arg]
+    def cli(*args: str) -> dict[str, Any]:
         done = subprocess.run(
             [sys.executable, "-m", "leadops.cli", "keys", *args, "-w", str(workspace), "--json"],
             capture_output=True,
@@ -257,7 +258,7 @@ def test_two_worker_processes_verifying_while_the_cli_revokes_refuse_within_seco
             timeout=60,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
+        return json.loads(done.stdout)
 
     doomed, kept = cli("create", "--role", "scorer"), cli("create", "--role", "viewer")
     workers = [
