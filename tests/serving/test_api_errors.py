@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from leadops.serving.keys import KeyStore
 
 from conftest import Keys
+from leadops.serving.keys import KeyStore
 
 SHAPE = {"ok", "error", "status", "detail"}
 
@@ -105,3 +105,16 @@ def test_personal_data_never_reaches_the_log(
     )
     text = caplog.text + "".join(str(r.args) for r in caplog.records)
     assert "ana.secret" not in text and "555 0100" not in text and company_keys.scorer not in text
+
+
+def test_metrics_count_requests_per_route_template_scores_by_grade_and_errors(
+    client: TestClient, company_keys: Keys
+) -> None:
+    h = {"X-API-Key": company_keys.scorer}
+    client.post("/v1/score", json={"leads": [{"lead_id": "m1"}, {"lead_id": "m2"}]}, headers=h)
+    client.post("/v1/score", json={"leads": [{"created_at": "bad"}]}, headers=h)
+    text = client.get("/metrics", headers={"X-API-Key": company_keys.viewer}).text
+    assert 'route="/v1/score"' in text and "m1" not in text
+    assert "leadops_scores_total" in text or "scores_total" in text
+    assert "validation" in text
+    assert company_keys.scorer not in text

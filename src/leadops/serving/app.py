@@ -7,15 +7,16 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from leadops.serving.keys import KeyStore
 
 from leadops.config import Settings, load
 from leadops.serving import errors, metrics
 from leadops.serving.deps import ServiceState
+from leadops.serving.keys import KeyStore
 from leadops.serving.middleware import ServiceMiddleware
 from leadops.serving.routes_ops import router as ops_router
 from leadops.serving.routes_score import router as score_router
@@ -32,8 +33,8 @@ Every error has one shape: `{"ok": false, "error": ..., "status": ..., "detail":
 
 
 def _observe_scores(served: Models, results: Sequence[ScoreResult]) -> None:
-    for result in results:
-        metrics.observe_score(result.grade, str(served.champion.version))
+    for grade, count in Counter(r.grade for r in results).items():
+        metrics.observe_score(grade, str(served.champion.version), count)
 
 
 def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:

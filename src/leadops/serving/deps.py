@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from leadops.serving.keys import KeyRecord, KeyStore, Role
 
 from leadops.config import Settings
+from leadops.serving.keys import KeyRecord, KeyStore, Role
 from leadops.serving.model import LeadRecords
 from leadops.serving.schemas import ScoreResult
 from leadops.serving.slot import Models, ModelSlot

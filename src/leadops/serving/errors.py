@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadops.errors import LeadOpsError
+from leadops.serving import metrics
 
 log = logging.getLogger("leadops.serving")
 
@@ -91,19 +92,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         items = validation_items(exc.errors())
-        request.state.error_kind = "validation"
+        metrics.observe_error("validation")
         return error_response(422, describe(items), items)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        request.state.error_kind = f"http_{exc.status_code}"
+        metrics.observe_error(f"http_{exc.status_code}")
         headers = dict(exc.headers or {})
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         return error_response(exc.status_code, detail, (), **headers)
 
     @app.exception_handler(LeadOpsError)
     async def _leadops(request: Request, exc: LeadOpsError) -> JSONResponse:
-        request.state.error_kind = type(exc).__name__
+        metrics.observe_error(type(exc).__name__)
         status = exc.http_status
         loc = exc.loc if isinstance(exc, RequestFieldError) else []
         item = {"loc": loc, "msg": exc.message, "type": type(exc).__name__}
@@ -111,6 +112,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        request.state.error_kind = "internal"
+        metrics.observe_error("internal")
         log.error("internal error on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
         return error_response(500, f"internal error: {type(exc).__name__} (the service log has the details)")
