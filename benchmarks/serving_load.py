@@ -82,9 +82,7 @@ async def _worker(
         if when is None:
             break
         try:
-            if conn is None:
-                conn = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-            status = await asyncio.wait_for(_exchange(*conn, request), timeout)
+            conn, status = await asyncio.wait_for(_send(host, port, conn, request), timeout)
             tally.latencies.append(time.perf_counter() - when)
             if not 200 <= status < 300:
                 tally.errors[f"status {status}"] += 1
@@ -97,6 +95,22 @@ async def _worker(
             _drop(conn)
             conn = None
     _drop(conn)
+
+
+async def _send(
+    host: str, port: int, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None, request: bytes
+) -> tuple[tuple[asyncio.StreamReader, asyncio.StreamWriter], int]:
+    """(the connection, the status) of one request; a kept-alive connection the server closed while idle (its
+    keep-alive timeout) is reopened and the request sent once more, as HTTP clients do."""
+    if conn is not None:
+        try:
+            return conn, await _exchange(*conn, request)
+        except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as exc:
+            if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                raise  # the server started answering: a real failure, not an idle close
+            _drop(conn)
+    fresh = await asyncio.open_connection(host, port)
+    return fresh, await _exchange(*fresh, request)
 
 
 def _drop(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:

@@ -42,9 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def serve(request: pytest.FixtureRequest) -> Iterator[tuple[str, type[_Handler]]]:
-    """A local HTTP server whose handler class takes (delay, status) from the test's parameter."""
-    delay, status = request.param
-    handler = type("Handler", (_Handler,), {"delay": delay, "status": status, "bodies": []})
+    """A local HTTP server whose handler takes (delay, status, idle timeout or None) from the test's parameter."""
+    delay, status, idle = request.param
+    handler = type("Handler", (_Handler,), {"delay": delay, "status": status, "bodies": [], "timeout": idle})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -66,7 +66,7 @@ def load(url: str, rate: float, seconds: float, tmp_path: Path, connections: int
     return result
 
 
-@pytest.mark.parametrize("serve", [(0.01, 200)], indirect=True)
+@pytest.mark.parametrize("serve", [(0.01, 200, None)], indirect=True)
 def test_a_server_that_keeps_up_answers_every_due_request_at_its_own_latency(
     serve: tuple[str, type[_Handler]], tmp_path: Path
 ) -> None:
@@ -78,7 +78,7 @@ def test_a_server_that_keeps_up_answers_every_due_request_at_its_own_latency(
     assert handler.bodies == [b'{"leads": [{"lead_id": "L1"}]}'] * 100
 
 
-@pytest.mark.parametrize("serve", [(0.05, 200)], indirect=True)
+@pytest.mark.parametrize("serve", [(0.05, 200, None)], indirect=True)
 def test_a_server_that_falls_behind_is_charged_for_the_queue_it_causes(
     serve: tuple[str, type[_Handler]], tmp_path: Path
 ) -> None:
@@ -92,9 +92,21 @@ def test_a_server_that_falls_behind_is_charged_for_the_queue_it_causes(
     assert got["achieved_rate"] < 25.0
 
 
-@pytest.mark.parametrize("serve", [(0.0, 503)], indirect=True)
+@pytest.mark.parametrize("serve", [(0.0, 503, None)], indirect=True)
 def test_error_answers_are_counted_by_status(serve: tuple[str, type[_Handler]], tmp_path: Path) -> None:
     url, _ = serve
     got = load(url, 50, 0.5, tmp_path, 4)
     assert got["completed"] == 25 and got["ok"] == 0
     assert got["errors"] == {"status 503": 25} and got["error_count"] == 25
+
+
+@pytest.mark.parametrize("serve", [(0.0, 200, 0.2)], indirect=True)
+def test_a_keep_alive_connection_the_server_closed_while_idle_is_reopened_not_an_error(
+    serve: tuple[str, type[_Handler]], tmp_path: Path
+) -> None:
+    url, handler = serve
+    # 0.5 s between requests on one connection, the server closes it after 0.2 s idle (uvicorn's keep-alive
+    # timeout is 5 s; a slow fixed rate over many connections meets it)
+    got = load(url, 2, 2.0, tmp_path, 1)
+    assert got["completed"] == got["ok"] == 4 and got["errors"] == {}
+    assert len(handler.bodies) == 4
