@@ -587,6 +587,20 @@ def score(
 
 
 @app.command()
+def serve(
+    workspace: Workspace = Path("."),
+    host: Annotated[str | None, typer.Option(help="interface to listen on (default serving.host, 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default serving.port, 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes (default serving.workers, 1)")] = None,
+) -> None:
+    """The online API: tonight's champion scores leads over HTTP in milliseconds; follows promotions live."""
+    from leadops.serving.runner import serve as run_server
+
+    with failures(False):
+        run_server(_settings(workspace), host=host, port=port, workers=workers)
+
+
+@app.command()
 def schedule(
     workspace: Workspace = Path("."),
     once: Annotated[bool, typer.Option(help="run what is due now and exit (for cron)")] = False,
