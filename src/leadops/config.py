@@ -21,6 +21,7 @@ from leadops.settings.models import ScorerSpec
 from leadops.settings.privacy import PrivacySpec
 from leadops.settings.registry import RegistrySettings
 from leadops.settings.security import SecuritySettings
+from leadops.settings.serving import ServingSettings
 from leadops.settings.simulate import SimulateSettings
 from leadops.settings.warehouse import WarehouseSettings
 
@@ -48,6 +49,7 @@ class Settings(Section):
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     privacy: PrivacySpec = Field(default_factory=PrivacySpec)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)

@@ -76,6 +76,7 @@ class Scorer(ABC):
 
     scorer_type: ClassVar[str]
     learns_from_labels: ClassVar[bool] = False
+    contribution_unit: ClassVar[str] = "points of the raw score"
 
     def __init__(self, spec: AnyScorerSpec) -> None:
         if getattr(spec, "type", None) != self.scorer_type:
@@ -172,6 +173,10 @@ class Scorer(ABC):
             },
             index=X.index,
         )
+
+    def reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+        """Every feature's contribution (and score points) per row: what /v1/explain shows in full."""
+        return self._reason_matrix(self._check(X), top_n)
 
     def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
         """`fit_score` and `engagement_score` (0..100) indexed like X for scorers built from both; None here."""
