@@ -92,7 +92,8 @@ def find_run(
     warehouse: Warehouse, run_id: str | None = None, as_of: datetime | None = None
 ) -> tuple[str, datetime, int]:
     """The published run to monitor: by id, else the latest at or before `as_of`, else the latest."""
-    where, params = "status = 'published'", []
+    where = "status = 'published'"
+    params: list[Any] = []
     if run_id is not None:
         where, params = where + " AND run_id = ?", [run_id]
     elif as_of is not None:
