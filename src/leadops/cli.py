@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leadops.errors import LeadOpsError
+from leadops.serving.keys import Role
 
 if TYPE_CHECKING:
     from leadops.config import Settings
@@ -34,6 +35,8 @@ features_app = typer.Typer(help="Build the configured features (point in time)."
 app.add_typer(features_app, name="features")
 models_app = typer.Typer(help="The model registry: versions, champion/challenger, audit log.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+keys_app = typer.Typer(help="API keys of the online service: create (shown once), list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True)
 out = Console()
@@ -491,6 +494,64 @@ def models_history(workspace: Workspace = Path("."), as_json: AsJson = False) ->
     out.print(table)
 
 
+def _key_store(workspace: Path) -> Any:
+    """The workspace's API key store (resolved like every command's workspace: leadops.yaml must be there)."""
+    from leadops.serving.keys import KeyStore
+
+    return KeyStore.for_workspace(_settings(workspace).workspace)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option("--role", help="viewer (reads) | scorer (scores) | admin (everything)")],
+    name: Annotated[str | None, typer.Option("--name", help="who or what holds the key (shown by keys list)")] = None,
+    workspace: Workspace = Path("."),
+    as_json: AsJson = False,
+) -> None:
+    """Create an API key; it is printed this once (only its salted hash is stored)."""
+    with failures(as_json), _key_store(workspace) as store:
+        created = store.create(role, name=name)
+    if as_json:
+        emit(created.to_dict(), True)
+        return
+    sys.stdout.write(created.key + "\n")
+    label = f", name {created.record.name!r}" if created.record.name else ""
+    err.print(
+        f"created key {created.id} (role {created.role.value}{label}); store it now, it is not shown again",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@keys_app.command("list")
+def keys_list(workspace: Workspace = Path("."), as_json: AsJson = False) -> None:
+    """Every API key's id, name, role and dates (never the key or its hash)."""
+    with failures(as_json), _key_store(workspace) as store:
+        records = [r.to_dict() for r in store.list()]
+    if as_json:
+        emit({"keys": records}, True)
+        return
+    table = Table(title="API keys")
+    columns = ("id", "name", "role", "created_at", "last_used_at", "revoked_at")
+    for column in columns:
+        table.add_column(column)
+    for record in records:
+        table.add_row(*(str(record.get(c) or "") for c in columns))
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key's id, as keys list shows it", metavar="ID")],
+    workspace: Workspace = Path("."),
+    as_json: AsJson = False,
+) -> None:
+    """Revoke an API key: every server worker refuses it within seconds."""
+    with failures(as_json), _key_store(workspace) as store:
+        emit(store.revoke(key_id).to_dict(), as_json)
+
+
 @app.command()
 def score(
     workspace: Workspace = Path("."),
@@ -523,6 +584,52 @@ def score(
             from rich.markup import escape
 
             err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def serve(
+    workspace: Workspace = Path("."),
+    host: Annotated[str | None, typer.Option(help="interface to listen on (default serving.host, 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default serving.port, 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes (default serving.workers, 1)")] = None,
+) -> None:
+    """The online API: tonight's champion scores leads over HTTP in milliseconds; follows promotions live."""
+    from leadops.serving.runner import serve as run_server
+
+    with failures(False):
+        run_server(_settings(workspace), host=host, port=port, workers=workers)
+
+
+@app.command()
+def monitor(
+    workspace: Workspace = Path("."),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="monitor the latest run at or before this time")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="monitor this run id")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Drift of tonight's published run against its model's training reference: per feature, the score, alerts."""
+    from leadops.monitoring.monitor import monitor as run_monitor
+
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
+        result = run_monitor(settings, warehouse, run_id=run, as_of=_parse_time(as_of))
+    if as_json:
+        emit(result.to_dict(), True)
+        return
+    table = Table(title=f"drift of run {result.run_id} (model v{result.model_version}, {result.sample_rows} leads)")
+    for column in ("feature", "drifted", "by", "psi", "ks"):
+        table.add_column(column)
+    for d in result.drift:
+        psi, ks = d.stats.get("psi"), d.stats.get("ks")
+        table.add_row(
+            d.feature,
+            "yes" if d.drifted else "",
+            ", ".join(d.drifted_by),
+            "" if psi is None or psi.value is None else f"{psi.value:.3f}",
+            "" if ks is None or ks.value is None else f"{ks.value:.3f}",
+        )
+    out.print(table)
+    for alert in result.alerts:
+        err.print(f"[yellow]{alert.severity}:[/] {alert.message}", highlight=False, soft_wrap=True)
 
 
 @app.command()

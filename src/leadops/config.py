@@ -18,9 +18,11 @@ from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.settings.gates import GatesConfig
 from leadops.settings.jobs import RoutingSpec, ScheduleSpec, ScoringSpec
 from leadops.settings.models import ScorerSpec
+from leadops.settings.monitoring import MonitoringSettings
 from leadops.settings.privacy import PrivacySpec
 from leadops.settings.registry import RegistrySettings
 from leadops.settings.security import SecuritySettings
+from leadops.settings.serving import ServingSettings
 from leadops.settings.simulate import SimulateSettings
 from leadops.settings.warehouse import WarehouseSettings
 
@@ -48,6 +50,8 @@ class Settings(Section):
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     privacy: PrivacySpec = Field(default_factory=PrivacySpec)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)

@@ -76,6 +76,7 @@ class Scorer(ABC):
 
     scorer_type: ClassVar[str]
     learns_from_labels: ClassVar[bool] = False
+    contribution_unit: ClassVar[str] = "points of the raw score"
 
     def __init__(self, spec: AnyScorerSpec) -> None:
         if getattr(spec, "type", None) != self.scorer_type:
@@ -140,9 +141,9 @@ class Scorer(ABC):
         X = self._check(X)
         raw, prob = self._raw_and_probability(X)
         score = self._final_score(raw, prob)
-        grade = self._grades(score, raw, X)
+        grade = self._grade_column(score, raw, X)
         return pd.DataFrame(
-            {"score": score, "probability": prob, "grade": pd.array(grade, dtype=object), "raw": raw},
+            {"score": score, "probability": prob, "grade": grade, "raw": raw},
             index=X.index,
         )
 
@@ -172,6 +173,10 @@ class Scorer(ABC):
             },
             index=X.index,
         )
+
+    def reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+        """Every feature's contribution (and score points) per row: what /v1/explain shows in full."""
+        return self._reason_matrix(self._check(X), top_n)
 
     def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
         """`fit_score` and `engagement_score` (0..100) indexed like X for scorers built from both; None here."""
@@ -253,6 +258,12 @@ class Scorer(ABC):
 
     def _grades(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
         return self.grades_.assign(score if self.grades_.basis == "score" else raw)
+
+    def _grade_column(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> Any:
+        """The `grade` column of score(): straight from the grade scale unless the methodology grades itself."""
+        if type(self)._grades is not Scorer._grades:
+            return pd.array(self._grades(score, raw, X), dtype=object)
+        return self.grades_.assign_column(score if self.grades_.basis == "score" else raw)
 
     # ---------------------------------------------------------------- shared machinery
 

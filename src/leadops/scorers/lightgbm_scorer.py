@@ -57,6 +57,7 @@ class LightGBMScorer(Scorer):
     """Gradient boosting on a float matrix (categoricals as saved integer codes, handled natively)."""
 
     scorer_type = "lightgbm"
+    contribution_unit = "log-odds"
     learns_from_labels = True
     spec: LightGBMSpec
 

@@ -26,6 +26,7 @@ class ScorecardScorer(Scorer):
     """Logistic scorecard; class weights are undone by a prior-correction offset so probabilities hold."""
 
     scorer_type = "scorecard"
+    contribution_unit = "log-odds"
     learns_from_labels = True
     spec: ScorecardSpec
 

@@ -1,0 +1,1 @@
+"""The online scoring service: FastAPI app, API keys and Prometheus metrics (imports nothing heavy here)."""

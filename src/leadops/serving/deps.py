@@ -1,0 +1,83 @@
+"""Every FastAPI dependency of the service in one place: the settings, the served models, the caller's role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from leadops.config import Settings
+from leadops.serving.keys import KeyRecord, KeyStore, Role
+from leadops.serving.model import LeadRecords
+from leadops.serving.schemas import ScoreResult
+from leadops.serving.slot import Models, ModelSlot
+
+BEARER = "bearer "
+
+
+ScoresHook = Callable[[Models, Sequence[ScoreResult]], None]
+ShadowHook = Callable[[Models, Sequence[LeadRecords], datetime, Sequence[ScoreResult]], None]
+
+
+def _no_shadow(models: Models, leads: Sequence[LeadRecords], as_of: datetime, results: Sequence[ScoreResult]) -> None:
+    """Shadow scoring off: challengers see nothing."""
+
+
+@dataclass
+class ServiceState:
+    """What create_app builds once per worker and every request reads."""
+
+    settings: Settings
+    slot: ModelSlot
+    keys: KeyStore
+    observe_scores: ScoresHook
+    shadow: ShadowHook = _no_shadow
+
+
+def state(request: Request) -> ServiceState:
+    """The worker's service state (set by create_app)."""
+    found: ServiceState = request.app.state.service
+    return found
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key of the request: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    header = request.headers.get("authorization")
+    if header and header[: len(BEARER)].lower() == BEARER:
+        return header[len(BEARER) :].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def require(role: Role) -> Callable[[Request], KeyRecord]:
+    """A dependency that lets a request through with a valid key of `role` or above: 401 no/bad key, 403 too low."""
+
+    def check(request: Request) -> KeyRecord:
+        key = presented_key(request)
+        if key is None:
+            raise HTTPException(
+                401, "an API key is required (Authorization: Bearer <key> or X-API-Key)", {"WWW-Authenticate": "Bearer"}
+            )
+        record = state(request).keys.verify(key)
+        if record is None:
+            raise HTTPException(401, "the API key is not valid (unknown or revoked)", {"WWW-Authenticate": "Bearer"})
+        if not record.role.allows(role):
+            raise HTTPException(403, f"this key's role '{record.role.value}' may not do this; it needs '{role.value}'")
+        request.state.key_id = record.id
+        return record
+
+    return check
+
+
+def models(request: Request) -> Models:
+    """The champion (and challengers) this request is scored with, taken once."""
+    return state(request).slot.models()
+
+
+Viewer = Annotated[KeyRecord, Depends(require(Role.VIEWER))]
+Scorer = Annotated[KeyRecord, Depends(require(Role.SCORER))]
+Admin = Annotated[KeyRecord, Depends(require(Role.ADMIN))]
+Served = Annotated[Models, Depends(models)]
+State = Annotated[ServiceState, Depends(state)]

@@ -1,0 +1,156 @@
+"""One loaded model version as the API uses it: raw lead records in, scores, reasons and a route out.
+
+Everything a request needs is built when the version loads (the bundle's fitted feature spec, the scorer, the
+routing bar), so a request runs only the single-lead feature path and the scorer, never MLflow or the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadops.bundle import Bundle, load_bundle
+from leadops.bundle.rows import as_model_frame
+from leadops.crm.emails import classify_email
+from leadops.features.online import online_vector
+from leadops.jobs.routing import RoutingPlan
+from leadops.serving.schemas import Components, Contribution, LeadIn, Reason, Route, ScoreResult
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LeadRecords:
+    """One lead as the single-lead feature path takes it: its record, its account, its activities."""
+
+    lead: Record
+    account: Record | None
+    activities: list[Record]
+
+
+def records_of(lead: LeadIn) -> LeadRecords:
+    """The canonical records of a request's lead (the email only ever yields its domain type)."""
+    record = lead.model_dump(exclude={"account", "activities", "email"})
+    if record.get("email_domain_type") is None and lead.email:
+        record["email_domain_type"] = classify_email(lead.email)
+    account = lead.account.model_dump() if lead.account is not None else None
+    if account is not None and account.get("account_id") is None:
+        account["account_id"] = lead.account_id
+    return LeadRecords(record, account, [a.model_dump() for a in lead.activities])
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+class ServedModel:
+    """A model version loaded for serving: its bundle, the routing bar, and how to answer for a batch of leads."""
+
+    def __init__(self, version: int, path: Path, routing: RoutingPlan, *, top_n: int = 3) -> None:
+        self.version = version
+        self.bundle: Bundle = load_bundle(path)
+        self.routing = routing
+        self.top_n = top_n
+        self.columns = self.bundle.feature_names
+        self.spec = self.bundle.spec
+        self.scorer = self.bundle.scorer
+
+    @property
+    def scorer_type(self) -> str:
+        """The methodology (lightgbm, points, scorecard, ...), as its manifest names it."""
+        return str(self.bundle.manifest.body.get("scorer_type", ""))
+
+    def frame(self, leads: Sequence[LeadRecords], as_of: datetime) -> pd.DataFrame:
+        """The model's feature rows for the leads, in their order, typed as in training."""
+        rows = [online_vector(self.spec, r.lead, r.account, r.activities, as_of) for r in leads]
+        index = pd.Index([str(r.lead.get("lead_id")) for r in leads], name="lead_id")
+        return as_model_frame(pd.DataFrame(rows, index=index), self.spec, self.columns)
+
+    def route(self, score: float, probability: float | None, lead: Mapping[str, Any]) -> tuple[Route, str]:
+        """The route a lead would get tonight, capacity aside (the nightly job also weighs today's queue)."""
+        spec, business = self.routing.spec, self.routing.business
+        if spec.policy == "expected_value":
+            value = (probability or 0.0) * business.value_per_conversion - business.cost_per_contact
+            mql, bar = value > 0, f"expected value of a contact {value:.4g} (> 0 is an MQL)"
+        elif self.routing.mql_threshold is not None:
+            t = self.routing.mql_threshold
+            mql, bar = score >= t, f"score {score:.4g} {'>=' if score >= t else '<'} the MQL threshold {t:.4g}"
+        else:
+            return "review", "capacity policy: tonight's ranking decides who Sales gets"
+        if not mql:
+            if lead.get("do_not_email") and spec.consent.nurture_requires_email_consent:
+                return "suppressed", f"below the MQL bar ({bar}); do not email: no email nurture"
+            return "nurture", f"below the MQL bar ({bar})"
+        if lead.get("do_not_call") and spec.consent.sales_requires_call_consent:
+            return "nurture", f"an MQL ({bar}) but no call consent (do not call): not for Sales"
+        return "sales", f"an MQL ({bar}): for Sales, capacity permitting"
+
+    def score(self, leads: Sequence[LeadRecords], as_of: datetime) -> list[ScoreResult]:
+        """Scores, reasons, components and routes for the leads, in their order, all by this one version."""
+        X = self.frame(leads, as_of)
+        scored = self.scorer.score(X)
+        explained = self.scorer.explain_json(X, top_n=self.top_n)
+        parts = self.scorer.component_scores(X)
+        results = []
+        for i, r in enumerate(leads):
+            score = float(scored["score"].iat[i])
+            probability = _finite(scored["probability"].iat[i])
+            details = [Reason(**item) for item in json.loads(str(explained["reasons"].iat[i]))]
+            route, why = self.route(score, probability, r.lead)
+            components = None
+            if parts is not None:
+                components = Components(
+                    fit_score=_finite(parts["fit_score"].iat[i]),
+                    engagement_score=_finite(parts["engagement_score"].iat[i]),
+                )
+            results.append(
+                ScoreResult(
+                    lead_id=r.lead.get("lead_id"),
+                    probability=probability,
+                    score=score,
+                    grade=str(scored["grade"].iat[i]),
+                    reasons=[d.text for d in details],
+                    reason_details=details,
+                    components=components,
+                    route=route,
+                    route_reason=why,
+                    model_version=self.version,
+                )
+            )
+        return results
+
+    def contributions(self, lead: LeadRecords, as_of: datetime) -> tuple[ScoreResult, list[Contribution], str]:
+        """One lead's score and every feature's contribution, largest effect first, with the unit they are in."""
+        X = self.frame([lead], as_of)
+        result = self.score([lead], as_of)[0]
+        matrix = self.scorer.reason_matrix(X, len(self.columns))
+        values = np.asarray(matrix.values, dtype=np.float64)[0]
+        points = None if matrix.points is None else np.asarray(matrix.points, dtype=np.float64)[0]
+        names = list(matrix.features) if matrix.cell_features is None else list(matrix.cell_features[0])
+        out = []
+        for j, name in enumerate(names):
+            raw = X[name].iat[0] if name in X.columns else None
+            value: float | str | None = raw if isinstance(raw, str) else _finite(raw)
+            out.append(
+                Contribution(
+                    feature=str(name),
+                    label=self.scorer.label(str(name)),
+                    value=value,
+                    contribution=_finite(values[j]),
+                    points=None if points is None else _finite(points[j]),
+                )
+            )
+        out.sort(key=lambda c: -abs(c.points if c.points is not None else (c.contribution or 0.0)))
+        return result, out, self.scorer.contribution_unit
