@@ -72,6 +72,10 @@ BATCH_ROWS = {"duckdb": 500_000, "postgres": 250_000}
 # of the INSERT's parallel appenders, so each commit left partial row groups that the checkpoint then rewrote
 # (the run's COMMIT took 3.9-7 s at 100k leads; with whole row groups 0.3 s, and peak RSS 1.03 -> 0.79 GB).
 ROW_GROUP_ROWS = 122_880
+# DuckDB's buffer pool while ingest runs: it otherwise keeps every block the run writes cached (its default limit
+# is 80 % of RAM), so peak RSS grew with the file although the run holds one batch; above this it evicts blocks
+# already written to the file (the open transaction's too) instead. The previous limit is restored afterwards.
+INGEST_MEMORY_LIMIT = "512MB"
 
 
 def new_run_id() -> str:
@@ -158,6 +162,9 @@ class _Run:
             self.con = warehouse.duckdb()
             self.con.execute("SET enable_progress_bar = false")
             self.con.execute("SET python_scan_all_frames = true")  # see _Run.batch
+            self.memory_limit = str(self.con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
+            if warehouse.path is not None:  # an in-memory warehouse has no file to evict written blocks to
+                self.con.execute(f"SET memory_limit = {lit(INGEST_MEMORY_LIMIT)}")
         else:
             import duckdb
 
@@ -174,6 +181,7 @@ class _Run:
             self.scratch.close()
         if self.duck:
             self.con.execute("RESET python_scan_all_frames")
+            self.con.execute(f"SET memory_limit = {lit(self.memory_limit)}")
         for name in (ROWS, FLAGS):
             self.warehouse.execute(f"DROP TABLE IF EXISTS {name}")
         for stage in self.stages:
