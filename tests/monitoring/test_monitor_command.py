@@ -54,3 +54,15 @@ def test_the_training_reference_and_a_missing_run_are_explained(monitored: Path,
     monkeypatch.delenv("LEADOPS_MONITORING__REFERENCE")
     missing = cli("monitor", "--workspace", str(monitored), "--as-of", "2020-01-01", code=9)
     assert missing["ok"] is False and "no published run" in missing["error"]
+
+
+def test_the_scheduled_job_monitors_each_run_right_after_scoring_it(monitored: Path) -> None:
+    from datetime import UTC, datetime
+
+    from leadops.jobs.schedule import Slot, _default_runner
+    from leadops.settings.jobs import ScheduledJob
+
+    settings = load(monitored)
+    ran = _default_runner(settings)(Slot(ScheduledJob(), datetime(2025, 9, 15, tzinfo=UTC)))
+    assert ran["status"] == "published" and ran["monitor"]["ok"] is True
+    assert _count(monitored, f"SELECT count(*) FROM monitor_runs WHERE run_id = '{ran['run_id']}'") == 1

@@ -20,6 +20,7 @@ import pyarrow as pa
 from leadops.bundle import Bundle, load_bundle
 from leadops.config import Settings
 from leadops.errors import NotFoundError
+from leadops.monitoring.alerts import Alert, Delivery, deliver
 from leadops.monitoring.drift import Kind
 from leadops.monitoring.errors import MonitoringError
 from leadops.monitoring.report import SCORE, FeatureDrift, drift_report
@@ -27,33 +28,6 @@ from leadops.registry.loading import load_artifact_dir
 from leadops.settings.monitoring import MonitoringSettings
 from leadops.warehouse import Warehouse
 from leadops.warehouse.connection import utcnow
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One problem worth a human's attention, with the figure and the threshold it crossed."""
-
-    alert_id: str
-    kind: str
-    feature: str | None
-    severity: str
-    stat: str | None
-    value: float | None
-    threshold: float | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {
-            "alert_id": self.alert_id,
-            "kind": self.kind,
-            "feature": self.feature,
-            "severity": self.severity,
-            "stat": self.stat,
-            "value": self.value,
-            "threshold": self.threshold,
-            "message": self.message,
-        }
 
 
 @dataclass(frozen=True)
@@ -70,6 +44,7 @@ class MonitorResult:
     run_leads: int
     drift: list[FeatureDrift]
     alerts: list[Alert] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """`monitor --json`: run, sample sizes, drift per feature (and the score), alerts."""
@@ -85,6 +60,7 @@ class MonitorResult:
             "drifted": [d.feature for d in self.drift if d.drifted],
             "drift": {d.feature: d.to_dict() for d in self.drift},
             "alerts": [a.to_dict() for a in self.alerts],
+            "deliveries": [d.to_dict() for d in self.deliveries],
         }
 
 
@@ -282,4 +258,5 @@ def monitor(
     )
     result = replace(result, alerts=alerts_for(rid, drift, settings.monitoring))
     _store(warehouse, result)
-    return result
+    sent = deliver(warehouse, result.alerts, settings.monitoring.webhook, run_id=rid, as_of=when)
+    return replace(result, deliveries=sent)
