@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -41,13 +42,13 @@ def expected_auc(p: np.ndarray, score: np.ndarray) -> float | None:
     q = 1.0 - p
     order = np.argsort(s, kind="mergesort")
     p, q, s = p[order], q[order], s[order]
-    uniq, start = np.unique(s, return_index=True)
+    _, start = np.unique(s, return_index=True)
     bounds = np.append(start, s.size)
     q_by = np.add.reduceat(q, start)
     p_by = np.add.reduceat(p, start)
     below = np.concatenate([[0.0], np.cumsum(q_by)[:-1]])  # sum of (1 - p) of leads scored strictly lower
     tie_pairs = p_by * q_by - np.array(
-        [float(np.sum(p[a:b] * q[a:b])) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        [float(np.sum(p[a:b] * q[a:b])) for a, b in pairwise(bounds)]
     )
     right = float(np.sum(p_by * below) + 0.5 * np.sum(tie_pairs))
     total = float(p.sum() * q.sum() - np.sum(p * q))
