@@ -47,9 +47,7 @@ def expected_auc(p: np.ndarray, score: np.ndarray) -> float | None:
     q_by = np.add.reduceat(q, start)
     p_by = np.add.reduceat(p, start)
     below = np.concatenate([[0.0], np.cumsum(q_by)[:-1]])  # sum of (1 - p) of leads scored strictly lower
-    tie_pairs = p_by * q_by - np.array(
-        [float(np.sum(p[a:b] * q[a:b])) for a, b in pairwise(bounds)]
-    )
+    tie_pairs = p_by * q_by - np.array([float(np.sum(p[a:b] * q[a:b])) for a, b in pairwise(bounds)])
     right = float(np.sum(p_by * below) + 0.5 * np.sum(tie_pairs))
     total = float(p.sum() * q.sum() - np.sum(p * q))
     return right / total if total > 0 else None
