@@ -74,3 +74,12 @@ def test_monitor_reports_cohorts_and_stores_them_per_run(monitored: Path) -> Non
     assert all(c["estimated"]["conversion_rate"] is not None for c in out["performance"])
     stored = _count(monitored, f"SELECT count(*) FROM cohort_performance WHERE run_id = '{out['run_id']}'")
     assert stored == len(out["performance"])
+
+
+def test_monitor_writes_an_offline_html_report_with_drift_scores_and_cohorts(monitored: Path) -> None:
+    out = cli("monitor", "--workspace", str(monitored), "--as-of", SECOND)
+    html = Path(out["report"]).read_text(encoding="utf-8")
+    assert "<svg" in html and "Drift per feature" in html and "Performance by cohort" in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html  # works offline
+    for feature in out["drift"]:
+        assert f">{feature}<" in html

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,7 @@ from leadops.errors import NotFoundError
 from leadops.monitoring.alerts import Alert, Delivery, deliver
 from leadops.monitoring.drift import Kind
 from leadops.monitoring.errors import MonitoringError
+from leadops.monitoring.html import write_monitoring
 from leadops.monitoring.performance import Cohort, cohorts
 from leadops.monitoring.report import SCORE, FeatureDrift, drift_report
 from leadops.registry.loading import load_artifact_dir
@@ -47,6 +49,7 @@ class MonitorResult:
     alerts: list[Alert] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     performance: list[Cohort] = field(default_factory=list)
+    report: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """`monitor --json`: run, sample sizes, drift per feature (and the score), alerts."""
@@ -64,6 +67,7 @@ class MonitorResult:
             "alerts": [a.to_dict() for a in self.alerts],
             "deliveries": [d.to_dict() for d in self.deliveries],
             "performance": [c.to_dict() for c in self.performance],
+            "report": None if self.report is None else str(self.report),
         }
 
 
@@ -291,5 +295,8 @@ def monitor(
         performance=cohorts(settings, warehouse, version, when),
     )
     _store(warehouse, result)
-    sent = deliver(warehouse, result.alerts, settings.monitoring.webhook, run_id=rid, as_of=when)
-    return replace(result, deliveries=sent)
+    report = write_monitoring(
+        settings.path(settings.evaluation.report_dir) / f"monitoring-v{version}.html", warehouse, version
+    )
+    sent = deliver(warehouse, result.alerts, settings.monitoring.webhook, run_id=rid, as_of=when, report=str(report))
+    return replace(result, deliveries=sent, report=report)
