@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -124,3 +126,31 @@ def test_features_build_stores_the_same_snapshot_on_postgres(
     assert duck.scalar("SELECT rows FROM feature_builds") == pg.scalar("SELECT rows FROM feature_builds")
     build_and_store(spec.select(spec.names()[:5]), pg, when)  # a new column layout keeps the old table
     assert pg.table_exists(f"feature_snapshots_{done[1]['spec_digest']}")
+
+
+BANK = Path(__file__).parents[2] / ".." / "shared" / "data" / "bank-additional-full.csv"
+
+
+@pytest.mark.skipif(not BANK.exists(), reason="shared bank-marketing data not present")
+def test_flat_export_training_sets_are_identical_on_postgres(warehouse: Warehouse, pg_warehouse: Warehouse) -> None:
+    data = pd.read_csv(BANK, sep=";", nrows=3000)
+    y = data.pop("y") == "yes"
+    ids = [f"B{i:06d}" for i in range(len(data))]
+    leads = pa.table({"lead_id": ids, "attributes": [json.dumps(r) for r in data.to_dict(orient="records")]})
+    conv = [i for i, v in zip(ids, y, strict=True) if v]
+    outcomes = pa.table({"outcome_id": conv, "lead_id": conv, "outcome": ["converted"] * len(conv)})
+    numeric = {c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])}
+    defs = [
+        {"name": c.replace(".", "_"), "label": c, "key": c, "type": "numeric" if c in numeric else "categorical"}
+        for c in data.columns
+    ]
+    fs = FeaturesSpec.model_validate({"definitions": defs})
+    built = []
+    for wh in (warehouse, pg_warehouse):
+        wh.insert("leads", leads)
+        wh.insert("outcomes", outcomes)
+        built.append(build_training_set(fs, TrainingSpec(), wh))
+    a, b = built
+    assert a.point_in_time is False and a.digest == b.digest and len(a.X_train) > 0
+    pd.testing.assert_frame_equal(a.X_train, b.X_train)
+    pd.testing.assert_frame_equal(a.X_test, b.X_test)
