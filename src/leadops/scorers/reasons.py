@@ -97,12 +97,16 @@ def _format_by_unique(s: pd.Series) -> np.ndarray:
     return texts[codes]  # code -1 (missing) picks the trailing 'unknown'
 
 
-def format_values(s: pd.Series) -> np.ndarray:
+def format_values(s: pd.Series | np.ndarray) -> np.ndarray:
     """format_value of every element of a column, as an object array of str, without a per-row Python call."""
     dtype = s.dtype
     n = len(s)
     if n == 0:
         return np.empty(0, dtype=object)
+    if isinstance(s, np.ndarray):  # a SmallFrame column: float64 (NaN missing) or str / None
+        if dtype == np.float64:
+            return _format_floats(s)
+        return _strings(map(format_value, s.tolist()), n)
     if is_bool_dtype(dtype):
         if isinstance(dtype, np.dtype):
             return np.where(s.to_numpy(), "yes", "no").astype(object)
