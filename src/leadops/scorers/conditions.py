@@ -32,10 +32,19 @@ def as_float(s: Column) -> np.ndarray:
 
 def as_text(s: Column) -> np.ndarray:
     """String view of a column with None for missing values (for categorical comparisons)."""
+    if isinstance(s, np.ndarray) and s.dtype == object:  # a SmallFrame column: str, or None for missing
+        out = np.empty(len(s), dtype=object)
+        out[:] = [None if _absent(v) else v if type(v) is str else str(v) for v in s.tolist()]
+        return out
     values = s.astype(object) if isinstance(s, np.ndarray) else s.to_numpy(dtype=object)
     missing = np.asarray(pd.isna(values), dtype=bool)
     out = np.array([None if m else str(v) for v, m in zip(values, missing, strict=True)], dtype=object)
     return out
+
+
+def _absent(value: object) -> bool:
+    """Missing as pandas.isna counts a scalar (None, NaN, pd.NA, NaT)."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def truthy(s: Column) -> tuple[np.ndarray, np.ndarray]:

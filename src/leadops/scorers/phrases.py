@@ -8,6 +8,7 @@ canonical attribute column; builtin) or from a `phrase` template the user gives.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import pandas as pd
 
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.frame import Column, Frame, take
-from leadops.scorers.reasons import concat, format_values, template_texts
+from leadops.scorers.reasons import SMALL, concat, format_values, template_texts
 from leadops.settings.models import FeatureMeaning
 
 if TYPE_CHECKING:
@@ -221,8 +222,12 @@ def ago(days: np.ndarray) -> np.ndarray:
     """Days as 'today', 'yesterday', '12 days ago'."""
     d = np.asarray(days, dtype=float)
     whole = np.round(d).astype(np.int64)
-    uniq, inverse = np.unique(whole, return_inverse=True)
-    out = np.asarray([f"{k} days ago" for k in uniq.tolist()], dtype=object)[inverse.ravel()]
+    if len(whole) <= SMALL:
+        out = np.empty(len(whole), dtype=object)
+        out[:] = [f"{k} days ago" for k in whole.tolist()]
+    else:
+        uniq, inverse = np.unique(whole, return_inverse=True)
+        out = np.asarray([f"{k} days ago" for k in uniq.tolist()], dtype=object)[inverse.ravel()]
     out[d < 1.5] = "yesterday"
     out[d < 0.5] = "today"
     return out
@@ -231,9 +236,15 @@ def ago(days: np.ndarray) -> np.ndarray:
 def _count_text(n: np.ndarray) -> np.ndarray:
     """Counts as a rep writes them: 3, 1,500, 2.5 (each distinct value formatted once)."""
     v = np.asarray(n, dtype=float)
+    if len(v) <= SMALL:
+        return _strings_of([_count(x) for x in v.tolist()])
     uniq, inverse = np.unique(v, return_inverse=True)
-    texts = [f"{round(x):,}" if np.isfinite(x) and abs(x - round(x)) < 1e-9 else f"{x:,.3g}" for x in uniq.tolist()]
+    texts = [_count(x) for x in uniq.tolist()]
     return np.asarray(texts, dtype=object)[inverse.ravel()] if len(v) else np.empty(0, dtype=object)
+
+
+def _count(x: float) -> str:
+    return f"{round(x):,}" if math.isfinite(x) and abs(x - round(x)) < 1e-9 else f"{x:,.3g}"
 
 
 def _money(v: np.ndarray) -> np.ndarray:
@@ -250,9 +261,6 @@ def _money(v: np.ndarray) -> np.ndarray:
             else f"{x:,.0f}"
         )
     return out
-
-
-SMALL = 64  # up to this many rows, a Python loop over the values beats pandas' factorize and its set-up
 
 
 def _word(text: str, column: str | None) -> str:
