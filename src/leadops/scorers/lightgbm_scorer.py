@@ -28,6 +28,7 @@ _SEARCH_SPACE: dict[str, list[float]] = {
 
 
 SMALL_INPUT = 1_000  # rows below which prediction runs on one thread
+SMALL_SHAP = 16  # rows below which TreeSHAP runs on one thread (it costs tens of predicts a row)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -76,13 +77,13 @@ class LightGBMScorer(Scorer):
         ]
         return row_major(cols, len(X))
 
-    def _threads(self, rows: int | None = None) -> int:
+    def _threads(self, rows: int | None = None, small: int = SMALL_INPUT) -> int:
         """Prediction threads: the spec's num_threads when set, else every core this process may use.
 
-        Fewer than SMALL_INPUT rows get one thread: starting OpenMP's team costs more than the trees, and a
+        Fewer than `small` rows get one thread: starting OpenMP's team costs more than the trees, and a
         row's prediction is the same whichever thread computes it.
         """
-        if rows is not None and rows < SMALL_INPUT:
+        if rows is not None and rows < small:
             return 1
         return int(self.spec.num_threads) or available_cores()
 
@@ -203,7 +204,7 @@ class LightGBMScorer(Scorer):
         M = self.matrix(X)
         uniq, inverse = _unique_rows(M)
         rows = M if uniq is None else uniq
-        c = self.booster_.predict(rows, pred_contrib=True, num_threads=self._threads(len(rows)))
+        c = self.booster_.predict(rows, pred_contrib=True, num_threads=self._threads(len(rows), SMALL_SHAP))
         c = np.asarray(c, dtype=float)
         return c if inverse is None else c[inverse]
 
