@@ -153,20 +153,22 @@ class Scorer(ABC):
         self.is_fitted_ = True
         return self
 
-    def scores(self, X: Frame) -> Scores:
-        """score()'s columns as arrays, without building a frame (what scoring a few leads online reads)."""
+    def _scored(self, X: Frame) -> tuple[Frame, np.ndarray, np.ndarray, np.ndarray]:
+        """(checked X, raw, probability, score): what scores() and score() share."""
         X = self._check(X)
         raw, prob = self._raw_and_probability(X)
-        score = self._final_score(raw, prob)
+        return X, raw, prob, self._final_score(raw, prob)
+
+    def scores(self, X: Frame) -> Scores:
+        """score()'s columns as arrays, without building a frame (what scoring a few leads online reads)."""
+        X, raw, prob, score = self._scored(X)
         return Scores(score, prob, self._grades(score, raw, X), raw)
 
     def score(self, X: Frame) -> pd.DataFrame:
         """Frame indexed like X: score (0..100), probability (NaN when none), grade, raw (native value)."""
-        s = self.scores(X)
-        return pd.DataFrame(
-            {"score": s.score, "probability": s.probability, "grade": pd.array(s.grade, dtype=object), "raw": s.raw},
-            index=frame_index(X),
-        )
+        X, raw, prob, score = self._scored(X)
+        grade = self._grade_column(score, raw, X)
+        return pd.DataFrame({"score": score, "probability": prob, "grade": grade, "raw": raw}, index=frame_index(X))
 
     def explain(self, X: Frame, top_n: int = 3) -> pd.DataFrame:
         """Frame indexed like X: `reasons` (top positive, then negative dicts) and `reason_text`."""
@@ -289,6 +291,12 @@ class Scorer(ABC):
 
     def _grades(self, score: np.ndarray, raw: np.ndarray, X: Frame) -> np.ndarray:
         return self.grades_.assign(score if self.grades_.basis == "score" else raw)
+
+    def _grade_column(self, score: np.ndarray, raw: np.ndarray, X: Frame) -> Any:
+        """The `grade` column of score(): straight from the grade scale unless the methodology grades itself."""
+        if type(self)._grades is not Scorer._grades:
+            return pd.array(self._grades(score, raw, X), dtype=object)
+        return self.grades_.assign_column(score if self.grades_.basis == "score" else raw)
 
     # ---------------------------------------------------------------- shared machinery
 

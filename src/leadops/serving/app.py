@@ -14,13 +14,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from leadops.config import Settings, load
-from leadops.serving import errors, metrics
+from leadops.serving import errors, metrics, openapi
 from leadops.serving.deps import ServiceState
 from leadops.serving.keys import KeyStore
 from leadops.serving.middleware import ServiceMiddleware
 from leadops.serving.routes_ops import router as ops_router
+from leadops.serving.routes_score import TEXTBOOK_LEAD
 from leadops.serving.routes_score import router as score_router
+from leadops.serving.routes_shadow import router as shadow_router
 from leadops.serving.schemas import ScoreResult
+from leadops.serving.shadow import ShadowScorer
 from leadops.serving.slot import Follower, Models, ModelSlot
 
 WORKSPACE_ENV = "LEADOPS_WORKSPACE"
@@ -42,9 +45,12 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
     serving = settings.serving
     slot = ModelSlot(settings, shadow=serving.shadow, on_swap=lambda v: metrics.set_model_version(str(v)))
     slot.refresh()
+    shadow = ShadowScorer(settings) if serving.shadow else None
     state = ServiceState(
         settings=settings, slot=slot, keys=KeyStore.for_workspace(settings.workspace), observe_scores=_observe_scores
     )
+    if shadow is not None:
+        state.shadow = shadow.submit
     follower = Follower(slot, every=serving.reload_seconds, registry_every=serving.registry_refresh_seconds)
 
     @asynccontextmanager
@@ -55,6 +61,8 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
             yield
         finally:
             follower.stop()
+            if shadow is not None:
+                shadow.stop()
 
     app = FastAPI(
         title="leadops scoring service",
@@ -63,9 +71,12 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = state
+    app.state.shadow = shadow
     errors.install(app)
+    openapi.install(app, slot, max_batch=serving.max_batch, book_example=TEXTBOOK_LEAD)
     app.include_router(ops_router)
     app.include_router(score_router)
+    app.include_router(shadow_router)
     app.add_middleware(
         ServiceMiddleware,
         max_body=serving.max_body_bytes,
