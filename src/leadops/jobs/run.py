@@ -16,6 +16,7 @@ from leadops.jobs.coverage import CoverageTally
 from leadops.jobs.errors import FeatureSchemaError, JobError
 from leadops.jobs.exports import export_dir, write_exports
 from leadops.jobs.inputs import FeatureSource, bundle_sources
+from leadops.jobs.intake import drain_workspace
 from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
 from leadops.jobs.publish import add_mql_reasons, publish, run_counts
 from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, route_run, route_summary, write_queues
@@ -50,6 +51,7 @@ class ScoreRunResult:
     routing: dict[str, Any] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    intake: dict[str, Any] = field(default_factory=dict)  # what draining the online intake's spool did
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the CLI's --json output)."""
@@ -120,9 +122,12 @@ def score_job(
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
 
     with warehouse.writer("score"):
+        # leads the online API spooled while the warehouse was busy go in first: tonight's run sees them
+        intake = drain_workspace(warehouse, settings.workspace, ops.routing, ops.business)
         existing = ledger.get_run(warehouse, run_id)
         if existing is not None and existing.status == "published":
             done = _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
+            done.intake = intake.to_dict()
             return with_checks(done, routing, route_summary(warehouse, run_id))
         checkpoints.reset()
         champion = (champion_ref, load_model(champion_ref))
@@ -159,6 +164,7 @@ def score_job(
                 ledger.fail_run(warehouse, run_id, f"{type(exc).__name__}: {exc}")
             raise
     result.seconds = round(time.perf_counter() - started, 3)
+    result.intake = intake.to_dict()
     return with_checks(result, routing, route_summary(warehouse, run_id))
 
 

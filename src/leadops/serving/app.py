@@ -16,8 +16,10 @@ from fastapi import FastAPI
 from leadops.config import Settings, load
 from leadops.serving import errors, metrics
 from leadops.serving.deps import ServiceState
+from leadops.serving.intake import Drainer, IntakeService
 from leadops.serving.keys import KeyStore
 from leadops.serving.middleware import ServiceMiddleware
+from leadops.serving.routes_leads import router as leads_router
 from leadops.serving.routes_ops import router as ops_router
 from leadops.serving.routes_score import router as score_router
 from leadops.serving.schemas import ScoreResult
@@ -46,15 +48,20 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
         settings=settings, slot=slot, keys=KeyStore.for_workspace(settings.workspace), observe_scores=_observe_scores
     )
     follower = Follower(slot, every=serving.reload_seconds, registry_every=serving.registry_refresh_seconds)
+    intake = IntakeService(settings)
+    drainer = Drainer(intake, every=serving.intake_drain_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if follow:
             follower.start()
+            drainer.start()
         try:
             yield
         finally:
             follower.stop()
+            drainer.stop()
+            intake.ledger.close()
 
     app = FastAPI(
         title="leadops scoring service",
@@ -63,9 +70,11 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = state
+    app.state.intake = intake
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(score_router)
+    app.include_router(leads_router)
     app.add_middleware(
         ServiceMiddleware,
         max_body=serving.max_body_bytes,
