@@ -323,11 +323,19 @@ def _json_value(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str)
 
 
+def _marks(warehouse: Warehouse, table: str, names: Sequence[str]) -> str:
+    """Typed placeholders (PostgreSQL cannot tell a NULL's type in `INSERT ... SELECT ?`)."""
+    pg = {"JSON": "JSONB", "DOUBLE": "DOUBLE PRECISION"}
+    kinds = TABLES[table].columns
+    if warehouse.dialect == "duckdb":
+        return ", ".join(f"CAST(? AS {kinds[c]})" for c in names)
+    return ", ".join(f"CAST(? AS {pg.get(kinds[c], kinds[c])})" for c in names)
+
+
 def _upsert(warehouse: Warehouse, table: str, row: Record) -> None:
     tdef = TABLES[table]
     names = [c for c in tdef.columns if c in row]
-    json_type = "JSON" if warehouse.dialect == "duckdb" else "JSONB"
-    marks = ", ".join(f"CAST(? AS {json_type})" if tdef.columns[c] == "JSON" else "?" for c in names)
+    marks = _marks(warehouse, table, names)
     values = [_json_value(row[c]) if tdef.columns[c] == "JSON" else row[c] for c in names]
     updates = ", ".join(f"{quote_ident(c)} = excluded.{quote_ident(c)}" for c in [*names, "ingest_run_id"]
                         if c != tdef.key)  # fmt: skip
@@ -342,14 +350,13 @@ def _upsert(warehouse: Warehouse, table: str, row: Record) -> None:
 def _insert_activity(warehouse: Warehouse, row: Record) -> int:
     tdef = TABLES["activities"]
     names = [c for c in tdef.columns if c in row]
-    json_type = "JSON" if warehouse.dialect == "duckdb" else "JSONB"
-    marks = ", ".join(f"CAST(? AS {json_type})" if tdef.columns[c] == "JSON" else "?" for c in names)
+    marks = _marks(warehouse, "activities", names)
     values = [_json_value(row[c]) if tdef.columns[c] == "JSON" else row[c] for c in names]
     cols = ", ".join(quote_ident(c) for c in [*names, "ingest_run_id"])
     # activities keep no key index (migration 005): an anti-join keeps the id unique, as ingest does
     return warehouse.changed(
-        f"INSERT INTO activities ({cols}) SELECT {marks}, ? "
-        "WHERE NOT EXISTS (SELECT 1 FROM activities WHERE activity_id = ?)",
+        f"INSERT INTO activities ({cols}) SELECT {marks}, CAST(? AS VARCHAR) "
+        "WHERE NOT EXISTS (SELECT 1 FROM activities WHERE activity_id = CAST(? AS VARCHAR))",
         [*values, RUN_ID, row["activity_id"]],
     )
 

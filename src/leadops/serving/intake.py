@@ -82,12 +82,13 @@ def request_id_of(body: LeadSubmission, header: str | None) -> str | None:
     return header or body.request_id
 
 
-def submission_of(body: LeadSubmission, request_id: str, received: datetime) -> Submission:
-    """The submission as canonical records: only the fields sent (an update leaves the rest as stored); a lead
-    without an id gets one from the request id, a lead without a creation time was created now."""
+def submission_of(body: LeadSubmission, request_id: str, received: datetime, *, defaults: bool = True) -> Submission:
+    """The submission as canonical records: only the fields sent (an update leaves the rest as stored); with
+    `defaults`, a lead without an id gets one from the request id, a lead without a creation time was created now."""
     lead = body.model_dump(exclude={"account", "activities", "request_id"}, exclude_none=True)
-    lead.setdefault("lead_id", f"api-{hashlib.sha256(request_id.encode()).hexdigest()[:16]}")
-    lead.setdefault("created_at", received)
+    if defaults:
+        lead.setdefault("lead_id", f"api-{hashlib.sha256(request_id.encode()).hexdigest()[:16]}")
+        lead.setdefault("created_at", received)
     if isinstance(lead.get("created_at"), datetime):
         lead["created_at"] = as_of_or_now(lead["created_at"])
     account = body.account.model_dump(exclude_none=True) if body.account is not None else None
@@ -204,8 +205,9 @@ class IntakeService:
         submission = submission_of(body, request_id, received)
         s = self.settings
         checked = check_submission(submission, s.contracts, s.sources, received)
-        if not checked.ok:
-            self._quarantine(submission, checked, request_id if remember else None, received)
+        if not checked.ok:  # quarantined as sent (a retry of the same body is the same entry)
+            sent = submission_of(body, request_id, received, defaults=False)
+            self._quarantine(sent, checked, request_id if remember else None, received)
         warehouse: Warehouse | None = None
         try:
             warehouse = self._open()
