@@ -58,7 +58,7 @@ CREATE INDEX IF NOT EXISTS spool_pending ON spool (drained_at, seq);
 class IntakeLedgerError(LeadOpsError):
     """The intake store (`.leadops/intake.sqlite`) cannot be opened or written."""
 
-    exit_code = 42
+    exit_code = 52
     http_status = 503
 
 

@@ -22,7 +22,9 @@ from leadops.serving.middleware import ServiceMiddleware
 from leadops.serving.routes_leads import router as leads_router
 from leadops.serving.routes_ops import router as ops_router
 from leadops.serving.routes_score import router as score_router
+from leadops.serving.routes_shadow import router as shadow_router
 from leadops.serving.schemas import ScoreResult
+from leadops.serving.shadow import ShadowScorer
 from leadops.serving.slot import Follower, Models, ModelSlot
 
 WORKSPACE_ENV = "LEADOPS_WORKSPACE"
@@ -44,9 +46,12 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
     serving = settings.serving
     slot = ModelSlot(settings, shadow=serving.shadow, on_swap=lambda v: metrics.set_model_version(str(v)))
     slot.refresh()
+    shadow = ShadowScorer(settings) if serving.shadow else None
     state = ServiceState(
         settings=settings, slot=slot, keys=KeyStore.for_workspace(settings.workspace), observe_scores=_observe_scores
     )
+    if shadow is not None:
+        state.shadow = shadow.submit
     follower = Follower(slot, every=serving.reload_seconds, registry_every=serving.registry_refresh_seconds)
     intake = IntakeService(settings)
     drainer = Drainer(intake, every=serving.intake_drain_seconds)
@@ -62,6 +67,8 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
             follower.stop()
             drainer.stop()
             intake.ledger.close()
+            if shadow is not None:
+                shadow.stop()
 
     app = FastAPI(
         title="leadops scoring service",
@@ -71,9 +78,11 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
     )
     app.state.service = state
     app.state.intake = intake
+    app.state.shadow = shadow
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(score_router)
+    app.include_router(shadow_router)
     app.include_router(leads_router)
     app.add_middleware(
         ServiceMiddleware,

@@ -39,14 +39,14 @@ log = logging.getLogger("leadops.serving.intake")
 class RequestIdConflictError(LeadOpsError):
     """A request id came again with a different body, or while its first call is still running (HTTP 409)."""
 
-    exit_code = 40
+    exit_code = 50
     http_status = 409
 
 
 class LeadContractError(RequestFieldError):
     """A submitted lead breaks the workspace's data contracts; it went to quarantine (HTTP 422)."""
 
-    exit_code = 43
+    exit_code = 53
     http_status = 422
 
     def __init__(self, message: str, items: list[dict[str, Any]]) -> None:
@@ -109,13 +109,20 @@ def is_mql(model: ServedModel, score: float, probability: float | None) -> bool:
     return plan.mql_threshold is not None and score >= plan.mql_threshold
 
 
-def score_checked(
-    model: ServedModel, checked: CheckedLead, account: dict[str, Any] | None, now: datetime
-) -> ScoreResult:
+@dataclass(frozen=True)
+class Scoring:
+    """The champion's result and what it scored (the shadow challengers score the same records)."""
+
+    result: ScoreResult
+    records: LeadRecords
+    as_of: datetime
+
+
+def score_checked(model: ServedModel, checked: CheckedLead, account: dict[str, Any] | None, now: datetime) -> Scoring:
     """The champion's score of the lead as it will be stored (mapped values: what tonight's run will read)."""
     lead = dict(checked.lead)
     records = LeadRecords(lead, account if account is not None else checked.account, list(checked.activities))
-    return model.score([records], now)[0]
+    return Scoring(model.score([records], now)[0], records, now)
 
 
 def _stored_account(warehouse: Warehouse, account_id: Any) -> dict[str, Any] | None:
@@ -162,9 +169,7 @@ class IntakeService:
         return work(warehouse)
 
     # ---------------------------------------------------------------------------------- submit
-    def submit(
-        self, model: ServedModel, body: LeadSubmission, header_id: str | None
-    ) -> tuple[Answer, ScoreResult | None]:
+    def submit(self, model: ServedModel, body: LeadSubmission, header_id: str | None) -> tuple[Answer, Scoring | None]:
         """Answer one submission (see the module docstring); the champion's result for metrics when scored."""
         given = request_id_of(body, header_id)
         request_id = given or f"auto-{uuid.uuid4().hex}"
@@ -200,7 +205,7 @@ class IntakeService:
 
     def _new(
         self, model: ServedModel, body: LeadSubmission, request_id: str, digest: str, remember: bool
-    ) -> tuple[Answer, ScoreResult]:
+    ) -> tuple[Answer, Scoring]:
         received = as_of_or_now(None)
         submission = submission_of(body, request_id, received)
         s = self.settings
@@ -217,7 +222,8 @@ class IntakeService:
             account = None
             if warehouse is not None and checked.account is None:
                 account = _stored_account(warehouse, checked.lead.get("account_id"))
-            result = score_checked(model, checked, account, received)
+            scoring = score_checked(model, checked, account, received)
+            result = scoring.result
             scored = Scored(
                 model_version=model.version, score=result.score, probability=result.probability, grade=result.grade,
                 mql=is_mql(model, result.score, result.probability), route=result.route,
@@ -237,7 +243,7 @@ class IntakeService:
             answer = self._answer(intake, result, done.decision, "stored")
             if remember:
                 self.ledger.finish(request_id, intake.lead_id, 201, answer)
-            return Answer(201, answer), result
+            return Answer(201, answer), scoring
         pending = Decision(
             scored.route, f"{scored.route_reason}; the warehouse is busy: stored and routed against today's Sales "
             "capacity as soon as it is free", "unknown",
@@ -245,7 +251,7 @@ class IntakeService:
         answer = self._answer(intake, result, pending, "queued")
         self.ledger.queue("lead", intake.to_json(), request_id=request_id if remember else None,
                           lead_id=intake.lead_id, http_status=202, response=answer)  # fmt: skip
-        return Answer(202, answer), result
+        return Answer(202, answer), scoring
 
     def _accept_and_drain(self, warehouse: Warehouse, intake: Intake) -> Accepted:
         s = self.settings

@@ -27,7 +27,7 @@ RETRY_AFTER_SECONDS = 30
 class WarehouseBusyError(LeadOpsError):
     """The warehouse is held by a writer (the nightly job) and cannot be read this moment (HTTP 503)."""
 
-    exit_code = 41
+    exit_code = 51
     http_status = 503
 
     def __init__(self, message: str, *, hint: str | None = None, retry_after: int = RETRY_AFTER_SECONDS) -> None:

@@ -53,9 +53,10 @@ async def submit_lead(
 ) -> JSONResponse:
     """A lead through the workspace's data contracts, into the warehouse (or the spool), scored by the champion and
     routed against today's Sales capacity; idempotent by request id."""
-    answer, result = await run_in_threadpool(intake.submit, served.champion, body, idempotency_key)
-    if result is not None:
-        state.observe_scores(served, [result])
+    answer, scoring = await run_in_threadpool(intake.submit, served.champion, body, idempotency_key)
+    if scoring is not None:
+        state.observe_scores(served, [scoring.result])
+        state.shadow(served, [scoring.records], scoring.as_of, [scoring.result])
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
