@@ -165,12 +165,24 @@ def _settings(workspace: Path) -> Any:
 
 
 @contextmanager
-def _workspace_warehouse(workspace: Path) -> Iterator[tuple[Any, Any]]:
-    """The workspace's settings and an open warehouse, closed however the command ends."""
+def _workspace_warehouse(workspace: Path, wait: float = 0.0) -> Iterator[tuple[Any, Any]]:
+    """The workspace's settings and an open warehouse, closed however the command ends; `wait` seconds of retries
+    while another process holds DuckDB's file briefly (the online intake writes a lead in milliseconds)."""
+    import time
+
+    from leadops.errors import WarehouseLockedError
     from leadops.warehouse import open_warehouse
 
     settings = _settings(workspace)
-    warehouse = open_warehouse(settings.warehouse.url, settings.workspace)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            warehouse = open_warehouse(settings.warehouse.url, settings.workspace)
+            break
+        except WarehouseLockedError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
     try:
         yield settings, warehouse
     finally:
@@ -568,7 +580,7 @@ def score(
             raise ConfigError(f"--engine: expected duckdb or spark, got {engine!r}")
     with (
         failures(as_json),
-        _workspace_warehouse(workspace) as (settings, warehouse),
+        _workspace_warehouse(workspace, wait=5.0) as (settings, warehouse),
         progress_bar(not as_json) as update,
     ):
         result = score_job(
