@@ -33,6 +33,13 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _naive(text: str) -> datetime:
+    """A response time (RFC 3339, with its offset) as the warehouse's naive UTC."""
+    value = datetime.fromisoformat(text)
+    assert value.tzinfo is not None, text
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def _today() -> datetime:
     return _now().replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -195,7 +202,7 @@ def test_a_lead_routed_online_counts_against_capacity_and_the_nightly_run_keeps_
         got = b.json()
         assert got["mql"] is True and got["route"] == "sales", got
         assert "within today's Sales capacity (1 of 4)" in got["route_reason"]
-        routed_at = datetime.fromisoformat(got["routed_to_sales_at"])
+        routed_at = _naive(got["routed_to_sales_at"])
 
         run = _score(ws, _today())  # today's run: 4 a day, one already given online
         assert run["routed_sales"] == 4 and run["new_to_sales"] == 3, run
@@ -319,7 +326,7 @@ def test_get_a_lead_gives_the_published_score_a_trend_over_two_runs_and_a_fresh_
     assert "5 published scores" in view["trend"]["rule"]
     settings = load(ws)
     bundle = load_bundle(load_artifact_dir(settings, "champion"))
-    as_of = datetime.fromisoformat(view["as_of"])
+    as_of = _naive(view["as_of"])
     with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
         fresh = bundle.scorer.score(bundle.rows(wh, [lead_id], as_of))
     assert view["fresh"]["score"] == pytest.approx(float(fresh["score"].iloc[0]), abs=1e-9)

@@ -15,7 +15,9 @@ from leadops.serving.lead_view import lead_view
 from leadops.serving.schemas import ErrorBody
 from leadops.serving.schemas_leads import LeadAccepted, LeadSubmission, LeadView
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 413, 422, 503, 504)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422, 503, 504)
+}
 router = APIRouter(tags=["leads"], responses=ERRORS)
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadops.serving.schemas import LeadIn, Reason, Route, ScoreResult
+from leadops.serving.schemas import LeadIn, Reason, Route, ScoreResult, UtcTime
 
 NEW_LEAD_EXAMPLE: dict[str, Any] = {
     "request_id": "form-2026-12-01-7d1c",
@@ -85,16 +84,16 @@ class LeadAccepted(BaseModel):
     route: Route = Field(description="sales (joined today's Sales queue), nurture, suppressed; when queued, the "
                          "champion's recommendation, decided against capacity when stored")  # fmt: skip
     route_reason: str
-    routed_to_sales_at: datetime | None = Field(description="when it joined today's Sales queue (None: it did not)")
+    routed_to_sales_at: UtcTime | None = Field(description="when it joined today's Sales queue (None: it did not)")
     rep: str | None = None
-    received_at: datetime
+    received_at: UtcTime
 
 
 class PublishedScore(BaseModel):
     """The lead's row of tonight's published run (the `current_scores` view)."""
 
     run_id: str
-    as_of: datetime
+    as_of: UtcTime
     model_version: int
     score: float | None
     probability: float | None
@@ -105,7 +104,7 @@ class PublishedScore(BaseModel):
     route: str | None
     route_reason: str | None
     rep: str | None
-    with_sales_since: datetime | None
+    with_sales_since: UtcTime | None
     reason_text: str | None
 
 
@@ -113,7 +112,7 @@ class TrendPoint(BaseModel):
     """One published run's score of the lead."""
 
     run_id: str
-    as_of: datetime
+    as_of: UtcTime
     score: float | None
     grade: str | None
     model_version: int
@@ -156,7 +155,7 @@ class LeadView(BaseModel):
     )  # fmt: skip
 
     lead_id: str
-    as_of: datetime = Field(description="now (naive UTC): when the fresh score was computed")
+    as_of: UtcTime = Field(description="now (UTC): when the fresh score was computed")
     published: PublishedScore | None = Field(description="tonight's published score (None: no run scored it yet)")
     trend: Trend
     fresh: ScoreResult = Field(description="the champion's score from the warehouse's current data for the lead")
