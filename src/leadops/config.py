@@ -18,6 +18,7 @@ from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.settings.gates import GatesConfig
 from leadops.settings.jobs import RoutingSpec, ScheduleSpec, ScoringSpec
 from leadops.settings.models import ScorerSpec
+from leadops.settings.monitoring import MonitoringSettings
 from leadops.settings.privacy import PrivacySpec
 from leadops.settings.registry import RegistrySettings
 from leadops.settings.security import SecuritySettings
@@ -50,6 +51,7 @@ class Settings(Section):
     privacy: PrivacySpec = Field(default_factory=PrivacySpec)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)

@@ -85,3 +85,25 @@ def test_save_refuses_a_spec_without_the_scorers_features_and_non_json_extras(tr
         save_bundle(tmp_path / "a", scorer, trained.bundle.spec.select(["heat"]))
     with pytest.raises(ScorerError, match=r"plain JSON"):
         save_bundle(tmp_path / "b", scorer, trained.bundle.spec, extras={"threshold": float("nan")})
+
+
+def test_the_reference_sample_travels_with_the_model_bounded_and_hashed(trained: Trained, tmp_path: Path) -> None:
+    from leadops.bundle.store import reference_sample
+    from leadops.modeling.train import monitoring_reference
+
+    training, scorer = trained.training, trained.bundle.scorer
+    scores = scorer.score(training.X_test)
+    path = save_bundle(tmp_path / "m", scorer, training.spec, reference=monitoring_reference(training.X_test, scores))
+    ref = load_bundle(path).reference()
+    assert ref is not None and len(ref) == len(training.X_test)
+    assert list(ref.columns) == [*training.X_test.columns, "score"]
+    pd.testing.assert_frame_equal(ref.drop(columns="score"), training.X_test.reset_index(drop=True), check_dtype=False)
+    np.testing.assert_array_equal(ref["score"], scores["score"])
+    assert "reference.parquet" in read_manifest(path).files
+    assert trained.bundle.reference() is None  # a bundle saved without one says so
+    big = pd.DataFrame({"x": np.arange(50_000, dtype=float)})
+    once, again = reference_sample(big, 1_000), reference_sample(big, 1_000)
+    assert len(once) == 1_000 and once.equals(again) and once["x"].is_monotonic_increasing
+    (path / "reference.parquet").write_bytes(b"PAR1 tampered")
+    with pytest.raises(ScorerError):
+        load_bundle(path)

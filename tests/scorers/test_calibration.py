@@ -95,3 +95,12 @@ def test_grades_are_the_best_grade_whose_cutoff_a_value_reaches_nan_the_lowest()
         reached = [g for g, t in scale.thresholds if v >= t]  # thresholds best first
         want.append(reached[0] if reached else "D")
     assert scale.assign(values).tolist() == want == ["A", "A", "B", "B", "C", "C", "D", "D", "D", "A"]
+
+
+def test_grade_column_is_what_a_frame_makes_of_assign() -> None:
+    scale = GradeScale((("A", 75.0), ("B", 50.0), ("C", 25.0)), "D", "score")
+    values = np.array([100.0, 75.0, 74.9, 50.0, 25.0, 0.0, np.nan, np.inf] * 50)
+    column = pd.DataFrame({"grade": scale.assign_column(values)})["grade"]
+    reference = pd.DataFrame({"grade": pd.array(scale.assign(values), dtype=object)})["grade"]
+    assert column.dtype == reference.dtype
+    assert column.tolist() == reference.tolist() == scale.assign(values).tolist()

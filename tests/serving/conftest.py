@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from leadops.serving.keys import KeyStore
 from typer.testing import CliRunner
 
 from leadops.cli import app as cli_app
 from leadops.config import load
 from leadops.serving.app import create_app
+from leadops.serving.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS = {"LEADOPS_MODELS__PREDICTIVE__NUM_THREADS": "2"}
@@ -54,6 +54,25 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
     trained = cli("train", "--model", "predictive", "--workspace", str(ws))
     cli("models", "promote", str(trained["version"]), "--workspace", str(ws), "--force", "--reason", "tests")
     return ws
+
+
+@pytest.fixture(scope="session")
+def rivals(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two versions to swap and shadow: points rules (v1, champion) and a learned ICP fit (v2), 2,000 leads."""
+    ws = tmp_path_factory.mktemp("serve") / "rivals"
+    cli("init", str(ws))
+    cli("simulate", "--workspace", str(ws), "--leads", "2000", "--seed", "5")
+    cli("ingest", "--workspace", str(ws))
+    for model in ("points", "icp_fit"):
+        cli("train", "--model", model, "--workspace", str(ws))
+    cli("models", "promote", "1", "--workspace", str(ws), "--force", "--reason", "tests")
+    return ws
+
+
+@pytest.fixture(scope="session")
+def rivals_keys(rivals: Path) -> Keys:
+    """Keys of the rivals workspace."""
+    return make_keys(rivals)
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,8 @@ def test_wrong_malformed_and_unknown_keys_are_refused(store: KeyStore) -> None:
         good + "x" * 300,
         f"lo_{key_id}",
         f"lo_{key_id}_",
+        good[:-1] + "\udcff",
+        good[:-1] + "é",
     ):
         assert store.verify(presented) is None, presented
     assert store.verify(flipped) is None, "a refused key is refused again (from the refused cache)"

@@ -28,6 +28,9 @@ from leadops.settings.features import FeaturesSpec
 BUNDLE_FORMAT = 1
 SPEC_FILE = "features.json"
 SUMMARIES_FILE = "summaries.json"
+REFERENCE_FILE = "reference.parquet"
+REFERENCE_ROWS = 10_000
+"""At most this many held-out rows travel with a model as monitoring's reference sample (about 1 MB)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,16 @@ class Bundle:
     def extras(self) -> dict[str, Any]:
         """Metadata other parts stored with the model (e.g. a threshold chosen on the validation set)."""
         return dict(self.section.get("extras") or {})
+
+    def reference(self) -> pd.DataFrame | None:
+        """The held-out sample saved at training (the model's features plus `score`), None for older bundles."""
+        name = self.section.get("reference")
+        if not name:
+            return None
+        try:
+            return pd.read_parquet(self.path / str(name))
+        except (OSError, ValueError) as exc:
+            raise ScorerError(f"load: cannot read the reference sample {self.path / str(name)}: {exc}") from exc
 
     def rows(self, warehouse: Any, lead_ids: list[str], as_of: datetime) -> pd.DataFrame:
         """This model's feature rows for `lead_ids` as of one time, indexed by lead_id (set-based SQL path)."""
@@ -103,6 +116,7 @@ def save_bundle(
     spec: FeaturesSpec,
     *,
     summaries: Mapping[str, Any] | None = None,
+    reference: pd.DataFrame | None = None,
     lineage: Mapping[str, JSON] | None = None,
     config_hash: str | None = None,
     extras: Mapping[str, JSON] | None = None,
@@ -120,12 +134,15 @@ def save_bundle(
     scorer.save(path, overwrite=overwrite)
     (path / SPEC_FILE).write_text(_json_text(spec.model_dump(mode="json"), "the feature spec"), encoding="utf-8")
     (path / SUMMARIES_FILE).write_text(_json_text(dict(summaries or {}), "summaries"), encoding="utf-8")
+    if reference is not None:
+        reference_sample(reference).to_parquet(path / REFERENCE_FILE, index=False)
     section = {
         "format_version": BUNDLE_FORMAT,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "feature_spec": SPEC_FILE,
         "feature_spec_hash": feature_spec_hash(spec),
         "summaries": SUMMARIES_FILE,
+        "reference": REFERENCE_FILE if reference is not None else None,
         "config_hash": config_hash,
         "lineage": dict(lineage or {}),
         "extras": dict(extras or {}),
@@ -133,6 +150,12 @@ def save_bundle(
     _json_text(section, "lineage and extras")
     write_manifest(path, {**read_manifest(path, verify=False).without_files(), "bundle": section})
     return path
+
+
+def reference_sample(frame: pd.DataFrame, rows: int = REFERENCE_ROWS) -> pd.DataFrame:
+    """At most `rows` rows of `frame`, the same ones every time (a fixed seed), index dropped."""
+    picked = frame if len(frame) <= rows else frame.sample(n=rows, random_state=0).sort_index(kind="mergesort")
+    return picked.reset_index(drop=True)
 
 
 def is_bundle(path: Path | str) -> bool:

@@ -38,9 +38,15 @@ SHADOW_SCHEMA = pa.schema(
 )
 
 
+def _values(values: Any) -> np.ndarray:
+    """A column's numpy values; a Series through to_numpy(), since numpy's attribute probe of a Series makes
+    pandas hash a str index (every lead id of the chunk) to look for a column of that name."""
+    return values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+
+
 def _nullable(values: Any) -> pa.Array:
     """float64 with NaN as NULL (SQL compares NaN above every number; NULL is what 'unknown' means there)."""
-    arr = np.asarray(values)
+    arr = _values(values)
     if arr.dtype.kind not in "fiub":
         arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
     return pa.array(np.asarray(arr, dtype=np.float64), pa.float64(), from_pandas=True)
@@ -48,7 +54,9 @@ def _nullable(values: Any) -> pa.Array:
 
 def _strings(values: Any) -> pa.Array:
     """Arrow string array from an array/Series of str (None/NaN -> NULL), converted in C, not per row."""
-    arr = pa.array(pd.Series(values, copy=False), from_pandas=True)
+    # the values without their index: pyarrow's attribute probe of a Series makes pandas hash a str index
+    column = pd.Series(values, copy=False).array
+    arr = pa.array(column if hasattr(column, "__arrow_array__") else np.asarray(column), from_pandas=True)
     return arr if pa.types.is_string(arr.type) else arr.cast(pa.string())
 
 
@@ -131,7 +139,7 @@ def score_chunk(
         reasons, reason_text = _strings(ex["reasons"]), _strings(ex["reason_text"])
     columns = [
         _ids(Xm.index),
-        pa.array(np.asarray(scored["score"], dtype=np.float64), pa.float64()),
+        pa.array(np.asarray(_values(scored["score"]), dtype=np.float64), pa.float64()),
         _nullable(scored["probability"]),
         _strings(scored["grade"]),
         _nullable(scored["raw"]),
@@ -150,7 +158,7 @@ def shadow_chunk(model: ScorerLike, ref: ModelRef, X: pd.DataFrame) -> pa.Table:
     columns = [
         _ids(Xm.index),
         pa.repeat(pa.scalar(ref.version, pa.int32()), len(Xm)),
-        pa.array(np.asarray(scored["score"], dtype=np.float64), pa.float64()),
+        pa.array(np.asarray(_values(scored["score"]), dtype=np.float64), pa.float64()),
         _nullable(scored["probability"]),
         _strings(scored["grade"]),
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from leadops import __version__
 from leadops.bundle import save_bundle
@@ -59,6 +60,13 @@ def fit_scorer(settings: Settings, name: str, context: ModelContext) -> Scorer:
     )
 
 
+def monitoring_reference(X_test: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The held-out rows as the model saw them plus their score: what monitoring compares tonight's leads with."""
+    frame = X_test.reset_index(drop=True).copy()
+    frame["score"] = scores["score"].to_numpy(dtype=float)
+    return frame
+
+
 def train_model(
     settings: Settings,
     warehouse: Warehouse,
@@ -88,6 +96,7 @@ def train_model(
         scorer,
         training.spec,
         summaries=summarize(training.X_train, training.spec, assessment.scores),
+        reference=monitoring_reference(training.X_test, assessment.scores),
         lineage={
             "training_set_digest": training.digest,
             "training_set_rows": len(training.y_train) + len(training.y_val) + len(training.y_test),

@@ -141,9 +141,9 @@ class Scorer(ABC):
         X = self._check(X)
         raw, prob = self._raw_and_probability(X)
         score = self._final_score(raw, prob)
-        grade = self._grades(score, raw, X)
+        grade = self._grade_column(score, raw, X)
         return pd.DataFrame(
-            {"score": score, "probability": prob, "grade": pd.array(grade, dtype=object), "raw": raw},
+            {"score": score, "probability": prob, "grade": grade, "raw": raw},
             index=X.index,
         )
 
@@ -258,6 +258,12 @@ class Scorer(ABC):
 
     def _grades(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
         return self.grades_.assign(score if self.grades_.basis == "score" else raw)
+
+    def _grade_column(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> Any:
+        """The `grade` column of score(): straight from the grade scale unless the methodology grades itself."""
+        if type(self)._grades is not Scorer._grades:
+            return pd.array(self._grades(score, raw, X), dtype=object)
+        return self.grades_.assign_column(score if self.grades_.basis == "score" else raw)
 
     # ---------------------------------------------------------------- shared machinery
 

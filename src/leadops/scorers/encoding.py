@@ -50,7 +50,10 @@ def category_codes(s: pd.Series, categories: Sequence[str]) -> np.ndarray:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        values = pa.array(s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype) else s, from_pandas=True)
+        # the column's values, not the Series: pyarrow probes a Series for attributes, and pandas answers that
+        # probe by hashing the whole index (every lead id, ~50 ms per 200k-lead chunk) to look for a column
+        column = (s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype) else s).array
+        values = pa.array(column if hasattr(column, "__arrow_array__") else np.asarray(column), from_pandas=True)
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             values = values.cast(pa.string())  # all-missing columns arrive as Arrow's null type
         found = pc.index_in(values, value_set=pa.array(list(categories), pa.string()))

@@ -20,7 +20,9 @@ from leadops.serving.keys import KeyStore
 from leadops.serving.middleware import ServiceMiddleware
 from leadops.serving.routes_ops import router as ops_router
 from leadops.serving.routes_score import router as score_router
+from leadops.serving.routes_shadow import router as shadow_router
 from leadops.serving.schemas import ScoreResult
+from leadops.serving.shadow import ShadowScorer
 from leadops.serving.slot import Follower, Models, ModelSlot
 
 WORKSPACE_ENV = "LEADOPS_WORKSPACE"
@@ -42,9 +44,12 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
     serving = settings.serving
     slot = ModelSlot(settings, shadow=serving.shadow, on_swap=lambda v: metrics.set_model_version(str(v)))
     slot.refresh()
+    shadow = ShadowScorer(settings) if serving.shadow else None
     state = ServiceState(
         settings=settings, slot=slot, keys=KeyStore.for_workspace(settings.workspace), observe_scores=_observe_scores
     )
+    if shadow is not None:
+        state.shadow = shadow.submit
     follower = Follower(slot, every=serving.reload_seconds, registry_every=serving.registry_refresh_seconds)
 
     @asynccontextmanager
@@ -55,6 +60,8 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
             yield
         finally:
             follower.stop()
+            if shadow is not None:
+                shadow.stop()
 
     app = FastAPI(
         title="leadops scoring service",
@@ -63,9 +70,11 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = state
+    app.state.shadow = shadow
     errors.install(app)
     app.include_router(ops_router)
     app.include_router(score_router)
+    app.include_router(shadow_router)
     app.add_middleware(
         ServiceMiddleware,
         max_body=serving.max_body_bytes,

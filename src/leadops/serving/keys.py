@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -348,7 +348,8 @@ class KeyStore:
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
-                conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):  # a failed COMMIT may have ended the transaction already
+                    conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.IntegrityError) and "api_keys.id" in str(exc):
                     raise _DuplicateIdError(str(exc)) from exc
                 if isinstance(exc, sqlite3.Error):
@@ -387,6 +388,7 @@ def _key_id(presented: str) -> str | None:
     if (
         not isinstance(presented, str)
         or len(presented) > MAX_PRESENTED
+        or not presented.isascii()
         or not presented.startswith(PREFIX)
         or len(presented) < len(PREFIX) + ID_CHARS + 2
         or presented[len(PREFIX) + ID_CHARS] != "_"

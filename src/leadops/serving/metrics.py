@@ -57,6 +57,12 @@ class _Metrics:
         self.errors = Counter("leadops_errors", "Errors answered, by kind", ["kind"])
         self.scores = Counter("leadops_scores", "Leads scored, by grade and model version", ["grade", "model_version"])
         self.shadow = Counter("leadops_shadow_scores", "Leads scored in shadow, by challenger version", ["version"])
+        self.shadow_dropped = Counter(
+            "leadops_shadow_dropped", "Requests whose shadow scoring was dropped (the worker's queue was full)"
+        )
+        self.shadow_errors = Counter(
+            "leadops_shadow_errors", "Shadow failures: a challenger version that raised, or `write`", ["version"]
+        )
         self.model_version = Gauge(
             "leadops_model_version",
             "Workers serving each model version (1 per worker in its own process; summed over live workers)",
@@ -149,10 +155,23 @@ def observe_score(grade: str, model_version: str, count: int = 1) -> None:
         m.child(m.scores, "score", (grade, model_version)).inc(count)
 
 
-def observe_shadow(version: str) -> None:
-    """Count one lead scored in shadow by challenger `version`."""
+def observe_shadow(version: str, count: int = 1) -> None:
+    """Count leads scored in shadow by challenger `version` (`count` for a batch)."""
     m = _STATE.get("m") or _metrics()
-    m.child(m.shadow, "shadow", (version,)).inc()
+    if count > 0:
+        m.child(m.shadow, "shadow", (version,)).inc(count)
+
+
+def observe_shadow_dropped() -> None:
+    """Count one request whose shadow scoring was dropped because the worker's queue was full."""
+    m = _STATE.get("m") or _metrics()
+    m.shadow_dropped.inc()
+
+
+def observe_shadow_error(version: str) -> None:
+    """Count one shadow failure: challenger `version` raised on a request, or `write` (the log was not written)."""
+    m = _STATE.get("m") or _metrics()
+    m.child(m.shadow_errors, "shadow_error", (version,)).inc()
 
 
 def set_model_version(version: str) -> None:

@@ -24,4 +24,10 @@ class ServingSettings(Section):
         default=60.0, gt=0, description="how often the alias cache is refreshed from MLflow (promotions elsewhere)"
     )
     shadow: bool = Field(default=True, description="challengers score every request in the background (logged)")
+    shadow_queue: int = Field(
+        default=1_000, ge=1, description="requests waiting for shadow scoring per worker; more are dropped (counted)"
+    )
+    shadow_keep_days: float = Field(
+        default=30.0, gt=0, description="days of shadow results kept in .leadops/shadow.sqlite (older are pruned)"
+    )
     log_bodies: bool = Field(default=False, description="log request bodies (personal data: off by default)")

@@ -1,0 +1,1 @@
+"""Monitoring: drift statistics (more to come: performance by cohort, alerts, retraining)."""
