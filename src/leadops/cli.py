@@ -676,6 +676,21 @@ def monitor(
 
 
 @app.command()
+def retrain(
+    workspace: Workspace = Path("."),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="decide as of this time (default now)")] = None,
+    force: Annotated[bool, typer.Option(help="retrain even when no trigger of the policy fires")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """The retraining policy: on a trigger, train, validate against the champion, promote or keep a challenger."""
+    from leadops.modeling.retrain import retrain as run_retrain
+
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
+        result = run_retrain(settings, warehouse, now=_parse_time(as_of), force=force)
+    emit(result.to_dict(), as_json)
+
+
+@app.command()
 def schedule(
     workspace: Workspace = Path("."),
     once: Annotated[bool, typer.Option(help="run what is due now and exit (for cron)")] = False,

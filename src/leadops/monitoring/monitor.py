@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,40 +21,16 @@ import pyarrow as pa
 from leadops.bundle import Bundle, load_bundle
 from leadops.config import Settings
 from leadops.errors import NotFoundError
+from leadops.monitoring.alerts import Alert, Delivery, deliver
 from leadops.monitoring.drift import Kind
 from leadops.monitoring.errors import MonitoringError
+from leadops.monitoring.html import write_monitoring
+from leadops.monitoring.performance import Cohort, cohorts
 from leadops.monitoring.report import SCORE, FeatureDrift, drift_report
 from leadops.registry.loading import load_artifact_dir
 from leadops.settings.monitoring import MonitoringSettings
 from leadops.warehouse import Warehouse
 from leadops.warehouse.connection import utcnow
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One problem worth a human's attention, with the figure and the threshold it crossed."""
-
-    alert_id: str
-    kind: str
-    feature: str | None
-    severity: str
-    stat: str | None
-    value: float | None
-    threshold: float | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {
-            "alert_id": self.alert_id,
-            "kind": self.kind,
-            "feature": self.feature,
-            "severity": self.severity,
-            "stat": self.stat,
-            "value": self.value,
-            "threshold": self.threshold,
-            "message": self.message,
-        }
 
 
 @dataclass(frozen=True)
@@ -70,6 +47,9 @@ class MonitorResult:
     run_leads: int
     drift: list[FeatureDrift]
     alerts: list[Alert] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    performance: list[Cohort] = field(default_factory=list)
+    report: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """`monitor --json`: run, sample sizes, drift per feature (and the score), alerts."""
@@ -85,6 +65,9 @@ class MonitorResult:
             "drifted": [d.feature for d in self.drift if d.drifted],
             "drift": {d.feature: d.to_dict() for d in self.drift},
             "alerts": [a.to_dict() for a in self.alerts],
+            "deliveries": [d.to_dict() for d in self.deliveries],
+            "performance": [c.to_dict() for c in self.performance],
+            "report": None if self.report is None else str(self.report),
         }
 
 
@@ -236,14 +219,40 @@ def _store(warehouse: Warehouse, result: MonitorResult) -> None:
             "monitored_at": pa.array([now], pa.timestamp("us")),
         }
     )
+    weeks = result.performance
+
+    def realised(c: Cohort, key: str, i: int | None = None) -> float | None:
+        value = (c.realised or {}).get(key)
+        value = value[i] if i is not None and isinstance(value, list) else value
+        return None if value is None else float(value)
+
+    cohort_rows = pa.table(
+        {
+            "run_id": [result.run_id] * len(weeks),
+            "model_version": pa.array([result.model_version] * len(weeks), pa.int32()),
+            "cohort_week": pa.array([c.week.date() for c in weeks], pa.date32()),
+            "leads": pa.array([c.leads for c in weeks], pa.int64()),
+            "mature": pa.array([c.mature for c in weeks], pa.bool_()),
+            "expected_conversion_rate": pa.array([c.expected_conversion_rate for c in weeks], pa.float64()),
+            "expected_auc": pa.array([c.expected_auc for c in weeks], pa.float64()),
+            "conversion_rate": pa.array([realised(c, "conversion_rate") for c in weeks], pa.float64()),
+            "auc": pa.array([realised(c, "auc") for c in weeks], pa.float64()),
+            "auc_low": pa.array([realised(c, "auc_ci", 0) for c in weeks], pa.float64()),
+            "auc_high": pa.array([realised(c, "auc_ci", 1) for c in weeks], pa.float64()),
+            "ece": pa.array([realised(c, "ece") for c in weeks], pa.float64()),
+            "captured_at_capacity": pa.array([realised(c, "captured_at_capacity") for c in weeks], pa.float64()),
+        }
+    )
     with warehouse.transaction():
-        for table in ("drift_results", "alerts", "monitor_runs"):
+        for table in ("drift_results", "alerts", "monitor_runs", "cohort_performance"):
             warehouse.execute(f"DELETE FROM {table} WHERE run_id = ?", [result.run_id])
         warehouse.insert("monitor_runs", run_row)
         if len(drift_rows):
             warehouse.insert("drift_results", drift_rows)
         if len(alert_rows):
             warehouse.insert("alerts", alert_rows)
+        if len(cohort_rows):
+            warehouse.insert("cohort_performance", cohort_rows)
 
 
 def monitor(
@@ -280,6 +289,14 @@ def monitor(
         run_leads=total,
         drift=drift,
     )
-    result = replace(result, alerts=alerts_for(rid, drift, settings.monitoring))
+    result = replace(
+        result,
+        alerts=alerts_for(rid, drift, settings.monitoring),
+        performance=cohorts(settings, warehouse, version, when),
+    )
     _store(warehouse, result)
-    return result
+    report = write_monitoring(
+        settings.path(settings.evaluation.report_dir) / f"monitoring-v{version}.html", warehouse, version
+    )
+    sent = deliver(warehouse, result.alerts, settings.monitoring.webhook, run_id=rid, as_of=when, report=str(report))
+    return replace(result, deliveries=sent, report=report)

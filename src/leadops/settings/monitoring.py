@@ -20,6 +20,23 @@ DRIFT_STAT_NAMES = (
 """The statistics monitoring.drift registers (a test keeps the two in step; settings import nothing above them)."""
 
 
+class WebhookSpec(Section):
+    """Where alerts are POSTed as JSON (Slack, Teams, PagerDuty, an internal endpoint), and how hard to try."""
+
+    url: str | None = Field(default=None, description="http(s) URL; none = alerts go to the table and the log only")
+    min_severity: Literal["warning", "critical"] = "warning"
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10, description="further attempts after the first, with backoff")
+    backoff_seconds: float = Field(default=1.0, ge=0, description="wait before the first retry; doubles each time")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+
 class MonitoringSettings(Section):
     """Drift thresholds (on effect sizes) and how many of a run's leads are compared."""
 
@@ -37,6 +54,8 @@ class MonitoringSettings(Section):
         description="effect-size threshold per drift statistic (psi, jensen_shannon, wasserstein, ks, chi_square, "
         "new_category_share, missing_rate_jump); unset ones keep their defaults",
     )
+    after_score: bool = Field(default=True, description="`leadops schedule` monitors each run right after scoring it")
+    webhook: WebhookSpec = Field(default_factory=WebhookSpec)
     critical_factor: float = Field(
         default=2.0, gt=1.0, description="a statistic this many times over its threshold makes the alert critical"
     )
