@@ -601,6 +601,53 @@ def serve(
 
 
 @app.command()
+def monitor(
+    workspace: Workspace = Path("."),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="monitor the latest run at or before this time")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="monitor this run id")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Drift of tonight's published run against its model's training reference: per feature, the score, alerts."""
+    from leadops.monitoring.monitor import monitor as run_monitor
+
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
+        result = run_monitor(settings, warehouse, run_id=run, as_of=_parse_time(as_of))
+    if as_json:
+        emit(result.to_dict(), True)
+        return
+    table = Table(title=f"drift of run {result.run_id} (model v{result.model_version}, {result.sample_rows} leads)")
+    for column in ("feature", "drifted", "by", "psi", "ks"):
+        table.add_column(column)
+    for d in result.drift:
+        psi, ks = d.stats.get("psi"), d.stats.get("ks")
+        table.add_row(
+            d.feature,
+            "yes" if d.drifted else "",
+            ", ".join(d.drifted_by),
+            "" if psi is None or psi.value is None else f"{psi.value:.3f}",
+            "" if ks is None or ks.value is None else f"{ks.value:.3f}",
+        )
+    out.print(table)
+    for alert in result.alerts:
+        err.print(f"[yellow]{alert.severity}:[/] {alert.message}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def retrain(
+    workspace: Workspace = Path("."),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="decide as of this time (default now)")] = None,
+    force: Annotated[bool, typer.Option(help="retrain even when no trigger of the policy fires")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """The retraining policy: on a trigger, train, validate against the champion, promote or keep a challenger."""
+    from leadops.modeling.retrain import retrain as run_retrain
+
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
+        result = run_retrain(settings, warehouse, now=_parse_time(as_of), force=force)
+    emit(result.to_dict(), as_json)
+
+
+@app.command()
 def schedule(
     workspace: Workspace = Path("."),
     once: Annotated[bool, typer.Option(help="run what is due now and exit (for cron)")] = False,

@@ -18,8 +18,10 @@ from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.settings.gates import GatesConfig
 from leadops.settings.jobs import RoutingSpec, ScheduleSpec, ScoringSpec
 from leadops.settings.models import ScorerSpec
+from leadops.settings.monitoring import MonitoringSettings
 from leadops.settings.privacy import PrivacySpec
 from leadops.settings.registry import RegistrySettings
+from leadops.settings.retraining import RetrainingSettings
 from leadops.settings.security import SecuritySettings
 from leadops.settings.serving import ServingSettings
 from leadops.settings.simulate import SimulateSettings
@@ -50,6 +52,8 @@ class Settings(Section):
     privacy: PrivacySpec = Field(default_factory=PrivacySpec)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)

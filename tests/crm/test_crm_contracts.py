@@ -113,6 +113,15 @@ def test_reingesting_the_same_files_changes_nothing(workspace: Workspace) -> Non
     assert (second.rows_loaded, second.rows_unchanged) == (0, first.rows_loaded)
     assert second.rows_read == first.rows_read
     assert wh.scalar("SELECT count(*) FROM ingest_runs WHERE status = 'succeeded'") == 2
+    ledger = wh.rows(
+        "SELECT rows_read, rows_loaded, rows_unchanged, rows_quarantined, rows_filtered FROM ingest_runs "
+        "ORDER BY started_at"
+    )
+    assert ledger == [
+        (r.rows_read, r.rows_loaded, r.rows_unchanged, r.rows_quarantined, r.rows_filtered) for r in (first, second)
+    ]
+    assert all(read == loaded + unchanged + quarantined + filtered for read, loaded, unchanged, quarantined, filtered
+               in ledger)  # fmt: skip
 
 
 def test_references_are_not_checked_when_the_contract_says_so(workspace: Workspace) -> None:

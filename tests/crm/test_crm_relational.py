@@ -147,6 +147,7 @@ def test_filters_leave_rows_out_with_a_reason_and_never_quarantine_them(workspac
     assert source.filtered_reasons == {"internal task": 1, "no kind": 1}
     assert report.rows_filtered == 2 and report.filtered_reasons == source.filtered_reasons
     assert report.to_dict()["rows_filtered"] == 2
+    assert wh.rows("SELECT rows_filtered, rows_unchanged FROM ingest_runs") == [(2, 0)]
     assert wh.scalar("SELECT count(*) FROM quarantine") == 0
     rows = wh.rows("SELECT activity_id, activity_type, properties FROM activities ORDER BY activity_id")
     parsed = [(a, t, p if p is None or isinstance(p, dict) else json.loads(p)) for a, t, p in rows]

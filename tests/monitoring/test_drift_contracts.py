@@ -10,6 +10,7 @@ from scipy import stats
 from scipy.spatial import distance
 
 from leadops.monitoring.drift import DRIFT_STATS, DriftStat, Kind, psi_of_shares
+from leadops.settings.monitoring import DRIFT_STAT_NAMES
 
 RNG = np.random.default_rng(7)
 NUM_REF = np.concatenate([RNG.normal(10, 3, 4000), [np.nan] * 200])
@@ -33,6 +34,7 @@ def test_the_registry_holds_every_statistic_the_monitor_promises() -> None:
     } <= set(DRIFT_STATS)
     for s in DRIFT_STATS.values():
         assert s.threshold > 0 and s.kinds and s.description
+    assert tuple(DRIFT_STATS) == DRIFT_STAT_NAMES  # what leadops.yaml may set thresholds for
 
 
 @pytest.mark.parametrize(("stat", "kind"), CASES, ids=IDS)

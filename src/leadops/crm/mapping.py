@@ -16,6 +16,7 @@ from typing import Any
 from leadops.crm.contracts import Check, contract_checks, ident, lit, required_check, type_checks
 from leadops.crm.emails import domain_type_sql
 from leadops.crm.joins import joined_columns, relation
+from leadops.crm.properties import PROPERTIES
 from leadops.crm.readers import BAD_FIELD, ROW
 from leadops.crm.schema import TableDef
 from leadops.errors import ConfigError, IngestError
@@ -53,6 +54,9 @@ class Plan:
     flat: bool = False
     filter_sql: str | None = None  # SELECT _filter, count(*) of the rows the source's filters leave out
     filter_reasons: list[str] = field(default_factory=list)
+    # (source column, property name): the loader adds their JSON as column PROPERTIES before the query runs
+    properties: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 def _missing(expr: str, missing: list[str]) -> str:
@@ -242,7 +246,11 @@ def build_plan(
     if attributes and "attributes" in table.columns:
         pairs = ", ".join(f"{lit(c)}, {_attribute_json(_missing(ident(c), missing))}" for c in attributes)
         extra["attributes"] = f"CAST(json_object({pairs}) AS VARCHAR)"
-    if spec.properties:
+    prebuilt: list[tuple[str, str]] = []
+    if spec.properties and all(src in header for src in spec.properties):
+        prebuilt = list(spec.properties.items())  # built once per distinct combination (crm.properties)
+        extra["properties"] = ident(PROPERTIES)
+    elif spec.properties:  # a property read from a lookup's column exists only inside the query
         props = [(name, _missing(ident(src), missing)) for src, name in spec.properties.items()]
         extra["properties"] = _json_object(props)
 
@@ -349,5 +357,6 @@ FROM c
         canonical_of.setdefault(email_source, "email")
     return Plan(
         sql=sql, read_columns=read, outputs=outputs, checks=checks, canonical_of=canonical_of, flat=bool(converted),
-        filter_sql=filter_sql, filter_reasons=[drop.reason for drop in spec.filters],
+        filter_sql=filter_sql, filter_reasons=[drop.reason for drop in spec.filters], properties=prebuilt,
+        missing=list(missing),
     )  # fmt: skip

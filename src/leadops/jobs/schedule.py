@@ -63,13 +63,29 @@ def next_slot(job: ScheduledJob, spec: ScheduleSpec, now: datetime) -> Slot:
     raise AssertionError("a job with at least one weekday always has a slot within 8 days")
 
 
+def _monitor_after(settings: Settings, warehouse: Any, run_id: str) -> dict[str, Any]:
+    """Monitor the run just published; a monitoring failure is reported, never fails the scoring slot."""
+    from leadops.errors import LeadOpsError
+    from leadops.monitoring.monitor import monitor
+
+    try:
+        found = monitor(settings, warehouse, run_id=run_id)
+    except LeadOpsError as exc:
+        log.error("monitoring run %s failed: %s", run_id, redact_text(str(exc)))
+        return {"ok": False, "error": redact_text(str(exc))}
+    return {"ok": True, "drifted": [d.feature for d in found.drift if d.drifted], "alerts": len(found.alerts)}
+
+
 def _default_runner(settings: Settings) -> Callable[[Slot], dict[str, Any]]:
     def run(slot: Slot) -> dict[str, Any]:
         from leadops.jobs.run import score_job
         from leadops.warehouse import open_warehouse
 
         with open_warehouse(settings.warehouse.url, settings.workspace) as warehouse:
-            return score_job(settings, warehouse, as_of=slot.as_of, engine=slot.job.engine).to_dict()
+            scored = score_job(settings, warehouse, as_of=slot.as_of, engine=slot.job.engine).to_dict()
+            if settings.monitoring.after_score and scored.get("run_id"):
+                scored["monitor"] = _monitor_after(settings, warehouse, str(scored["run_id"]))
+            return scored
 
     return run
 

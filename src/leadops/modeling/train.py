@@ -101,6 +101,7 @@ def train_model(
             "training_set_digest": training.digest,
             "training_set_rows": len(training.y_train) + len(training.y_val) + len(training.y_test),
             "train_rows": len(training.y_train),
+            "data_end": training.data_end.isoformat() if isinstance(training.data_end, datetime) else None,
             "leadops_version": __version__,
         },
         config_hash=config_hash(settings),

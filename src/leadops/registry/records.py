@@ -9,7 +9,7 @@ from typing import Any
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-ACTIONS = ("register", "promote", "force_promote", "promote_refused", "rollback", "set_challenger")
+ACTIONS = ("register", "promote", "force_promote", "promote_refused", "rollback", "set_challenger", "retrain")
 VERSION_REF = re.compile(r"^[vV]?(\d+)$")
 
 

@@ -14,11 +14,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from leadops.config import Settings, load
-from leadops.serving import errors, metrics
+from leadops.serving import errors, metrics, openapi
 from leadops.serving.deps import ServiceState
 from leadops.serving.keys import KeyStore
 from leadops.serving.middleware import ServiceMiddleware
 from leadops.serving.routes_ops import router as ops_router
+from leadops.serving.routes_score import TEXTBOOK_LEAD
 from leadops.serving.routes_score import router as score_router
 from leadops.serving.routes_shadow import router as shadow_router
 from leadops.serving.schemas import ScoreResult
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
     app.state.service = state
     app.state.shadow = shadow
     errors.install(app)
+    openapi.install(app, slot, max_batch=serving.max_batch, book_example=TEXTBOOK_LEAD)
     app.include_router(ops_router)
     app.include_router(score_router)
     app.include_router(shadow_router)

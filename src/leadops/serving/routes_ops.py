@@ -6,14 +6,17 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 
 from leadops.errors import WarehouseLockedError
 from leadops.serving import metrics
 from leadops.serving.deps import Admin, State, Viewer
-from leadops.serving.schemas import Health, Ready
+from leadops.serving.schemas import ErrorBody, Health, Ready
 from leadops.warehouse import open_warehouse
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses={504: {"model": ErrorBody}})
+KEYED: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 503)}
+"""What a route behind a key can answer besides 200: no/bad key, role too low, key store or model unavailable."""
 
 
 @router.get("/health", summary="The process is up (no key needed)")
@@ -45,7 +48,11 @@ def _warehouse_answers(state: State) -> str:
     return answer
 
 
-@router.get("/ready", summary="A model is loaded and the warehouse answers (no key needed)")
+@router.get(
+    "/ready",
+    summary="A model is loaded and the warehouse answers (no key needed)",
+    responses={503: {"model": Ready, "description": "not ready: no model loaded, or the warehouse does not answer"}},
+)
 def ready(state: State, response: Response) -> Ready:
     """Readiness: 200 when both hold, 503 otherwise (a load balancer sends no traffic until then)."""
     version = state.slot.version
@@ -55,14 +62,19 @@ def ready(state: State, response: Response) -> Ready:
     return Ready(ok=ok, model_version=version, model_loaded=version is not None, warehouse=warehouse)
 
 
-@router.get("/metrics", summary="Prometheus metrics (latency per route, scores by grade, errors, model version)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (latency per route, scores by grade, errors, model version)",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **KEYED},
+)
 async def prometheus(_: Viewer) -> Response:
     """The text exposition format, collected across every worker process."""
     body, content_type = metrics.render_metrics()
     return Response(body, media_type=content_type)
 
 
-@router.get("/v1/model", summary="The versions serving now")
+@router.get("/v1/model", summary="The versions serving now", responses=KEYED)
 async def model(state: State, _: Viewer) -> dict[str, Any]:
     """Champion and challenger versions of this worker, and when the follower last failed."""
     served = state.slot.models()
@@ -73,7 +85,7 @@ async def model(state: State, _: Viewer) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/admin/reload", summary="Follow the registry now (admins)")
+@router.post("/v1/admin/reload", summary="Follow the registry now (admins)", responses=KEYED)
 def reload(state: State, _: Admin) -> dict[str, Any]:
     """Re-read the champion alias from the registry and swap if it moved; answers the version now serving."""
     state.slot.refresh_from_registry()

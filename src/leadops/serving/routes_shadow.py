@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from leadops.serving.deps import State, Viewer
 from leadops.serving.inputs import as_of_or_now
+from leadops.serving.schemas import ErrorBody, IsoTime, UtcTime
 from leadops.serving.shadow import ShadowScorer, shadow_summary
 
 router = APIRouter(tags=["operations"])
@@ -25,8 +24,8 @@ class ShadowComparison(BaseModel):
     mean_score_difference: float | None = Field(description="challenger minus champion, 0..100 points")
     mean_absolute_score_difference: float | None
     grade_agreement: float | None = Field(description="share of leads given the same grade")
-    first_scored_at: datetime
-    last_scored_at: datetime
+    first_scored_at: UtcTime
+    last_scored_at: UtcTime
 
 
 class ShadowWorker(BaseModel):
@@ -47,12 +46,16 @@ class ShadowSummary(BaseModel):
     comparisons: list[ShadowComparison]
 
 
-@router.get("/v1/shadow", summary="Challengers against the champion on the requests served (shadow log)")
+@router.get(
+    "/v1/shadow",
+    summary="Challengers against the champion on the requests served (shadow log)",
+    responses={code: {"model": ErrorBody} for code in (401, 403, 422, 503, 504)},
+)
 def shadow(
     request: Request,
     state: State,
     _: Viewer,
-    since: datetime | None = Query(default=None, description="only results scored at or after this time"),
+    since: IsoTime | None = Query(default=None, description="only results scored at or after this time"),
 ) -> ShadowSummary:
     """Leads, errors, score gap and grade agreement per challenger, from every worker's shadow log."""
     scorer: ShadowScorer | None = getattr(request.app.state, "shadow", None)

@@ -2,25 +2,55 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+from pydantic import Strict as StrictType
 
 Route = Literal["sales", "nurture", "suppressed", "review"]
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """A time is ISO 8601 text with a date and a time (or a datetime from Python); never a Unix number."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DATE_TIME.match(value.strip()):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-11-30T14:05:00Z")
+    return value
+
+
+def _whole(value: Any) -> Any:
+    """A request integer is an integral JSON number however written: 420.0 is 420 (as in JSON Schema), 420.5 is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive times are UTC (the warehouse convention): say so, so the JSON is an RFC 3339 date-time."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+IsoTime = Annotated[datetime, StrictType(False), BeforeValidator(_iso_text)]
+"""A request time: ISO 8601 text only (a number is refused, not read as a Unix timestamp); naive means UTC."""
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+"""A response time: always with its offset (naive values are UTC)."""
 
 
 class Strict(BaseModel):
-    """Base of every request body: unknown fields are refused, so a typo never goes unnoticed."""
+    """Base of every request body: unknown fields refused and no coercion, so what passes is what the schema says."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ActivityIn(Strict):
     """One activity of the lead, as the CRM records it."""
 
     activity_type: str = Field(min_length=1, max_length=200, examples=["pricing_page_view"])
-    occurred_at: datetime = Field(examples=["2026-11-30T14:05:00Z"])
+    occurred_at: IsoTime = Field(examples=["2026-11-30T14:05:00Z"])
     channel: str | None = Field(default=None, max_length=200)
     value: float | None = None
     properties: dict[str, JsonValue] | None = None
@@ -32,7 +62,7 @@ class AccountIn(Strict):
     account_id: str | None = Field(default=None, max_length=500)
     name: str | None = Field(default=None, max_length=500)
     industry: str | None = Field(default=None, max_length=200)
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees: Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_whole)] | None = None
     annual_revenue: float | None = None
     country: str | None = Field(default=None, max_length=200)
     region: str | None = Field(default=None, max_length=200)
@@ -46,7 +76,7 @@ class LeadIn(Strict):
 
     lead_id: str | None = Field(default=None, min_length=1, max_length=500, examples=["web-7d1c"])
     account_id: str | None = Field(default=None, max_length=500)
-    created_at: datetime | None = Field(default=None, examples=["2026-11-28T09:12:00Z"])
+    created_at: IsoTime | None = Field(default=None, examples=["2026-11-28T09:12:00Z"])
     email: str | None = Field(default=None, max_length=500, description="used for nothing but the domain type")
     email_domain_type: str | None = Field(default=None, max_length=100, examples=["business"])
     job_level: str | None = Field(default=None, max_length=200, examples=["vp_director"])
@@ -85,7 +115,7 @@ class ScoreRequest(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SCORE_EXAMPLE]})
 
     leads: list[LeadIn] = Field(min_length=1)
-    as_of: datetime | None = None
+    as_of: IsoTime | None = None
 
 
 class ExplainRequest(Strict):
@@ -94,7 +124,7 @@ class ExplainRequest(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"lead": SCORE_EXAMPLE["leads"][0]}]})
 
     lead: LeadIn
-    as_of: datetime | None = None
+    as_of: IsoTime | None = None
 
 
 class Reason(BaseModel):
@@ -133,7 +163,7 @@ class ScoreResponse(BaseModel):
 
     results: list[ScoreResult]
     model_version: int
-    as_of: datetime
+    as_of: UtcTime
 
 
 class Contribution(BaseModel):

@@ -1,0 +1,72 @@
+"""The `monitoring:` section: how `leadops monitor` compares tonight's leads with the model's reference."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from leadops.settings.base import Section
+
+DRIFT_STAT_NAMES = (
+    "psi",
+    "jensen_shannon",
+    "wasserstein",
+    "ks",
+    "chi_square",
+    "new_category_share",
+    "missing_rate_jump",
+)
+"""The statistics monitoring.drift registers (a test keeps the two in step; settings import nothing above them)."""
+
+
+class WebhookSpec(Section):
+    """Where alerts are POSTed as JSON (Slack, Teams, PagerDuty, an internal endpoint), and how hard to try."""
+
+    url: str | None = Field(default=None, description="http(s) URL; none = alerts go to the table and the log only")
+    min_severity: Literal["warning", "critical"] = "warning"
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10, description="further attempts after the first, with backoff")
+    backoff_seconds: float = Field(default=1.0, ge=0, description="wait before the first retry; doubles each time")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+
+class MonitoringSettings(Section):
+    """Drift thresholds (on effect sizes) and how many of a run's leads are compared."""
+
+    reference: Literal["first_run", "previous_run", "training"] = Field(
+        default="first_run",
+        description="what a run is compared with: the first published run of its model version (the same population, "
+        "open leads of every age), the run before it, or the model's held-out training sample (leads at the "
+        "training snapshot's age: activity windows of older open leads differ from it by design)",
+    )
+    sample_rows: int = Field(
+        default=50_000, ge=100, description="leads of a run compared with the reference (the same ones every time)"
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="effect-size threshold per drift statistic (psi, jensen_shannon, wasserstein, ks, chi_square, "
+        "new_category_share, missing_rate_jump); unset ones keep their defaults",
+    )
+    after_score: bool = Field(default=True, description="`leadops schedule` monitors each run right after scoring it")
+    webhook: WebhookSpec = Field(default_factory=WebhookSpec)
+    critical_factor: float = Field(
+        default=2.0, gt=1.0, description="a statistic this many times over its threshold makes the alert critical"
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DRIFT_STAT_NAMES))
+        if unknown:
+            raise ValueError(f"unknown drift statistics {unknown}; expected some of {list(DRIFT_STAT_NAMES)}")
+        bad = {k: v for k, v in value.items() if not v > 0}
+        if bad:
+            raise ValueError(f"thresholds must be > 0, got {bad}")
+        return value

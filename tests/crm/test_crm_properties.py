@@ -1,0 +1,50 @@
+"""Activity properties built once per distinct combination equal the per-row SQL text they replace."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from leadops.crm.contracts import ident
+from leadops.crm.mapping import _json_object, _missing
+from leadops.crm.properties import properties_column
+
+MISSING = ["", "NA", "N/A", "null", "NULL"]
+
+
+def _sql_reference(table: pa.Table, pairs: list[tuple[str, str]]) -> list[str | None]:
+    """The per-row SQL (mapping._json_object over mapping._missing) the Arrow path replaces."""
+    con = duckdb.connect()
+    con.register("t", table)
+    expr = _json_object([(name, _missing(ident(src), MISSING)) for src, name in pairs])
+    return [row[0] for row in con.sql(f"SELECT {expr} FROM t").fetchall()]
+
+
+def test_properties_json_matches_the_per_row_sql_on_awkward_values() -> None:
+    direction = ["in", "out", None, " NA ", "in", 'say "hi"\\', "é\u2028\n", "in", "", "out"]
+    outcome = ["ok", None, None, "null", "ok", "x\x01y", "ok", "  ok", "N/A", "ok"]
+    page = [None, "/p", None, None, None, "/p", "/q", None, "\t", "/p"]
+    table = pa.Table.from_batches(pa.table({"D": direction, "O": outcome, "P": page}).to_batches(max_chunksize=3))
+    pairs = [("D", "direction"), ("O", "outcome"), ("P", "pag\u00e9")]
+    built = properties_column(table, pairs, MISSING)
+    assert [len(c) for c in built.chunks] == [len(c) for c in table.column(0).chunks]
+    assert built.to_pylist() == _sql_reference(table, pairs)
+    assert built.to_pylist()[2] is None  # nothing present: NULL, not "{}"
+
+
+def test_properties_with_many_distinct_values_recode_instead_of_overflowing() -> None:
+    rows = 3000
+    columns = {f"C{i}": [f"v{(r * (i + 7)) % 2999}" if r % 11 else None for r in range(rows)] for i in range(7)}
+    table = pa.table(columns)
+    pairs = [(name, name.lower()) for name in columns]
+    assert properties_column(table, pairs, MISSING).to_pylist() == _sql_reference(table, pairs)
+
+
+def test_batch_keys_unique_looks_at_good_rows_only_and_never_pairs_null_keys() -> None:
+    from leadops.crm.loader import batch_keys_unique
+
+    rows = pa.table({"activity_id": ["a", "b", "a", None, None], "_check": [None, None, 3, None, None]})
+    assert batch_keys_unique(rows, "activity_id", checked=True)  # the second "a" broke a check: not loaded
+    assert not batch_keys_unique(rows, "activity_id", checked=False)
+    twice = pa.table({"activity_id": ["a", "b", "b"], "_check": pa.array([None, None, None], pa.int32())})
+    assert not batch_keys_unique(twice, "activity_id", checked=True)

@@ -1,0 +1,68 @@
+"""`leadops monitor`: drift of a published run against its reference, stored once per run, with alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import FIRST, SECOND, cli
+from leadops.config import load
+from leadops.monitoring.drift import DRIFT_STATS
+from leadops.warehouse.connection import open_warehouse
+
+
+def _count(ws: Path, sql: str) -> int:
+    settings = load(ws)
+    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
+        return int(wh.rows(sql)[0][0])
+
+
+def test_monitor_reports_every_feature_and_the_score_against_the_first_run(monitored: Path) -> None:
+    out = cli("monitor", "--workspace", str(monitored), "--as-of", SECOND)
+    assert out["run_id"].startswith("score-20250908") and out["reference"] == "first_run"
+    assert out["reference_run"].startswith("score-20250901")
+    assert out["sample_rows"] == out["run_leads"] > 500 and out["reference_rows"] > 500
+    assert "score" in out["drift"] and len(out["drift"]) > 20
+    for feature, found in out["drift"].items():
+        assert set(found["stats"]) == {s.name for s in DRIFT_STATS.values() if found["kind"] in s.kinds}, feature
+        assert found["drifted"] == any(s["drifted"] for s in found["stats"].values())
+    assert all(not out["drift"][f]["drifted"] for f in ("industry", "employees", "job_level", "lead_source"))
+    for alert in out["alerts"]:
+        assert {"kind", "feature", "severity", "value", "threshold"} <= set(alert)
+        assert alert["value"] >= alert["threshold"] and alert["severity"] in ("warning", "critical")
+
+
+def test_the_first_run_compared_with_itself_shows_no_drift(monitored: Path) -> None:
+    out = cli("monitor", "--workspace", str(monitored), "--as-of", FIRST)
+    assert out["reference_run"] == out["run_id"] and out["drifted"] == [] and out["alerts"] == []
+
+
+def test_a_rerun_replaces_the_runs_rows_and_tight_thresholds_raise_alerts(monitored: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    first = cli("monitor", "--workspace", str(monitored), "--as-of", SECOND)
+    stats = _count(monitored, "SELECT count(*) FROM drift_results")
+    monkeypatch.setenv("LEADOPS_MONITORING__THRESHOLDS", '{"ks": 0.0001, "psi": 0.0001}')
+    tight = cli("monitor", "--workspace", str(monitored), "--as-of", SECOND)
+    assert len(tight["alerts"]) > len(first["alerts"])
+    assert _count(monitored, "SELECT count(*) FROM drift_results") == stats  # replaced, not appended
+    assert _count(monitored, f"SELECT count(*) FROM alerts WHERE run_id = '{tight['run_id']}'") == len(tight["alerts"])
+    assert _count(monitored, f"SELECT count(*) FROM monitor_runs WHERE run_id = '{tight['run_id']}'") == 1
+
+
+def test_the_training_reference_and_a_missing_run_are_explained(monitored: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("LEADOPS_MONITORING__REFERENCE", "training")
+    out = cli("monitor", "--workspace", str(monitored), "--as-of", FIRST)
+    assert out["reference"] == "training" and out["reference_run"] is None and out["reference_rows"] > 100
+    monkeypatch.delenv("LEADOPS_MONITORING__REFERENCE")
+    missing = cli("monitor", "--workspace", str(monitored), "--as-of", "2020-01-01", code=9)
+    assert missing["ok"] is False and "no published run" in missing["error"]
+
+
+def test_the_scheduled_job_monitors_each_run_right_after_scoring_it(monitored: Path) -> None:
+    from datetime import UTC, datetime
+
+    from leadops.jobs.schedule import Slot, _default_runner
+    from leadops.settings.jobs import ScheduledJob
+
+    settings = load(monitored)
+    ran = _default_runner(settings)(Slot(ScheduledJob(), datetime(2025, 9, 15, tzinfo=UTC)))
+    assert ran["status"] == "published" and ran["monitor"]["ok"] is True
+    assert _count(monitored, f"SELECT count(*) FROM monitor_runs WHERE run_id = '{ran['run_id']}'") == 1
