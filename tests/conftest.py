@@ -50,3 +50,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"{SHARED_DATA} not found")
     return SHARED_DATA
+
+
+@pytest.fixture
+def pg_warehouse() -> Iterator[Warehouse]:
+    """A migrated PostgreSQL warehouse in a schema of its own (dropped after the test), for parity tests."""
+    base = postgres_url()
+    assert base is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    sep = "&" if "?" in base else "?"
+    wh = open_warehouse(f"{base}{sep}schema={schema}")
+    try:
+        yield wh
+    finally:
+        wh.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        wh.close()
+
+
+@pytest.fixture(scope="module")
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL warehouse URL with a schema of its own for a whole module (dropped afterwards)."""
+    base = postgres_url()
+    assert base is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{base}{'&' if '?' in base else '?'}schema={schema}"
+    try:
+        yield url
+    finally:
+        wh = Warehouse(url)
+        wh.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        wh.close()

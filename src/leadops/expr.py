@@ -139,7 +139,7 @@ def to_sql(
             return f"({go(n.args[0])} / NULLIF({go(n.args[1])}, 0))"
         if n.op in COMPARE.values():
             sql_op = {"==": "=", "!=": "<>"}.get(n.op, n.op)
-            return f"CAST(({go(n.args[0])} {sql_op} {go(n.args[1])}) AS {double})"
+            return f"CAST(CAST(({go(n.args[0])} {sql_op} {go(n.args[1])}) AS INTEGER) AS {double})"
         if n.op in ("min", "max"):
             parts = [once(a) for a in n.args]
             any_null = " OR ".join(f"{p} IS NULL" for p in parts)

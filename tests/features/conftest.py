@@ -1,4 +1,4 @@
-"""Fixtures of the feature tests: a DuckDB warehouse (the feature path is DuckDB-only), specs, a 10k-lead world."""
+"""Fixtures of the feature tests: a DuckDB warehouse (parity tests add pg_warehouse), specs, a 10k-lead world."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def training_spec() -> TrainingSpec:
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
-    """An empty migrated DuckDB warehouse (overrides the shared two-engine fixture: features need DuckDB)."""
+    """An empty migrated DuckDB warehouse (the parity tests add `pg_warehouse` beside it)."""
     wh = open_warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}")
     yield wh
     wh.close()

@@ -66,3 +66,20 @@ def test_the_scheduled_job_monitors_each_run_right_after_scoring_it(monitored: P
     ran = _default_runner(settings)(Slot(ScheduledJob(), datetime(2025, 9, 15, tzinfo=UTC)))
     assert ran["status"] == "published" and ran["monitor"]["ok"] is True
     assert _count(monitored, f"SELECT count(*) FROM monitor_runs WHERE run_id = '{ran['run_id']}'") == 1
+
+
+def test_monitor_reports_cohorts_and_stores_them_per_run(monitored: Path) -> None:
+    out = cli("monitor", "--workspace", str(monitored), "--as-of", SECOND)
+    assert out["performance"] and all({"week", "leads", "mature", "estimated"} <= set(c) for c in out["performance"])
+    assert all(c["estimated"]["conversion_rate"] is not None for c in out["performance"])
+    stored = _count(monitored, f"SELECT count(*) FROM cohort_performance WHERE run_id = '{out['run_id']}'")
+    assert stored == len(out["performance"])
+
+
+def test_monitor_writes_an_offline_html_report_with_drift_scores_and_cohorts(monitored: Path) -> None:
+    out = cli("monitor", "--workspace", str(monitored), "--as-of", SECOND)
+    html = Path(out["report"]).read_text(encoding="utf-8")
+    assert "<svg" in html and "Drift per feature" in html and "Performance by cohort" in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html  # works offline
+    for feature in out["drift"]:
+        assert f">{feature}<" in html

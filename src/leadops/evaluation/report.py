@@ -263,6 +263,11 @@ def render_report(
     return _env().get_template("report.html.j2").render(**ctx)
 
 
+def render_template(name: str, **context: Any) -> str:
+    """Any report template of the package (monitoring's too), with the same look and number formats."""
+    return _env().get_template(name).render(**context)
+
+
 def write_report(path: str | Path, report: EvaluationReport, **kwargs: Any) -> Path:
     """Render a report (same keywords as render_report) and write it as UTF-8; returns the path."""
     p = Path(path)

@@ -1,4 +1,4 @@
-"""Set-based feature builds: run the generated SQL in DuckDB; for `leadops features build`, store the result.
+"""Set-based feature builds: the generated SQL run in the warehouse; `leadops features build` stores the result.
 
 Storage: table `feature_snapshots` (lead_id, as_of, spec_digest, one column per feature), keyed by
 (lead_id, as_of); rebuilding at the same as_of replaces those rows. When the feature columns change, the old
@@ -8,7 +8,7 @@ table is kept as `feature_snapshots_<old digest>` and a fresh one starts. Table 
 
 from __future__ import annotations
 
-import os
+import contextlib
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadops.errors import FeatureError
+from leadops.errors import FeatureError, WarehouseError
 from leadops.features.sql import feature_sql, ts_literal
 from leadops.hashing import feature_spec_hash
 from leadops.settings.features import AttributeFeature, FeaturesSpec
@@ -72,26 +72,20 @@ def build_features(
 
     Returns lead_id [+ as_of when per_lead_as_of is given] + one column per feature, sorted by lead_id.
     """
-    con = warehouse.duckdb()
     per_lead = per_lead_as_of is not None
     if per_lead and (as_of is not None or lead_ids is not None):
         raise FeatureError("give per_lead_as_of alone, not together with as_of or lead_ids")
-    registered: list[str] = []
-    try:
+    d = warehouse.sql
+    with contextlib.ExitStack() as stack:
         if per_lead:
-            view = f"_leadops_pop_{os.getpid()}"
-            con.register(view, _population_frame(per_lead_as_of, True))
-            registered.append(view)
-            population = view
+            population = stack.enter_context(warehouse.staged(_population_frame(per_lead_as_of, True)))
             when = None
         else:
             when = as_of or utcnow()
             cutoff = f"(l.created_at IS NULL OR l.created_at <= {ts_literal(when)})"
             if lead_ids is not None:
-                view = f"_leadops_ids_{os.getpid()}"
-                con.register(view, _population_frame(lead_ids, False))
-                registered.append(view)
-                join = f"SEMI JOIN {view} i ON i.lead_id = l.lead_id"
+                ids = stack.enter_context(warehouse.staged(_population_frame(lead_ids, False)))
+                join = d.semi_join(ids, "i", "i.lead_id = l.lead_id")
                 population = f"(SELECT l.lead_id FROM leads l {join} WHERE {cutoff})"
             else:
                 population = f"(SELECT l.lead_id FROM leads l WHERE {cutoff})"
@@ -101,14 +95,12 @@ def build_features(
             as_of=when,
             per_lead=per_lead,
             restrict_activities=per_lead or lead_ids is not None,
+            dialect=d,
         )
         try:
-            table = con.sql(sql).to_arrow_table()
-        except Exception as exc:
-            raise FeatureError(f"feature query failed: {exc}".strip()) from exc
-    finally:
-        for view in registered:
-            con.unregister(view)
+            table = warehouse.arrow(sql)
+        except WarehouseError as exc:
+            raise FeatureError(f"feature query failed: {exc.message}".strip()) from exc
     table = table.cast(output_schema(spec, per_lead=per_lead))
     _check_unseen(spec, table)
     return table.to_pandas() if as_pandas else table
@@ -140,27 +132,22 @@ def build_and_store(spec: FeaturesSpec, warehouse: Warehouse, as_of: datetime | 
     digest = feature_spec_hash(spec)[:16]
     stored = table.add_column(1, "as_of", pa.array([when] * table.num_rows, pa.timestamp("us")))
     stored = stored.add_column(2, "spec_digest", pa.array([digest] * table.num_rows, pa.string()))
-    con = warehouse.duckdb()
+    d = warehouse.sql
     with warehouse.writer("features build"), warehouse.transaction():
         _prepare_table(warehouse, stored.schema, digest)
-        con.execute(f"DELETE FROM {SNAPSHOT_TABLE} WHERE as_of = {ts_literal(when)}")
-        view = f"_leadops_feat_{os.getpid()}"
-        con.register(view, stored)
-        try:
-            con.execute(f"INSERT INTO {SNAPSHOT_TABLE} SELECT * FROM {view}")
-        finally:
-            con.unregister(view)
+        warehouse.execute(f"DELETE FROM {SNAPSHOT_TABLE} WHERE as_of = {ts_literal(when)}")
+        warehouse.insert(SNAPSHOT_TABLE, stored)
         seconds = time.perf_counter() - started
-        con.execute(
+        warehouse.execute(
             f"CREATE TABLE IF NOT EXISTS {BUILDS_TABLE} (built_at TIMESTAMP, as_of TIMESTAMP, "
             "spec_digest VARCHAR, "
-            "rows BIGINT, features INTEGER, seconds DOUBLE)"
+            f"rows BIGINT, features INTEGER, seconds {d.double})"
         )
-        con.execute(
+        warehouse.execute(
             f"INSERT INTO {BUILDS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
             [utcnow(), when, digest, table.num_rows, len(spec.names()), seconds],
         )
-        con.execute(
+        warehouse.execute(
             f"CREATE OR REPLACE VIEW {LATEST_VIEW} AS SELECT * FROM {SNAPSHOT_TABLE} "
             f"WHERE as_of = (SELECT max(as_of) FROM {SNAPSHOT_TABLE})"
         )
@@ -176,14 +163,13 @@ def build_and_store(spec: FeaturesSpec, warehouse: Warehouse, as_of: datetime | 
 
 def _prepare_table(warehouse: Warehouse, schema: pa.Schema, digest: str) -> None:
     """Create feature_snapshots for this column layout, keeping an older layout's table under another name."""
-    con = warehouse.duckdb()
     if warehouse.table_exists(SNAPSHOT_TABLE):
         existing = list(warehouse.columns(SNAPSHOT_TABLE))
         if existing == schema.names:
             return
-        old = warehouse.scalar(f"SELECT any_value(spec_digest) FROM {SNAPSHOT_TABLE}") or "old"
-        con.execute(f"DROP VIEW IF EXISTS {LATEST_VIEW}")
-        con.execute(f'ALTER TABLE {SNAPSHOT_TABLE} RENAME TO "{SNAPSHOT_TABLE}_{old}"')
-    types = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.timestamp("us"): "TIMESTAMP"}
-    cols = ", ".join(f'"{f.name}" {types[f.type]}' for f in schema)
-    con.execute(f"CREATE TABLE {SNAPSHOT_TABLE} ({cols}, PRIMARY KEY (lead_id, as_of))")
+        old = warehouse.scalar(f"SELECT min(spec_digest) FROM {SNAPSHOT_TABLE}") or "old"
+        warehouse.execute(f"DROP VIEW IF EXISTS {LATEST_VIEW}")
+        warehouse.execute(f'ALTER TABLE {SNAPSHOT_TABLE} RENAME TO "{SNAPSHOT_TABLE}_{old}"')
+    types = {pa.string(): "text", pa.float64(): "double", pa.timestamp("us"): "timestamp"}
+    cols = ", ".join(f'"{f.name}" {warehouse.sql.type_word(types[f.type])}' for f in schema)
+    warehouse.execute(f"CREATE TABLE {SNAPSHOT_TABLE} ({cols}, PRIMARY KEY (lead_id, as_of))")

@@ -58,13 +58,12 @@ def labelled_snapshots(warehouse: Warehouse, spec: TrainingSpec, end: datetime) 
     Leads with an outcome in `exclude_if_before` at or before the snapshot are left out (already decided).
     """
     window_us = round(spec.label.window_days * US_PER_DAY)
+    d = warehouse.sql
     snap = spec.snapshot
     if snap.policy == "after_created":
         offset = round(snap.days_after_created * US_PER_DAY)
         source = (
-            f"SELECT lead_id, created_at + to_microseconds(CAST({offset} AS BIGINT)) AS snapshot_at "
-            "FROM leads "
-            "WHERE created_at IS NOT NULL"
+            f"SELECT lead_id, {d.add_us('created_at', offset)} AS snapshot_at FROM leads WHERE created_at IS NOT NULL"
         )
     else:
         dates = snapshot_dates(warehouse, spec, end)
@@ -84,15 +83,15 @@ def labelled_snapshots(warehouse: Warehouse, spec: TrainingSpec, end: datetime) 
           AND o.occurred_at IS NOT NULL AND o.occurred_at <= s.snapshot_at)),
     firsts AS (
       SELECT s.lead_id, s.snapshot_at, min(o.occurred_at) AS converted_at,
-             arg_min(o.deal_value, o.occurred_at) AS deal_value
+             {d.arg_min("o.deal_value", "o.occurred_at")} AS deal_value
       FROM open_snaps s JOIN outcomes o ON o.lead_id = s.lead_id AND o.outcome = {ql(spec.label.outcome)}
         AND o.occurred_at > s.snapshot_at
-        AND o.occurred_at <= s.snapshot_at + to_microseconds(CAST({window_us} AS BIGINT))
+        AND o.occurred_at <= {d.add_us("s.snapshot_at", window_us)}
       GROUP BY s.lead_id, s.snapshot_at)
     SELECT s.lead_id, s.snapshot_at, f.converted_at IS NOT NULL AS label, f.converted_at, f.deal_value,
-           s.snapshot_at + to_microseconds(CAST({window_us} AS BIGINT)) <= {ts_literal(end)} AS mature
+           {d.add_us("s.snapshot_at", window_us)} <= {ts_literal(end)} AS mature
     FROM open_snaps s LEFT JOIN firsts f ON f.lead_id = s.lead_id AND f.snapshot_at = s.snapshot_at
-    ORDER BY s.snapshot_at, s.lead_id
+    ORDER BY s.snapshot_at, {d.text_order("s.lead_id")}
     """
     frame = warehouse.df(sql)
     frame["lead_id"] = frame["lead_id"].astype(str)
@@ -102,12 +101,12 @@ def labelled_snapshots(warehouse: Warehouse, spec: TrainingSpec, end: datetime) 
 def flat_labels(warehouse: Warehouse, spec: TrainingSpec) -> pd.DataFrame:
     """Flat exports: label = the lead has an outcome `label.outcome` at all (no times to respect)."""
     sql = f"""
-    SELECT l.lead_id, NULL::TIMESTAMP AS snapshot_at,
-           coalesce(f.n > 0, FALSE) AS label, NULL::TIMESTAMP AS converted_at, f.deal_value, TRUE AS mature
+    SELECT l.lead_id, CAST(NULL AS TIMESTAMP) AS snapshot_at,
+           coalesce(f.n > 0, FALSE) AS label, CAST(NULL AS TIMESTAMP) AS converted_at, f.deal_value, TRUE AS mature
     FROM leads l LEFT JOIN (
       SELECT lead_id, count(*) AS n, max(deal_value) AS deal_value FROM outcomes
       WHERE outcome = {ql(spec.label.outcome)} GROUP BY lead_id) f ON f.lead_id = l.lead_id
-    ORDER BY l.lead_id
+    ORDER BY {warehouse.sql.text_order("l.lead_id")}
     """
     frame = warehouse.df(sql)
     frame["lead_id"] = frame["lead_id"].astype(str)

@@ -9,12 +9,12 @@ Semantics shared with the single-lead path (leadops.features.online), which must
 - attributes are static; numeric ones DOUBLE (booleans 1/0), categorical ones text, then the unseen policy;
 - days_since_created = (T - created_at) in microseconds / 86_400_000_000;
 - derived features follow leadops.expr.
-Only DuckDB runs this path today; the dialect hooks keep PostgreSQL (and later Spark) cheap to add.
+The SQL is written once; the engine's SqlDialect (leadops.warehouse.dialect, `warehouse.sql`) renders the few
+phrases that differ, so DuckDB and PostgreSQL compute the same values bit for bit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from leadops import expr
@@ -27,11 +27,13 @@ from leadops.settings.features import (
     DerivedFeature,
     FeaturesSpec,
 )
+from leadops.warehouse.dialect import DUCKDB_SQL, NUMBER_PATTERN, SqlDialect
+
+__all__ = ["DUCKDB", "NUMBER_PATTERN", "SqlDialect", "derived_layers", "feature_sql", "qi", "ql", "ts_literal"]
 
 US_PER_DAY = 86_400_000_000
 DECAY_SCALE = 1_000_000_000
 VALUE_SCALE = 1_000_000
-NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 def qi(name: str) -> str:
@@ -51,54 +53,7 @@ def ts_literal(value: datetime) -> str:
     return f"TIMESTAMP '{value.isoformat(sep=' ', timespec='microseconds')}'"
 
 
-@dataclass(frozen=True)
-class SqlDialect:
-    """The few phrases that differ between engines."""
-
-    name: str = "duckdb"
-
-    @property
-    def double(self) -> str:
-        """The double-precision type word."""
-        return "DOUBLE" if self.name == "duckdb" else "DOUBLE PRECISION"
-
-    def epoch_us(self, ts: str) -> str:
-        """Microseconds since the epoch as a 64-bit integer."""
-        if self.name == "duckdb":
-            return f"epoch_us({ts})"
-        return f"CAST(round(extract(epoch FROM {ts}) * 1000000) AS BIGINT)"
-
-    def json_number(self, col: str, key: str) -> str:
-        """A JSON key as DOUBLE: numbers as they are, booleans 1/0, numeric-looking text parsed, else NULL."""
-        if self.name == "duckdb":
-            path = ql(f'$."{key}"')
-            text = f"json_extract_string({col}, {path})"
-            kind = f"json_type({col}, {path})"
-            return (
-                f"(CASE {kind} WHEN 'BOOLEAN' THEN (CASE WHEN {text} = 'true' THEN 1.0 ELSE 0.0 END) "
-                f"WHEN 'BIGINT' THEN CAST({text} AS DOUBLE) WHEN 'UBIGINT' THEN CAST({text} AS DOUBLE) "
-                f"WHEN 'DOUBLE' THEN CAST({text} AS DOUBLE) WHEN 'HUGEINT' THEN CAST({text} AS DOUBLE) "
-                f"WHEN 'VARCHAR' THEN (CASE WHEN regexp_full_match({text}, {ql(NUMBER_PATTERN)}) "
-                f"THEN CAST({text} AS DOUBLE) END) END)"
-            )
-        text = f"({col} ->> {ql(key)})"
-        kind = f"jsonb_typeof({col} -> {ql(key)})"
-        return (
-            f"(CASE {kind} WHEN 'boolean' THEN (CASE WHEN {text} = 'true' THEN 1.0 ELSE 0.0 END) "
-            f"WHEN 'number' THEN CAST({text} AS DOUBLE PRECISION) "
-            f"WHEN 'string' THEN (CASE WHEN {text} ~ {ql(NUMBER_PATTERN)} "
-            f"THEN CAST({text} AS DOUBLE PRECISION) END) "
-            "END)"
-        )
-
-    def json_text(self, col: str, key: str) -> str:
-        """A JSON key as text (NULL when absent or JSON null)."""
-        if self.name == "duckdb":
-            return f"json_extract_string({col}, {ql(f'$.{chr(34)}{key}{chr(34)}')})"
-        return f"({col} ->> {ql(key)})"
-
-
-DUCKDB = SqlDialect("duckdb")
+DUCKDB = DUCKDB_SQL
 
 
 def _type_filter(types: list[str], codes: dict[str, int]) -> str:
@@ -146,7 +101,8 @@ def _activity_aggregate(f: ActivityFeature, d: SqlDialect, codes: dict[str, int]
     if f.agg == "recency":
         return f"min(dt) FILTER (WHERE {cond})"
     if f.agg == "decayed_sum":
-        weight = f"pow(0.5, dt / {float(US_PER_DAY)!r} / {float(f.half_life_days or 1)!r})"
+        days = f"CAST(dt AS {d.double}) / {float(US_PER_DAY)!r} / {float(f.half_life_days or 1)!r}"
+        weight = f"pow(CAST(0.5 AS {d.double}), {days})"
         return f"sum(CAST(floor({weight} * {float(DECAY_SCALE)!r} + 0.5) AS BIGINT)) FILTER (WHERE {cond})"
     return f"sum(CAST(floor(v * {float(VALUE_SCALE)!r} + 0.5) AS BIGINT)) FILTER (WHERE {cond})"
 
@@ -156,7 +112,7 @@ def _activity_final(f: ActivityFeature, col: str, d: SqlDialect) -> str:
     if f.agg == "count":
         return f"CAST(coalesce({col}, 0) AS {d.double})"
     if f.agg == "exists":
-        return f"(CASE WHEN coalesce({col}, 0) > 0 THEN 1.0 ELSE 0.0 END)"
+        return f"CAST((CASE WHEN coalesce({col}, 0) > 0 THEN 1.0 ELSE 0.0 END) AS {d.double})"
     if f.agg == "recency":
         return f"(CAST({col} AS {d.double}) / {float(US_PER_DAY)!r})"
     scale = DECAY_SCALE if f.agg == "decayed_sum" else VALUE_SCALE
@@ -166,6 +122,8 @@ def _activity_final(f: ActivityFeature, col: str, d: SqlDialect) -> str:
 def _attribute(f: AttributeFeature, spec: FeaturesSpec, d: SqlDialect) -> str:
     table = "l" if f.source == "lead" else "c"
     if f.type in ("numeric", "boolean"):
+        if f.column is not None and f.type == "boolean":
+            return d.flag_number(f"{table}.{qi(f.column)}")
         if f.column is not None:
             return f"CAST({table}.{qi(f.column)} AS {d.double})"
         return d.json_number(f"{table}.attributes", f.key or "")
@@ -199,7 +157,7 @@ def feature_sql(
     if not per_lead and as_of is None:
         raise FeatureError("feature_sql needs an as_of time or a population with its own as_of column")
     now = "p.as_of" if per_lead else ts_literal(as_of)  # type: ignore[arg-type]
-    ctes = [f"pop AS (SELECT lead_id{', as_of' if per_lead else ''} FROM {population})"]
+    ctes = [f"pop AS (SELECT lead_id{', as_of' if per_lead else ''} FROM {population} src)"]
     if acts:
         all_types = sorted({t for f in acts for t in f.types}) if all(f.types for f in acts) else []
         windows = [f.window_us() for f in acts]
@@ -250,7 +208,7 @@ def feature_sql(
         items = ",\n    ".join(f"{text} AS {qi(name)}" for name, text in layer)
         ctes.append(f"d{i} AS (SELECT *,\n    {items}\n  FROM {'base' if i == 1 else f'd{i - 1}'})")
     final = ["lead_id"] + (["as_of"] if per_lead else []) + [qi(f.name) for f in spec.definitions]
-    order = "lead_id, as_of" if per_lead else "lead_id"
+    order = d.text_order("lead_id") + (", as_of" if per_lead else "")
     last = f"d{len(layers)}" if layers else "base"
     return "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(final) + f"\nFROM {last} ORDER BY {order}"
 

@@ -105,9 +105,9 @@ class _Policy:
     over: str
 
 
-def _policy(p: RoutingPlan) -> _Policy:
+def _policy(p: RoutingPlan, lead_key: str = "lead_id") -> _Policy:
     t = p.mql_threshold
-    order = "score DESC NULLS LAST, raw DESC NULLS LAST, lead_id"
+    order = f"score DESC NULLS LAST, raw DESC NULLS LAST, {lead_key}"
     if p.spec.policy == "expected_value":
         b = p.business
         formula = f"probability x {_fmt(b.value_per_conversion)} - {_fmt(b.cost_per_contact)}"
@@ -188,7 +188,7 @@ def route_run(
 ) -> None:
     """Insert the run's lead_scores rows (ranked, routed, each with its route reason) from its staged scores."""
     spec, business = routing.spec, routing.business
-    pol = _policy(routing)
+    pol = _policy(routing, warehouse.sql.text_order("lead_id"))
     partition, joins, join_params, within, within_params, new_rep = _capacity(business)
     if spec.assign_to_owner:  # the CRM's owner of the lead takes it; capacity still counts per territory / rep
         new_rep = f"coalesce(k.owner, {new_rep})"
@@ -223,6 +223,7 @@ def route_run(
     else:
         mql_column, mql_column_params = "route = 'sales'", []
     b = business
+    lead_order = warehouse.sql.text_order("l.lead_id")
     ev_sql = "s.probability * ? - ?"
     ev_params: list[Any] = [b.value_per_conversion, b.cost_per_contact]
     sql = f"""
@@ -232,7 +233,7 @@ INSERT INTO lead_scores (run_id, lead_id, as_of, model_version, score, probabili
 WITH base AS (
     SELECT l.lead_id, coalesce(l.region, 'unknown') AS region, l.do_not_call, l.do_not_email, ld.owner,
            s.score, s.probability, s.grade, s.raw, s.fit_score, s.engagement_score, s.reasons, s.reason_text,
-           ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, s.raw DESC NULLS LAST, l.lead_id) AS score_rank,
+           ROW_NUMBER() OVER (ORDER BY s.score DESC NULLS LAST, s.raw DESC NULLS LAST, {lead_order}) AS score_rank,
            100.0 * CUME_DIST() OVER (ORDER BY s.score) AS percentile,
            {ev_sql} AS expected_value,
            {fresh_sql} AS fresh

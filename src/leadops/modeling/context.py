@@ -81,15 +81,11 @@ def _lookup(warehouse: Warehouse, stage: pd.DataFrame) -> pd.DataFrame:
     lead_sql = "SELECT l.lead_id, l.lead_source, l.region, l.country, l.job_level, l.department, l.attributes, "
     account_sql = "a.industry AS account_industry, a.region AS account_region, a.employees"
     sql = f"{lead_sql}{account_sql} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id"
-    if warehouse.dialect == "duckdb":
-        con = warehouse.duckdb()
-        con.register("_group_ids", stage)
-        try:
-            return con.sql(f"{sql} JOIN _group_ids g ON g.lead_id = l.lead_id").to_df()
-        finally:
-            con.unregister("_group_ids")
-    table = warehouse.df(sql)
-    return table[table["lead_id"].isin(set(stage["lead_id"]))]
+    import pyarrow as pa
+
+    ids = pa.table({"lead_id": pa.array(stage["lead_id"].astype(str).tolist(), pa.string())})
+    with warehouse.staged(ids) as view:
+        return warehouse.df(f"{sql} JOIN {view} g ON g.lead_id = l.lead_id")
 
 
 def build_context(settings: Settings, warehouse: Warehouse) -> ModelContext:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -23,6 +25,8 @@ from leadops.errors import NotFoundError
 from leadops.monitoring.alerts import Alert, Delivery, deliver
 from leadops.monitoring.drift import Kind
 from leadops.monitoring.errors import MonitoringError
+from leadops.monitoring.html import write_monitoring
+from leadops.monitoring.performance import Cohort, cohorts
 from leadops.monitoring.report import SCORE, FeatureDrift, drift_report
 from leadops.registry.loading import load_artifact_dir
 from leadops.settings.monitoring import MonitoringSettings
@@ -45,6 +49,8 @@ class MonitorResult:
     drift: list[FeatureDrift]
     alerts: list[Alert] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    performance: list[Cohort] = field(default_factory=list)
+    report: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """`monitor --json`: run, sample sizes, drift per feature (and the score), alerts."""
@@ -61,6 +67,8 @@ class MonitorResult:
             "drift": {d.feature: d.to_dict() for d in self.drift},
             "alerts": [a.to_dict() for a in self.alerts],
             "deliveries": [d.to_dict() for d in self.deliveries],
+            "performance": [c.to_dict() for c in self.performance],
+            "report": None if self.report is None else str(self.report),
         }
 
 
@@ -165,6 +173,36 @@ def alerts_for(run_id: str, drift: list[FeatureDrift], settings: MonitoringSetti
     return out
 
 
+def performance_alerts(
+    run_id: str, weeks: list[Cohort], inputs_drifted: bool, settings: MonitoringSettings
+) -> list[Alert]:
+    """The newest mature cohort's AUC against the earlier ones: a drop is concept drift when the inputs held."""
+    aucs = [(c.week, float(c.realised["auc"])) for c in weeks if c.mature and c.realised and c.realised.get("auc")]
+    if len(aucs) < 3:
+        return []
+    (week, latest), earlier = aucs[-1], [a for _, a in aucs[:-1]]
+    usual = float(np.median(earlier))
+    if latest >= usual - settings.auc_drop:
+        return []
+    kind = "performance_drop" if inputs_drifted else "concept_drift"
+    why = "while the inputs drifted" if inputs_drifted else "while the inputs are stable (concept drift)"
+    return [
+        Alert(
+            alert_id=f"{run_id}:{kind}:auc",
+            kind=kind,
+            feature=None,
+            severity="critical",
+            stat="auc",
+            value=latest,
+            threshold=usual - settings.auc_drop,
+            message=(
+                f"the cohort of {week:%Y-%m-%d} ranks at AUC {latest:.3f}, below the earlier cohorts' median "
+                f"{usual:.3f} by more than {settings.auc_drop:g}, {why}"
+            ),
+        )
+    ]
+
+
 def _store(warehouse: Warehouse, result: MonitorResult) -> None:
     now = utcnow()
     stats = [(d, name, s) for d in result.drift for name, s in d.stats.items()]
@@ -212,14 +250,40 @@ def _store(warehouse: Warehouse, result: MonitorResult) -> None:
             "monitored_at": pa.array([now], pa.timestamp("us")),
         }
     )
+    weeks = result.performance
+
+    def realised(c: Cohort, key: str, i: int | None = None) -> float | None:
+        value = (c.realised or {}).get(key)
+        value = value[i] if i is not None and isinstance(value, list) else value
+        return None if value is None else float(value)
+
+    cohort_rows = pa.table(
+        {
+            "run_id": [result.run_id] * len(weeks),
+            "model_version": pa.array([result.model_version] * len(weeks), pa.int32()),
+            "cohort_week": pa.array([c.week.date() for c in weeks], pa.date32()),
+            "leads": pa.array([c.leads for c in weeks], pa.int64()),
+            "mature": pa.array([c.mature for c in weeks], pa.bool_()),
+            "expected_conversion_rate": pa.array([c.expected_conversion_rate for c in weeks], pa.float64()),
+            "expected_auc": pa.array([c.expected_auc for c in weeks], pa.float64()),
+            "conversion_rate": pa.array([realised(c, "conversion_rate") for c in weeks], pa.float64()),
+            "auc": pa.array([realised(c, "auc") for c in weeks], pa.float64()),
+            "auc_low": pa.array([realised(c, "auc_ci", 0) for c in weeks], pa.float64()),
+            "auc_high": pa.array([realised(c, "auc_ci", 1) for c in weeks], pa.float64()),
+            "ece": pa.array([realised(c, "ece") for c in weeks], pa.float64()),
+            "captured_at_capacity": pa.array([realised(c, "captured_at_capacity") for c in weeks], pa.float64()),
+        }
+    )
     with warehouse.transaction():
-        for table in ("drift_results", "alerts", "monitor_runs"):
+        for table in ("drift_results", "alerts", "monitor_runs", "cohort_performance"):
             warehouse.execute(f"DELETE FROM {table} WHERE run_id = ?", [result.run_id])
         warehouse.insert("monitor_runs", run_row)
         if len(drift_rows):
             warehouse.insert("drift_results", drift_rows)
         if len(alert_rows):
             warehouse.insert("alerts", alert_rows)
+        if len(cohort_rows):
+            warehouse.insert("cohort_performance", cohort_rows)
 
 
 def monitor(
@@ -256,7 +320,19 @@ def monitor(
         run_leads=total,
         drift=drift,
     )
-    result = replace(result, alerts=alerts_for(rid, drift, settings.monitoring))
+    weeks = cohorts(settings, warehouse, version, when)
+    inputs_drifted = any(d.drifted for d in drift if d.feature != SCORE)
+    result = replace(
+        result,
+        alerts=[
+            *alerts_for(rid, drift, settings.monitoring),
+            *performance_alerts(rid, weeks, inputs_drifted, settings.monitoring),
+        ],
+        performance=weeks,
+    )
     _store(warehouse, result)
-    sent = deliver(warehouse, result.alerts, settings.monitoring.webhook, run_id=rid, as_of=when)
-    return replace(result, deliveries=sent)
+    report = write_monitoring(
+        settings.path(settings.evaluation.report_dir) / f"monitoring-v{version}.html", warehouse, version
+    )
+    sent = deliver(warehouse, result.alerts, settings.monitoring.webhook, run_id=rid, as_of=when, report=str(report))
+    return replace(result, deliveries=sent, report=report)

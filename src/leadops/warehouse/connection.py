@@ -19,7 +19,7 @@ import pyarrow as pa
 from leadops.errors import WarehouseError, WarehouseLockedError
 from leadops.redaction import redact_text, redact_url
 from leadops.warehouse import migrator
-from leadops.warehouse.dialect import Dialect, placeholders, render
+from leadops.warehouse.dialect import SQL_DIALECTS, Dialect, SqlDialect, placeholders, render
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CANONICAL_TABLES = ("accounts", "leads", "activities", "outcomes")
@@ -58,6 +58,7 @@ class Warehouse:
                 f"warehouse url '{redact(url)}' is not understood",
                 hint="use duckdb:///relative/or/absolute/path.duckdb or postgresql://user:pass@host/db",
             )
+        self.sql: SqlDialect = SQL_DIALECTS[self.dialect]
 
     # ----------------------------------------------------------------- opening
     def _open_duckdb(self, url: str, base_dir: Path | None) -> None:
@@ -166,16 +167,79 @@ class Warehouse:
                 return self._duck.sql(sql, params=list(params) if params else None).to_arrow_table()
             with self._pg.cursor() as cur:
                 cur.execute(placeholders(sql, "postgres") if params else sql, params or None)
-                names = [d.name for d in cur.description or []]
+                described = [(d.name, d.type_code) for d in cur.description or []]
                 data = cur.fetchall()
-            columns = {name: _plain([row[i] for row in data]) for i, name in enumerate(names)}
-            return pa.table(columns)
+            return _pg_table(described, data)
         except Exception as exc:
             raise WarehouseError(f"warehouse query failed: {exc}".strip(), hint=_first_line(sql)) from exc
 
     def df(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run a query and return a pandas DataFrame."""
         return self.arrow(sql, params).to_pandas()
+
+    @contextlib.contextmanager
+    def staged(self, data: pa.Table) -> Iterator[str]:
+        """Arrow rows as a relation SQL can join for the length of the block (DuckDB: a registered view;
+        PostgreSQL: a typed temporary table loaded by COPY); yields its name."""
+        name = f"_leadops_rel_{os.getpid()}_{next(_STAGE_SEQ)}"
+        if self.dialect == "duckdb":
+            self._duck.register(name, data)
+            try:
+                yield name
+            finally:
+                self._duck.unregister(name)
+            return
+        cols = ", ".join(f"{quote_ident(f.name)} {_pg_type(f.type)}" for f in data.schema)
+        try:
+            self._pg.execute(f"CREATE TEMP TABLE {name} ({cols})")
+            self._pg_copy(name, data)
+            self._pg.execute(f"ANALYZE {name}")
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                self._pg.execute(f"DROP TABLE IF EXISTS {name}")
+            raise WarehouseError(f"staging {data.num_rows} rows for a query failed: {exc}".strip()) from exc
+        try:
+            yield name
+        finally:
+            self._pg.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def copy_to(self, sql: str, target: Path, fmt: str) -> None:
+        """Write a query's rows to a CSV (with header) or zstd Parquet file, streamed (flat memory)."""
+        if fmt not in ("csv", "parquet"):
+            raise WarehouseError(f"copy_to: format must be csv or parquet, got {fmt!r} (file {target})")
+        if self.dialect == "duckdb":
+            options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
+            path = "'" + str(target).replace("'", "''") + "'"
+            self.execute(f"COPY ({sql}) TO {path} ({options})")
+            return
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
+        try:
+            with self._pg.transaction(), self._pg.cursor(name=f"leadops_copy_{next(_STAGE_SEQ)}") as cur:
+                cur.execute(sql)
+                while True:
+                    data = cur.fetchmany(COPY_BATCH)
+                    described = [(d.name, d.type_code) for d in cur.description or []]
+                    if not data and writer is not None:
+                        break
+                    table = _pg_table(described, data)
+                    if writer is None:
+                        schema = table.schema
+                        writer = (
+                            pacsv.CSVWriter(str(target), schema)
+                            if fmt == "csv"
+                            else pq.ParquetWriter(str(target), schema, compression="zstd")
+                        )
+                    writer.write_table(table.cast(schema))
+                    if not data:
+                        break
+        except Exception as exc:
+            raise WarehouseError(f"writing {target} failed: {exc}".strip(), hint=_first_line(sql)) from exc
+        finally:
+            if writer is not None:
+                writer.close()
 
     def duckdb(self) -> Any:
         """The raw DuckDB connection, for set-based work that stays inside DuckDB (feature SQL, exports)."""
@@ -328,6 +392,25 @@ class Warehouse:
         """Insert rows, replacing any row with the same key: re-loading the same data changes nothing."""
         return self._merge(table, data, key=list(key))
 
+    def update(self, table: str, data: pa.Table, key: Sequence[str]) -> int:
+        """Set the given columns of existing rows matched on `key` (PostgreSQL checks NOT NULL columns of an
+        upsert's proposed row before its conflict, so a partial upsert cannot fill in columns there)."""
+        if data.num_rows == 0:
+            return 0
+        target = self.columns(table)
+        unknown = [c for c in data.column_names if c not in target]
+        if not target or unknown:
+            raise WarehouseError(
+                f"update of '{table}': columns {unknown or data.column_names} not in it ({list(target)})"
+            )
+        sets = [c for c in data.column_names if c not in key]
+        assign = ", ".join(
+            f"{quote_ident(c)} = CAST(s.{quote_ident(c)} AS {_cast_type(target[c], self.dialect)})" for c in sets
+        )
+        match = " AND ".join(f"{quote_ident(table)}.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
+        with self.staged(data) as rel:
+            return self.changed(f"UPDATE {quote_ident(table)} SET {assign} FROM {rel} s WHERE {match}")
+
     def _merge(self, table: str, data: pa.Table, key: list[str] | None) -> int:
         if data.num_rows == 0:
             return 0
@@ -361,13 +444,15 @@ class Warehouse:
             return data.num_rows
         return self._pg_merge(table, data.select(names), cols, casts, conflict)
 
-    def _pg_merge(self, table: str, data: pa.Table, cols: str, casts: str, conflict: str) -> int:
-        import pyarrow.csv as pacsv
+    def _pg_copy(self, relation: str, data: pa.Table) -> None:
+        """COPY Arrow rows into an existing PostgreSQL table (values as text PostgreSQL parses back exactly)."""
+        cols = ", ".join(quote_ident(c) for c in data.column_names)
+        with self._pg.cursor() as cur, cur.copy(f"COPY {relation} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(_csv_bytes(data))
 
+    def _pg_merge(self, table: str, data: pa.Table, cols: str, casts: str, conflict: str) -> int:
         stage = f"_leadops_stage_{os.getpid()}_{next(_STAGE_SEQ)}"
-        buffer = io.BytesIO()
-        text_cols = pa.table({n: _as_text(data.column(n)) for n in data.column_names})
-        pacsv.write_csv(text_cols, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        buffer = io.BytesIO(_csv_bytes(data))
         stage_cols = ", ".join(f"{quote_ident(c)} TEXT" for c in data.column_names)
         try:
             with self._pg.transaction(), self._pg.cursor() as cur:
@@ -378,6 +463,62 @@ class Warehouse:
         except Exception as exc:
             raise WarehouseError(f"writing {data.num_rows} rows to '{table}' failed: {exc}") from exc
         return data.num_rows
+
+
+COPY_BATCH = 100_000
+
+# PostgreSQL type OIDs -> Arrow types, so an all-NULL column keeps its type (numeric and others are inferred)
+_PG_ARROW: dict[int, pa.DataType] = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int16(),
+    23: pa.int32(),
+    25: pa.string(),
+    114: pa.string(),
+    700: pa.float32(),
+    701: pa.float64(),
+    1042: pa.string(),
+    1043: pa.string(),
+    1114: pa.timestamp("us"),
+    3802: pa.string(),
+}
+
+
+def _pg_table(described: list[tuple[str, int]], data: list[tuple[Any, ...]]) -> pa.Table:
+    """PostgreSQL rows as an Arrow table, typed by the result's column types."""
+    arrays = []
+    for i, (_, oid) in enumerate(described):
+        values = _plain([row[i] for row in data])
+        kind = _PG_ARROW.get(oid)
+        arrays.append(pa.array(values, kind) if kind is not None else pa.array(values))
+    return pa.Table.from_arrays(arrays, names=[name for name, _ in described])
+
+
+def _pg_type(kind: pa.DataType) -> str:
+    """The PostgreSQL column type holding an Arrow type's values exactly."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "TEXT"
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMP"
+    if pa.types.is_boolean(kind):
+        return "BOOLEAN"
+    if pa.types.is_integer(kind):
+        return "BIGINT"
+    if pa.types.is_floating(kind):
+        return "DOUBLE PRECISION"
+    if pa.types.is_date(kind):
+        return "DATE"
+    raise WarehouseError(f"cannot stage an Arrow column of type {kind} in PostgreSQL (expected text, number, time)")
+
+
+def _csv_bytes(data: pa.Table) -> bytes:
+    """Rows as header-less CSV, NULL unquoted-empty and strings quoted (so '' stays an empty string)."""
+    import pyarrow.csv as pacsv
+
+    buffer = io.BytesIO()
+    text_cols = pa.table({n: _as_text(data.column(n)) for n in data.column_names})
+    pacsv.write_csv(text_cols, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    return buffer.getvalue()
 
 
 def _plain(values: list[Any]) -> list[Any]:

@@ -1,0 +1,168 @@
+"""The monitoring report: drift per feature over time, the score by run, performance by cohort, alerts.
+
+One offline HTML file (inline SVG, no JavaScript, no CDN), written by `leadops monitor` beside the evaluation
+reports, from what the monitoring tables hold for the model version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from leadops.evaluation.report import render_template
+from leadops.evaluation.svg import Series, line_chart
+from leadops.warehouse import Warehouse
+
+TOP_FEATURES = 6
+
+
+@dataclass
+class Cell:
+    """One feature on one run: its PSI and the statistics that reached their thresholds."""
+
+    psi: float | None = None
+    drifted: bool = False
+    stats: list[str] = field(default_factory=list)
+
+    @property
+    def by(self) -> str:
+        """The statistics that flagged it, for the cell's tooltip."""
+        return ", ".join(self.stats)
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    """One row of the drift table: a feature across the monitored runs."""
+
+    name: str
+    cells: list[Cell]
+
+
+def _runs(warehouse: Warehouse, version: int) -> list[dict[str, Any]]:
+    rows = warehouse.rows(
+        "SELECT run_id, as_of, reference FROM monitor_runs WHERE model_version = ? ORDER BY as_of, run_id", [version]
+    )
+    return [{"run_id": r[0], "as_of": r[1].date().isoformat(), "at": r[1], "reference": r[2]} for r in rows]
+
+
+def _score_quantiles(warehouse: Warehouse, run_ids: list[str]) -> dict[str, list[float | None]]:
+    """10th, 50th and 90th percentile of each run's published scores."""
+    out: dict[str, list[float | None]] = {"p10": [], "p50": [], "p90": []}
+    for run_id in run_ids:
+        table = warehouse.arrow("SELECT score FROM lead_scores WHERE run_id = ? AND score IS NOT NULL", [run_id])
+        values = np.asarray(table.column("score").to_numpy(zero_copy_only=False), dtype=float)
+        found = np.quantile(values, [0.1, 0.5, 0.9]).tolist() if values.size else [None, None, None]
+        for key, value in zip(out, found, strict=True):
+            out[key].append(value)
+    return out
+
+
+def render_monitoring(warehouse: Warehouse, version: int) -> str:
+    """The report of one model version's monitored runs, as HTML text."""
+    runs = _runs(warehouse, version)
+    ids = [r["run_id"] for r in runs]
+    marks = ", ".join("?" for _ in ids) or "NULL"
+    drift = warehouse.rows(
+        f"SELECT run_id, feature, stat, value, drifted FROM drift_results WHERE run_id IN ({marks})", ids
+    )
+    found: dict[str, dict[str, Cell]] = {}
+    for run_id, feature, stat, value, drifted in drift:
+        cell = found.setdefault(str(feature), {}).setdefault(str(run_id), Cell())
+        if stat == "psi":
+            cell.psi = None if value is None else float(value)
+        if drifted:
+            cell.drifted = True
+            cell.stats.append(str(stat))
+    features = [
+        FeatureRow(name, [found[name].get(i, Cell()) for i in ids])
+        for name in sorted(found, key=lambda n: (n != "score", n))
+    ]
+    xs: list[float | None] = list(range(1, len(ids) + 1))
+    worst = sorted((f for f in features if f.name != "score"), key=lambda f: -max((c.psi or 0.0) for c in f.cells))[
+        :TOP_FEATURES
+    ]
+    drift_chart = line_chart(
+        [Series(f.name, xs, [c.psi for c in f.cells], markers=True) for f in worst],
+        title="PSI of the most moved features, by monitored run",
+        x_label="monitored run (oldest first)",
+        y_label="PSI",
+    )
+    drifted_count: list[float | None] = [
+        float(sum(1 for f in features if f.name != "score" and f.cells[i].drifted)) for i in range(len(ids))
+    ]
+    drifted_chart = line_chart(
+        [Series("features drifted", xs, drifted_count, markers=True)],
+        title="Features that drifted, by run",
+        x_label="monitored run (oldest first)",
+        y_label="features",
+    )
+    q = _score_quantiles(warehouse, ids)
+    score_chart = line_chart(
+        [
+            Series("90th percentile", xs, q["p90"], dashed=True),
+            Series("median", xs, q["p50"], markers=True),
+            Series("10th percentile", xs, q["p10"], dashed=True),
+        ],
+        title="Score distribution by run",
+        x_label="monitored run (oldest first)",
+        y_label="score (0-100)",
+    )
+    latest = ids[-1] if ids else None
+    cohort_rows = warehouse.rows(
+        "SELECT cohort_week, leads, mature, expected_conversion_rate, expected_auc, conversion_rate, auc, auc_low, "
+        "auc_high, ece, captured_at_capacity FROM cohort_performance WHERE run_id = ? ORDER BY cohort_week",
+        [latest],
+    )
+    keys = (
+        "week",
+        "leads",
+        "mature",
+        "expected_conversion_rate",
+        "expected_auc",
+        "conversion_rate",
+        "auc",
+        "auc_low",
+        "auc_high",
+        "ece",
+        "captured_at_capacity",
+    )
+    cohorts = [dict(zip(keys, r, strict=True)) for r in cohort_rows]
+    cx = list(range(1, len(cohorts) + 1))
+    cohort_chart = line_chart(
+        [
+            Series("realised AUC", cx, [c["auc"] for c in cohorts], markers=True),
+            Series("expected AUC", cx, [c["expected_auc"] for c in cohorts], dashed=True),
+        ],
+        title="AUC by cohort: realised once mature, expected from the probabilities",
+        x_label="lead-created week (oldest first)",
+        y_label="AUC",
+    )
+    alerts = warehouse.rows(
+        f"SELECT as_of, severity, message FROM alerts WHERE run_id IN ({marks}) ORDER BY as_of, alert_id", ids
+    )
+    return render_template(
+        "monitoring.html.j2",
+        title=f"Monitoring: model version {version}",
+        version=version,
+        reference=runs[-1]["reference"] if runs else "none",
+        written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        runs=runs,
+        features=features,
+        drift_chart=drift_chart,
+        drifted_chart=drifted_chart,
+        score_chart=score_chart,
+        cohort_chart=cohort_chart,
+        cohorts=cohorts,
+        alerts=[{"as_of": a[0].date().isoformat(), "severity": a[1], "message": a[2]} for a in alerts],
+    )
+
+
+def write_monitoring(path: Path, warehouse: Warehouse, version: int) -> Path:
+    """Render and write the report; returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_monitoring(warehouse, version), encoding="utf-8")
+    return path

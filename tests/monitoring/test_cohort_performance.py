@@ -1,0 +1,87 @@
+"""Performance by weekly cohort: realised once labels mature, estimated from calibrated probabilities before."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from leadops.config import load
+from leadops.monitoring.performance import cohorts, expected_auc
+from leadops.warehouse.connection import open_warehouse
+
+
+def _brute(p: np.ndarray, s: np.ndarray) -> float:
+    num = den = 0.0
+    for i, j in product(range(len(p)), repeat=2):
+        if i == j:
+            continue
+        w = p[i] * (1 - p[j])
+        den += w
+        num += w * (1.0 if s[i] > s[j] else 0.5 if s[i] == s[j] else 0.0)
+    return num / den
+
+
+def test_expected_auc_is_the_closed_form_pair_sum_with_ties() -> None:
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        p = rng.uniform(0.01, 0.9, 40)
+        s = np.round(rng.uniform(0, 10, 40))  # ties on purpose
+        assert expected_auc(p, s) == pytest.approx(_brute(p, s), rel=1e-12)
+
+
+def test_with_certain_outcomes_the_expected_auc_is_the_auc() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    s = rng.normal(y, 1.0)
+    assert expected_auc(y.astype(float), s) == pytest.approx(roc_auc_score(y, s), rel=1e-12)
+
+
+def test_for_a_calibrated_model_the_estimate_tracks_the_realised_auc() -> None:
+    rng = np.random.default_rng(4)
+    p = 1 / (1 + np.exp(-rng.normal(-2, 1.2, 5000)))
+    realised = [roc_auc_score(rng.random(p.size) < p, p) for _ in range(40)]
+    assert expected_auc(p, p) == pytest.approx(float(np.mean(realised)), abs=0.005)
+
+
+def test_cohorts_of_the_monitored_company_have_estimates_and_mature_realised_figures(monitored: Path) -> None:
+    settings = load(monitored)
+    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
+        version = int(wh.rows("SELECT max(model_version) FROM score_runs WHERE status = 'published'")[0][0])
+        early = cohorts(settings, wh, version, datetime(2025, 9, 10))
+        late = cohorts(settings, wh, version, datetime(2026, 9, 1))
+    assert early and all(not c.mature and c.realised is None for c in early)
+    assert [c.week for c in early] == sorted(c.week for c in early)
+    assert late and all(c.mature for c in late)
+    big = [c for c in late if c.realised is not None and c.realised["positives"] >= 2]
+    assert big, [(c.week, c.leads, c.mature, c.realised and c.realised["positives"]) for c in late]
+    for c in big:
+        assert c.expected_conversion_rate is not None and c.expected_auc is not None
+        assert 0.0 <= c.realised["conversion_rate"] <= 1.0 and c.realised["auc"] is not None
+        low, high = c.realised["auc_ci"]
+        assert low <= c.realised["auc"] <= high
+    assert sum(c.leads for c in late) > 500
+
+
+def test_a_falling_cohort_auc_is_concept_drift_when_the_inputs_held() -> None:
+    from leadops.monitoring.monitor import performance_alerts
+    from leadops.monitoring.performance import Cohort
+    from leadops.settings.monitoring import MonitoringSettings
+
+    def week(day: int, auc: float | None, mature: bool = True) -> Cohort:
+        realised = None if auc is None else {"auc": auc}
+        return Cohort(datetime(2025, 3, day), 400, mature, 0.05, 0.8, realised)
+
+    steady = [week(3, 0.80), week(10, 0.79), week(17, 0.81), week(24, 0.78)]
+    assert performance_alerts("r", steady, False, MonitoringSettings()) == []
+    fallen = [*steady[:3], week(24, 0.70), week(31, None, mature=False)]
+    (alert,) = performance_alerts("r", fallen, False, MonitoringSettings())
+    assert alert.kind == "concept_drift" and alert.value == 0.70 and alert.threshold == pytest.approx(0.80 - 0.05)
+    (moved,) = performance_alerts("r", fallen, True, MonitoringSettings())
+    assert moved.kind == "performance_drop"
+    assert performance_alerts("r", fallen, False, MonitoringSettings(auc_drop=0.2)) == []
+    assert performance_alerts("r", fallen[:2], False, MonitoringSettings()) == []  # too few mature cohorts
