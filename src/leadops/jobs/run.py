@@ -100,6 +100,7 @@ def score_job(
     model_name = settings.registry.model_name
     champion_ref = resolve_champion(source, model_name)
     challenger_refs = source.challengers() if ops.scoring.shadow else []
+    notes = source_warnings(source)  # e.g. the registry was unreachable: scored with the cached champion
     challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
     fitted: dict[int, Any] = {}
     feature_problems: dict[int, str] = {}
@@ -123,6 +124,7 @@ def score_job(
         existing = ledger.get_run(warehouse, run_id)
         if existing is not None and existing.status == "published":
             done = _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
+            done.warnings = [*notes, *done.warnings]
             return with_checks(done, routing, route_summary(warehouse, run_id))
         checkpoints.reset()
         champion = (champion_ref, load_model(champion_ref))
@@ -153,6 +155,7 @@ def score_job(
                 routing,
                 fitted,
                 feature_problems,
+                notes,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
@@ -160,6 +163,12 @@ def score_job(
             raise
     result.seconds = round(time.perf_counter() - started, 3)
     return with_checks(result, routing, route_summary(warehouse, run_id))
+
+
+def source_warnings(source: ModelSource) -> list[str]:
+    """What the model source had to say about how it found the models (RegistryModels: an outage fallback)."""
+    found = getattr(source, "warnings", None)
+    return [str(w) for w in found] if isinstance(found, list) else []
 
 
 def job_operations(settings: Settings) -> Operations:
@@ -204,6 +213,7 @@ def _run(
     routing: RoutingPlan,
     fitted: dict[int, Any],
     feature_problems: dict[int, str],
+    notes: list[str],
 ) -> ScoreRunResult:
     champion_fitted = fitted.get(champion[0].version)
     tally = None
@@ -281,12 +291,16 @@ def _run(
     checkpoint("exports written")
     counts = run_counts(warehouse, run_id)
     shadow = sorted({c.version for c, _ in challengers} - set(problems))
+    warnings = list(notes)
+    if tally is not None and champion_fitted is not None:
+        warnings += tally.warnings(champion_fitted.summaries, champion[0].version)
     fields: dict[str, Any] = {
         **counts,
         "shadow_versions": ",".join(str(v) for v in shadow) or None,
         "export_csv": str(csv_path) if csv_path else None,
         "export_parquet": str(pq_path) if pq_path else None,
         "error": "; ".join(problems.values()) or None,
+        "warnings": "\n".join(warnings)[:4000] or None,
     }
     publish(warehouse, run_id, fields)
     checkpoint("published")
@@ -302,8 +316,7 @@ def _run(
         shadow,
         list(problems.values()),
     )
-    if tally is not None and champion_fitted is not None:
-        result.warnings = tally.warnings(champion_fitted.summaries, champion[0].version)
+    result.warnings = warnings
     return result
 
 
