@@ -65,3 +65,18 @@ def pg_warehouse() -> Iterator[Warehouse]:
     finally:
         wh.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         wh.close()
+
+
+@pytest.fixture(scope="module")
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL warehouse URL with a schema of its own for a whole module (dropped afterwards)."""
+    base = postgres_url()
+    assert base is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{base}{'&' if '?' in base else '?'}schema={schema}"
+    try:
+        yield url
+    finally:
+        wh = Warehouse(url)
+        wh.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        wh.close()

@@ -65,3 +65,23 @@ def test_cohorts_of_the_monitored_company_have_estimates_and_mature_realised_fig
         low, high = c.realised["auc_ci"]
         assert low <= c.realised["auc"] <= high
     assert sum(c.leads for c in late) > 500
+
+
+def test_a_falling_cohort_auc_is_concept_drift_when_the_inputs_held() -> None:
+    from leadops.monitoring.monitor import performance_alerts
+    from leadops.monitoring.performance import Cohort
+    from leadops.settings.monitoring import MonitoringSettings
+
+    def week(day: int, auc: float | None, mature: bool = True) -> Cohort:
+        realised = None if auc is None else {"auc": auc}
+        return Cohort(datetime(2025, 3, day), 400, mature, 0.05, 0.8, realised)
+
+    steady = [week(3, 0.80), week(10, 0.79), week(17, 0.81), week(24, 0.78)]
+    assert performance_alerts("r", steady, False, MonitoringSettings()) == []
+    fallen = [*steady[:3], week(24, 0.70), week(31, None, mature=False)]
+    (alert,) = performance_alerts("r", fallen, False, MonitoringSettings())
+    assert alert.kind == "concept_drift" and alert.value == 0.70 and alert.threshold == pytest.approx(0.80 - 0.05)
+    (moved,) = performance_alerts("r", fallen, True, MonitoringSettings())
+    assert moved.kind == "performance_drop"
+    assert performance_alerts("r", fallen, False, MonitoringSettings(auc_drop=0.2)) == []
+    assert performance_alerts("r", fallen[:2], False, MonitoringSettings()) == []  # too few mature cohorts

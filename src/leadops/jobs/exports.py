@@ -14,9 +14,10 @@ from leadops.warehouse import Warehouse
 
 RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
+# floor(x + 0.5): half away from zero on every engine (PostgreSQL rounds a double half to even)
 CSV_COLUMNS = (
-    "lead_id, CAST(round(score) AS INTEGER) AS score, grade, score_rank AS rank, "
-    "CAST(round(percentile) AS INTEGER) AS percentile, route, rep, "
+    "lead_id, CAST(floor(score + 0.5) AS INTEGER) AS score, grade, score_rank AS rank, "
+    "CAST(floor(percentile + 0.5) AS INTEGER) AS percentile, route, rep, "
     "coalesce(reason_text, '') AS reasons, route_reason, model_version"
 )
 PARQUET_COLUMNS = (
@@ -24,7 +25,6 @@ PARQUET_COLUMNS = (
     "engagement_score, expected_value, route, route_reason, region, rep, "
     "reason_text AS reasons, reasons AS reasons_json"
 )
-SLICE = 200_000
 
 
 def export_dir(workspace: Path, directory: str, as_of: datetime) -> Path:
@@ -32,45 +32,6 @@ def export_dir(workspace: Path, directory: str, as_of: datetime) -> Path:
     base = Path(directory)
     base = base if base.is_absolute() else workspace / base
     return base / f"{as_of:%Y-%m-%d}"
-
-
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _duckdb_copy(warehouse: Warehouse, run_id: str, columns: str, target: Path, fmt: str) -> None:
-    options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
-    sql = (
-        f"COPY (SELECT {columns} FROM lead_scores WHERE run_id = '{run_id}' ORDER BY score_rank) "
-        f"TO {_sql_path(target)} ({options})"
-    )
-    warehouse.execute(sql)
-
-
-def _sliced_write(warehouse: Warehouse, run_id: str, columns: str, target: Path, fmt: str) -> None:
-    """Any warehouse: read the run in rank slices and stream them into one file (flat memory)."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    total = int(warehouse.scalar("SELECT count(*) FROM lead_scores WHERE run_id = ?", [run_id]) or 0)
-    writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
-    try:
-        for start in range(0, max(total, 1), SLICE):
-            table = warehouse.arrow(
-                f"SELECT {columns} FROM lead_scores WHERE run_id = ? AND score_rank > ? AND score_rank <= ? "
-                "ORDER BY score_rank",
-                [run_id, start, start + SLICE],
-            )
-            if writer is None:
-                writer = (
-                    pacsv.CSVWriter(str(target), table.schema)
-                    if fmt == "csv"
-                    else pq.ParquetWriter(str(target), table.schema, compression="zstd")
-                )
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
 
 
 def write_export(warehouse: Warehouse, run_id: str, target: Path, fmt: str) -> Path:
@@ -83,10 +44,8 @@ def write_export(warehouse: Warehouse, run_id: str, target: Path, fmt: str) -> P
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     columns = CSV_COLUMNS if fmt == "csv" else PARQUET_COLUMNS
     try:
-        if warehouse.dialect == "duckdb":
-            _duckdb_copy(warehouse, run_id, columns, tmp, fmt)
-        else:
-            _sliced_write(warehouse, run_id, columns, tmp, fmt)
+        query = f"SELECT {columns} FROM lead_scores WHERE run_id = '{run_id}' ORDER BY score_rank"
+        warehouse.copy_to(query, tmp, fmt)  # the engine streams it (DuckDB COPY, PostgreSQL a server cursor)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)

@@ -49,7 +49,7 @@ def add_mql_reasons(
                 "reason_text": list(explained["reason_text"]),
             }
         )
-        warehouse.upsert("lead_scores", table, key=["run_id", "lead_id"])
+        warehouse.update("lead_scores", table, key=["run_id", "lead_id"])
         if progress is not None:
             progress("reasons", start + len(batch), len(ids))
     return len(ids)

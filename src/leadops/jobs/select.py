@@ -14,7 +14,8 @@ def stage_open_leads(warehouse: Warehouse, run_id: str, as_of: datetime, chunk_s
     marks = ", ".join("?" for _ in CLOSING_OUTCOMES)
     warehouse.execute(
         "INSERT INTO score_run_leads (run_id, lead_id, chunk, region, do_not_call, do_not_email) "
-        "SELECT ?, l.lead_id, CAST(FLOOR((ROW_NUMBER() OVER (ORDER BY l.lead_id) - 1) / ?) AS INTEGER), "
+        "SELECT ?, l.lead_id, "
+        f"CAST(FLOOR((ROW_NUMBER() OVER (ORDER BY {warehouse.sql.text_order('l.lead_id')}) - 1) / ?) AS INTEGER), "
         "coalesce(l.region, a.region), coalesce(l.do_not_call, FALSE), coalesce(l.do_not_email, FALSE) "
         "FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id "
         "WHERE (l.created_at IS NULL OR l.created_at <= ?) AND NOT EXISTS ("
@@ -33,7 +34,7 @@ def chunk_count(warehouse: Warehouse, run_id: str) -> int:
 
 def chunk_lead_ids(warehouse: Warehouse, run_id: str, chunk: int) -> list[str]:
     """The lead ids of one chunk, in lead_id order."""
-    table = warehouse.arrow(
-        "SELECT lead_id FROM score_run_leads WHERE run_id = ? AND chunk = ? ORDER BY lead_id", [run_id, chunk]
-    )
+    order = warehouse.sql.text_order("lead_id")
+    sql = f"SELECT lead_id FROM score_run_leads WHERE run_id = ? AND chunk = ? ORDER BY {order}"
+    table = warehouse.arrow(sql, [run_id, chunk])
     return [str(v) for v in table.column("lead_id").to_pylist()]

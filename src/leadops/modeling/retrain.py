@@ -87,6 +87,15 @@ def fired_triggers(
                 )
             elif policy.on_drift.on_score and bool(score_drifted):
                 fired.append(f"run {run_id}'s score distribution drifted")
+    if policy.on_performance_drop and warehouse.table_exists("alerts"):
+        drops = warehouse.rows(
+            "SELECT a.message FROM alerts a JOIN monitor_runs m ON m.run_id = a.run_id "
+            "WHERE m.model_version = ? AND a.kind IN ('performance_drop', 'concept_drift') "
+            "AND m.as_of = (SELECT max(as_of) FROM monitor_runs WHERE model_version = ?)",
+            [champion_version, champion_version],
+        )
+        if drops:
+            fired.append(f"performance fell: {drops[0][0]}")
     if policy.new_labels is not None and trained_until is not None:
         outcome = settings.training.label.outcome
         arrived = int(

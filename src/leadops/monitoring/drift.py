@@ -84,6 +84,12 @@ def present(sample: np.ndarray, kind: Kind) -> np.ndarray:
     return arr[keep].astype(str)
 
 
+def both_present(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> tuple[np.ndarray, np.ndarray] | None:
+    """The present values of both samples, or None when either has none (the statistic is then undefined)."""
+    r, c = present(ref, kind), present(cur, kind)
+    return None if r.size == 0 or c.size == 0 else (r, c)
+
+
 def _category_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Counts of every category seen in either sample, in sorted category order."""
     cats, codes = np.unique(np.concatenate([ref, cur]), return_inverse=True)
@@ -134,9 +140,10 @@ def psi_of_shares(p: np.ndarray, q: np.ndarray, smooth: float = SMOOTH) -> float
 )
 def psi(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
     """PSI with bins at the reference's deciles: the banking industry's stability measure."""
-    r, c = present(ref, kind), present(cur, kind)
-    if r.size == 0 or c.size == 0:
+    pair = both_present(ref, cur, kind)
+    if pair is None:
         return DriftValue(float("nan"))
+    r, c = pair
     rc, cc = _histograms(r, c, kind, r)
     return DriftValue(psi_of_shares(_shares(rc), _shares(cc)), detail={"bins": float(len(rc))})
 
@@ -150,9 +157,10 @@ def psi(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
 )
 def jensen_shannon(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
     """JS distance between the two histograms, bins from both samples together (so it is symmetric)."""
-    r, c = present(ref, kind), present(cur, kind)
-    if r.size == 0 or c.size == 0:
+    pair = both_present(ref, cur, kind)
+    if pair is None:
         return DriftValue(float("nan"))
+    r, c = pair
     rc, cc = _histograms(r, c, kind, np.concatenate([r, c]))
     value = float(distance.jensenshannon(_shares(rc), _shares(cc), base=2))
     return DriftValue(0.0 if not np.isfinite(value) else value)
@@ -167,9 +175,10 @@ def jensen_shannon(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
 )
 def wasserstein(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
     """How far values moved, in reference standard deviations (a constant reference: in raw units)."""
-    r, c = present(ref, kind), present(cur, kind)
-    if r.size == 0 or c.size == 0:
+    pair = both_present(ref, cur, kind)
+    if pair is None:
         return DriftValue(float("nan"))
+    r, c = pair
     raw = float(stats.wasserstein_distance(r, c))
     scale = float(np.std(r))
     return DriftValue(raw / scale if scale > 0 else raw, detail={"distance": raw, "reference_std": scale})
@@ -184,9 +193,10 @@ def wasserstein(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
 )
 def ks(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
     """The largest gap between the two empirical CDFs; the p-value as the textbook reports it."""
-    r, c = present(ref, kind), present(cur, kind)
-    if r.size == 0 or c.size == 0:
+    pair = both_present(ref, cur, kind)
+    if pair is None:
         return DriftValue(float("nan"))
+    r, c = pair
     with warnings.catch_warnings():  # SciPy falls back from the exact to the asymptotic p-value, and says so
         warnings.simplefilter("ignore", RuntimeWarning)
         result = stats.ks_2samp(r, c)
@@ -202,9 +212,10 @@ def ks(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
 )
 def chi_square(ref: np.ndarray, cur: np.ndarray, kind: Kind) -> DriftValue:
     """Cramer's V of the 2 x k table of counts, with the chi-square statistic and p-value beside it."""
-    r, c = present(ref, kind), present(cur, kind)
-    if r.size == 0 or c.size == 0:
+    pair = both_present(ref, cur, kind)
+    if pair is None:
         return DriftValue(float("nan"))
+    r, c = pair
     _, rc, cc = _category_counts(r, c)
     if len(rc) < 2:
         return DriftValue(0.0, 1.0, {"chi2": 0.0, "dof": 0.0})

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -172,6 +173,36 @@ def alerts_for(run_id: str, drift: list[FeatureDrift], settings: MonitoringSetti
     return out
 
 
+def performance_alerts(
+    run_id: str, weeks: list[Cohort], inputs_drifted: bool, settings: MonitoringSettings
+) -> list[Alert]:
+    """The newest mature cohort's AUC against the earlier ones: a drop is concept drift when the inputs held."""
+    aucs = [(c.week, float(c.realised["auc"])) for c in weeks if c.mature and c.realised and c.realised.get("auc")]
+    if len(aucs) < 3:
+        return []
+    (week, latest), earlier = aucs[-1], [a for _, a in aucs[:-1]]
+    usual = float(np.median(earlier))
+    if latest >= usual - settings.auc_drop:
+        return []
+    kind = "performance_drop" if inputs_drifted else "concept_drift"
+    why = "while the inputs drifted" if inputs_drifted else "while the inputs are stable (concept drift)"
+    return [
+        Alert(
+            alert_id=f"{run_id}:{kind}:auc",
+            kind=kind,
+            feature=None,
+            severity="critical",
+            stat="auc",
+            value=latest,
+            threshold=usual - settings.auc_drop,
+            message=(
+                f"the cohort of {week:%Y-%m-%d} ranks at AUC {latest:.3f}, below the earlier cohorts' median "
+                f"{usual:.3f} by more than {settings.auc_drop:g}, {why}"
+            ),
+        )
+    ]
+
+
 def _store(warehouse: Warehouse, result: MonitorResult) -> None:
     now = utcnow()
     stats = [(d, name, s) for d in result.drift for name, s in d.stats.items()]
@@ -289,10 +320,15 @@ def monitor(
         run_leads=total,
         drift=drift,
     )
+    weeks = cohorts(settings, warehouse, version, when)
+    inputs_drifted = any(d.drifted for d in drift if d.feature != SCORE)
     result = replace(
         result,
-        alerts=alerts_for(rid, drift, settings.monitoring),
-        performance=cohorts(settings, warehouse, version, when),
+        alerts=[
+            *alerts_for(rid, drift, settings.monitoring),
+            *performance_alerts(rid, weeks, inputs_drifted, settings.monitoring),
+        ],
+        performance=weeks,
     )
     _store(warehouse, result)
     report = write_monitoring(

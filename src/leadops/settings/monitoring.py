@@ -56,6 +56,12 @@ class MonitoringSettings(Section):
     )
     after_score: bool = Field(default=True, description="`leadops schedule` monitors each run right after scoring it")
     webhook: WebhookSpec = Field(default_factory=WebhookSpec)
+    auc_drop: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="alert when the newest mature cohort's AUC is this far below the earlier mature cohorts' median",
+    )
     critical_factor: float = Field(
         default=2.0, gt=1.0, description="a statistic this many times over its threshold makes the alert critical"
     )

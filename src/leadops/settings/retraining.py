@@ -24,6 +24,10 @@ class RetrainingSettings(Section):
     )
     every_days: int | None = Field(default=None, ge=1, description="retrain once the champion is this many days old")
     on_drift: DriftTrigger | None = Field(default=None, description="retrain on drift found by `leadops monitor`")
+    on_performance_drop: bool = Field(
+        default=False,
+        description="retrain when the champion's latest monitored run raised a performance_drop or concept_drift alert",
+    )
     new_labels: int | None = Field(
         default=None, ge=1, description="retrain once this many conversions arrived since the champion was trained"
     )

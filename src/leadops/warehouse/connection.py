@@ -392,6 +392,25 @@ class Warehouse:
         """Insert rows, replacing any row with the same key: re-loading the same data changes nothing."""
         return self._merge(table, data, key=list(key))
 
+    def update(self, table: str, data: pa.Table, key: Sequence[str]) -> int:
+        """Set the given columns of existing rows matched on `key` (PostgreSQL checks NOT NULL columns of an
+        upsert's proposed row before its conflict, so a partial upsert cannot fill in columns there)."""
+        if data.num_rows == 0:
+            return 0
+        target = self.columns(table)
+        unknown = [c for c in data.column_names if c not in target]
+        if not target or unknown:
+            raise WarehouseError(
+                f"update of '{table}': columns {unknown or data.column_names} not in it ({list(target)})"
+            )
+        sets = [c for c in data.column_names if c not in key]
+        assign = ", ".join(
+            f"{quote_ident(c)} = CAST(s.{quote_ident(c)} AS {_cast_type(target[c], self.dialect)})" for c in sets
+        )
+        match = " AND ".join(f"{quote_ident(table)}.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
+        with self.staged(data) as rel:
+            return self.changed(f"UPDATE {quote_ident(table)} SET {assign} FROM {rel} s WHERE {match}")
+
     def _merge(self, table: str, data: pa.Table, key: list[str] | None) -> int:
         if data.num_rows == 0:
             return 0
