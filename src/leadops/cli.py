@@ -165,12 +165,24 @@ def _settings(workspace: Path) -> Any:
 
 
 @contextmanager
-def _workspace_warehouse(workspace: Path) -> Iterator[tuple[Any, Any]]:
-    """The workspace's settings and an open warehouse, closed however the command ends."""
+def _workspace_warehouse(workspace: Path, wait: float = 0.0) -> Iterator[tuple[Any, Any]]:
+    """The workspace's settings and an open warehouse, closed however the command ends; `wait` seconds of retries
+    while another process holds DuckDB's file briefly (the online intake writes a lead in milliseconds)."""
+    import time
+
+    from leadops.errors import WarehouseLockedError
     from leadops.warehouse import open_warehouse
 
     settings = _settings(workspace)
-    warehouse = open_warehouse(settings.warehouse.url, settings.workspace)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            warehouse = open_warehouse(settings.warehouse.url, settings.workspace)
+            break
+        except WarehouseLockedError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
     try:
         yield settings, warehouse
     finally:
@@ -405,11 +417,47 @@ def _registry(settings: Settings, warehouse: Warehouse) -> Registry:
     return Registry(settings, warehouse)
 
 
+def _registry_offline(settings: Settings, exc: LeadOpsError, as_json: bool, ref: str | None = None) -> NoReturn:
+    """The registry is unreachable: say so, show the workspace's cached view (labelled cached), exit non-zero."""
+    from rich.markup import escape
+
+    from leadops.redaction import redact_data, redact_text
+    from leadops.registry.fallback import cached_registry
+
+    message = redact_text(str(exc))
+    view = cached_registry(settings)
+    found = None if view is None or ref is None else view.find(ref)
+    if view is None or (ref is not None and found is None):
+        what = "this workspace has no cached view of it" if view is None else f"the cache has no version {ref!r}"
+        _fail(f"{message}; {what}", exc.exit_code, as_json)
+    data: dict[str, Any] = view.to_dict()
+    if found is not None:
+        data = {**found.to_dict(), "model": view.model_name, "cached": True, "refreshed_at": view.refreshed_at}
+    if as_json:
+        body = {"ok": False, "error": message, "exit_code": exc.exit_code, "cached": data}
+        sys.stdout.write(json.dumps(redact_data(body)) + "\n")
+        raise typer.Exit(exc.exit_code)
+    title = f"{view.model_name} (CACHED {view.refreshed_at}: the registry is unreachable)"
+    table = Table(title=title)
+    for column in ("version", "scorer", "aliases", "local copy"):
+        table.add_column(column)
+    for v in view.versions if found is None else [found]:
+        table.add_row(str(v.version), str(v.scorer), ", ".join(v.aliases), "verified" if v.path else "none")
+    out.print(table)
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
 @models_app.command("list")
 def models_list(workspace: Workspace = Path("."), as_json: AsJson = False) -> None:
     """Every registered version with its scorer, aliases and headline metrics."""
+    from leadops.registry import RegistryUnavailableError
+
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        versions = [v.to_dict() for v in _registry(settings, warehouse).list_versions()]
+        try:
+            versions = [v.to_dict() for v in _registry(settings, warehouse).list_versions()]
+        except RegistryUnavailableError as exc:
+            _registry_offline(settings, exc, as_json)
     if as_json:
         emit({"model": settings.registry.model_name, "versions": versions}, True)
         return
@@ -435,8 +483,14 @@ def models_show(
     as_json: AsJson = False,
 ) -> None:
     """One version: metrics, lineage, tags, aliases."""
+    from leadops.registry import RegistryUnavailableError
+
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
-        emit(_registry(settings, warehouse).show(ref).to_dict(), as_json)
+        try:
+            shown = _registry(settings, warehouse).show(ref).to_dict()
+        except RegistryUnavailableError as exc:
+            _registry_offline(settings, exc, as_json, ref)
+        emit(shown, as_json)
 
 
 @models_app.command("promote")
@@ -568,7 +622,7 @@ def score(
             raise ConfigError(f"--engine: expected duckdb or spark, got {engine!r}")
     with (
         failures(as_json),
-        _workspace_warehouse(workspace) as (settings, warehouse),
+        _workspace_warehouse(workspace, wait=5.0) as (settings, warehouse),
         progress_bar(not as_json) as update,
     ):
         result = score_job(
@@ -579,11 +633,12 @@ def score(
             progress=lambda stage, done, total: update(stage, done / total if total else 0.0),
         )
     emit(result.to_dict(), as_json)
-    if not as_json:
-        for warning in result.warnings:
-            from rich.markup import escape
+    from rich.markup import escape
 
-            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    from leadops.redaction import redact_text
+
+    for warning in result.warnings:  # on stderr with --json too: cron logs keep them
+        err.print(f"[yellow]warning:[/] {escape(redact_text(warning))}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -107,3 +107,21 @@ def test_the_reference_sample_travels_with_the_model_bounded_and_hashed(trained:
     (path / "reference.parquet").write_bytes(b"PAR1 tampered")
     with pytest.raises(ScorerError):
         load_bundle(path)
+
+
+def test_numeric_summary_reads_quantiles_from_a_bounded_even_sample() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.lognormal(size=50_000)
+    x[::7] = np.nan
+    present = x[~np.isnan(x)]
+    whole = numeric_summary(x, sample_rows=len(x))
+    part = numeric_summary(x, sample_rows=5_000)
+    assert whole["sampled"] == present.size and part["sampled"] == 5_000
+    assert part["missing"] == whole["missing"] == pytest.approx(np.isnan(x).mean())
+    assert part["mean"] == whole["mean"] == pytest.approx(present.mean())
+    assert sum(part["histogram"]["counts"]) == 5_000 and part["quantiles"]["0"] == present.min()
+    assert part["quantiles"]["1"] == whole["quantiles"]["1"] == present.max()
+    for q in ("0.1", "0.5", "0.9"):  # an even sample of 5k reads each quantile to about a percent
+        rank = np.mean(present <= part["quantiles"][q])
+        assert rank == pytest.approx(float(q), abs=0.01)
+    assert part == numeric_summary(x, sample_rows=5_000)  # deterministic

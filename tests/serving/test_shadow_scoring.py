@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from live_server import serve_env
 from warehouse_leads import request_leads
 
 from conftest import Keys, cli
@@ -178,3 +181,48 @@ def test_the_shadow_log_of_a_workspace_never_shadowed_is_empty_and_a_damaged_one
     shadow_path(settings).write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ShadowLogError, match=r"shadow\.sqlite"):
         shadow_log(settings)
+
+
+WRITER = """
+import sys
+from datetime import datetime
+from types import SimpleNamespace
+from leadops.config import load
+from leadops.serving.model import LeadRecords
+from leadops.serving.shadow import ShadowScorer
+from leadops.serving.slot import Models
+
+class Echo:
+    version = 9
+    def score(self, records, as_of):
+        return [SimpleNamespace(score=float(len(r.lead["lead_id"])), grade="B", probability=0.5) for r in records]
+
+shadow = ShadowScorer(load(sys.argv[1]), maxsize=10_000)
+leads = [LeadRecords({"lead_id": f"{sys.argv[2]}-{i}"}, None, []) for i in range(5)]
+champion = [SimpleNamespace(lead_id=r.lead["lead_id"], model_version=1, score=1.0, grade="C") for r in leads]
+for _ in range(int(sys.argv[3])):
+    shadow.submit(Models(object(), (Echo(),)), leads, datetime(2026, 6, 1), champion)
+assert shadow.flush(120), "not flushed"
+shadow.stop()
+assert shadow.failed_writes == 0 and shadow.dropped == 0, (shadow.failed_writes, shadow.dropped)
+"""
+
+
+def test_worker_processes_writing_at_once_lose_no_row(tmp_path: Path, rivals: Path) -> None:
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for name in ("leadops.yaml",):
+        (ws / name).write_bytes((rivals / name).read_bytes())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(ws), f"w{i}", "300"], env=serve_env(), stderr=subprocess.PIPE
+        )
+        for i in range(3)
+    ]
+    errors = [p.communicate(timeout=300)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    log = shadow_log(load(ws))
+    assert log.num_rows == 3 * 300 * 5
+    assert len(set(log.column("request_id").to_pylist())) == 900
+    assert set(log.column("challenger_version").to_pylist()) == {9}

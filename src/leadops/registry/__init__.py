@@ -4,7 +4,7 @@ Importing this package does not import mlflow; only registry commands and cold a
 """
 
 from leadops.actor import default_actor
-from leadops.registry.errors import ArtifactIntegrityError, RegistryError
+from leadops.registry.errors import ArtifactIntegrityError, RegistryError, RegistryUnavailableError
 from leadops.registry.loading import load_artifact_dir
 from leadops.registry.records import CHALLENGER, CHAMPION, AuditEntry, ModelVersion
 from leadops.registry.registry import Registry
@@ -18,6 +18,7 @@ __all__ = [
     "ModelVersion",
     "Registry",
     "RegistryError",
+    "RegistryUnavailableError",
     "default_actor",
     "load_artifact_dir",
     "tracking_uri",

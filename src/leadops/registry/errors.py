@@ -17,3 +17,10 @@ class ArtifactIntegrityError(RegistryError):
 
     exit_code = 19
     http_status = 500
+
+
+class RegistryUnavailableError(RegistryError):
+    """The MLflow server cannot be reached (refused, timed out, 5xx) and no verified local copy can stand in."""
+
+    exit_code = 22
+    http_status = 503

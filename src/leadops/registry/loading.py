@@ -14,8 +14,9 @@ from typing import Any
 
 from leadops.config import Settings
 from leadops.errors import NotFoundError
+from leadops.redaction import redact_text
 from leadops.registry import cache, store
-from leadops.registry.errors import ArtifactIntegrityError, RegistryError
+from leadops.registry.errors import ArtifactIntegrityError, RegistryError, RegistryUnavailableError
 from leadops.registry.integrity import verify_artifact
 
 
@@ -60,7 +61,7 @@ def _fetch(settings: Settings, ref: str | int) -> Path:
             shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=target.parent) as tmp:
-        local = Path(_download(registry.client, version.run_id, path, tmp))
+        local = Path(_download(registry.client, registry.uri, version.run_id, path, tmp))
         verify_artifact(local, version.artifact_digest)
         try:
             local.rename(target)
@@ -71,8 +72,18 @@ def _fetch(settings: Settings, ref: str | int) -> Path:
     return target
 
 
-def _download(client: Any, run_id: str, path: str, into: str) -> str:
+def _download(client: Any, uri: str, run_id: str, path: str, into: str) -> str:
+    """The version's files in `into`: copied from the workspace's own store when local, else downloaded."""
+    if uri.startswith(store.SQLITE):
+        run = client.get_run(run_id)
+        here = store.local_run_artifacts(uri, str(run.info.artifact_uri or ""), run_id)
+        if here is not None and (here / path).is_dir():  # a moved workspace: mlflow.db's paths are the old ones
+            target = Path(into) / Path(path).name
+            shutil.copytree(here / path, target)
+            return str(target)
     try:
         return str(client.download_artifacts(run_id, path, into))
+    except RegistryUnavailableError:
+        raise
     except Exception as exc:
-        raise NotFoundError(f"cannot download artifact '{path}' of run {run_id}: {exc}") from exc
+        raise NotFoundError(f"cannot download artifact '{path}' of run {run_id}: {redact_text(str(exc))}") from exc

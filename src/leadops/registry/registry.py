@@ -54,7 +54,7 @@ class Registry:
     def client(self) -> Any:
         """The MlflowClient, created (and mlflow imported) on first use."""
         if self._client is None:
-            self._client = store.open_client(self.uri)
+            self._client = store.open_client(self.uri, self.settings.registry)
         return self._client
 
     def _ensure_model(self) -> None:
@@ -62,7 +62,8 @@ class Registry:
 
         try:
             self.client.get_registered_model(self.model_name)
-        except MlflowException:
+        except MlflowException as exc:
+            _absent_or_raise(exc)
             with contextlib.suppress(MlflowException):
                 self.client.create_registered_model(
                     self.model_name, description="leadops scoring model: every trained scorer is a version"
@@ -79,7 +80,8 @@ class Registry:
 
         try:
             found = self.client.search_model_versions(f"name = '{self.model_name}'", max_results=10_000)
-        except MlflowException:
+        except MlflowException as exc:
+            _absent_or_raise(exc)
             return []
         return sorted(found, key=lambda mv: int(mv.version))
 
@@ -89,7 +91,8 @@ class Registry:
 
         try:
             found = self.client.get_registered_model(self.model_name).aliases or {}
-        except MlflowException:
+        except MlflowException as exc:
+            _absent_or_raise(exc)
             return {}
         out: dict[int, list[str]] = {}
         for alias, version in found.items():
@@ -97,7 +100,11 @@ class Registry:
         return out
 
     def refresh(self, versions: list[Any] | None = None) -> dict[str, Any]:
-        """Read every version and alias from MLflow and rewrite the workspace's alias cache."""
+        """Read every version and alias from MLflow and rewrite the workspace's alias cache.
+
+        The cache is written only after the whole read succeeded: an outage midway raises
+        RegistryUnavailableError and leaves the last good cache as it was.
+        """
         snapshot = cache.new_snapshot(store.cache_key(self.uri), self.model_name)
         for version, aliases in self._aliases().items():
             for alias in aliases:
@@ -243,7 +250,7 @@ class Registry:
             if pyfunc:
                 from leadops.registry import pyfunc as flavour
 
-                with mlflow.start_run(run_id=run_id):
+                with store.guarded(self.uri), mlflow.start_run(run_id=run_id):
                     info = flavour.log(artifact_dir)
                 source, model_id = info.model_uri, info.model_id
             version_tags = {
@@ -404,8 +411,19 @@ class Registry:
 
         try:
             return int(self.client.get_model_version_by_alias(self.model_name, alias).version)
-        except MlflowException:
+        except MlflowException as exc:
+            _absent_or_raise(exc)
             return None
+
+
+def _absent_or_raise(exc: Exception) -> None:
+    """Let MLflow's "does not exist" pass (no model, no alias yet); any other refusal is a RegistryError."""
+    from leadops.redaction import redact_text
+
+    code = str(getattr(exc, "error_code", ""))
+    if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
+        return
+    raise RegistryError(f"the MLflow registry refused the request ({code}): {redact_text(str(exc))[:400]}") from exc
 
 
 def failed_gates(detail: Mapping[str, Any] | None) -> list[str]:

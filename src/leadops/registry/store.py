@@ -1,17 +1,41 @@
-"""Where the MLflow tracking/registry store is: the workspace's sqlite file by default, any URI as given."""
+"""Where the MLflow tracking/registry store is, and how leadops talks to it: bounded, quiet, outage-aware.
+
+The workspace's sqlite file is the default, any URI works. Every MLflow HTTP request is bounded by the
+`registry:` section (MLflow's own MLFLOW_HTTP_REQUEST_* settings, set from it), MLflow's own prints never reach
+stdout (`--json` stays one JSON object), and an unreachable server is told apart from a real answer.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from leadops.config import Settings
+from leadops.redaction import redact_text, redact_url
+from leadops.settings.registry import RegistrySettings
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 EXPERIMENT = "leadops"
 SQLITE = "sqlite:///"
+ARTIFACTS = "mlartifacts"
+# MLflow error codes that mean the server answered (the request was understood and refused), never an outage.
+ANSWERED = {
+    "RESOURCE_DOES_NOT_EXIST",
+    "RESOURCE_ALREADY_EXISTS",
+    "INVALID_PARAMETER_VALUE",
+    "INVALID_STATE",
+    "PERMISSION_DENIED",
+    "UNAUTHENTICATED",
+    "BAD_REQUEST",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+}
 
 
 def tracking_uri(settings: Settings) -> str:
@@ -28,25 +52,155 @@ def artifact_root(uri: str) -> str | None:
     """Where a new experiment keeps its artifacts: beside a sqlite file; the server's choice otherwise."""
     if uri.startswith(SQLITE):
         db = Path(uri[len(SQLITE) :])
-        return str(db.parent / "mlartifacts")
+        return str(db.parent / ARTIFACTS)
     return None
+
+
+def local_run_artifacts(uri: str, artifact_uri: str, run_id: str) -> Path | None:
+    """A run's artifact folder under TODAY's sqlite store, whatever absolute path mlflow.db recorded.
+
+    MLflow makes every local artifact location absolute when it stores it, so a copied or moved workspace's
+    mlflow.db points at the old place. leadops keeps the experiment's artifacts beside the database
+    (`mlartifacts/<run_id>/artifacts`), so it finds them relative to the database it opened now.
+    """
+    root = artifact_root(uri)
+    if root is None or not artifact_uri:
+        return None
+    marker = f"/{ARTIFACTS}/"
+    text = artifact_uri.removeprefix("file://")
+    tail = text.split(marker, 1)[1] if marker in text else f"{run_id}/artifacts"
+    found = Path(root) / tail
+    return found if found.is_dir() else None
 
 
 def cache_key(uri: str) -> str:
     """The tracking URI as written into the local alias cache (never with a password)."""
-    if "@" not in uri:
-        return uri
-    from leadops.warehouse.connection import redact  # imports pyarrow: only for URIs with credentials
-
-    return redact(uri)
+    return redact_url(uri)
 
 
-def open_client(uri: str) -> MlflowClient:
-    """An MlflowClient on `uri` (imports mlflow: ~1 s; only registry commands and cold loads pay it)."""
+def shown(uri: str) -> str:
+    """The tracking URI as any message shows it (credentials masked)."""
+    return redact_url(uri)
+
+
+def mlflow_environment(section: RegistrySettings) -> dict[str, str]:
+    """MLflow's own request bounds and print switch, from the workspace's `registry:` section."""
+    return {
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(section.timeout_seconds),
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(section.max_retries),
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": str(section.backoff_seconds),
+        "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+        "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    }
+
+
+def apply_environment(section: RegistrySettings) -> None:
+    """Set MLflow's request bounds in this process (MLflow reads them on every request)."""
+    os.environ.update(mlflow_environment(section))
+
+
+class _RedactedStderr:
+    """A text sink standing in for stdout during MLflow calls: what MLflow prints goes to stderr, masked."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+
+    def write(self, text: str) -> int:
+        """Forward one chunk, credentials masked."""
+        self.target.write(redact_text(text))
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the real stderr."""
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        """MLflow checks this before printing progress bars: never a terminal."""
+        return False
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """While MLflow runs, stdout is stderr with credentials masked: `--json` output stays one JSON object."""
+    with contextlib.redirect_stdout(_RedactedStderr(sys.stderr)):
+        yield
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the server could not be reached or kept failing, not that it answered no."""
+    try:
+        import requests
+    except ImportError:  # pragma: no cover - mlflow depends on requests
+        requests = None  # type: ignore[assignment]
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if requests is not None and isinstance(current, requests.exceptions.RequestException):
+            return True
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        code = getattr(current, "error_code", None)
+        text = str(current)
+        if code is not None and code not in ANSWERED and text.startswith("API request to "):
+            return True  # MLflow's wrapper of a refused connection, a timeout or retries exhausted on 5xx
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def unavailable_message(uri: str, exc: BaseException) -> str:
+    """One line naming the server (masked) and why it is unreachable, without MLflow's long URL dumps."""
+    text = redact_text(" ".join(str(exc).split()))
+    for hint in ("Connection refused", "timed out", "Read timed out", "Max retries exceeded", "Name or service"):
+        if hint in text:
+            text = hint.lower()
+            break
+    return f"the MLflow registry at {shown(uri)} is unreachable ({text[:300]})"
+
+
+class GuardedClient:
+    """An MlflowClient whose every call is quiet on stdout and turns an outage into RegistryUnavailableError."""
+
+    def __init__(self, client: Any, uri: str) -> None:
+        self._client = client
+        self._uri = uri
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with guarded(self._uri):
+                return attr(*args, **kwargs)
+
+        return call
+
+
+@contextlib.contextmanager
+def guarded(uri: str) -> Iterator[None]:
+    """Run MLflow code quietly; an unreachable server becomes RegistryUnavailableError naming it (masked)."""
+    from leadops.registry.errors import RegistryUnavailableError
+
+    try:
+        with quiet():
+            yield
+    except RegistryUnavailableError:
+        raise
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise RegistryUnavailableError(unavailable_message(uri, exc)) from exc
+        raise
+
+
+def open_client(uri: str, section: RegistrySettings | None = None) -> Any:
+    """A GuardedClient on `uri` (imports mlflow: ~1 s; only registry commands and cold loads pay it)."""
     import logging
 
-    import mlflow
-    from mlflow import MlflowClient
+    apply_environment(section or RegistrySettings())
+    with quiet():
+        import mlflow
+        from mlflow import MlflowClient
 
     # MLflow's INFO chatter (schema creation) and its signature-inference warning for our DataFrame-in,
     # DataFrame-out pyfunc would drown leadops' own one-line output.
@@ -56,7 +210,8 @@ def open_client(uri: str) -> MlflowClient:
         Path(uri[len(SQLITE) :]).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client: MlflowClient = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return GuardedClient(client, uri)
 
 
 def experiment_id(client: Any, uri: str) -> str:

@@ -6,6 +6,7 @@ import importlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -16,6 +17,7 @@ import leadops
 from leadops.errors import ScorerError
 from leadops.scorers import artifacts
 from leadops.scorers.calibration import Calibrator, stratified_folds
+from leadops.scorers.frame import Frame, SmallFrame
 from leadops.scorers.grades import GradeScale
 from leadops.scorers.phrases import Levels, Phrasebook, fit_levels
 from leadops.scorers.reasons import (
@@ -47,10 +49,25 @@ _CLASSES: dict[str, str] = {
 }
 
 
-def _as_frame(X: Any, name: str) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame):
-        raise ScorerError(f"{name}: expected a pandas DataFrame of features, got {type(X).__name__}")
+def _as_frame(X: Any, name: str) -> Frame:
+    if not isinstance(X, pd.DataFrame | SmallFrame):
+        raise ScorerError(f"{name}: expected a pandas DataFrame (or SmallFrame) of features, got {type(X).__name__}")
     return X
+
+
+def frame_index(X: Frame) -> pd.Index:
+    """X's row labels as a pandas Index (a SmallFrame keeps them as a list)."""
+    return X.index if isinstance(X, pd.DataFrame) else pd.Index(X.index, name="lead_id")
+
+
+@dataclass(frozen=True)
+class Scores:
+    """score (0..100), probability (NaN when none), grade and raw per row: score()'s columns as arrays."""
+
+    score: np.ndarray
+    probability: np.ndarray
+    grade: np.ndarray
+    raw: np.ndarray
 
 
 def as_labels(y: Any, X: pd.DataFrame, name: str) -> np.ndarray:
@@ -136,51 +153,67 @@ class Scorer(ABC):
         self.is_fitted_ = True
         return self
 
-    def score(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Frame indexed like X: score (0..100), probability (NaN when none), grade, raw (native value)."""
+    def _scored(self, X: Frame) -> tuple[Frame, np.ndarray, np.ndarray, np.ndarray]:
+        """(checked X, raw, probability, score): what scores() and score() share."""
         X = self._check(X)
         raw, prob = self._raw_and_probability(X)
-        score = self._final_score(raw, prob)
-        grade = self._grade_column(score, raw, X)
-        return pd.DataFrame(
-            {"score": score, "probability": prob, "grade": grade, "raw": raw},
-            index=X.index,
-        )
+        return X, raw, prob, self._final_score(raw, prob)
 
-    def explain(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
+    def scores(self, X: Frame) -> Scores:
+        """score()'s columns as arrays, without building a frame (what scoring a few leads online reads)."""
+        X, raw, prob, score = self._scored(X)
+        return Scores(score, prob, self._grades(score, raw, X), raw)
+
+    def score(self, X: Frame) -> pd.DataFrame:
+        """Frame indexed like X: score (0..100), probability (NaN when none), grade, raw (native value)."""
+        X, raw, prob, score = self._scored(X)
+        grade = self._grade_column(score, raw, X)
+        return pd.DataFrame({"score": score, "probability": prob, "grade": grade, "raw": raw}, index=frame_index(X))
+
+    def explain(self, X: Frame, top_n: int = 3) -> pd.DataFrame:
         """Frame indexed like X: `reasons` (top positive, then negative dicts) and `reason_text`."""
         X = self._check(X)
-        return explanation_frame(X.index, select_reasons(self._reason_matrix(X, top_n), top_n))
+        return explanation_frame(frame_index(X), select_reasons(self._reason_matrix(X, top_n), top_n))
 
-    def explain_text(self, X: pd.DataFrame, top_n: int = 3) -> pd.Series:
+    def explain_text(self, X: Frame, top_n: int = 3) -> pd.Series:
         """Only the `reason_text` of explain(), indexed like X: no per-row dicts are built (the fast path)."""
         X = self._check(X)
         top = select_reasons(self._reason_matrix(X, top_n), top_n)
-        return pd.Series(pd.array(join_texts(top.texts, top.ok), dtype="str"), index=X.index, name="reason_text")
+        text = pd.array(join_texts(top.texts, top.ok), dtype="str")
+        return pd.Series(text, index=frame_index(X), name="reason_text")
 
-    def explain_json(self, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
+    def reasons(self, X: Frame, top_n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        """explain_json()'s two columns as object arrays of str: (reasons JSON, reason_text), one per row."""
+        X = self._check(X)
+        top = select_reasons(self._reason_matrix(X, top_n), top_n)
+        return reasons_json(top), join_texts(top.texts, top.ok)
+
+    def explain_json(self, X: Frame, top_n: int = 3) -> pd.DataFrame:
         """explain() as stored by the job: `reasons` as compact JSON text and `reason_text`, indexed like X.
 
         `reasons` equals json.dumps(explain()'s list, separators=(",", ":"), ensure_ascii=False) with the
         contributions rounded to 6 places, built column-wise without per-row dicts.
         """
-        X = self._check(X)
-        top = select_reasons(self._reason_matrix(X, top_n), top_n)
+        js, text = self.reasons(X, top_n)
         return pd.DataFrame(
-            {
-                "reasons": pd.array(reasons_json(top), dtype="str"),
-                "reason_text": pd.array(join_texts(top.texts, top.ok), dtype="str"),
-            },
-            index=X.index,
+            {"reasons": pd.array(js, dtype="str"), "reason_text": pd.array(text, dtype="str")},
+            index=frame_index(X),
         )
 
-    def reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+    def reason_matrix(self, X: Frame, top_n: int = 3) -> ReasonMatrix:
         """Every feature's contribution (and score points) per row: what /v1/explain shows in full."""
         return self._reason_matrix(self._check(X), top_n)
 
-    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
-        """`fit_score` and `engagement_score` (0..100) indexed like X for scorers built from both; None here."""
+    def components(self, X: Frame) -> tuple[np.ndarray, np.ndarray] | None:
+        """(fit score, engagement score) arrays (0..100) for scorers built from both; None here."""
         return None
+
+    def component_scores(self, X: Frame) -> pd.DataFrame | None:
+        """`fit_score` and `engagement_score` (0..100) indexed like X for scorers built from both; None here."""
+        parts = self.components(X)
+        if parts is None:
+            return None
+        return pd.DataFrame({"fit_score": parts[0], "engagement_score": parts[1]}, index=frame_index(X))
 
     def diagnose(self, X: pd.DataFrame) -> list[str]:
         """Warnings about how the fitted scorer meets these leads (a rule no lead matches); [] when none."""
@@ -226,7 +259,7 @@ class Scorer(ABC):
         """Learn the methodology's own state (rules need none beyond checking their features exist)."""
 
     @abstractmethod
-    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
         """Raw native value per row and the scorer's own probability (None when it has none)."""
 
     @abstractmethod
@@ -234,7 +267,7 @@ class Scorer(ABC):
         """0..100 score from the raw value (and the final probability, for predictive scorers)."""
 
     @abstractmethod
-    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+    def _reason_matrix(self, X: Frame, top_n: int = 3) -> ReasonMatrix:
         """Contributions (n x k), feature names and a column-wise sentence builder, for reason codes."""
 
     @abstractmethod
@@ -248,7 +281,7 @@ class Scorer(ABC):
     def _write_files(self, path: Path) -> None:  # noqa: B027 - optional hook
         """Extra plain files of the artifact (LightGBM text model, scorecard CSV, sub-scorers)."""
 
-    def _diagnose(self, X: pd.DataFrame) -> list[str]:
+    def _diagnose(self, X: Frame) -> list[str]:
         """The methodology's own warnings about X (none by default)."""
         return []
 
@@ -256,10 +289,10 @@ class Scorer(ABC):
         """Spec for the clones fitted in cross-fitted calibration (no calibration of their own)."""
         return self.spec.model_copy(update={"calibration": None})
 
-    def _grades(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+    def _grades(self, score: np.ndarray, raw: np.ndarray, X: Frame) -> np.ndarray:
         return self.grades_.assign(score if self.grades_.basis == "score" else raw)
 
-    def _grade_column(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> Any:
+    def _grade_column(self, score: np.ndarray, raw: np.ndarray, X: Frame) -> Any:
         """The `grade` column of score(): straight from the grade scale unless the methodology grades itself."""
         if type(self)._grades is not Scorer._grades:
             return pd.array(self._grades(score, raw, X), dtype=object)
@@ -268,7 +301,7 @@ class Scorer(ABC):
     # ---------------------------------------------------------------- shared machinery
 
     def _raw_and_probability(
-        self, X: pd.DataFrame, predicted: tuple[np.ndarray, np.ndarray | None] | None = None
+        self, X: Frame, predicted: tuple[np.ndarray, np.ndarray | None] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         raw, native = predicted if predicted is not None else self._predict(X)
         raw = np.asarray(raw, dtype=float)
@@ -318,7 +351,7 @@ class Scorer(ABC):
         """The words of this scorer's reasons: feature meanings and labels from the spec, training levels."""
         return Phrasebook(self.spec.feature_meanings, self.spec.feature_labels, getattr(self, "feature_levels_", {}))
 
-    def _usable(self, X: pd.DataFrame, features: list[str], book: Phrasebook) -> np.ndarray:
+    def _usable(self, X: Frame, features: list[str], book: Phrasebook) -> np.ndarray:
         """n x k: which cells hold a value that may be said to a rep (see Phrasebook.usable)."""
         out = np.ones((len(X), len(features)), dtype=bool)
         for j, f in enumerate(features):
@@ -340,7 +373,7 @@ class Scorer(ABC):
         if not getattr(self, "is_fitted_", False):
             raise ScorerError(f"{self.scorer_type} scorer is not fitted yet; call fit(X[, y]) before using it")
 
-    def _match_columns(self, X: pd.DataFrame, expected: list[str], name: str) -> pd.DataFrame:
+    def _match_columns(self, X: Frame, expected: list[str], name: str) -> Frame:
         got = [str(c) for c in X.columns]
         missing = [c for c in expected if c not in set(got)]
         extra = [c for c in got if c not in set(expected)]
@@ -349,16 +382,16 @@ class Scorer(ABC):
                 f"{self.scorer_type} scorer: {name} columns do not match the features it was fitted on: "
                 f"missing {missing}, unexpected {extra}; expected {expected}, got {got}"
             )
-        return X[expected]
+        return X[expected] if isinstance(X, pd.DataFrame) else X.select(expected)
 
-    def _check(self, X: pd.DataFrame) -> pd.DataFrame:
+    def _check(self, X: Frame) -> Frame:
         self._require_fitted()
         X = _as_frame(X, "X")
         if [str(c) for c in X.columns] == self.feature_names_in_:
             return X
         return self._match_columns(X, self.feature_names_in_, "X")
 
-    def _require_features(self, X: pd.DataFrame, needed: list[str], what: str) -> None:
+    def _require_features(self, X: Frame, needed: list[str], what: str) -> None:
         missing = sorted(set(needed) - set(map(str, X.columns)))
         if missing:
             raise ScorerError(

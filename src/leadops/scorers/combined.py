@@ -10,6 +10,7 @@ import pandas as pd
 
 from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer, build_scorer, load_scorer
+from leadops.scorers.frame import Frame
 from leadops.scorers.reasons import ReasonMatrix, merged_matrix
 from leadops.settings.models import AnyScorerSpec, BlendSpec, MatrixSpec
 
@@ -42,28 +43,22 @@ class _Composite(Scorer):
         """Each component's weight in the overall reasons (equal shares: the matrix cell weighs fit and engagement)."""
         return {name: 1.0 / len(self.components_) for name in self.components_}
 
-    def _diagnose(self, X: pd.DataFrame) -> list[str]:
+    def _diagnose(self, X: Frame) -> list[str]:
         return [f"{name}: {w}" for name, s in self.components_.items() for w in s.diagnose(X)]
 
-    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+    def _reason_matrix(self, X: Frame, top_n: int = 3) -> ReasonMatrix:
         """Sub-scorers' own top_n reasons, tagged with their component name and weighted by their share."""
         shares = self._shares()
         parts = [(name, shares[name], s._reason_matrix(s._check(X), top_n)) for name, s in self.components_.items()]
         return merged_matrix(parts, len(X), top_n)
 
-    def component_scores(self, X: pd.DataFrame) -> pd.DataFrame | None:
+    def components(self, X: Frame) -> tuple[np.ndarray, np.ndarray] | None:
         """The `fit` and `engagement` sub-scores when this scorer has both components, else None."""
         fit, eng = self.components_.get("fit"), self.components_.get("engagement")
         if fit is None or eng is None:
             return None
         X = self._check(X)
-        return pd.DataFrame(
-            {
-                "fit_score": np.asarray(fit.score(X)["score"], dtype=float),
-                "engagement_score": np.asarray(eng.score(X)["score"], dtype=float),
-            },
-            index=X.index,
-        )
+        return np.asarray(fit.scores(X).score, dtype=float), np.asarray(eng.scores(X).score, dtype=float)
 
     def _state(self) -> dict[str, Any]:
         return {"components": list(self.components_)}
@@ -94,20 +89,20 @@ class MatrixScorer(_Composite):
                 f"(fit grades {fit_labels}, engagement grades {eng_labels})"
             )
 
-    def cells(self, X: pd.DataFrame) -> np.ndarray:
+    def cells(self, X: Frame) -> np.ndarray:
         """Cell label per row, e.g. 'A1'."""
-        fit = self.components_["fit"].score(X)["grade"].astype(str).to_numpy()
-        eng = self.components_["engagement"].score(X)["grade"].astype(str).to_numpy()
+        fit = np.asarray([str(g) for g in self.components_["fit"].scores(X).grade.tolist()], dtype=object)
+        eng = np.asarray([str(g) for g in self.components_["engagement"].scores(X).grade.tolist()], dtype=object)
         return np.char.add(fit.astype(str), eng.astype(str)).astype(object)
 
-    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
         cells = self.spec.cells
         return np.array([cells[c] for c in self.cells(X)], dtype=float), None
 
     def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
         return raw
 
-    def _grades(self, score: np.ndarray, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+    def _grades(self, score: np.ndarray, raw: np.ndarray, X: Frame) -> np.ndarray:
         return self.cells(X)
 
     def _fold_spec(self) -> AnyScorerSpec:
@@ -128,14 +123,14 @@ class BlendScorer(_Composite):
         total = sum(c.weight for c in self.spec.components.values())
         return {n: c.weight / total for n, c in self.spec.components.items()}
 
-    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
         shares = self._shares()
         raw = np.zeros(len(X))
         prob = np.zeros(len(X))
         for name, scorer in self.components_.items():
-            out = scorer.score(X)
-            raw += shares[name] * out["score"].to_numpy(dtype=float)
-            prob += shares[name] * out["probability"].to_numpy(dtype=float)
+            out = scorer.scores(X)
+            raw += shares[name] * np.asarray(out.score, dtype=float)
+            prob += shares[name] * np.asarray(out.probability, dtype=float)
         return raw, (prob if np.isfinite(prob).all() and len(X) else None)
 
     def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from leadops.errors import ScorerError
 from leadops.scorers.conditions import as_float, as_text
+from leadops.scorers.frame import Column, Frame
 
 MISSING = "__missing__"
 OTHER = "__other__"
@@ -43,9 +44,9 @@ def _is_text_column(s: pd.Series) -> bool:
     return bool(pd.api.types.is_string_dtype(s.dtype))
 
 
-def category_codes(s: pd.Series, categories: Sequence[str]) -> np.ndarray:
+def category_codes(s: Column, categories: Sequence[str]) -> np.ndarray:
     """Float codes of a categorical column against the fitted category list; unseen and missing -> NaN."""
-    if _is_text_column(s):
+    if not isinstance(s, np.ndarray) and _is_text_column(s):
         # Arrow hash lookup in C: the same codes as comparing str(value) with the list, without a Python loop
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -85,7 +86,18 @@ def row_major(columns: Sequence[np.ndarray], n: int, block: int = 4096) -> np.nd
     return M
 
 
-def numeric_matrix(X: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
+def row_dot(M: np.ndarray, w: Sequence[float] | np.ndarray) -> np.ndarray:
+    """M @ w with each row summed column by column, in column order: a row's value is the same bits whatever
+    other rows share the call (BLAS gemv blocks rows and SIMD lanes, so one lead alone and the same lead in a
+    chunk of 200k would differ in the last bits)."""
+    weights = np.asarray(w, dtype=np.float64)
+    out = np.zeros(M.shape[0], dtype=np.float64)
+    for j in range(M.shape[1]):
+        out += M[:, j] * weights[j]
+    return out
+
+
+def numeric_matrix(X: Frame, cols: Sequence[str]) -> np.ndarray:
     """Float matrix of numeric columns (NaN for missing or unparseable)."""
     out = np.empty((len(X), len(cols)))
     for j, c in enumerate(cols):

@@ -10,6 +10,8 @@ import pandas as pd
 
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float
+from leadops.scorers.encoding import row_dot
+from leadops.scorers.frame import Frame, take
 from leadops.scorers.phrases import ago as _ago
 from leadops.scorers.reasons import ReasonMatrix, concat
 from leadops.settings.models import EngagementSpec
@@ -25,7 +27,7 @@ class EngagementScorer(Scorer):
     def learns_from_labels(self) -> bool:  # type: ignore[override]
         return self.spec.learn_weights
 
-    def _decayed(self, X: pd.DataFrame) -> np.ndarray:
+    def _decayed(self, X: Frame) -> np.ndarray:
         acts = self.spec.activities
         out = np.zeros((len(X), len(acts)))
         for j, a in enumerate(acts):
@@ -54,13 +56,13 @@ class EngagementScorer(Scorer):
         p90 = float(np.quantile(points, 0.9)) if len(points) else 0.0
         self.scale_ = p90 / np.log(10.0) if p90 > 0 else self.spec.scale
 
-    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-        return self._decayed(X) @ np.asarray(self.weights_, dtype=float), None
+    def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
+        return row_dot(self._decayed(X), self.weights_), None
 
     def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
         return 100.0 * (1.0 - np.exp(-np.maximum(raw, 0.0) / self.scale_))
 
-    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+    def _reason_matrix(self, X: Frame, top_n: int = 3) -> ReasonMatrix:
         contrib = self._decayed(X) * np.asarray(self.weights_, dtype=float)[None, :]
         acts = self.spec.activities
         feats = [a.feature for a in acts]
@@ -73,7 +75,7 @@ class EngagementScorer(Scorer):
             body = book.texts(a.feature, X, rows)
             if not a.days_since_feature:
                 return body
-            days = np.asarray(pd.to_numeric(X[a.days_since_feature].iloc[rows], errors="coerce"), dtype=float)
+            days = as_float(take(X[a.days_since_feature], rows))
             when = np.where(np.isfinite(days), concat(", last active ", _ago(np.nan_to_num(days))), "")
             return concat(body, when)
 

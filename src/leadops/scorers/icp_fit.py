@@ -12,6 +12,7 @@ from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, as_text, matches_any
 from leadops.scorers.encoding import MISSING, is_numeric_column, quantile_edges
+from leadops.scorers.frame import Column, Frame
 from leadops.scorers.reasons import ReasonMatrix, concat
 from leadops.settings.models import ICPAttribute, ICPFitSpec
 
@@ -33,7 +34,7 @@ class ICPFitScorer(Scorer):
 
     # ---------------------------------------------------------------- configured profile
 
-    def _match(self, X: pd.DataFrame, a: ICPAttribute) -> np.ndarray:
+    def _match(self, X: Frame, a: ICPAttribute) -> np.ndarray:
         s = X[a.feature]
         if a.range is not None:
             x = as_float(s)
@@ -87,7 +88,7 @@ class ICPFitScorer(Scorer):
         self.prior_ = prior
 
     @staticmethod
-    def _bucket_keys(s: pd.Series, table: dict[str, Any]) -> np.ndarray:
+    def _bucket_keys(s: Column, table: dict[str, Any]) -> np.ndarray:
         if table["kind"] == "numeric":
             x = as_float(s)
             idx = np.searchsorted(np.asarray(table["edges"], dtype=float), x, side="right")
@@ -97,7 +98,7 @@ class ICPFitScorer(Scorer):
     def _weights(self) -> dict[str, float]:
         return {a.feature: a.weight for a in self.spec.attributes}
 
-    def _learned_parts(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], list[np.ndarray]]:
+    def _learned_parts(self, X: Frame) -> tuple[np.ndarray, list[str], list[np.ndarray]]:
         w = self._weights()
         feats = list(self.tables_)
         parts = np.zeros((len(X), len(feats)))
@@ -117,7 +118,7 @@ class ICPFitScorer(Scorer):
 
     # ---------------------------------------------------------------- protocol hooks
 
-    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
         if self.spec.learn:
             return self._learned_parts(X)[0].sum(axis=1), None
         total = sum(a.weight for a in self.spec.attributes)
@@ -132,7 +133,7 @@ class ICPFitScorer(Scorer):
         lo, hi = self._range()
         return (raw - lo) / (hi - lo) * 100.0
 
-    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+    def _reason_matrix(self, X: Frame, top_n: int = 3) -> ReasonMatrix:
         """Contributions already on the 0..100 score (the score is linear in them); unknown values never count."""
         book = self.phrasebook()
         if self.spec.learn:

@@ -14,6 +14,7 @@ from leadops.scorers.base import Scorer
 from leadops.scorers.calibration import stratified_folds
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.encoding import category_codes, row_major, split_kinds
+from leadops.scorers.frame import Frame
 from leadops.scorers.reasons import ReasonMatrix
 from leadops.settings.models import AnyScorerSpec, LightGBMSpec
 
@@ -24,6 +25,10 @@ _SEARCH_SPACE: dict[str, list[float]] = {
     "feature_fraction": [0.7, 0.9, 1.0],
     "lambda_l2": [0.0, 1.0, 5.0],
 }
+
+
+SMALL_INPUT = 1_000  # rows below which prediction runs on one thread
+SMALL_SHAP = 16  # rows below which TreeSHAP runs on one thread (it costs tens of predicts a row)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -61,7 +66,7 @@ class LightGBMScorer(Scorer):
     learns_from_labels = True
     spec: LightGBMSpec
 
-    def matrix(self, X: pd.DataFrame) -> np.ndarray:
+    def matrix(self, X: Frame) -> np.ndarray:
         """C-contiguous float64 matrix in training column order (what LightGBM reads without a copy).
 
         Unseen or missing categories become NaN.
@@ -72,8 +77,14 @@ class LightGBMScorer(Scorer):
         ]
         return row_major(cols, len(X))
 
-    def _threads(self) -> int:
-        """Prediction threads: the spec's num_threads when set, else every core this process may use."""
+    def _threads(self, rows: int | None = None, small: int = SMALL_INPUT) -> int:
+        """Prediction threads: the spec's num_threads when set, else every core this process may use.
+
+        Fewer than `small` rows get one thread: starting OpenMP's team costs more than the trees, and a
+        row's prediction is the same whichever thread computes it.
+        """
+        if rows is not None and rows < small:
+            return 1
         return int(self.spec.num_threads) or available_cores()
 
     def _params(self, spec: LightGBMSpec) -> dict[str, Any]:
@@ -173,16 +184,16 @@ class LightGBMScorer(Scorer):
     def _fold_spec(self) -> AnyScorerSpec:
         return self.best_spec_.model_copy(update={"n_estimators": self.best_iteration_})
 
-    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
         M = self.matrix(X)
-        raw = np.asarray(self.booster_.predict(M, raw_score=True, num_threads=self._threads()), dtype=float)
+        raw = np.asarray(self.booster_.predict(M, raw_score=True, num_threads=self._threads(len(M))), dtype=float)
         raw += self.offset_
         return raw, _sigmoid(raw)
 
     def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
         return 100.0 * probability
 
-    def _shap(self, X: pd.DataFrame) -> np.ndarray:
+    def _shap(self, X: Frame) -> np.ndarray:
         """TreeSHAP (pred_contrib) matrix: one column per feature, then the expected value; log-odds.
 
         TreeSHAP costs tens of predicts per row, so identical feature rows (common in lead data: counts,
@@ -192,7 +203,8 @@ class LightGBMScorer(Scorer):
             return np.zeros((0, len(self.columns_) + 1))
         M = self.matrix(X)
         uniq, inverse = _unique_rows(M)
-        c = self.booster_.predict(M if uniq is None else uniq, pred_contrib=True, num_threads=self._threads())
+        rows = M if uniq is None else uniq
+        c = self.booster_.predict(rows, pred_contrib=True, num_threads=self._threads(len(rows), SMALL_SHAP))
         c = np.asarray(c, dtype=float)
         return c if inverse is None else c[inverse]
 
@@ -207,7 +219,7 @@ class LightGBMScorer(Scorer):
     def _probability_of_raw(self, raw: np.ndarray) -> np.ndarray:
         return _sigmoid(np.asarray(raw, dtype=float))
 
-    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+    def _reason_matrix(self, X: Frame, top_n: int = 3) -> ReasonMatrix:
         """SHAP values of exactly these rows (TreeSHAP costs many predicts a row: pass only the rows to explain)."""
         cols = list(self.columns_)
         shap = self._shap(X)

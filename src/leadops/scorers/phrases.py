@@ -8,6 +8,7 @@ canonical attribute column; builtin) or from a `phrase` template the user gives.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from leadops.scorers.reasons import concat, format_values, template_texts
+from leadops.scorers.conditions import as_float, as_text
+from leadops.scorers.frame import Column, Frame, take
+from leadops.scorers.reasons import SMALL, concat, format_values, template_texts
 from leadops.settings.models import FeatureMeaning
 
 if TYPE_CHECKING:
@@ -219,8 +222,12 @@ def ago(days: np.ndarray) -> np.ndarray:
     """Days as 'today', 'yesterday', '12 days ago'."""
     d = np.asarray(days, dtype=float)
     whole = np.round(d).astype(np.int64)
-    uniq, inverse = np.unique(whole, return_inverse=True)
-    out = np.asarray([f"{k} days ago" for k in uniq.tolist()], dtype=object)[inverse.ravel()]
+    if len(whole) <= SMALL:
+        out = np.empty(len(whole), dtype=object)
+        out[:] = [f"{k} days ago" for k in whole.tolist()]
+    else:
+        uniq, inverse = np.unique(whole, return_inverse=True)
+        out = np.asarray([f"{k} days ago" for k in uniq.tolist()], dtype=object)[inverse.ravel()]
     out[d < 1.5] = "yesterday"
     out[d < 0.5] = "today"
     return out
@@ -229,9 +236,15 @@ def ago(days: np.ndarray) -> np.ndarray:
 def _count_text(n: np.ndarray) -> np.ndarray:
     """Counts as a rep writes them: 3, 1,500, 2.5 (each distinct value formatted once)."""
     v = np.asarray(n, dtype=float)
+    if len(v) <= SMALL:
+        return _strings_of([_count(x) for x in v.tolist()])
     uniq, inverse = np.unique(v, return_inverse=True)
-    texts = [f"{round(x):,}" if np.isfinite(x) and abs(x - round(x)) < 1e-9 else f"{x:,.3g}" for x in uniq.tolist()]
+    texts = [_count(x) for x in uniq.tolist()]
     return np.asarray(texts, dtype=object)[inverse.ravel()] if len(v) else np.empty(0, dtype=object)
+
+
+def _count(x: float) -> str:
+    return f"{round(x):,}" if math.isfinite(x) and abs(x - round(x)) < 1e-9 else f"{x:,.3g}"
 
 
 def _money(v: np.ndarray) -> np.ndarray:
@@ -250,33 +263,51 @@ def _money(v: np.ndarray) -> np.ndarray:
     return out
 
 
+def _word(text: str, column: str | None) -> str:
+    if column == "job_level" and text in JOB_LEVELS:
+        return JOB_LEVELS[text]
+    return text.replace("_", " ") if " " not in text else text
+
+
 def _humanize(values: np.ndarray, column: str | None) -> np.ndarray:
     """Category values as words: 'financial_services' -> 'financial services', job levels spelled out."""
+    if len(values) <= SMALL:
+        return _strings_of(["" if _absent(v) else _word(str(v), column) for v in values.tolist()])
     codes, uniques = pd.factorize(pd.Series(values, dtype=object))
-    words = []
-    for u in uniques:
-        text = str(u)
-        if column == "job_level" and text in JOB_LEVELS:
-            words.append(JOB_LEVELS[text])
-        else:
-            words.append(text.replace("_", " ") if " " not in text else text)
+    words = [_word(str(u), column) for u in uniques]
     return np.asarray([*words, ""], dtype=object)[codes]
 
 
-def _numbers(s: pd.Series) -> np.ndarray:
+def _absent(value: Any) -> bool:
+    """Missing as pandas.factorize counts it (None, NaN, pd.NA)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _strings_of(items: list[str]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def _numbers(s: Column) -> np.ndarray:
+    if isinstance(s, np.ndarray):
+        return as_float(s).copy()
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("float64").to_numpy(dtype=float, na_value=np.nan)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _texts(s: pd.Series) -> np.ndarray:
-    values = s.to_numpy(dtype=object)
-    missing = pd.isna(s).to_numpy()
-    return np.array([None if m else str(v) for v, m in zip(values, missing, strict=True)], dtype=object)
+def _texts(s: Column) -> np.ndarray:
+    return as_text(s)
 
 
 def _looks_like_id(text: str) -> bool:
     return bool(_ID_LIKE.match(text))
+
+
+def _sayable(text: str) -> bool:
+    """A category value a rep can act on: not unknown, not the `other` bucket, not a hash or id."""
+    return text.strip().lower() not in _UNKNOWN | {OTHER} and not _looks_like_id(text.strip())
 
 
 class Phrasebook:
@@ -296,7 +327,7 @@ class Phrasebook:
         """The feature's label, or its name with spaces."""
         return self.labels.get(feature, feature.replace("_", " "))
 
-    def meaning(self, feature: str, s: pd.Series) -> FeatureMeaning:
+    def meaning(self, feature: str, s: Column) -> FeatureMeaning:
         """The declared meaning, else one inferred from the column's dtype and training levels."""
         m = self.meanings.get(feature)
         if m is not None:
@@ -318,7 +349,7 @@ class Phrasebook:
 
     # ---------------------------------------------------------------- which values may be a reason
 
-    def usable(self, feature: str, s: pd.Series) -> np.ndarray:
+    def usable(self, feature: str, s: Column) -> np.ndarray:
         """Rows whose value can be said to a rep (not missing / unknown / `other` / a hash or id)."""
         m = self.meaning(feature, s)
         if m.kind == "activity":
@@ -328,19 +359,17 @@ class Phrasebook:
         if m.kind in ("builtin", "derived") or m.value_type in ("numeric", "boolean"):
             return np.isfinite(_numbers(s))
         text = _texts(s)
+        if len(text) <= SMALL:
+            return np.array([v is not None and _sayable(v) for v in text.tolist()], dtype=bool)
         codes, uniques = pd.factorize(pd.Series(text, dtype=object))
-        ok = np.array(
-            [str(u).strip().lower() not in _UNKNOWN | {OTHER} and not _looks_like_id(str(u).strip()) for u in uniques]
-            + [False],
-            dtype=bool,
-        )
+        ok = np.array([_sayable(str(u)) for u in uniques] + [False], dtype=bool)
         return ok[codes]
 
     # ---------------------------------------------------------------- sentences
 
-    def texts(self, feature: str, X: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    def texts(self, feature: str, X: Frame, rows: np.ndarray) -> np.ndarray:
         """The sentence for `feature` at positions `rows` of X (no points: the caller appends them)."""
-        s = X[feature].iloc[rows]
+        s = take(X[feature], rows)
         m = self.meaning(feature, X[feature])
         n = len(rows)
         if m.phrase is not None or m.phrase_none is not None:
@@ -369,8 +398,8 @@ class Phrasebook:
             return concat("Company revenue of ", _money(v), " a year")
         return concat(f"{label}: ", _count_text(v))
 
-    def _templated(self, feature: str, m: FeatureMeaning, X: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-        s = X[feature].iloc[rows]
+    def _templated(self, feature: str, m: FeatureMeaning, X: Frame, rows: np.ndarray) -> np.ndarray:
+        s = take(X[feature], rows)
         n = len(rows)
         fields: dict[str, Any] = {"label": self.label(feature)}
         v = _numbers(s) if m.value_type != "categorical" else np.full(n, np.nan)
@@ -379,7 +408,7 @@ class Phrasebook:
         else:
             fields["value"] = _count_text(np.nan_to_num(v))
         for name in set(_fields(m.phrase) + _fields(m.phrase_none)) - {"label", "value"}:
-            fields[name] = format_values(X[name].iloc[rows]) if name in X else "?"
+            fields[name] = format_values(take(X[name], rows)) if name in X else "?"
         some = template_texts(m.phrase or "{label}: {value}", fields, n)
         if m.phrase_none is None:
             return some
@@ -387,7 +416,7 @@ class Phrasebook:
         empty = (v == 0) | ~np.isfinite(v) if m.value_type != "categorical" else np.zeros(n, dtype=bool)
         return np.where(empty, none, some).astype(object)
 
-    def _activity(self, feature: str, m: FeatureMeaning, s: pd.Series) -> np.ndarray:
+    def _activity(self, feature: str, m: FeatureMeaning, s: Column) -> np.ndarray:
         v = _numbers(s)
         words = ACTIVITY_WORDS.get(m.types[0]) if len(m.types) == 1 else None
         label = self.label(feature)

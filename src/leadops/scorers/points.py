@@ -11,6 +11,7 @@ import pandas as pd
 from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, condition_mask
+from leadops.scorers.frame import Frame, take
 from leadops.scorers.reasons import ReasonMatrix, format_values, template_texts
 from leadops.settings.models import DecaySpec, PointsSpec
 
@@ -49,7 +50,7 @@ class PointsScorer(Scorer):
     def _fit(self, X: pd.DataFrame, y: np.ndarray | None, X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> None:
         self._require_features(X, self._needed(), "the rules")
 
-    def _rule_points(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _rule_points(self, X: Frame) -> tuple[np.ndarray, np.ndarray]:
         """(per-rule points after decay and group caps, clamped total)."""
         n, rules = len(X), self.spec.rules
         contrib = np.zeros((n, len(rules)))
@@ -74,10 +75,10 @@ class PointsScorer(Scorer):
             total += capped
         return contrib, np.clip(total, self.spec.clamp.min, self.spec.clamp.max)
 
-    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
         return self._rule_points(X)[1], None
 
-    def _diagnose(self, X: pd.DataFrame) -> list[str]:
+    def _diagnose(self, X: Frame) -> list[str]:
         """A rule that matches none of the leads (a value the data never has) is named with its condition."""
         out = []
         for i, rule in enumerate(self.spec.rules):
@@ -92,7 +93,7 @@ class PointsScorer(Scorer):
         lo, hi = self.spec.clamp.min, self.spec.clamp.max
         return (raw - lo) / (hi - lo) * 100.0
 
-    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+    def _reason_matrix(self, X: Frame, top_n: int = 3) -> ReasonMatrix:
         """Rule-hit matrix (points after decay and caps, one column per rule) and each rule's sentence."""
         contrib, _ = self._rule_points(X)
         rules = self.spec.rules
@@ -107,9 +108,9 @@ class PointsScorer(Scorer):
             decay = self._decay_of(j)
             fields: dict[str, Any] = {"label": self.label(rule.feature), "days": "?"}
             if "value" in rule.reason:
-                fields["value"] = format_values(X[rule.feature].iloc[rows])
+                fields["value"] = format_values(take(X[rule.feature], rows))
             if decay is not None and "days" in rule.reason:
-                fields["days"] = format_values(X[decay.days_feature].iloc[rows])
+                fields["days"] = format_values(take(X[decay.days_feature], rows))
             fields.setdefault("value", "")
             return template_texts(rule.reason, fields, len(rows))
 

@@ -33,6 +33,7 @@ POINTS_EPS = 0.05  # score points closer to 0 than this would print as +0.0: no 
 TextFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 
 _encode_json_str: Callable[[str], str] = json.encoder.encode_basestring
+SMALL = 64  # up to this many rows, plain Python loops beat numpy's and pandas' per-call set-up (same results)
 
 
 def label_for(feature: str, labels: Mapping[str, str]) -> str:
@@ -97,12 +98,16 @@ def _format_by_unique(s: pd.Series) -> np.ndarray:
     return texts[codes]  # code -1 (missing) picks the trailing 'unknown'
 
 
-def format_values(s: pd.Series) -> np.ndarray:
+def format_values(s: pd.Series | np.ndarray) -> np.ndarray:
     """format_value of every element of a column, as an object array of str, without a per-row Python call."""
     dtype = s.dtype
     n = len(s)
     if n == 0:
         return np.empty(0, dtype=object)
+    if isinstance(s, np.ndarray):  # a SmallFrame column: float64 (NaN missing) or str / None
+        if dtype == np.float64:
+            return _format_floats(s)
+        return _strings(map(format_value, s.tolist()), n)
     if is_bool_dtype(dtype):
         if isinstance(dtype, np.dtype):
             return np.where(s.to_numpy(), "yes", "no").astype(object)
@@ -222,6 +227,11 @@ def _top_columns(c: np.ndarray, top: int) -> np.ndarray:
     The same picks as a stable descending argsort cut to `top`, found with one np.partition per row.
     """
     n, k = c.shape
+    if n <= SMALL:  # the same order: value descending, ties by lower column
+        out = np.empty((n, min(top, k)), dtype=np.intp)
+        for i, r in enumerate(c.tolist()):
+            out[i] = sorted(range(k), key=lambda j: (-r[j], j))[:top]
+        return out
     if top < k:
         kth = -np.partition(-c, top - 1, axis=1)[:, top - 1 : top]  # top-th largest value per row
         above = c > kth
@@ -242,14 +252,18 @@ def points_suffix(points: np.ndarray) -> np.ndarray:
     Points are shown to one decimal, so each distinct tenth is formatted once.
     """
     tenths = np.round(np.asarray(points, dtype=float) * 10.0)
+    if len(tenths) <= SMALL:
+        return _strings(map(_points_text, tenths.tolist()), len(tenths))
     uniq, inverse = np.unique(tenths, return_inverse=True)
-    texts = []
-    for t in uniq.tolist():
-        p = t / 10.0
-        r = round(p)
-        text = f"{r:+d}" if abs(p - r) < 0.05 and r != 0 else f"{p:+.1f}"
-        texts.append(f" ({text} point{'' if text in ('+1', '-1') else 's'})")
+    texts = [_points_text(t) for t in uniq.tolist()]
     return np.asarray(texts, dtype=object)[inverse.ravel()] if len(tenths) else np.empty(0, dtype=object)
+
+
+def _points_text(tenths: float) -> str:
+    p = tenths / 10.0
+    r = round(p)
+    text = f"{r:+d}" if abs(p - r) < 0.05 and r != 0 else f"{p:+.1f}"
+    return f" ({text} point{'' if text in ('+1', '-1') else 's'})"
 
 
 def select_reasons(m: ReasonMatrix, top_n: int, *, with_points: bool = True) -> TopReasons:
@@ -297,6 +311,9 @@ def select_reasons(m: ReasonMatrix, top_n: int, *, with_points: bool = True) -> 
 def join_texts(texts: np.ndarray, ok: np.ndarray, sep: str = "; ") -> np.ndarray:
     """Per row, the used slots' texts joined with `sep` (object array of str; '' when a row has none)."""
     n = texts.shape[0]
+    if n <= SMALL:
+        pairs = zip(texts.tolist(), ok.tolist(), strict=True)
+        return _strings([sep.join([t for t, u in zip(tr, ur, strict=True) if u]) for tr, ur in pairs], n)
     out = np.full(n, "", dtype=object)
     started = np.zeros(n, dtype=bool)
     for s in range(texts.shape[1]):
@@ -323,7 +340,11 @@ def reasons_json(top: TopReasons) -> np.ndarray:
     pieces = np.full(top.ok.shape, None, dtype=object)
     rows, slots = np.nonzero(top.ok)
     if len(rows):
-        codes, uniques = pd.factorize(top.names[rows, slots])
+        names = top.names[rows, slots]
+        if len(names) <= SMALL:
+            codes, uniques = np.arange(len(names)), names.tolist()
+        else:
+            codes, uniques = pd.factorize(names)
         heads = np.array(['{"feature":' + _encode_json_str(str(f)) + ',"contribution":' for f in uniques], dtype=object)
         vals = top.values[rows, slots].tolist()
         nums = _strings(("null" if not math.isfinite(v) else repr(round(v, 6)) for v in vals), len(vals))

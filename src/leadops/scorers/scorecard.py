@@ -11,7 +11,8 @@ import pandas as pd
 from leadops.errors import ScorerError
 from leadops.scorers.base import Scorer
 from leadops.scorers.conditions import as_float, as_text
-from leadops.scorers.encoding import OTHER, split_kinds
+from leadops.scorers.encoding import OTHER, row_dot, split_kinds
+from leadops.scorers.frame import Frame
 from leadops.scorers.reasons import ReasonMatrix
 from leadops.settings.models import ScorecardSpec
 
@@ -30,7 +31,7 @@ class ScorecardScorer(Scorer):
     learns_from_labels = True
     spec: ScorecardSpec
 
-    def design(self, X: pd.DataFrame) -> np.ndarray:
+    def design(self, X: Frame) -> np.ndarray:
         """Design matrix: (x - mean) / std per numeric (missing -> 0), one-hot per level plus `other`."""
         blocks = []
         if self.numeric_:
@@ -86,8 +87,8 @@ class ScorecardScorer(Scorer):
         n1 = float(y.sum())
         self.offset_ = -float(np.log((len(y) - n1) / n1)) if self.spec.class_weight == "balanced" else 0.0
 
-    def _predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-        raw = self.design(X) @ np.asarray(self.coef_) + self.intercept_ + self.offset_
+    def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
+        raw = row_dot(self.design(X), self.coef_) + self.intercept_ + self.offset_
         return raw, _sigmoid(raw)
 
     def _to_score(self, raw: np.ndarray, probability: np.ndarray) -> np.ndarray:
@@ -101,7 +102,7 @@ class ScorecardScorer(Scorer):
         out["bias"] = self.intercept_ + self.offset_ + float(np.dot(self.coef_, self.column_means_))
         return out
 
-    def _feature_contributions(self, X: pd.DataFrame) -> np.ndarray:
+    def _feature_contributions(self, X: Frame) -> np.ndarray:
         """n x features matrix: coefficient x (design - training mean), one-hot columns summed per feature."""
         Z = self.design(X)
         Z -= np.asarray(self.column_means_)[None, :]
@@ -117,7 +118,7 @@ class ScorecardScorer(Scorer):
     def _probability_of_raw(self, raw: np.ndarray) -> np.ndarray:
         return _sigmoid(np.asarray(raw, dtype=float))
 
-    def _reason_matrix(self, X: pd.DataFrame, top_n: int = 3) -> ReasonMatrix:
+    def _reason_matrix(self, X: Frame, top_n: int = 3) -> ReasonMatrix:
         feats = list(self.numeric_) + list(self.categorical_)
         contrib = self._feature_contributions(X)
         base = self.intercept_ + self.offset_ + float(np.dot(self.coef_, self.column_means_))

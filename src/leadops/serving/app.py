@@ -16,8 +16,10 @@ from fastapi import FastAPI
 from leadops.config import Settings, load
 from leadops.serving import errors, metrics, openapi
 from leadops.serving.deps import ServiceState
+from leadops.serving.intake import Drainer, IntakeService
 from leadops.serving.keys import KeyStore
 from leadops.serving.middleware import ServiceMiddleware
+from leadops.serving.routes_leads import router as leads_router
 from leadops.serving.routes_ops import router as ops_router
 from leadops.serving.routes_score import TEXTBOOK_LEAD
 from leadops.serving.routes_score import router as score_router
@@ -52,15 +54,20 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
     if shadow is not None:
         state.shadow = shadow.submit
     follower = Follower(slot, every=serving.reload_seconds, registry_every=serving.registry_refresh_seconds)
+    intake = IntakeService(settings)
+    drainer = Drainer(intake, every=serving.intake_drain_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if follow:
             follower.start()
+            drainer.start()
         try:
             yield
         finally:
             follower.stop()
+            drainer.stop()
+            intake.ledger.close()
             if shadow is not None:
                 shadow.stop()
 
@@ -71,12 +78,14 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = state
+    app.state.intake = intake
     app.state.shadow = shadow
     errors.install(app)
     openapi.install(app, slot, max_batch=serving.max_batch, book_example=TEXTBOOK_LEAD)
     app.include_router(ops_router)
     app.include_router(score_router)
     app.include_router(shadow_router)
+    app.include_router(leads_router)
     app.add_middleware(
         ServiceMiddleware,
         max_body=serving.max_body_bytes,

@@ -108,7 +108,8 @@ def install(app: FastAPI) -> None:
         status = exc.http_status
         loc = exc.loc if isinstance(exc, RequestFieldError) else []
         item = {"loc": loc, "msg": exc.message, "type": type(exc).__name__}
-        return error_response(status, str(exc), [item])
+        items = getattr(exc, "items", None) or [item]  # an error naming several fields lists each
+        return error_response(status, str(exc), items, **getattr(exc, "headers", {}))
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

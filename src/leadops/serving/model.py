@@ -22,6 +22,7 @@ from leadops.bundle.rows import as_model_frame
 from leadops.crm.emails import classify_email
 from leadops.features.online import online_vector
 from leadops.jobs.routing import RoutingPlan
+from leadops.scorers.frame import SmallFrame, small_frame
 from leadops.serving.schemas import Components, Contribution, LeadIn, Reason, Route, ScoreResult
 
 Record = dict[str, Any]
@@ -66,6 +67,7 @@ class ServedModel:
         self.columns = self.bundle.feature_names
         self.spec = self.bundle.spec
         self.scorer = self.bundle.scorer
+        self.categorical = frozenset(self.spec.categorical())
 
     @property
     def scorer_type(self) -> str:
@@ -77,6 +79,11 @@ class ServedModel:
         rows = [online_vector(self.spec, r.lead, r.account, r.activities, as_of) for r in leads]
         index = pd.Index([str(r.lead.get("lead_id")) for r in leads], name="lead_id")
         return as_model_frame(pd.DataFrame(rows, index=index), self.spec, self.columns)
+
+    def rows(self, leads: Sequence[LeadRecords], as_of: datetime) -> SmallFrame:
+        """The same feature rows as `frame` as numpy columns: what the scorers read without pandas' set-up."""
+        rows = [online_vector(self.spec, r.lead, r.account, r.activities, as_of) for r in leads]
+        return small_frame(rows, [str(r.lead.get("lead_id")) for r in leads], self.columns, self.categorical)
 
     def route(self, score: float, probability: float | None, lead: Mapping[str, Any]) -> tuple[Route, str]:
         """The route a lead would get tonight, capacity aside (the nightly job also weighs today's queue)."""
@@ -99,28 +106,25 @@ class ServedModel:
 
     def score(self, leads: Sequence[LeadRecords], as_of: datetime) -> list[ScoreResult]:
         """Scores, reasons, components and routes for the leads, in their order, all by this one version."""
-        X = self.frame(leads, as_of)
-        scored = self.scorer.score(X)
-        explained = self.scorer.explain_json(X, top_n=self.top_n)
-        parts = self.scorer.component_scores(X)
+        X = self.rows(leads, as_of)
+        scored = self.scorer.scores(X)
+        explained, _ = self.scorer.reasons(X, top_n=self.top_n)
+        parts = self.scorer.components(X)
         results = []
         for i, r in enumerate(leads):
-            score = float(scored["score"].iat[i])
-            probability = _finite(scored["probability"].iat[i])
-            details = [Reason(**item) for item in json.loads(str(explained["reasons"].iat[i]))]
+            score = float(scored.score[i])
+            probability = _finite(scored.probability[i])
+            details = [Reason(**item) for item in json.loads(str(explained[i]))]
             route, why = self.route(score, probability, r.lead)
             components = None
             if parts is not None:
-                components = Components(
-                    fit_score=_finite(parts["fit_score"].iat[i]),
-                    engagement_score=_finite(parts["engagement_score"].iat[i]),
-                )
+                components = Components(fit_score=_finite(parts[0][i]), engagement_score=_finite(parts[1][i]))
             results.append(
                 ScoreResult(
                     lead_id=r.lead.get("lead_id"),
                     probability=probability,
                     score=score,
-                    grade=str(scored["grade"].iat[i]),
+                    grade=str(scored.grade[i]),
                     reasons=[d.text for d in details],
                     reason_details=details,
                     components=components,
@@ -133,7 +137,7 @@ class ServedModel:
 
     def contributions(self, lead: LeadRecords, as_of: datetime) -> tuple[ScoreResult, list[Contribution], str]:
         """One lead's score and every feature's contribution, largest effect first, with the unit they are in."""
-        X = self.frame([lead], as_of)
+        X = self.rows([lead], as_of)
         result = self.score([lead], as_of)[0]
         matrix = self.scorer.reason_matrix(X, len(self.columns))
         values = np.asarray(matrix.values, dtype=np.float64)[0]
@@ -141,7 +145,7 @@ class ServedModel:
         names = list(matrix.features) if matrix.cell_features is None else list(matrix.cell_features[0])
         out = []
         for j, name in enumerate(names):
-            raw = X[name].iat[0] if name in X.columns else None
+            raw = X[name][0] if name in X else None
             value: float | str | None = raw if isinstance(raw, str) else _finite(raw)
             out.append(
                 Contribution(

@@ -31,3 +31,10 @@ class ServingSettings(Section):
         default=30.0, gt=0, description="days of shadow results kept in .leadops/shadow.sqlite (older are pruned)"
     )
     log_bodies: bool = Field(default=False, description="log request bodies (personal data: off by default)")
+    intake_drain_seconds: float = Field(
+        default=5.0, gt=0, description="how often a worker tries to move spooled POST /v1/leads into the warehouse"
+    )
+    trend_runs: int = Field(default=5, ge=2, le=100, description="published runs GET /v1/leads/{id} reads a trend from")
+    trend_points: float = Field(
+        default=5.0, ge=0, description="score change (0-100 points) over those runs that counts as improving/declining"
+    )
