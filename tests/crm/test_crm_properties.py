@@ -15,9 +15,10 @@ MISSING = ["", "NA", "N/A", "null", "NULL"]
 def _sql_reference(table: pa.Table, pairs: list[tuple[str, str]]) -> list[str | None]:
     """The per-row SQL (mapping._json_object over mapping._missing) the Arrow path replaces."""
     con = duckdb.connect()
-    con.register("t", table)
+    con.register("t", table.append_column("row_no__", pa.array(range(table.num_rows), pa.int64())))
     expr = _json_object([(name, _missing(ident(src), MISSING)) for src, name in pairs])
-    return [row[0] for row in con.sql(f"SELECT {expr} FROM t").fetchall()]
+    # a multi-chunk Arrow scan is parallel: without an ORDER BY the rows may come back chunk-shuffled
+    return [row[0] for row in con.sql(f"SELECT {expr} FROM t ORDER BY row_no__").fetchall()]
 
 
 def test_properties_json_matches_the_per_row_sql_on_awkward_values() -> None:
