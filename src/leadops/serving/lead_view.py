@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from leadops.errors import LeadOpsError, NotFoundError, WarehouseError, WarehouseLockedError
-from leadops.serving.model import LeadRecords, ServedModel
+from leadops.serving.model import ServedModel
 from leadops.serving.schemas import Components, Reason, ScoreResult
 from leadops.serving.schemas_leads import LeadView, PublishedScore, Trend, TrendPoint
 from leadops.settings.serving import ServingSettings
@@ -137,40 +137,6 @@ def fresh_score(model: ServedModel, warehouse: Warehouse, lead: dict[str, Any], 
     )  # fmt: skip
 
 
-LEAD_COLUMNS = ("lead_id", "account_id", "created_at", "email_domain_type", "job_level", "department", "country",
-                "region", "lead_source", "owner", "do_not_email", "do_not_call", "attributes")  # fmt: skip
-ACCOUNT_COLUMNS = ("account_id", "name", "industry", "employees", "annual_revenue", "country", "region",
-                   "profitable_last_quarter", "is_competitor", "attributes")  # fmt: skip
-
-
-def _object(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def stored_records(warehouse: Warehouse, lead_id: str, now: datetime) -> LeadRecords:
-    """The lead, its account and its activities up to now, as the warehouse holds them."""
-    lead = dict(zip(LEAD_COLUMNS, warehouse.rows(
-        f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads WHERE lead_id = ?", [lead_id])[0], strict=True))  # fmt: skip
-    lead["attributes"] = _object(lead["attributes"]) or {}
-    account = None
-    if lead.get("account_id") is not None:
-        found = warehouse.rows(
-            f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM accounts WHERE account_id = ?", [lead["account_id"]]
-        )
-        if found:
-            account = dict(zip(ACCOUNT_COLUMNS, found[0], strict=True))
-            account["attributes"] = _object(account["attributes"]) or {}
-    activities = [
-        {"activity_type": r[0], "occurred_at": r[1], "channel": r[2], "value": r[3], "properties": _object(r[4])}
-        for r in warehouse.rows(
-            "SELECT activity_type, occurred_at, channel, value, properties FROM activities "
-            "WHERE lead_id = ? AND occurred_at <= ? ORDER BY occurred_at",
-            [lead_id, now],
-        )
-    ]
-    return LeadRecords(lead, account, activities)
-
-
 def lead_view(
     model: ServedModel, url: str, workspace: Any, lead_id: str, now: datetime, serving: ServingSettings
 ) -> LeadView:
@@ -188,7 +154,5 @@ def lead_view(
             as_of=now,
             published=published(warehouse, lead_id),
             trend=trend(warehouse, lead_id, serving.trend_runs, serving.trend_points),
-            fresh=fresh_score(model, warehouse, lead, now)
-            if warehouse.dialect == "duckdb"  # the bundle's feature SQL runs in DuckDB; elsewhere the
-            else model.score([stored_records(warehouse, lead_id, now)], now)[0],  # single-lead path (equal)
+            fresh=fresh_score(model, warehouse, lead, now),  # the bundle's feature SQL, on either engine
         )
