@@ -14,14 +14,14 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from leadops.errors import LeadOpsError
+from leadops.sqlite_tx import reading, writing
 
 FILE = ".leadops/intake.sqlite"
 BUSY_SECONDS = 5.0
@@ -229,28 +229,12 @@ class IntakeLedger:
         self._conn, self._pid = conn, pid
         return conn
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._connection()
-            except sqlite3.Error as exc:
-                raise IntakeLedgerError(f"{self.path}: cannot read the intake store: {exc}") from exc
+    def _fail(self, exc: sqlite3.Error, what: str) -> Exception:
+        return IntakeLedgerError(f"{self.path}: cannot {what} the intake store: {exc}")
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        return reading(self._lock, self._connection, self._fail)
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One IMMEDIATE transaction (waits up to 5 s for another worker's)."""
-        with self._lock:
-            try:
-                conn = self._connection()
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise IntakeLedgerError(f"{self.path}: cannot write the intake store: {exc}") from exc
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise IntakeLedgerError(f"{self.path}: cannot write the intake store: {exc}") from exc
-                raise
+        return writing(self._lock, self._connection, self._fail)

@@ -17,8 +17,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from leadops.errors import LeadOpsError, NotFoundError
+from leadops.sqlite_tx import reading, writing
 
 KEYS_FILE = Path(".leadops") / "keys.sqlite"
 """Where a workspace keeps its API keys (relative to the workspace folder)."""
@@ -327,34 +327,17 @@ class KeyStore:
                 conn.close()
                 raise
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._connection()
-            except sqlite3.Error as exc:
-                raise KeyStoreError(f"{self.path}: cannot read the API key store: {exc}") from exc
+    def _fail(self, exc: sqlite3.Error, what: str) -> Exception:
+        if isinstance(exc, sqlite3.IntegrityError) and "api_keys.id" in str(exc):
+            return _DuplicateIdError(str(exc))
+        return KeyStoreError(f"{self.path}: cannot {what} the API key store: {exc}")
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        return reading(self._lock, self._connection, self._fail)
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One IMMEDIATE transaction (the writer lock taken up front, waiting up to 5 s for another writer)."""
-        with self._lock:
-            try:
-                conn = self._connection()
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise KeyStoreError(f"{self.path}: cannot write the API key store: {exc}") from exc
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                with suppress(sqlite3.Error):  # a failed COMMIT may have ended the transaction already
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.IntegrityError) and "api_keys.id" in str(exc):
-                    raise _DuplicateIdError(str(exc)) from exc
-                if isinstance(exc, sqlite3.Error):
-                    raise KeyStoreError(f"{self.path}: cannot write the API key store: {exc}") from exc
-                raise
+        return writing(self._lock, self._connection, self._fail)
 
 
 class _DuplicateIdError(Exception):
