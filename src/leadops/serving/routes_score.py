@@ -77,8 +77,9 @@ async def score_leads(state: State, served: Models, leads: list[LeadIn], as_of: 
 @router.post("/v1/score", tags=["scoring"], summary="Score 1..N leads from raw attributes and activities")
 async def score(request: ScoreRequest, state: State, served: Served, _: Scorer) -> ScoreResponse:
     """Probability, score, grade, the salesperson's reasons, components and route, all by one model version."""
-    results = await score_leads(state, served, request.leads, request.as_of)
-    return ScoreResponse(results=results, model_version=served.champion.version, as_of=as_of_or_now(request.as_of))
+    when = as_of_or_now(request.as_of)  # one time for the scores and the answer
+    results = await score_leads(state, served, request.leads, when)
+    return ScoreResponse(results=results, model_version=served.champion.version, as_of=when)
 
 
 @router.post("/v1/explain", tags=["scoring"], summary="Every feature's contribution for one lead")
