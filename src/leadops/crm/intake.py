@@ -304,7 +304,7 @@ def quarantine_rows(
 
 def write_quarantine(warehouse: Warehouse, rows: Sequence[Record]) -> int:
     """Add the entries, skipping any already there (same source, row number, reason and payload hash)."""
-    json_type = "JSON" if warehouse.dialect == "duckdb" else "JSONB"
+    json_type = warehouse.sql.json
     cols = ", ".join(quote_ident(c) for c in QUARANTINE_COLUMNS)
     marks = ", ".join(f"CAST(? AS {json_type})" if c == "raw" else ("CAST(? AS TIMESTAMP)" if c == "quarantined_at"
                       else "?") for c in QUARANTINE_COLUMNS)  # fmt: skip
