@@ -118,7 +118,7 @@ def score_job(
         challenger_refs = [c for c in challenger_refs if c.version not in feature_problems]
     routing = routing_plan(settings.contracts, settings.sources, ops, champion_ref)
     cfg_hash = ledger.config_hash(ops, {v: f.spec_hash for v, f in fitted.items()})
-    run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash)
+    run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash, engine_name)
     workspace = settings.workspace
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
 
@@ -226,15 +226,13 @@ def _run(
     if champion_fitted is not None:
         cats = set(champion_fitted.spec.categorical())
         tally = CoverageTally([n for n in champion[0].feature_names if n in cats])
-    total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
-    checkpoint("open leads selected")
-    if progress is not None:
-        progress("score", 0, total)
     all_reasons = ops.scoring.reasons == "all"
+    spark_run = None
+    reason_source = sources[champion[0].version]
     if engine_name == "spark":
-        from leadops.jobs.engines.spark import score_chunks as spark_chunks
+        from leadops.jobs.engines.spark import run_on_spark
 
-        problems = spark_chunks(
+        spark_run = run_on_spark(
             warehouse,
             sources,
             run_id=run_id,
@@ -243,16 +241,19 @@ def _run(
             challengers=[c for c, _ in challengers],
             all_reasons=all_reasons,
             top_n=ops.scoring.top_reasons,
-            total=total,
             spec=ops.scoring.spark,
-            workdir=workspace / ".runs" / run_id,
+            workspace=workspace,
             progress=progress,
-            champion_model=champion[1],
             tally=tally,
         )
+        problems, reason_source = spark_run.problems, spark_run.reasons
     elif engine_name == "duckdb":
         from leadops.jobs.engines.duckdb import score_chunks
 
+        total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
+        checkpoint("open leads selected")
+        if progress is not None:
+            progress("score", 0, total)
         problems = score_chunks(
             warehouse,
             sources,
@@ -268,6 +269,37 @@ def _run(
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
+    try:
+        return _publish(
+            warehouse, ops, run_id, when, champion, challengers, engine_name, out_dir, progress, routing, fitted,
+            feature_problems, notes, problems, reason_source, tally, champion_fitted, spark_run,
+        )  # fmt: skip
+    finally:
+        if spark_run is not None:
+            spark_run.finish()
+
+
+def _publish(
+    warehouse: Warehouse,
+    ops: Operations,
+    run_id: str,
+    when: datetime,
+    champion: tuple[ModelRef, ScorerLike],
+    challengers: list[tuple[ModelRef, ScorerLike]],
+    engine_name: Engine,
+    out_dir: Path,
+    progress: Progress | None,
+    routing: RoutingPlan,
+    fitted: dict[int, Any],
+    feature_problems: dict[int, str],
+    notes: list[str],
+    problems: dict[int, str],
+    reason_source: FeatureSource,
+    tally: CoverageTally | None,
+    champion_fitted: Any,
+    spark_run: Any,
+) -> ScoreRunResult:
+    """Route the staged scores, add the Sales leads' reasons, write the queues and exports, publish."""
     previous = ledger.previous_published(warehouse, when)
     with warehouse.transaction():
         route_run(
@@ -282,7 +314,7 @@ def _run(
     problems = {**feature_problems, **problems}
     add_mql_reasons(
         warehouse,
-        sources[champion[0].version],
+        reason_source,
         run_id=run_id,
         as_of=when,
         champion=champion,
@@ -292,6 +324,10 @@ def _run(
     checkpoint("reasons added")
     with warehouse.transaction():  # the queues copy the routed rows, reasons included
         write_queues(warehouse, run_id)
+    if spark_run is not None:  # the cluster's copy of tonight's queues, beside its scores
+        from leadops.jobs.engines.spark import write_queues as spark_queues
+
+        spark_queues(warehouse, run_id, spark_run.root)
     exp = ops.scoring.exports
     csv_path, pq_path = write_exports(warehouse, run_id, out_dir, csv=exp.csv, parquet=exp.parquet)
     checkpoint("exports written")
