@@ -135,7 +135,7 @@ def retrain(
     registry = Registry(settings, warehouse)
     champion = registry.champion()
     champion_version = None if champion is None else champion.version
-    lineage = {} if champion is None else load_bundle(load_artifact_dir(settings, champion.version)).lineage
+    lineage = {} if champion is None else load_bundle(load_artifact_dir(settings, champion.version), verify=False).lineage
     model = settings.retraining.model or (champion.scorer if champion is not None and champion.scorer else None)
     model = model or DEFAULT_MODEL
     triggers = fired_triggers(settings, warehouse, champion_version, lineage, now)
