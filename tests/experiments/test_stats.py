@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import integrate, stats as sps
+from scipy import integrate
+from scipy import stats as sps
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize, proportions_ztest
 
@@ -89,7 +90,9 @@ def test_sample_size_closed_form_and_power_agree_with_statsmodels() -> None:
     n = stats.sample_size_proportions(0.10, 0.10, alpha=0.05, power=0.8)
     p1, p2 = 0.10, 0.11
     pbar = (p1 + p2) / 2
-    closed = (1.959963984540054 * np.sqrt(2 * pbar * (1 - pbar)) + 0.8416212335729143 * np.sqrt(p1 * 0.9 + p2 * 0.89)) ** 2
+    closed = (
+        1.959963984540054 * np.sqrt(2 * pbar * (1 - pbar)) + 0.8416212335729143 * np.sqrt(p1 * 0.9 + p2 * 0.89)
+    ) ** 2
     assert n == int(np.ceil(closed / (p2 - p1) ** 2))
     assert stats.power_proportions(0.10, 0.10, n) == pytest.approx(0.8, abs=0.001)
     # statsmodels' arcsine (Cohen's h) approximation of the same question lands within 1 %

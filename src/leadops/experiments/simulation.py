@@ -130,9 +130,7 @@ class SrmResult:
     broken_share: float
 
 
-def srm_detection(
-    tests: int = 2_000, units: int = 10_000, broken_share: float = 0.53, seed: int = 3
-) -> SrmResult:
+def srm_detection(tests: int = 2_000, units: int = 10_000, broken_share: float = 0.53, seed: int = 3) -> SrmResult:
     """A fair 50/50 split and a broken one (one arm over-allocated to `broken_share`), each checked by SRM."""
     rng = np.random.default_rng(seed)
     fair = rng.binomial(units, 0.5, size=tests)

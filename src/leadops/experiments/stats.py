@@ -74,7 +74,9 @@ def welch_t(
 ) -> Difference:
     """Difference of two means with unequal variances (revenue per lead): Welch's t and Satterthwaite's df,
     as scipy.stats.ttest_ind(equal_var=False); `var_*` are sample variances (ddof=1)."""
-    mean_c, var_c, n_c, mean_t, var_t, n_t = (np.asarray(v, dtype=float) for v in (mean_c, var_c, n_c, mean_t, var_t, n_t))
+    mean_c, var_c, n_c, mean_t, var_t, n_t = (
+        np.asarray(v, dtype=float) for v in (mean_c, var_c, n_c, mean_t, var_t, n_t)
+    )
     a, b = var_c / n_c, var_t / n_t
     se = np.sqrt(a + b)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -97,7 +99,9 @@ def relative_lift(
 ) -> Lift:
     """Lift (T - C) / C with a delta-method interval on log(T / C): se^2 = var_t/(n_t T^2) + var_c/(n_c C^2),
     exponentiated back (for proportions this is statsmodels' ratio interval, method 'log'); never below -100 %."""
-    mean_c, var_c, n_c, mean_t, var_t, n_t = (np.asarray(v, dtype=float) for v in (mean_c, var_c, n_c, mean_t, var_t, n_t))
+    mean_c, var_c, n_c, mean_t, var_t, n_t = (
+        np.asarray(v, dtype=float) for v in (mean_c, var_c, n_c, mean_t, var_t, n_t)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = mean_t / mean_c
         se = np.sqrt(var_t / (n_t * mean_t**2) + var_c / (n_c * mean_c**2))

@@ -107,6 +107,11 @@ class ExperimentSpec(Section):
         default=True, description="decide on the always-valid (mSPRT) test, safe to read daily; false = fixed horizon"
     )
     cuped: bool = Field(default=True, description="adjust the KPI by pre-assignment engagement (CUPED)")
+    promote_on_ship: bool = Field(
+        default=False,
+        description="a 'ship' readout promotes the treatment arm's model version through the gates (audited) and "
+        "closes the experiment; a final 'keep' closes it (set by the retraining policy's action: experiment)",
+    )
 
     @field_validator("name")
     @classmethod
