@@ -450,24 +450,25 @@ def arm_truth(warehouse: Warehouse, company: Any) -> dict[str, dict[str, Any]]:
     """Per experiment arm (experiment_assignments, when the workspace runs experiments): the true outcome.
 
     `true_rate` is the mean of each assigned lead's probability under the contacts Sales made (p_convert when a
-    contact came within the window, else p_convert_no_contact); `true_lift` (T - C) / C against the arm named
-    control (else the first arm): what an experiment's readout estimates.
+    contact came within the window, else p_convert_no_contact); `true_lift` (T - C) / C against the experiment's
+    control arm: what an experiment's readout estimates.
     """
     exists = warehouse.scalar(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'experiment_assignments'"
     )
     if not exists:
         return {}
-    rows = warehouse.rows("SELECT experiment, arm, unit_id FROM experiment_assignments")
+    rows = warehouse.rows("SELECT experiment, arm, lead_id FROM experiment_assignments")
     if not rows:
         return {}
+    controls = {str(r[0]): str(r[1]) for r in warehouse.rows("SELECT name, control_arm FROM experiments")}
     p_eff = company.p_effective()
     counted = company.counted()
     converted, value = company.converted()
     by: dict[str, dict[str, list[int]]] = {}
-    for experiment, arm, unit in rows:
-        pos = company.index_of([str(unit)])[0]
-        if pos >= 0:
+    positions = company.index_of([str(r[2]) for r in rows])
+    for (experiment, arm, _), pos in zip(rows, positions, strict=True):
+        if pos >= 0:  # leads of the loop (history leads' fates were drawn by the one-pass generator)
             by.setdefault(str(experiment), {}).setdefault(str(arm), []).append(int(pos))
     out: dict[str, dict[str, Any]] = {}
     for experiment, arms in by.items():
@@ -481,7 +482,7 @@ def arm_truth(warehouse: Warehouse, company: Any) -> dict[str, dict[str, Any]]:
                 "observed_rate": float(converted[idx].mean()),
                 "revenue": round(float(value[idx].sum()), 2),
             }
-        control = "control" if "control" in figures else sorted(figures)[0]
+        control = controls.get(experiment) or ("control" if "control" in figures else sorted(figures)[0])
         base = float(figures[control]["true_rate"])
         for arm, f in figures.items():
             f["true_lift"] = None if arm == control or base == 0 else (f["true_rate"] - base) / base
