@@ -836,3 +836,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+from leadops.cli_experiment import experiment_app  # noqa: E402  (its module imports the helpers above)
+
+app.add_typer(experiment_app, name="experiment")
