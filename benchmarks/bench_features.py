@@ -258,7 +258,7 @@ def copy_to_postgres(db: Path, url: str, schema: str) -> str:
             for table in ("accounts", "leads", "activities"):
                 names = ", ".join(f'"{r[0]}"' for r in con.execute(f"DESCRIBE {table}").fetchall())
                 csv = Path(db).with_suffix(f".{table}.csv")
-                con.execute(f"COPY (SELECT {names} FROM {table}) TO '{csv}' (FORMAT csv)")
+                con.execute(f"COPY (SELECT {names} FROM {table}) TO '{csv}' (FORMAT csv, HEADER false)")
                 sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)"
                 with conn.cursor() as cur, cur.copy(sql) as copy, open(csv, "rb") as handle:
                     while block := handle.read(1 << 22):
