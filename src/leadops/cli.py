@@ -793,9 +793,12 @@ def erase(
         ids = list(lead_ids or []) + _ids_from(from_file)
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         base = _exports_base(settings)
+        from leadops.warehouse.snapshot import copy_path
+
         result = run_erase(
             warehouse, ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
             rewrite_sources=rewrite_sources, dry_run=dry_run,
+            analytics_copy=copy_path(warehouse, settings.warehouse.analytics_copy, settings.workspace),
         )  # fmt: skip
     emit(result, as_json)
     if not as_json and result.get("warning"):
