@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from leadops.config import Settings
 from leadops.jobs import checkpoints, ledger, select
+from leadops.jobs.candidates import SalesCandidates, candidate_limit, previous_sales_ids
 from leadops.jobs.checkpoints import checkpoint
 from leadops.jobs.coverage import CoverageTally
 from leadops.jobs.errors import FeatureSchemaError, JobError
@@ -23,6 +24,10 @@ from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, rou
 from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.settings.jobs import Operations, operations
 from leadops.warehouse import Warehouse
+from leadops.warehouse.snapshot import AnalyticsCopyError, copy_is_current, copy_path, publish_copy
+
+if TYPE_CHECKING:
+    from leadops.jobs.engines.spark import SparkRun
 
 Engine = Literal["duckdb", "spark"]
 Progress = Callable[[str, int, int], None]
@@ -52,6 +57,7 @@ class ScoreRunResult:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     intake: dict[str, Any] = field(default_factory=dict)  # what draining the online intake's spool did
+    analytics_copy: str | None = None  # the analysts' read-only copy this run refreshed (DuckDB)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the CLI's --json output)."""
@@ -121,6 +127,7 @@ def score_job(
     run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash, engine_name)
     workspace = settings.workspace
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
+    target = copy_path(warehouse, settings.warehouse.analytics_copy, workspace)
 
     with warehouse.writer("score"):
         # leads the online API spooled while the warehouse was busy go in first: tonight's run sees them
@@ -129,6 +136,9 @@ def score_job(
         if existing is not None and existing.status == "published":
             done = _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
             done.intake = intake.to_dict()
+            if target is not None and not copy_is_current(warehouse, target):  # deleted, or killed before it
+                done.analytics_copy, late = refresh_copy(warehouse, target, run_id)
+                done.warnings += late
             done.warnings = [*notes, *done.warnings]
             return with_checks(done, routing, route_summary(warehouse, run_id))
         checkpoints.reset()
@@ -166,9 +176,26 @@ def score_job(
             if isinstance(exc, Exception):
                 ledger.fail_run(warehouse, run_id, f"{type(exc).__name__}: {exc}")
             raise
+        if target is not None:  # still the one writer: nothing changes the warehouse while it is copied
+            result.analytics_copy, late = refresh_copy(warehouse, target, run_id)
+            result.warnings += late
     result.seconds = round(time.perf_counter() - started, 3)
     result.intake = intake.to_dict()
     return with_checks(result, routing, route_summary(warehouse, run_id))
+
+
+def refresh_copy(warehouse: Warehouse, target: Path, run_id: str) -> tuple[str | None, list[str]]:
+    """Publish the analysts' copy after the run; a failure is a warning (kept in the ledger), not a failed run."""
+    try:
+        info = publish_copy(warehouse, target)
+    except AnalyticsCopyError as exc:
+        warning = f"the analysts' copy was not refreshed (it still shows the previous run): {exc.message}"
+        warehouse.execute(
+            "UPDATE score_runs SET warnings = coalesce(warnings || ?, ?) WHERE run_id = ?",
+            ["\n" + warning, warning, run_id],
+        )
+        return None, [warning]
+    return info.path, []
 
 
 def source_warnings(source: ModelSource) -> list[str]:
@@ -227,9 +254,11 @@ def _run(
         cats = set(champion_fitted.spec.categorical())
         tally = CoverageTally([n for n in champion[0].feature_names if n in cats])
     all_reasons = ops.scoring.reasons == "all"
-    spark_run = None
+    previous = ledger.previous_published(warehouse, when)
+    kept: SalesCandidates | None = None
+    spark_run: SparkRun | None = None
     reason_source = sources[champion[0].version]
-    if engine_name == "spark":
+    if engine_name == "spark":  # its executors hold the rows; the Sales leads' rows are read back for reasons
         from leadops.jobs.engines.spark import run_on_spark
 
         spark_run = run_on_spark(
@@ -254,6 +283,9 @@ def _run(
         checkpoint("open leads selected")
         if progress is not None:
             progress("score", 0, total)
+        if not all_reasons:
+            limit = candidate_limit(ops.business.capacity.total_per_day())
+            kept = SalesCandidates(limit, previous_sales_ids(warehouse, previous))
         problems = score_chunks(
             warehouse,
             sources,
@@ -266,13 +298,14 @@ def _run(
             total=total,
             progress=progress,
             tally=tally,
+            kept=kept,
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
     try:
         return _publish(
-            warehouse, ops, run_id, when, champion, challengers, engine_name, out_dir, progress, routing, fitted,
-            feature_problems, notes, problems, reason_source, tally, champion_fitted, spark_run,
+            warehouse, ops, run_id, when, champion, challengers, engine_name, out_dir, progress, routing,
+            feature_problems, notes, problems, reason_source, tally, champion_fitted, spark_run, previous, kept,
         )  # fmt: skip
     finally:
         if spark_run is not None:
@@ -290,17 +323,17 @@ def _publish(
     out_dir: Path,
     progress: Progress | None,
     routing: RoutingPlan,
-    fitted: dict[int, Any],
     feature_problems: dict[int, str],
     notes: list[str],
     problems: dict[int, str],
     reason_source: FeatureSource,
     tally: CoverageTally | None,
     champion_fitted: Any,
-    spark_run: Any,
+    spark_run: SparkRun | None,
+    previous: str | None,
+    kept: SalesCandidates | None,
 ) -> ScoreRunResult:
     """Route the staged scores, add the Sales leads' reasons, write the queues and exports, publish."""
-    previous = ledger.previous_published(warehouse, when)
     with warehouse.transaction():
         route_run(
             warehouse,
@@ -320,6 +353,7 @@ def _publish(
         champion=champion,
         top_n=ops.scoring.top_reasons,
         progress=progress,
+        kept=kept,
     )
     checkpoint("reasons added")
     with warehouse.transaction():  # the queues copy the routed rows, reasons included
