@@ -56,6 +56,7 @@ def make_lake(n: int, root: Path, seed: int = 0) -> dict[str, str]:
             "job_level": rng.choice(["student", "individual_contributor", "manager", "director", "vp", "c_level"], n),
             "department": rng.choice(["sales", "marketing", "it", "finance", "operations"], n),
             "lead_source": rng.choice(["organic_search", "paid_search", "webinar", "referral", "demo_form"], n),
+            "region": pa.nulls(n, pa.string()),  # the account's region counts (coalesce)
             "do_not_email": rng.random(n) < 0.05,
             "do_not_call": rng.random(n) < 0.05,
         }
@@ -187,7 +188,9 @@ def _child(master: str, lake: Path, bundle: Path, out: Path, repeats: int) -> di
 def _run_child(master: str, lake: Path, bundle: Path, out: Path, repeats: int) -> dict[str, Any]:
     code = [sys.executable, __file__, "--child", master, str(lake), str(bundle), str(out), str(repeats)]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
-    done = subprocess.run(code, capture_output=True, text=True, check=True, env=env)
+    done = subprocess.run(code, capture_output=True, text=True, check=False, env=env)
+    if done.returncode:
+        raise RuntimeError(f"bench_spark child {master} failed: {done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

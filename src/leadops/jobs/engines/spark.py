@@ -80,18 +80,17 @@ def session(spec: SparkSpec) -> Any:
         return _SESSIONS[spec.master]
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    extra_path = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
-    os.environ["PYTHONPATH"] = extra_path
     from pyspark.sql import SparkSession
 
-    builder = (
-        SparkSession.builder.master(spec.master)
-        .appName(spec.app_name)
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.executorEnv.PYTHONPATH", extra_path)
-    )
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # under spark-submit, its --master and --conf decide
+    builder = SparkSession.builder.appName(spec.app_name)
+    if not submitted:
+        builder = builder.master(spec.master).config("spark.ui.enabled", "false")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if spec.master.startswith("local") and not submitted:  # local workers import leadops from this checkout
+        extra_path = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
+        os.environ["PYTHONPATH"] = extra_path
+        builder = builder.config("spark.executorEnv.PYTHONPATH", extra_path).config("spark.sql.shuffle.partitions", "8")
     for key, value in {**spec.conf, **REQUIRED_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
