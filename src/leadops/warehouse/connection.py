@@ -460,6 +460,7 @@ class Warehouse:
                 with cur.copy(f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
                     copy.write(buffer.getvalue())
                 cur.execute(f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {casts} FROM {stage}{conflict}")
+                cur.execute(f"DROP TABLE {stage}")  # now: inside an outer transaction ON COMMIT DROP waits for it
         except Exception as exc:
             raise WarehouseError(f"writing {data.num_rows} rows to '{table}' failed: {exc}") from exc
         return data.num_rows
