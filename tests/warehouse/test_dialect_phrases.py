@@ -62,3 +62,42 @@ def test_no_part_outside_the_warehouse_asks_which_engine_it_talks_to() -> None:
         if checks.search(line)
     ]
     assert found == [], "engine checks belong in warehouse/dialect.py (SqlDialect):\n" + "\n".join(found)
+
+
+STAMPS = ["1969-12-31 23:00:00.000001", "1970-01-01 00:00:00", "2026-02-28 23:59:59.999999", "2026-12-01 15:04:05.5"]
+
+
+def test_epoch_us_is_exact_to_the_microsecond_on_each_engine(warehouse: Warehouse) -> None:
+    from datetime import datetime
+
+    d = warehouse.sql
+    for text in STAMPS:
+        delta = datetime.fromisoformat(text) - datetime(1970, 1, 1)
+        expected = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds  # closed form
+        assert warehouse.scalar(f"SELECT {d.epoch_us(f'TIMESTAMP {chr(39)}{text}{chr(39)}')}") == expected, text
+
+
+def test_a_typed_result_keeps_empty_text_nan_infinity_and_microseconds_apart_from_null(warehouse: Warehouse) -> None:
+    d = warehouse.sql
+    schema = pa.schema([("a", pa.string()), ("b", pa.float64()), ("t", pa.timestamp("us"))])
+    rows = [
+        ("null", "NaN", STAMPS[0]),
+        ("", "Infinity", None),
+        (None, None, STAMPS[2]),
+        ('NaN, "quoted"\nline', "0.1", STAMPS[3]),
+    ]
+    values = ", ".join(
+        f"({'NULL' if a is None else chr(39) + a.replace(chr(39), chr(39) * 2) + chr(39)}, "
+        f"CAST({'NULL' if b is None else chr(39) + b + chr(39)} AS {d.double}), "
+        f"CAST({'NULL' if t is None else chr(39) + t + chr(39)} AS TIMESTAMP))"
+        for a, b, t in rows
+    )
+    sql = f"SELECT * FROM (VALUES {values}) v(a, b, t)"
+    got = warehouse.arrow_typed(sql, schema)
+    assert got.schema == schema
+    plain = warehouse.arrow(sql).cast(schema)
+    assert got.column("a").to_pylist() == ["null", "", None, 'NaN, "quoted"\nline'] == plain.column("a").to_pylist()
+    b = got.column("b").to_pylist()
+    assert b[0] != b[0] and b[1] == float("inf") and b[2] is None and b[3] == 0.1  # NaN, not NULL
+    assert got.column("t").to_pylist() == plain.column("t").to_pylist()
+    assert got.column("t")[3].as_py().microsecond == 500_000
