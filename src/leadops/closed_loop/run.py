@@ -191,6 +191,43 @@ def night_settings(settings: Settings) -> Settings:
     )
 
 
+class CachedModels:
+    """The registry's champion and challengers, looked up once and again only after the loop retrained.
+
+    Inside the loop nothing but the retraining policy changes the registry, so asking MLflow every simulated
+    night (a quarter of a second) would only repeat the same answer; anything else (an experiment's pinned
+    version) goes to the registry as the job would ask it.
+    """
+
+    def __init__(self, settings: Settings, warehouse: Warehouse) -> None:
+        self.settings = settings
+        self.warehouse = warehouse
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the answers: the registry changed (a retraining registered or promoted a version)."""
+        from leadops.jobs.model import RegistryModels
+
+        self.source = RegistryModels(self.settings, self.warehouse)
+        self._champion: Any = None
+        self._challengers: Any = None
+
+    def champion(self) -> Any:
+        """The champion's ModelRef (cached)."""
+        if self._champion is None:
+            self._champion = self.source.champion()
+        return self._champion
+
+    def challengers(self) -> Any:
+        """The challengers' ModelRefs (cached)."""
+        if self._challengers is None:
+            self._challengers = self.source.challengers()
+        return self._challengers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+
 def _retraining_configured(settings: Settings) -> bool:
     r = settings.retraining
     return any(x is not None and x is not False for x in (r.every_days, r.on_drift, r.new_labels)) or bool(
@@ -235,6 +272,7 @@ def run_closed_loop(
         )
     fed, for_day = _day_sources(settings)
     nightly = night_settings(settings)
+    models = CachedModels(settings, warehouse)
     history = _history(settings)
     booted: dict[str, Any] = {}
     booted_seconds = 0.0
@@ -278,7 +316,7 @@ def run_closed_loop(
             run_id = None
             if loop.score_on == "every_day" or company.is_business_day(d):
                 clock = time.perf_counter()
-                result = score_job(nightly, warehouse, as_of=as_of)
+                result = score_job(nightly, warehouse, as_of=as_of, models=models)
                 timing["score"] += time.perf_counter() - clock
                 run_id = result.run_id
                 runs += 1 if result.status == "published" else 0
@@ -310,6 +348,7 @@ def run_closed_loop(
                 from leadops.modeling.retrain import retrain
 
                 decided = retrain(settings, warehouse, now=as_of + timedelta(hours=19))
+                models.reset()
                 retrains.append({"day": today_d.isoformat(), "decision": decided.decision, "reason": decided.reason,
                                  "version": decided.version})  # fmt: skip
                 timing["retrain"] += time.perf_counter() - clock
