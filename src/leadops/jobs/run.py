@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from leadops.config import Settings
 from leadops.jobs import checkpoints, ledger, select
+from leadops.jobs.candidates import SalesCandidates, candidate_limit, previous_sales_ids
 from leadops.jobs.checkpoints import checkpoint
 from leadops.jobs.coverage import CoverageTally
 from leadops.jobs.errors import FeatureSchemaError, JobError
@@ -254,6 +255,11 @@ def _run(
     if progress is not None:
         progress("score", 0, total)
     all_reasons = ops.scoring.reasons == "all"
+    previous = ledger.previous_published(warehouse, when)
+    kept: SalesCandidates | None = None
+    if engine_name == "duckdb" and not all_reasons:  # Spark's executors hold their rows: it builds them again
+        limit = candidate_limit(ops.business.capacity.total_per_day())
+        kept = SalesCandidates(limit, previous_sales_ids(warehouse, previous))
     if engine_name == "spark":
         from leadops.jobs.engines.spark import score_chunks as spark_chunks
 
@@ -288,10 +294,10 @@ def _run(
             total=total,
             progress=progress,
             tally=tally,
+            kept=kept,
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
-    previous = ledger.previous_published(warehouse, when)
     with warehouse.transaction():
         route_run(
             warehouse,
@@ -311,6 +317,7 @@ def _run(
         champion=champion,
         top_n=ops.scoring.top_reasons,
         progress=progress,
+        kept=kept,
     )
     checkpoint("reasons added")
     with warehouse.transaction():  # the queues copy the routed rows, reasons included
