@@ -127,7 +127,7 @@ def _attribute(f: AttributeFeature, spec: FeaturesSpec, d: SqlDialect) -> str:
         if f.column is not None:
             return f"CAST({table}.{qi(f.column)} AS {d.double})"
         return d.json_number(f"{table}.attributes", f.key or "")
-    raw = f"CAST({table}.{qi(f.column)} AS {d.text})" if f.column else d.json_text(f"{table}.attributes", f.key or "")
+    raw = f"CAST({table}.{qi(f.column)} AS {d.type_word('text')})" if f.column else d.json_text(f"{table}.attributes", f.key or "")
     if f.categories is None or spec.policy(f) != "other":
         return raw
     if not f.categories:
@@ -191,7 +191,7 @@ def feature_sql(
             keys = "lead_id"
         if max_window is not None:
             src = f"SELECT * FROM ({src}) s WHERE dt < {max_window}"
-        ctes.append(f"act AS ({src})")
+        ctes.append(f"act AS ({src}{d.fence})")
         ctes.append(f"agg AS (SELECT {keys},\n    {aggs}\n  FROM act GROUP BY {keys})")
     cols: list[str] = ["p.lead_id AS lead_id"] + (["p.as_of AS as_of"] if per_lead else [])
     for f in spec.definitions:
