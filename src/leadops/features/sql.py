@@ -127,7 +127,8 @@ def _attribute(f: AttributeFeature, spec: FeaturesSpec, d: SqlDialect) -> str:
         if f.column is not None:
             return f"CAST({table}.{qi(f.column)} AS {d.double})"
         return d.json_number(f"{table}.attributes", f.key or "")
-    raw = f"CAST({table}.{qi(f.column)} AS {d.type_word('text')})" if f.column else d.json_text(f"{table}.attributes", f.key or "")
+    text = d.type_word("text")
+    raw = f"CAST({table}.{qi(f.column)} AS {text})" if f.column else d.json_text(f"{table}.attributes", f.key or "")
     if f.categories is None or spec.policy(f) != "other":
         return raw
     if not f.categories:

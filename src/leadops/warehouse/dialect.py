@@ -59,7 +59,8 @@ class SqlDialect:
 
     def type_word(self, kind: str) -> str:
         """A column type for CREATE TABLE from a neutral name: text, double, timestamp, bigint, integer, boolean."""
-        words = {"text": "STRING" if self.name == "spark" else "VARCHAR", "double": self.double, "timestamp": "TIMESTAMP", "bigint": "BIGINT"}
+        text = "STRING" if self.name == "spark" else "VARCHAR"
+        words = {"text": text, "double": self.double, "timestamp": "TIMESTAMP", "bigint": "BIGINT"}
         words |= {"integer": "INTEGER", "boolean": "BOOLEAN", "json": self.json}
         return words[kind]
 
