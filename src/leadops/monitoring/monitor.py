@@ -403,7 +403,7 @@ def monitor(
 ) -> MonitorResult:
     """Drift of a published run's open and new leads against its model's reference, stored with its alerts."""
     rid, when, version = find_run(warehouse, run_id, as_of)
-    bundle = load_bundle(load_artifact_dir(settings, version))
+    bundle = load_bundle(load_artifact_dir(settings, version), verify=False)
     conf = settings.monitoring
     how = conf.reference
     store = SampleStore(settings.path(conf.sample_dir))
