@@ -113,5 +113,8 @@ def test_the_kept_samples_equal_a_rebuild_and_only_reference_and_recent_ones_sta
         stray = store.directory / "score-gone.v1.open-50000.parquet"
         stray.write_bytes(b"")
         removed = store.prune(wh, keep_newest=1)
+        sql = "SELECT run_id FROM score_runs WHERE status = 'published' ORDER BY as_of DESC LIMIT 1"
+        newest = str(wh.rows(sql)[0][0])
     assert stray in removed and not stray.exists()
-    assert all(out["reference_run"] in p.name or out["run_id"] in p.name for p in store.directory.iterdir())
+    left = {p.name.split(".v")[0] for p in store.directory.iterdir()}
+    assert out["reference_run"] in left and left <= {out["reference_run"], newest}
