@@ -209,6 +209,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         return [{"name": "spark local[1] vs local[2]", "ours": None, "baseline": None, "ratio": None,
                  "goal": ">= 1.6", "unit": "s", "note": note}]  # fmt: skip
     rounds = 1 if quick else int(os.environ.get("LEADOPS_BENCH_SPARK_ROUNDS", "2"))
+    repeats = 2 if quick else int(os.environ.get("LEADOPS_BENCH_SPARK_REPEATS", "1"))  # passes per child
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         lake = tmp / "lake"
@@ -221,7 +222,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         loads = []
         for _ in range(rounds):  # interleaved: local[1], local[2], DuckDB, each round
             for master in ("local[1]", "local[2]"):
-                got = _run_child(master, lake, bundle, tmp / f"out-{master[6]}", 2)
+                got = _run_child(master, lake, bundle, tmp / f"out-{master[6]}", repeats)
                 best[master] = min(best.get(master, float("inf")), got["best"])
                 loads.append(_load())
             seconds, duck_total, duck_scores = duckdb_pass(paths, bundle, tmp)
@@ -238,7 +239,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "ratio": round(one / two, 3),
             "goal": ">= 1.6",
             "unit": "s (local[2], local[1])",
-            "note": f"best of {2 * rounds} per master; {'; '.join(loads)}",
+            "note": f"best of {rounds * repeats} per master, interleaved; {'; '.join(loads)}",
         },
         {
             "name": f"spark local[2] vs duckdb engine, {n:,} leads (scores identical: {same})",
