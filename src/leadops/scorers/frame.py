@@ -29,6 +29,7 @@ class SmallFrame:
         self._data = dict(columns)
         self.columns = list(self._data)
         self.index = list(index)
+        self.memo: dict[Any, Any] = {}  # what scorers derive from these values once (their matrix): read-only data
         for name, col in self._data.items():
             if len(col) != len(self.index):
                 raise ScorerError(f"SmallFrame: column {name!r} has {len(col)} values, expected {len(self.index)}")
