@@ -4,10 +4,11 @@ Tables are discovered, not listed: every base table of the warehouse with a `lea
 the named leads (canonical leads/activities/outcomes, scores, queues, shadow scores, feature snapshots, and
 any table added later), and every table of the workspace's SQLite stores (`.leadops/*.sqlite`: the shadow
 log, the intake spool and its request ledger); quarantine entries whose raw values or detail mention a lead
-id or its email are deleted. Export files (exports/<date>/*.csv, *.parquet) are rewritten without their rows; the other CSV and
-Parquet files of the workspace and the configured sources (the CRM's own export, the simulator's ground truth)
-are listed, and rewritten too with `rewrite_sources`. Each request is audited in `erasure_log` with who, when
-and how many rows per table and file, never the erased values; a second run finds nothing and says so.
+id or its email are deleted. Export files (exports/<date>/*.csv, *.parquet) are rewritten without their rows;
+the other CSV and Parquet files of the workspace and the configured sources (the CRM's own export, the
+simulator's ground truth) are listed, and rewritten too with `rewrite_sources`. Each request is audited in
+`erasure_log` with who, when and how many rows per table and file, never the erased values; a second run finds
+nothing and says so.
 `erased_leads` keeps sha256 of each erased id so ingest leaves them out when the CRM export still has them.
 """
 

@@ -26,6 +26,7 @@ from leadops.scorers.reasons import (
     explanation_frame,
     join_texts,
     label_for,
+    reason_rows,
     reasons_json,
     select_reasons,
 )
@@ -188,6 +189,12 @@ class Scorer(ABC):
         X = self._check(X)
         top = select_reasons(self._reason_matrix(X, top_n), top_n)
         return reasons_json(top), join_texts(top.texts, top.ok)
+
+    def reason_rows(self, X: Frame, top_n: int = 3) -> list[list[tuple[str, float | None, float | None, str]]]:
+        """Per row, the reasons of explain_json() as (feature, contribution, points, text) tuples, as its JSON
+        reads back: what the API answers, without writing and parsing JSON per lead."""
+        X = self._check(X)
+        return reason_rows(select_reasons(self._reason_matrix(X, top_n), top_n))
 
     def explain_json(self, X: Frame, top_n: int = 3) -> pd.DataFrame:
         """explain() as stored by the job: `reasons` as compact JSON text and `reason_text`, indexed like X.

@@ -354,6 +354,28 @@ def reasons_json(top: TopReasons) -> np.ndarray:
     return concat(np.full(n, "[", dtype=object), join_texts(pieces, top.ok, sep=","), "]")
 
 
+def reason_rows(top: TopReasons) -> list[list[tuple[str, float | None, float | None, str]]]:
+    """Per row, (feature, contribution, points, text) of each reason: the values json.loads reads back from
+    reasons_json (contribution rounded to 6 places, points to 2, None where not finite), without the JSON."""
+    out: list[list[tuple[str, float | None, float | None, str]]] = []
+    for rf, rv, rp, rok, rt in zip(
+        top.names.tolist(), top.values.tolist(), top.shown_points().tolist(), top.ok.tolist(), top.texts.tolist(),
+        strict=True,
+    ):  # fmt: skip
+        out.append(
+            [
+                (str(f), _rounded(v, 6), _rounded(p, 2), str(t))
+                for f, v, p, u, t in zip(rf, rv, rp, rok, rt, strict=True)
+                if u
+            ]
+        )
+    return out
+
+
+def _rounded(value: float, places: int) -> float | None:
+    return round(value, places) if math.isfinite(value) else None
+
+
 def _json_numbers(values: list[float], places: int) -> Any:
     return ("null" if not math.isfinite(v) else repr(round(v, places)) for v in values)
 

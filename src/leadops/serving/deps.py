@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -52,7 +52,7 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def require(role: Role) -> Callable[[Request], KeyRecord]:
+def require(role: Role) -> Callable[[Request], Awaitable[KeyRecord]]:
     """A dependency that lets a request through with a valid key of `role` or above: 401 no/bad key, 403 too low."""
 
     async def check(request: Request) -> KeyRecord:
