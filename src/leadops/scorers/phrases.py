@@ -19,7 +19,7 @@ import pandas as pd
 
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.frame import Column, Frame, take
-from leadops.scorers.reasons import SMALL, concat, format_values, template_texts
+from leadops.scorers.reasons import SMALL, concat, format_values, parsed_template, template_texts
 from leadops.settings.models import FeatureMeaning
 
 if TYPE_CHECKING:
@@ -329,7 +329,8 @@ class Phrasebook:
         self.meanings = meanings
         self.labels = labels
         self.levels = levels
-        self._inferred: dict[tuple[str, str], FeatureMeaning] = {}  # by (feature, dtype): asked once per column kind
+        self._inferred: dict[tuple[str, Any], FeatureMeaning] = {}  # by (feature, dtype): asked once per column kind
+        self._rules: dict[tuple[str, Any], str] = {}
 
     def label(self, feature: str) -> str:
         """The feature's label, or its name with spaces."""
@@ -340,7 +341,7 @@ class Phrasebook:
         m = self.meanings.get(feature)
         if m is not None:
             return m
-        key = (feature, str(s.dtype))
+        key = (feature, s.dtype)
         found = self._inferred.get(key)
         if found is None:
             found = self._inferred[key] = self._infer(feature, s)
@@ -366,6 +367,13 @@ class Phrasebook:
 
     def usable_rule(self, feature: str, s: Column) -> str:
         """How usable() decides for the feature: 'all' (every value is a fact), 'finite' (a number), 'text'."""
+        key = (feature, s.dtype)
+        rule = self._rules.get(key)
+        if rule is None:
+            rule = self._rules[key] = self._rule(feature, s)
+        return rule
+
+    def _rule(self, feature: str, s: Column) -> str:
         m = self.meaning(feature, s)
         if m.kind == "activity":
             return "all" if m.agg == "recency" else "finite"  # recency: missing = never, a fact
@@ -484,9 +492,4 @@ class Phrasebook:
 def _fields(template: str | None) -> list[str]:
     if not template:
         return []
-    import string
-
-    try:
-        return [name for _, name, _, _ in string.Formatter().parse(template) if name]
-    except ValueError:
-        return []
+    return [name for _, name, _, _ in parsed_template(template) if name]
