@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from leadops.config import Settings
-from leadops.jobs import checkpoints, ledger, select
+from leadops.jobs import arms, checkpoints, ledger, select
 from leadops.jobs.checkpoints import checkpoint
 from leadops.jobs.coverage import CoverageTally
 from leadops.jobs.errors import FeatureSchemaError, JobError
@@ -101,9 +101,15 @@ def score_job(
     source = models if models is not None else RegistryModels(settings, warehouse)
     model_name = settings.registry.model_name
     champion_ref = resolve_champion(source, model_name)
-    challenger_refs = source.challengers() if ops.scoring.shadow else []
+    every_challenger = [c for c in source.challengers() if c.version != champion_ref.version]
+    challenger_refs = list(every_challenger) if ops.scoring.shadow else []
+    # running experiments: their arms' versions are scored too (as shadows) and replace the champion's score
+    experiments = arms.active_experiments(
+        settings, warehouse, when, champion_ref.version, every_challenger[0].version if every_challenger else None
+    )
+    scored = {champion_ref.version, *(c.version for c in challenger_refs)}
+    challenger_refs += arms.version_refs(source, arms.extra_versions(experiments, scored))
     notes = source_warnings(source)  # e.g. the registry was unreachable: scored with the cached champion
-    challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
     fitted: dict[int, Any] = {}
     feature_problems: dict[int, str] = {}
     if features is not None:  # one given source for every model (tests, custom feature stores)
@@ -161,6 +167,7 @@ def score_job(
                 fitted,
                 feature_problems,
                 notes,
+                experiments,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
@@ -220,6 +227,7 @@ def _run(
     fitted: dict[int, Any],
     feature_problems: dict[int, str],
     notes: list[str],
+    experiments: list[arms.ActiveExperiment] | None = None,
 ) -> ScoreRunResult:
     champion_fitted = fitted.get(champion[0].version)
     tally = None
@@ -268,6 +276,13 @@ def _run(
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
+    experiments = experiments or []
+    notes = list(notes)
+    if experiments:  # tonight's sticky assignments; treatment leads take their arm's version's score
+        arms.assign_run(warehouse, run_id, when, experiments, champion[0].version)
+        notes += arms.score_treatments(
+            warehouse, run_id, experiments, champion[0].version, {**feature_problems, **problems}
+        )
     previous = ledger.previous_published(warehouse, when)
     with warehouse.transaction():
         route_run(
@@ -278,6 +293,17 @@ def _run(
             previous_run=previous,
             routing=routing,
         )
+        if experiments:  # each arm's leads again, alone, with its policy and fair share of Sales
+            refs = {r.version: r for r, _ in [champion, *challengers]}
+            arms.route_arms(
+                warehouse,
+                run_id=run_id,
+                as_of=when,
+                previous_run=previous,
+                routing=routing,
+                experiments=experiments,
+                refs=refs,
+            )
     checkpoint("routed")
     problems = {**feature_problems, **problems}
     add_mql_reasons(
