@@ -91,7 +91,7 @@ class ModelSlot:
             mql_threshold_of(manifest),
             declared_activity_types(self.settings.contracts, self.settings.sources),
         )
-        model = ServedModel(version, path, routing, top_n=self.settings.scoring.top_reasons)
+        model = ServedModel(version, path, routing, top_n=self.settings.scoring.top_reasons, verified=True)
         self._loaded[version] = model
         return model
 
@@ -148,7 +148,7 @@ class ModelSlot:
         from leadops.serving.lead_view import reading
 
         try:
-            with reading(self.settings.warehouse.url, self.settings.workspace) as warehouse:
+            with reading(self.settings.warehouse.url, self.settings.workspace) as (warehouse, _):
                 if not warehouse.table_exists("experiments"):
                     return []
                 records = experiment_store.list_experiments(warehouse)
