@@ -4,7 +4,7 @@ nightly job logs for it (the salted hash), and a lead in no experiment by the ch
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,3 +54,44 @@ def test_leads_in_the_treatment_arm_are_scored_by_its_version_online(
         else:
             assert result["model_version"] == 1 and result["score"] == plain_result["score"]
     assert any(results[i]["score"] != champion_only[i]["score"] for i in treated)
+
+
+def test_a_lead_submitted_online_is_scored_by_its_arm_and_the_nightly_job_logs_the_same_arm(
+    rivals: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from conftest import cli, make_keys
+    from leadops.crm.intake_ledger import FILE as LEDGER_FILE
+    from leadops.experiments import store
+
+    ws = tmp_path / "ws"
+    shutil.copytree(rivals, ws)
+    (ws / ".leadops" / "registry.json").unlink(missing_ok=True)
+    (ws / LEDGER_FILE).unlink(missing_ok=True)
+    keys = make_keys(ws)
+    experiment = {
+        "name": "online-ab",
+        "start": "2000-01-01",
+        "arms": [{"name": "control"}, {"name": "treatment", "model": "2"}],
+    }
+    monkeypatch.setenv("LEADOPS_EXPERIMENTS", json.dumps([experiment]))
+    settings = load(ws)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    ids = [f"web-{i}" for i in range(40)]
+    arms = {i: arm_of(settings.experiments, i, None, None, now) for i in ids}
+    treated = next(i for i in ids if arms[i] is not None and arms[i].arm.name == "treatment")  # type: ignore[union-attr]
+    control = next(i for i in ids if arms[i] is not None and arms[i].arm.name == "control")  # type: ignore[union-attr]
+    h = {"X-API-Key": keys.scorer}
+    with TestClient(create_app(settings, follow=False)) as client:
+        got = {
+            lead: client.post("/v1/leads", json={"lead_id": lead, "lead_source": "demo_form"}, headers=h)
+            for lead in (treated, control)
+        }
+    assert all(r.status_code == 201 for r in got.values()), [r.text for r in got.values()]
+    assert got[treated].json()["model_version"] == 2 and got[control].json()["model_version"] == 1
+    later = datetime.now(UTC).replace(tzinfo=None)
+    cli("score", "--workspace", str(ws), "--as-of", later.isoformat())
+    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
+        logged = store.logged_arms(wh, "online-ab", [treated, control])
+    assert logged == {treated: "treatment", control: "control"}
