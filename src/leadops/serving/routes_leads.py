@@ -58,7 +58,7 @@ async def submit_lead(
     """A lead through the workspace's data contracts, into the warehouse (or the spool), scored by the champion and
     routed against today's Sales capacity; idempotent by request id."""
     model = served.champion
-    if body.lead_id is not None:  # a lead in an experiment is scored and routed by its arm (the nightly job's)
+    if body.lead_id is not None and state.slot.experiments():  # a lead in an experiment: its arm (as nightly)
         model = state.slot.arm_models(served, [records_of(body)], as_of_or_now(None))[0]
     answer, scoring = await run_in_threadpool(intake.submit, model, body, idempotency_key)
     if scoring is not None:
