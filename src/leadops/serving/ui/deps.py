@@ -1,0 +1,71 @@
+"""The dashboard's FastAPI dependencies: who is signed in (or a redirect to the login), and the warehouse to read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+
+from leadops.errors import LeadOpsError
+from leadops.serving.deps import ServiceState, state
+from leadops.serving.keys import Role
+from leadops.serving.lead_view import reading
+from leadops.serving.ui.session import Session, Sessions
+from leadops.warehouse import Warehouse
+
+
+class LoginRequired(Exception):
+    """No valid session: the page answers a redirect to /ui/login (handled in ui.install)."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+    def location(self) -> str:
+        """Where to send the browser: the login, then back here."""
+        return "/ui/login?next=" + quote(self.next_path, safe="/")
+
+
+class RoleRefusedError(LeadOpsError):
+    """A signed-in dashboard user's role may not do this (a viewer pressing an admin button): HTTP 403."""
+
+    exit_code = 38
+    http_status = 403
+
+
+def sessions(request: Request) -> Sessions:
+    """The worker's session issuer (set by ui.install)."""
+    found: Sessions = request.app.state.ui_sessions
+    return found
+
+
+def signed_in(role: Role = Role.VIEWER) -> Callable[[Request], Session]:
+    """A dependency: the signed-in user with `role` or above; no session redirects to the login, too low is a 403."""
+
+    def check(request: Request) -> Session:
+        session = sessions(request).current(request)
+        if session is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise LoginRequired(target if request.method == "GET" else "/ui/")
+        if not session.may(role):
+            raise RoleRefusedError(
+                f"your key's role '{session.role.value}' may not do this; it needs '{role.value}' "
+                "(ask an admin, or sign in with an admin key)"
+            )
+        return session
+
+    return check
+
+
+def warehouse(request: Request) -> Iterator[Warehouse]:
+    """A short read-only warehouse connection for one page (503 page while the nightly job writes DuckDB)."""
+    service: ServiceState = state(request)
+    with reading(service.settings.warehouse.url, service.settings.workspace) as wh:
+        yield wh
+
+
+User = Annotated[Session, Depends(signed_in(Role.VIEWER))]
+AdminUser = Annotated[Session, Depends(signed_in(Role.ADMIN))]
+ReadOnly = Annotated[Warehouse, Depends(warehouse)]
