@@ -9,7 +9,7 @@ from typing import Any
 from leadops.serving.ui.sales import PageParamError, current_run
 from leadops.warehouse import Warehouse
 
-SEGMENTS = {"region": "l.region", "lead_source": "l.lead_source", "channel": "q.channel", "job_level": "l.job_level"}
+SEGMENTS = {"region": "q.region", "lead_source": "l.lead_source", "channel": "q.channel", "job_level": "l.job_level"}
 """What the nurture list can be cut by: the lead's territory, its source, its nurture channel, its job level."""
 
 

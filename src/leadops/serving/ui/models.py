@@ -15,8 +15,13 @@ from leadops.registry import audit
 from leadops.registry.records import AuditEntry, ModelVersion
 from leadops.warehouse import Warehouse
 
-HEADLINE = ("auc", "pr_auc", "ece", "brier", "captured_at_capacity", "revenue_at_capacity", "lift_top_decile")
+HEADLINE = ("auc", "pr_auc", "ece", "brier", "captured_at_capacity", "revenue_at_capacity", "oracle_auc", "mql_threshold")
 """The metrics set side by side for champion and challenger (those a version has)."""
+DETAILED = 20
+"""Versions read with their metrics and lineage (newest first); older ones are listed by number only."""
+LINEAGE = ("training_set_rows", "train_rows", "data_end", "gates_passed", "leakage_flags_used", "training_set_digest",
+           "feature_spec_hash", "config_hash", "git_commit", "leadops_version")  # fmt: skip
+"""The lineage a person reads first, in this order (hashes shortened)."""
 
 
 @dataclass
@@ -39,7 +44,9 @@ def registry_view(settings: Settings, warehouse: Warehouse) -> RegistryView:
     name = settings.registry.model_name
     log = list(reversed(audit.entries(warehouse, name))) if warehouse.table_exists("registry_audit") else []
     try:
-        versions = sorted(Registry(settings, warehouse).list_versions(), key=lambda v: -v.version)
+        registry = Registry(settings, warehouse)
+        listed = sorted(registry.list_versions(), key=lambda v: -v.version)
+        versions = [registry.show(v.version) for v in listed[:DETAILED]] + listed[DETAILED:]
     except RegistryUnavailableError as exc:
         from leadops.redaction import redact_text
         from leadops.registry.fallback import cached_registry
@@ -104,7 +111,8 @@ def version_report(settings: Settings, version: ModelVersion) -> str | None:
 
 def lineage_rows(version: ModelVersion) -> list[tuple[str, str]]:
     """The version's lineage as (what, value) lines a person can read."""
-    rows = [(str(k).replace("_", " "), _short(v)) for k, v in sorted((version.lineage or {}).items())]
+    found = version.lineage or {}
+    rows = [(k.replace("_", " "), _short(found[k], k)) for k in LINEAGE if k in found and found[k] not in (None, "")]
     if version.artifact_digest:
         rows.append(("artifact digest", version.artifact_digest[:16] + "…"))
     if version.run_id:
@@ -112,7 +120,9 @@ def lineage_rows(version: ModelVersion) -> list[tuple[str, str]]:
     return rows
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, key: str = "") -> str:
     text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if key.endswith(("digest", "hash", "commit")):
+        return text[:12]
     return text if len(text) <= 80 else text[:77] + "…"
 

@@ -10,7 +10,7 @@ from typing import Any
 from leadops.warehouse import Warehouse
 
 RUNS = 30
-SAMPLES_PER_REASON = 3
+SAMPLES_PER_REASON = 2
 TOP_DRIFT = 12
 
 
@@ -65,8 +65,8 @@ def quarantine(warehouse: Warehouse) -> tuple[list[dict[str, Any]], dict[str, li
     at ingest: `raw` is stored masked)."""
     counts = _dicts(
         warehouse,
-        "SELECT reason, target_table, count(*) AS n, max(quarantined_at) AS latest FROM quarantine "
-        "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+        "SELECT reason, string_agg(DISTINCT target_table, ', ') AS tables, count(*) AS n, "
+        "max(quarantined_at) AS latest FROM quarantine GROUP BY 1 ORDER BY 3 DESC, 1",
         [],
         ("reason", "table", "rows", "latest"),
     )
@@ -82,7 +82,7 @@ def quarantine(warehouse: Warehouse) -> tuple[list[dict[str, Any]], dict[str, li
         raw = item["raw"]
         if raw is not None and not isinstance(raw, str):
             raw = json.dumps(raw, default=str)
-        item["raw"] = None if raw is None else str(raw)[:400]
+        item["raw"] = None if raw is None else (str(raw) if len(str(raw)) <= 240 else str(raw)[:237] + "…")
         samples.setdefault(str(item["reason"]), []).append(item)
     return counts, samples
 

@@ -19,7 +19,7 @@ from leadops.serving.deps import ServiceState, State
 from leadops.serving.keys import Role
 from leadops.serving.ui import render as r
 from leadops.serving.ui.deps import AdminUser, ReadOnly, User
-from leadops.serving.ui.models import headline, lineage_rows, registry_view, report_file, reports, version_report
+from leadops.serving.ui.models import HEADLINE, headline, lineage_rows, registry_view, report_file, reports, version_report
 from leadops.serving.ui.sales import PageParamError
 from leadops.serving.ui.session import CSRF_FIELD, check_post, form_fields
 from leadops.warehouse import Warehouse, open_warehouse
@@ -40,10 +40,10 @@ def _page(request: Request, session: User, state: ServiceState, warehouse: ReadO
         side = view.versions[:2]
     compared = {f"v{v.version} {'champion' if v.is_champion else ', '.join(v.aliases) or v.scorer}": headline(v)
                 for v in side}  # fmt: skip
-    metrics = sorted({k for figures in compared.values() for k in figures})
+    metrics = [m for m in HEADLINE if any(m in figures for figures in compared.values())]
     figures = {}
     if compared and metrics:
-        shown = [m for m in metrics if m in ("auc", "pr_auc", "ece", "brier", "captured_at_capacity")]
+        shown = [m for m in ("auc", "pr_auc", "captured_at_capacity", "ece", "brier") if m in metrics]
         if shown:
             figures["versus"] = r.bars(shown, {name: [f.get(m) for m in shown] for name, f in compared.items()},
                                        title="Champion vs challenger on the test leads", y_title="value")  # fmt: skip
