@@ -72,12 +72,15 @@ class Watch:
         """Listen on a Playwright page."""
         page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)  # type: ignore[attr-defined]
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))  # type: ignore[attr-defined]
+        page.on("crash", lambda p: self.problems.append(f"page crashed: {p.url}"))  # type: ignore[attr-defined]
         page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))  # type: ignore[attr-defined]
         page.on(  # type: ignore[attr-defined]
             "response",
-            lambda r: self.problems.append(f"HTTP {r.status}: {r.url}")
-            if r.status >= 400 and r.status not in self.allowed_status
-            else None,
+            lambda r: (
+                self.problems.append(f"HTTP {r.status}: {r.url}")
+                if r.status >= 400 and r.status not in self.allowed_status
+                else None
+            ),
         )
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Company, Watch
 from live_server import LiveServer
+
+from conftest import Company, Watch
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +27,8 @@ PAGES = {
 }
 FIGURES = {"sales": 0, "marketing": 1, "models": 1, "operations": 4, "experiments": 0}
 """Plots each page must draw (the simulated company has data for every one of them)."""
+TIMEOUT_MS = 120_000
+"""Generous: ~9 engineers share 2 cores, and the first Models page imports MLflow."""
 
 
 @pytest.fixture
@@ -41,6 +44,8 @@ def context(chromium_browser: Any) -> Iterator[Any]:
 def sign_in(context: Any, server: LiveServer, key: str, watch: Watch) -> Any:
     """Open the dashboard, get sent to the login, enter the key, land on the Sales queue."""
     page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.set_default_navigation_timeout(TIMEOUT_MS)
     watch.attach(page)
     page.goto(f"{server.url}/ui/sales")
     assert page.url.startswith(f"{server.url}/ui/login"), page.url
@@ -82,11 +87,15 @@ def test_every_page_loads_clean_and_is_photographed(
     cookie = next(c for c in context.cookies() if c["name"] == "leadops_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     for slug, heading in PAGES.items():
-        page.goto(f"{server.url}/ui/{slug}", wait_until="networkidle", timeout=60_000)
-        assert page.locator("h1").first.inner_text().startswith(heading), slug
-        drawn = page.locator(".js-plotly-plot").count()
+        tab = context.new_page()  # a tab per page, as a person opening the dashboard's links would
+        tab.set_default_timeout(TIMEOUT_MS)
+        watch.attach(tab)
+        tab.goto(f"{server.url}/ui/{slug}", wait_until="networkidle", timeout=TIMEOUT_MS)
+        assert tab.locator("h1").first.inner_text().startswith(heading), slug
+        drawn = tab.locator(".js-plotly-plot").count()
         assert drawn >= FIGURES[slug], f"{slug}: {drawn} plots drawn"
-        snap(page, tmp_path, shots, f"page-{slug}")
+        snap(tab, tmp_path, shots, f"page-{slug}")
+        tab.close()
     page.goto(f"{server.url}/ui/login", wait_until="networkidle")  # signed in: straight back to the queue
     assert page.url == f"{server.url}/ui/sales"
     assert watch.problems == []
@@ -141,13 +150,13 @@ def test_an_admin_promotes_and_rolls_back_and_the_audit_log_shows_both(
 ) -> None:
     watch = Watch()
     page = sign_in(context, server, company.admin, watch)
-    page.goto(f"{server.url}/ui/models", wait_until="networkidle", timeout=60_000)
+    page.goto(f"{server.url}/ui/models", wait_until="networkidle")
     before = _audit_rows(page)
     page.on("dialog", lambda d: d.accept())
     form = page.locator("#version-2 form")
     form.locator("input[name=reason]").fill("challenger looks better in the browser test")
     form.locator("input[name=force]").check()
-    with page.expect_navigation(timeout=120_000):
+    with page.expect_navigation():
         form.locator("button[name=promote]").click()
     page.wait_for_load_state("networkidle")
     assert "v2 is now the champion" in page.locator(".notice.ok").inner_text()
@@ -160,7 +169,7 @@ def test_an_admin_promotes_and_rolls_back_and_the_audit_log_shows_both(
     snap(page, tmp_path, shots, "page-models-promoted")
 
     page.fill("input[aria-label='rollback reason']", "back to the rules")
-    with page.expect_navigation(timeout=120_000):
+    with page.expect_navigation():
         page.click("#rollback")
     page.wait_for_load_state("networkidle")
     assert "v1 is the champion again" in page.locator(".notice.ok").inner_text()
@@ -176,7 +185,7 @@ def test_a_viewer_sees_everything_but_is_refused_every_change(
 ) -> None:
     watch = Watch(allowed_status={403})
     page = sign_in(context, server, company.viewer, watch)
-    page.goto(f"{server.url}/ui/models", wait_until="networkidle", timeout=60_000)
+    page.goto(f"{server.url}/ui/models", wait_until="networkidle")
     assert page.locator("button[name=promote]").count() == 0
     assert page.locator("#rollback").count() == 0
     assert "for admin keys" in page.content()
@@ -187,16 +196,14 @@ def test_a_viewer_sees_everything_but_is_refused_every_change(
             f"{server.url}/ui/models/{action}", form={"csrf": csrf, **form}, headers={"Origin": server.url}
         )
         assert answer.status == 403, action
-        assert "needs 'admin'" in answer.text()
+        assert "it needs &#39;admin&#39;" in answer.text()  # the refusal says which role it takes
     page.goto(f"{server.url}/ui/models", wait_until="networkidle")
     assert _audit_rows(page) == before
     snap(page, tmp_path, shots, "page-models-viewer")
     assert watch.problems == []
 
 
-def test_a_post_without_the_session_token_or_from_another_site_is_refused(
-    server: LiveServer, company: Company
-) -> None:
+def test_a_post_without_the_session_token_or_from_another_site_is_refused(server: LiveServer, company: Company) -> None:
     with httpx.Client(base_url=server.url) as client:
         client.post("/ui/login", data={"key": company.admin})
         page = client.get("/ui/models").text

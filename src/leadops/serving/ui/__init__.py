@@ -18,8 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from leadops.errors import LeadOpsError
 from leadops.serving.deps import ServiceState
 from leadops.serving.errors import describe, validation_items
-from leadops.serving.ui.deps import LoginRequired, sessions
 from leadops.serving.ui import render as pages
+from leadops.serving.ui.deps import LoginRequired, sessions
 from leadops.serving.ui.session import Sessions, load_secret
 
 Handler = Callable[[Request, Any], Awaitable[Response]]

@@ -60,7 +60,14 @@ def cards(settings: Settings, warehouse: Warehouse) -> tuple[list[ExperimentCard
     found = []
     for spec in configured(settings):
         total = sum(float(a.weight) for a in spec.arms) or 1.0
-        arms = [{"name": a.name, "share": float(a.weight) / total, "model": a.model or "champion",
-                 "routing": a.routing or "workspace policy"} for a in spec.arms]  # fmt: skip
+        arms = [
+            {
+                "name": a.name,
+                "share": float(a.weight) / total,
+                "model": a.model or "champion",
+                "routing": a.routing or "workspace policy",
+            }
+            for a in spec.arms
+        ]
         found.append(ExperimentCard(spec.name, spec.unit, spec.start, spec.stop, arms))
     return found, have_readouts

@@ -49,8 +49,10 @@ def marketing_view(warehouse: Warehouse, segment: str, *, top: int = 25) -> Mark
     table: dict[str, dict[str, int]] = {}
     for seg, grade, count in rows:
         table.setdefault(str(seg), {})[str(grade)] = int(count)
-    mix = [{"segment": seg, "counts": counts, "total": sum(counts.values())} for seg, counts in table.items()]
-    mix.sort(key=lambda m: (-int(m["total"]), str(m["segment"])))
+    ordered = sorted(table.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+    mix: list[dict[str, Any]] = [
+        {"segment": seg, "counts": counts, "total": sum(counts.values())} for seg, counts in ordered
+    ]
     recycled = [
         {"lead_id": r[0], "recycled_at": r[1], "score": r[2], "grade": r[3], "why": r[4]}
         for r in warehouse.rows(
@@ -83,6 +85,15 @@ def marketing_view(warehouse: Warehouse, segment: str, *, top: int = 25) -> Mark
         )
     ]
     return MarketingView(
-        run_id, run[1], segment, grades, mix, sum(int(m["total"]) for m in mix), sum(c for _, c in reasons),
-        recycled, reasons, suppressed, best,
-    )  # fmt: skip
+        run_id,
+        run[1],
+        segment,
+        grades,
+        mix,
+        sum(int(m["total"]) for m in mix),
+        sum(c for _, c in reasons),
+        recycled,
+        reasons,
+        suppressed,
+        best,
+    )

@@ -15,12 +15,31 @@ from leadops.registry import audit
 from leadops.registry.records import AuditEntry, ModelVersion
 from leadops.warehouse import Warehouse
 
-HEADLINE = ("auc", "pr_auc", "ece", "brier", "captured_at_capacity", "revenue_at_capacity", "oracle_auc", "mql_threshold")
+HEADLINE = (
+    "auc",
+    "pr_auc",
+    "ece",
+    "brier",
+    "captured_at_capacity",
+    "revenue_at_capacity",
+    "oracle_auc",
+    "mql_threshold",
+)
 """The metrics set side by side for champion and challenger (those a version has)."""
 DETAILED = 20
 """Versions read with their metrics and lineage (newest first); older ones are listed by number only."""
-LINEAGE = ("training_set_rows", "train_rows", "data_end", "gates_passed", "leakage_flags_used", "training_set_digest",
-           "feature_spec_hash", "config_hash", "git_commit", "leadops_version")  # fmt: skip
+LINEAGE = (
+    "training_set_rows",
+    "train_rows",
+    "data_end",
+    "gates_passed",
+    "leakage_flags_used",
+    "training_set_digest",
+    "feature_spec_hash",
+    "config_hash",
+    "git_commit",
+    "leadops_version",
+)
 """The lineage a person reads first, in this order (hashes shortened)."""
 
 
@@ -84,8 +103,15 @@ def reports(settings: Settings) -> list[dict[str, Any]]:
     found = []
     for path in folder.glob("*.html"):
         stem = path.stem
-        kind = ("comparison" if stem.startswith("compare-") else "monitoring" if stem.startswith("monitoring-")
-                else "experiment" if stem.startswith("experiment") else "evaluation")  # fmt: skip
+        kind = (
+            "comparison"
+            if stem.startswith("compare-")
+            else "monitoring"
+            if stem.startswith("monitoring-")
+            else "experiment"
+            if stem.startswith("experiment")
+            else "evaluation"
+        )
         found.append({"name": path.name, "kind": kind, "modified": path.stat().st_mtime, "bytes": path.stat().st_size})
     return sorted(found, key=lambda r: -float(r["modified"]))
 
@@ -125,4 +151,3 @@ def _short(value: Any, key: str = "") -> str:
     if key.endswith(("digest", "hash", "commit")):
         return text[:12]
     return text if len(text) <= 80 else text[:77] + "…"
-

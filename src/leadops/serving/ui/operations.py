@@ -31,8 +31,20 @@ def _dicts(warehouse: Warehouse, sql: str, params: list[Any], names: tuple[str, 
 
 def nightly_runs(warehouse: Warehouse, limit: int = RUNS) -> list[dict[str, Any]]:
     """The run ledger, newest first: status, counts, duration, errors and warnings."""
-    names = ("run_id", "as_of", "status", "model_version", "engine", "leads_scored", "routed_sales", "routed_nurture",
-             "suppressed", "started_at", "finished_at", "error")  # fmt: skip
+    names = (
+        "run_id",
+        "as_of",
+        "status",
+        "model_version",
+        "engine",
+        "leads_scored",
+        "routed_sales",
+        "routed_nurture",
+        "suppressed",
+        "started_at",
+        "finished_at",
+        "error",
+    )
     warn = ", warnings" if _has_column(warehouse, "score_runs", "warnings") else ", NULL"
     rows = _dicts(
         warehouse,
@@ -56,8 +68,9 @@ def _has_column(warehouse: Warehouse, table: str, column: str) -> bool:
 def ingest_runs(warehouse: Warehouse, limit: int = 20) -> list[dict[str, Any]]:
     """Ingest runs, newest first, with what each read, loaded and quarantined."""
     names = ("run_id", "started_at", "finished_at", "status", "rows_read", "rows_loaded", "rows_quarantined")
-    return _dicts(warehouse, f"SELECT {', '.join(names)} FROM ingest_runs ORDER BY started_at DESC LIMIT ?",
-                  [limit], names)  # fmt: skip
+    return _dicts(
+        warehouse, f"SELECT {', '.join(names)} FROM ingest_runs ORDER BY started_at DESC LIMIT ?", [limit], names
+    )
 
 
 def quarantine(warehouse: Warehouse) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
@@ -89,8 +102,9 @@ def quarantine(warehouse: Warehouse) -> tuple[list[dict[str, Any]], dict[str, li
 
 def drift(warehouse: Warehouse, runs: int = RUNS) -> Drift:
     """PSI of every feature on the last `runs` monitored runs, and the features drifted on the latest one."""
-    monitored = warehouse.rows("SELECT run_id, as_of FROM monitor_runs ORDER BY as_of DESC, monitored_at DESC LIMIT ?",
-                               [runs])[::-1]  # fmt: skip
+    monitored = warehouse.rows(
+        "SELECT run_id, as_of FROM monitor_runs ORDER BY as_of DESC, monitored_at DESC LIMIT ?", [runs]
+    )[::-1]
     if not monitored:
         return Drift()
     ids = [str(r[0]) for r in monitored]
@@ -113,23 +127,40 @@ def drift(warehouse: Warehouse, runs: int = RUNS) -> Drift:
 
 def cohorts(warehouse: Warehouse) -> list[dict[str, Any]]:
     """Performance by weekly cohort as the latest monitoring run saw it (estimates until labels mature)."""
-    names = ("cohort_week", "model_version", "leads", "mature", "expected_conversion_rate", "conversion_rate",
-             "expected_auc", "auc", "auc_low", "auc_high", "ece", "captured_at_capacity")  # fmt: skip
+    names = (
+        "cohort_week",
+        "model_version",
+        "leads",
+        "mature",
+        "expected_conversion_rate",
+        "conversion_rate",
+        "expected_auc",
+        "auc",
+        "auc_low",
+        "auc_high",
+        "ece",
+        "captured_at_capacity",
+    )
     latest = warehouse.scalar(
         "SELECT c.run_id FROM cohort_performance c JOIN monitor_runs m ON m.run_id = c.run_id "
         "ORDER BY m.as_of DESC, m.monitored_at DESC LIMIT 1"
     )
     if latest is None:
         return []
-    return _dicts(warehouse, f"SELECT {', '.join(names)} FROM cohort_performance WHERE run_id = ? ORDER BY cohort_week",
-                  [latest], names)  # fmt: skip
+    return _dicts(
+        warehouse,
+        f"SELECT {', '.join(names)} FROM cohort_performance WHERE run_id = ? ORDER BY cohort_week",
+        [latest],
+        names,
+    )
 
 
 def alerts(warehouse: Warehouse, limit: int = 50) -> list[dict[str, Any]]:
     """The latest alerts, newest first."""
     names = ("as_of", "kind", "severity", "feature", "stat", "value", "threshold", "message")
-    return _dicts(warehouse, f"SELECT {', '.join(names)} FROM alerts ORDER BY created_at DESC, as_of DESC LIMIT ?",
-                  [limit], names)  # fmt: skip
+    return _dicts(
+        warehouse, f"SELECT {', '.join(names)} FROM alerts ORDER BY created_at DESC, as_of DESC LIMIT ?", [limit], names
+    )
 
 
 def _quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
@@ -178,9 +209,14 @@ def service_rates(text: str) -> list[dict[str, Any]]:
         client = sum(v for k, v in codes.items() if k.startswith("4"))
         server = sum(v for k, v in codes.items() if k.startswith("5"))
         p50, p95 = _quantile(cumulative, 0.5), _quantile(cumulative, 0.95)
-        out.append({
-            "route": route, "requests": int(total), "client_errors": client / total if total else None,
-            "server_errors": server / total if total else None,
-            "p50_ms": None if p50 is None else 1000 * p50, "p95_ms": None if p95 is None else 1000 * p95,
-        })  # fmt: skip
+        out.append(
+            {
+                "route": route,
+                "requests": int(total),
+                "client_errors": client / total if total else None,
+                "server_errors": server / total if total else None,
+                "p50_ms": None if p50 is None else 1000 * p50,
+                "p95_ms": None if p95 is None else 1000 * p95,
+            }
+        )
     return sorted(out, key=lambda r: -int(r["requests"]))

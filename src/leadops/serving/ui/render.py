@@ -26,8 +26,13 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
 )
-NAV = (("sales", "Sales"), ("marketing", "Marketing"), ("models", "Models"), ("operations", "Operations"),
-       ("experiments", "Experiments"))  # fmt: skip
+NAV = (
+    ("sales", "Sales"),
+    ("marketing", "Marketing"),
+    ("models", "Models"),
+    ("operations", "Operations"),
+    ("experiments", "Experiments"),
+)
 PALETTE = ("#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777")
 
 
@@ -126,8 +131,16 @@ def _clean(values: Any) -> list[Any]:
     return [_finite(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in values]
 
 
-def line(x: list[Any], series: dict[str, list[Any]], *, title: str, x_title: str = "", y_title: str = "",
-         y_range: list[float] | None = None, markers: bool = True) -> Figure:  # fmt: skip
+def line(
+    x: list[Any],
+    series: dict[str, list[Any]],
+    *,
+    title: str,
+    x_title: str = "",
+    y_title: str = "",
+    y_range: list[float] | None = None,
+    markers: bool = True,
+) -> Figure:
     """One line per named series over shared x values (score over runs, drift over time, KPI over days)."""
     mode = "lines+markers" if markers else "lines"
     traces = [{"type": "scatter", "mode": mode, "name": name, "x": x, "y": _clean(ys)} for name, ys in series.items()]
@@ -138,14 +151,22 @@ def line(x: list[Any], series: dict[str, list[Any]], *, title: str, x_title: str
     return Figure(traces, layout)
 
 
-def bars(categories: list[Any], series: dict[str, list[Any]], *, title: str, y_title: str = "",
-         stacked: bool = False, horizontal: bool = False) -> Figure:  # fmt: skip
+def bars(
+    categories: list[Any],
+    series: dict[str, list[Any]],
+    *,
+    title: str,
+    y_title: str = "",
+    stacked: bool = False,
+    horizontal: bool = False,
+) -> Figure:
     """Grouped (or stacked) bars per named series (grade mix by segment, quarantine by reason)."""
     traces = []
     for name, ys in series.items():
         trace: dict[str, Any] = {"type": "bar", "name": name}
-        trace.update({"y": categories, "x": _clean(ys), "orientation": "h"} if horizontal else
-                     {"x": categories, "y": _clean(ys)})  # fmt: skip
+        trace.update(
+            {"y": categories, "x": _clean(ys), "orientation": "h"} if horizontal else {"x": categories, "y": _clean(ys)}
+        )
         traces.append(trace)
     layout: dict[str, Any] = {"title": {"text": title}, "barmode": "stack" if stacked else "group"}
     layout["xaxis" if horizontal else "yaxis"] = {"title": {"text": y_title}}
@@ -157,8 +178,15 @@ def bars(categories: list[Any], series: dict[str, list[Any]], *, title: str, y_t
 
 def heatmap(x: list[Any], y: list[Any], z: list[list[Any]], *, title: str, z_title: str = "") -> Figure:
     """A grid of values (drift statistic per feature per run), missing cells left blank."""
-    trace = {"type": "heatmap", "x": x, "y": y, "z": [_clean(r) for r in z], "colorscale": "YlOrRd",
-             "colorbar": {"title": {"text": z_title}}, "hoverongaps": False}  # fmt: skip
+    trace = {
+        "type": "heatmap",
+        "x": x,
+        "y": y,
+        "z": [_clean(r) for r in z],
+        "colorscale": "YlOrRd",
+        "colorbar": {"title": {"text": z_title}},
+        "hoverongaps": False,
+    }
     layout = {"title": {"text": title}, "yaxis": {"automargin": True}, "margin": {"l": 170, "r": 16, "t": 36, "b": 60}}
     return Figure([trace], layout, height=max(280, 80 + 22 * len(y)))
 
@@ -176,12 +204,16 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(request: Request, template: str, session: Session | None, *, status: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, session: Session | None, *, status: int = 200, **context: Any
+) -> HTMLResponse:
     """A page of the dashboard: the template with the nav, the user and their CSRF token, under the CSP."""
     figures = {name: fig.spec() for name, fig in context.pop("figures", {}).items()}
     base = {"notice": None, "problem": None, "active": ""}
-    html = environment().get_template(template).render(
-        request=request, session=session, nav=NAV, figures=figures, **{**base, **context}
+    html = (
+        environment()
+        .get_template(template)
+        .render(request=request, session=session, nav=NAV, figures=figures, **{**base, **context})
     )
     return HTMLResponse(html, status_code=status, headers=security_headers())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
@@ -34,7 +35,7 @@ async def home() -> RedirectResponse:
 
 
 @router.get("/ui/login")
-async def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query's name
+async def login_form(request: Request, next: str | None = None) -> Response:
     """The form asking for an API key."""
     session = sessions(request).current(request)
     if session is not None:
@@ -47,17 +48,24 @@ async def login(request: Request) -> Response:
     """A valid key becomes a session cookie (HttpOnly, SameSite=Strict) and a redirect; a bad one, the form again."""
     fields = await form_fields(request)
     check_post(request, None, None)
-    key, next = fields.get("key", "")[:300], fields.get("next", "")  # noqa: A001 - the form's name
+    key, next = fields.get("key", "")[:300], fields.get("next", "")
     record = await run_in_threadpool(state(request).keys.verify, key.strip()) if key.strip() else None
     if record is None:
-        problem = "That key was not accepted: it is unknown, revoked or mistyped." if key.strip() else "Enter your API key."
+        problem = (
+            "That key was not accepted: it is unknown, revoked or mistyped." if key.strip() else "Enter your API key."
+        )
         return render(request, "login.html.j2", None, status=401, next=_safe_next(next), problem=problem)
     response = RedirectResponse(_safe_next(next), status_code=303)
     issuer = sessions(request)
     response.set_cookie(
-        COOKIE, issuer.issue(record), max_age=issuer.seconds, httponly=True, samesite="strict",
-        secure=request.url.scheme == "https", path="/",
-    )  # fmt: skip
+        COOKIE,
+        issuer.issue(record),
+        max_age=issuer.seconds,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 

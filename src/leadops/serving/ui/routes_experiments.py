@@ -17,5 +17,6 @@ router = APIRouter(include_in_schema=False)
 def experiments(request: Request, session: User, state: State, warehouse: ReadOnly) -> Response:
     """Configured experiments, their arms and shares; readouts when there are any."""
     found, have_readouts = cards(state.settings, warehouse)
-    return r.render(request, "experiments.html.j2", session, active="experiments", experiments=found,
-                    have_readouts=have_readouts)  # fmt: skip
+    return r.render(
+        request, "experiments.html.j2", session, active="experiments", experiments=found, have_readouts=have_readouts
+    )

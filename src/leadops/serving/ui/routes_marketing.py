@@ -24,7 +24,9 @@ def marketing(
     if view.mix:
         cats = [m["segment"] for m in view.mix[:15]]
         series = {f"grade {g}": [m["counts"].get(g, 0) for m in view.mix[:15]] for g in view.grades}
-        figures["mix"] = r.bars(cats, series, title=f"Nurture list by {segment.replace('_', ' ')} and grade",
-                                y_title="leads", stacked=True)  # fmt: skip
-    return r.render(request, "marketing.html.j2", session, active="marketing", view=view, segments=list(SEGMENTS),
-                    figures=figures)  # fmt: skip
+        figures["mix"] = r.bars(
+            cats, series, title=f"Nurture list by {segment.replace('_', ' ')} and grade", y_title="leads", stacked=True
+        )
+    return r.render(
+        request, "marketing.html.j2", session, active="marketing", view=view, segments=list(SEGMENTS), figures=figures
+    )

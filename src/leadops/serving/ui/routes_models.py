@@ -15,11 +15,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from leadops.errors import GateFailedError, NotFoundError
+from leadops.registry.records import ModelVersion
 from leadops.serving.deps import ServiceState, State
 from leadops.serving.keys import Role
 from leadops.serving.ui import render as r
 from leadops.serving.ui.deps import AdminUser, ReadOnly, User
-from leadops.serving.ui.models import HEADLINE, headline, lineage_rows, registry_view, report_file, reports, version_report
+from leadops.serving.ui.models import (
+    HEADLINE,
+    headline,
+    lineage_rows,
+    registry_view,
+    report_file,
+    reports,
+    version_report,
+)
 from leadops.serving.ui.sales import PageParamError
 from leadops.serving.ui.session import CSRF_FIELD, check_post, form_fields
 from leadops.warehouse import Warehouse, open_warehouse
@@ -30,29 +39,57 @@ REPORT_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src da
 DONE = {"promoted": "is now the champion", "rolled_back": "is the champion again (rolled back)"}
 
 
-def _page(request: Request, session: User, state: ServiceState, warehouse: ReadOnly, *, status: int = 200,
-          problem: str | None = None) -> Response:  # fmt: skip
+def _page(
+    request: Request,
+    session: User,
+    state: ServiceState,
+    warehouse: ReadOnly,
+    *,
+    status: int = 200,
+    problem: str | None = None,
+) -> Response:
     view = registry_view(state.settings, warehouse)
     done, version = request.query_params.get("done"), request.query_params.get("v", "")
     notice = f"v{version} {DONE[done]}." if done in DONE and version.isdigit() else None
-    side = [v for v in (view.champion, *view.challengers) if v is not None]
-    if view.champion is None and view.versions:
+    others = view.challengers or [v for v in view.versions if not v.is_champion][:1]
+    side = [v for v in (view.champion, *others) if v is not None]
+    if view.champion is None:
         side = view.versions[:2]
-    compared = {f"v{v.version} {'champion' if v.is_champion else ', '.join(v.aliases) or v.scorer}": headline(v)
-                for v in side}  # fmt: skip
+
+    def label(v: ModelVersion) -> str:
+        role = "champion" if v.is_champion else ", ".join(v.aliases) or "newest other version"
+        return f"v{v.version} ({role})"
+
+    compared = {label(v): headline(v) for v in side}
     metrics = [m for m in HEADLINE if any(m in figures for figures in compared.values())]
     figures = {}
     if compared and metrics:
         shown = [m for m in ("auc", "pr_auc", "captured_at_capacity", "ece", "brier") if m in metrics]
         if shown:
-            figures["versus"] = r.bars(shown, {name: [f.get(m) for m in shown] for name, f in compared.items()},
-                                       title="Champion vs challenger on the test leads", y_title="value")  # fmt: skip
+            figures["versus"] = r.bars(
+                shown,
+                {name: [f.get(m) for m in shown] for name, f in compared.items()},
+                title="Champion vs challenger on the test leads",
+                y_title="value",
+            )
     return r.render(
-        request, "models.html.j2", session, active="models", status=status, view=view, notice=notice,
-        problem=problem, compared=compared, metrics=metrics, figures=figures, reports=reports(state.settings),
+        request,
+        "models.html.j2",
+        session,
+        active="models",
+        status=status,
+        view=view,
+        notice=notice,
+        problem=problem,
+        compared=compared,
+        metrics=metrics,
+        figures=figures,
+        reports=reports(state.settings),
         report_of={v.version: version_report(state.settings, v) for v in view.versions},
-        lineage={v.version: lineage_rows(v) for v in view.versions}, is_admin=session.may(Role.ADMIN), headline=headline,
-    )  # fmt: skip
+        lineage={v.version: lineage_rows(v) for v in view.versions},
+        is_admin=session.may(Role.ADMIN),
+        headline=headline,
+    )
 
 
 @router.get("/ui/models")
@@ -85,8 +122,9 @@ async def promote(request: Request, session: AdminUser, state: State) -> Respons
 
     def run() -> bool:
         with _writable(state) as warehouse:
-            result = promote_ref(state.settings, warehouse, str(version), force=force, reason=reason.strip() or None,
-                                 actor=session.actor)  # fmt: skip
+            result = promote_ref(
+                state.settings, warehouse, str(version), force=force, reason=reason.strip() or None, actor=session.actor
+            )
         _follow(state)
         return result.promoted
 

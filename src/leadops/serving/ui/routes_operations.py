@@ -24,31 +24,55 @@ def operations(request: Request, session: User, warehouse: ReadOnly) -> Response
     figures = {}
     if drift.features:
         labels = [r.when(a) for a in drift.as_of]
-        figures["drift"] = r.heatmap(labels, drift.features, drift.psi, title="PSI per feature by monitored run",
-                                     z_title="PSI")  # fmt: skip
+        figures["drift"] = r.heatmap(
+            labels, drift.features, drift.psi, title="PSI per feature by monitored run", z_title="PSI"
+        )
     if cohorts:
         weeks = [c["cohort_week"] for c in cohorts]
         figures["cohorts"] = r.line(
-            weeks, {"AUC (realised)": [c["auc"] for c in cohorts], "AUC (expected)": [c["expected_auc"] for c in cohorts],
-                    "conversion rate": [c["conversion_rate"] for c in cohorts]},
-            title="Performance by weekly cohort", x_title="cohort week", y_title="value",
-        )  # fmt: skip
+            weeks,
+            {
+                "AUC (realised)": [c["auc"] for c in cohorts],
+                "AUC (expected)": [c["expected_auc"] for c in cohorts],
+                "conversion rate": [c["conversion_rate"] for c in cohorts],
+            },
+            title="Performance by weekly cohort",
+            x_title="cohort week",
+            y_title="value",
+        )
     if counts:
         reasons: dict[str, int] = {}
         for c in counts:
             reasons[c["reason"]] = reasons.get(c["reason"], 0) + int(c["rows"])
-        figures["quarantine"] = r.bars(list(reasons), {"rows": list(reasons.values())}, title="Quarantined rows by reason",
-                                       horizontal=True, y_title="rows")  # fmt: skip
+        figures["quarantine"] = r.bars(
+            list(reasons),
+            {"rows": list(reasons.values())},
+            title="Quarantined rows by reason",
+            horizontal=True,
+            y_title="rows",
+        )
     if runs:
         done = [x for x in reversed(runs) if x["status"] == "published"]
         if done:
             figures["runs"] = r.line(
-                [r.when(x["as_of"]) for x in done], {"leads scored": [x["leads_scored"] for x in done],
-                                                     "to Sales": [x["routed_sales"] for x in done]},
-                title="Published nightly runs", x_title="as of", y_title="leads",
-            )  # fmt: skip
+                [r.when(x["as_of"]) for x in done],
+                {"leads scored": [x["leads_scored"] for x in done], "to Sales": [x["routed_sales"] for x in done]},
+                title="Published nightly runs",
+                x_title="as of",
+                y_title="leads",
+            )
     return r.render(
-        request, "operations.html.j2", session, active="operations", runs=runs, ingests=ops.ingest_runs(warehouse),
-        quarantine=counts, samples=samples, drift=drift, cohorts=cohorts, alerts=ops.alerts(warehouse),
-        service=service, figures=figures,
-    )  # fmt: skip
+        request,
+        "operations.html.j2",
+        session,
+        active="operations",
+        runs=runs,
+        ingests=ops.ingest_runs(warehouse),
+        quarantine=counts,
+        samples=samples,
+        drift=drift,
+        cohorts=cohorts,
+        alerts=ops.alerts(warehouse),
+        service=service,
+        figures=figures,
+    )

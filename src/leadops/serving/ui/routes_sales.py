@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
@@ -15,7 +15,7 @@ from leadops.serving.inputs import as_of_or_now
 from leadops.serving.lead_view import fresh_score, published, trend
 from leadops.serving.ui import render as r
 from leadops.serving.ui.deps import ReadOnly, User
-from leadops.serving.ui.sales import Filters, lead_story, queue_csv, queue_page
+from leadops.serving.ui.sales import Filters, LeadStory, lead_story, queue_csv, queue_page
 
 router = APIRouter(include_in_schema=False)
 Choice = Annotated[str | None, Query(max_length=200)]
@@ -27,9 +27,14 @@ def _filters(rep: str | None, territory: str | None) -> Filters:
 
 @router.get("/ui/sales")
 def sales(
-    request: Request, session: User, state: State, warehouse: ReadOnly,
-    rep: Choice = None, territory: Choice = None, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-) -> Response:  # fmt: skip
+    request: Request,
+    session: User,
+    state: State,
+    warehouse: ReadOnly,
+    rep: Choice = None,
+    territory: Choice = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
     """Tonight's Sales queue, best first, a page at a time."""
     s = state.settings.serving
     filters = _filters(rep, territory)
@@ -40,12 +45,17 @@ def sales(
         return "/ui/sales?" + urlencode({**kept, "page": to_page})
 
     return r.render(
-        request, "sales.html.j2", session, active="sales", q=found, filters=filters,
+        request,
+        "sales.html.j2",
+        session,
+        active="sales",
+        q=found,
+        filters=filters,
         csv_link="/ui/sales.csv" + ("?" + urlencode(kept) if kept else ""),
         prev_link=link(found.page - 1) if found.page > 1 else None,
         next_link=link(found.page + 1) if found.page < found.pages else None,
         first_rank=(found.page - 1) * s.ui_page_size,
-    )  # fmt: skip
+    )
 
 
 @router.get("/ui/sales.csv")
@@ -59,32 +69,36 @@ def sales_csv(session: User, warehouse: ReadOnly, rep: Choice = None, territory:
 
 @router.get("/ui/leads/{lead_id}")
 async def lead_page(
-    request: Request, session: User, state: State, warehouse: ReadOnly,
+    request: Request,
+    session: User,
+    state: State,
+    warehouse: ReadOnly,
     lead_id: Annotated[str, Path(min_length=1, max_length=500)],
-) -> Response:  # fmt: skip
+) -> Response:
     """One lead: its score over time, its activities, tonight's reasons and what the champion says now."""
 
-    def gather() -> dict[str, object]:
+    def gather() -> tuple[LeadStory, dict[str, Any]]:
         story = lead_story(warehouse, lead_id)
         if story is None:
             raise NotFoundError(f"lead '{lead_id[:200]}' is not in the warehouse")
         s = state.settings.serving
         champion = state.slot.models().champion
-        return {
-            "story": story,
+        return story, {
             "published": published(warehouse, lead_id),
             "trend": trend(warehouse, lead_id, s.trend_runs, s.trend_points),
             "fresh": fresh_score(champion, warehouse, {"lead_id": lead_id, **story.facts}, as_of_or_now(None)),
         }
 
-    found = await run_in_threadpool(gather)
-    story = found["story"]
-    assert hasattr(story, "history")
+    story, found = await run_in_threadpool(gather)
     figures = {}
     if story.history:
         x = [h["as_of"] for h in story.history]
         figures["history"] = r.line(
-            x, {"score": [h["score"] for h in story.history]}, title="Score at each nightly run",
-            x_title="run (as of)", y_title="score (0-100)", y_range=[0, 100],
-        )  # fmt: skip
-    return r.render(request, "lead.html.j2", session, active="sales", figures=figures, **found)
+            x,
+            {"score": [h["score"] for h in story.history]},
+            title="Score at each nightly run",
+            x_title="run (as of)",
+            y_title="score (0-100)",
+            y_range=[0, 105],
+        )
+    return r.render(request, "lead.html.j2", session, active="sales", figures=figures, story=story, **found)

@@ -80,20 +80,23 @@ class QueuePage:
     territories: list[str] = field(default_factory=list)
 
 
-_CACHE: dict[tuple[str, str, str | None, str | None], Any] = {}
+_CACHE: dict[tuple[str, ...], Any] = {}
+_RANKS: dict[tuple[str, ...], Any] = {}
 _LOCK = threading.Lock()
+RANK_INDEXES = 16
+"""Filtered queues whose rank index a worker keeps (8 bytes a lead: 8 MB for a 1M-lead queue)."""
 
 
-def _cached(key: tuple[str, str, str | None, str | None], compute: Any) -> Any:
+def _cached(store: dict[tuple[str, ...], Any], key: tuple[str, ...], compute: Any, limit: int = 512) -> Any:
     """A value of an immutable published run, computed once per process (bounded: cleared when it grows)."""
     with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
+        if key in store:
+            return store[key]
     value = compute()
     with _LOCK:
-        if len(_CACHE) > 512:
-            _CACHE.clear()
-        _CACHE[key] = value
+        if len(store) >= limit:
+            store.clear()
+        store[key] = value
     return value
 
 
@@ -114,6 +117,16 @@ def recent_runs(warehouse: Warehouse, runs: int) -> list[str]:
 def _choices(warehouse: Warehouse, run_id: str, column: str) -> list[str]:
     sql = f"SELECT DISTINCT {column} FROM sales_queue WHERE run_id = ? AND {column} IS NOT NULL ORDER BY 1"
     return [str(r[0]) for r in warehouse.rows(sql, [run_id])]
+
+
+def _rank_index(warehouse: Warehouse, where: str, params: list[Any]) -> Any:
+    """The filtered queue's ranks in order: page p is then a BETWEEN on score_rank (unique in a run), not an OFFSET."""
+    from array import array
+
+    table = warehouse.arrow(f"SELECT q.score_rank FROM sales_queue q WHERE {where} ORDER BY q.score_rank", params)
+    ranks = array("q")
+    ranks.frombytes(table.column(0).to_numpy(zero_copy_only=False).astype("int64").tobytes())
+    return ranks
 
 
 def trends(
@@ -154,33 +167,46 @@ def queue_page(
         return QueuePage(None, None, None, [], 0, 1, 1)
     run_id, as_of, version = run
     url = str(getattr(warehouse, "url", ""))
-    reps = _cached((url, run_id, "reps", None), lambda: _choices(warehouse, run_id, "rep"))
-    territories = _cached((url, run_id, "regions", None), lambda: _choices(warehouse, run_id, "region"))
+    reps = _cached(_CACHE, (url, run_id, "reps"), lambda: _choices(warehouse, run_id, "rep"))
+    territories = _cached(_CACHE, (url, run_id, "regions"), lambda: _choices(warehouse, run_id, "region"))
     if filters.rep is not None and filters.rep not in reps:
         raise PageParamError(f"rep: {filters.rep[:60]!r} has no lead in tonight's queue; expected one of the list")
     if filters.territory is not None and filters.territory not in territories:
         raise PageParamError(f"territory: {filters.territory[:60]!r} is not in tonight's queue")
     where, params = filters.where()
-    total = int(
-        _cached(
-            (url, run_id, filters.rep, filters.territory),
-            lambda: warehouse.scalar(f"SELECT count(*) FROM sales_queue q WHERE {where}", [run_id, *params]),
-        )
-        or 0
+    ranks = _cached(
+        _RANKS,
+        (url, run_id, "ranks", filters.rep or "", filters.territory or ""),
+        lambda: _rank_index(warehouse, where, [run_id, *params]),
+        limit=RANK_INDEXES,
     )
+    total = len(ranks)
     pages = max(1, -(-total // size))
     if page > pages:
         raise PageParamError(f"page: expected 1..{pages} for this filter, got {page}")
     columns = ", ".join(f"q.{c}" for c in QUEUE_COLUMNS)
-    found = warehouse.rows(
-        f"SELECT {columns} FROM sales_queue q WHERE {where} ORDER BY q.score_rank, q.lead_id LIMIT ? OFFSET ?",
-        [run_id, *params, size, (page - 1) * size],
-    )
+    found = []
+    if total:
+        low, high = int(ranks[(page - 1) * size]), int(ranks[min(page * size, total) - 1])
+        found = warehouse.rows(
+            f"SELECT {columns} FROM sales_queue q WHERE {where} AND q.score_rank BETWEEN ? AND ? "
+            "ORDER BY q.score_rank, q.lead_id LIMIT ?",
+            [run_id, *params, low, high, size],
+        )
     rows = [
-        Row(lead_id=str(r[0]), score=r[1], grade=r[2], rank=r[3], rep=r[4], territory=r[5], status=r[6],
-            routed_at=r[7], reasons=r[8])
+        Row(
+            lead_id=str(r[0]),
+            score=r[1],
+            grade=r[2],
+            rank=r[3],
+            rep=r[4],
+            territory=r[5],
+            status=r[6],
+            routed_at=r[7],
+            reasons=r[8],
+        )
         for r in found
-    ]  # fmt: skip
+    ]
     directions = trends(warehouse, [r.lead_id for r in rows], recent_runs(warehouse, trend_runs), trend_points)
     for row in rows:
         row.trend, row.change = directions.get(row.lead_id, ("unknown", None))
@@ -195,15 +221,16 @@ def queue_csv(warehouse: Warehouse, filters: Filters) -> tuple[bytes, str | None
 
     run = current_run(warehouse)
     if run is None:
-        return ("rank,lead_id,score,grade,rep,territory,status,routed_at,reasons\n").encode(), None
+        return (b"rank,lead_id,score,grade,rep,territory,status,routed_at,reasons\n"), None
     where, params = filters.where()
     table = warehouse.arrow(
         f"SELECT {', '.join(f'q.{c}' for c in CSV_COLUMNS)} FROM sales_queue q WHERE {where} "
         "ORDER BY q.score_rank, q.lead_id",
         [run[0], *params],
     )
-    table = table.rename_columns(["rank", "lead_id", "score", "grade", "rep", "territory", "status", "routed_at",
-                                  "reasons"])  # fmt: skip
+    table = table.rename_columns(
+        ["rank", "lead_id", "score", "grade", "rep", "territory", "status", "routed_at", "reasons"]
+    )
     out = io.BytesIO()
     pacsv.write_csv(table, out)
     return out.getvalue(), run[1].date().isoformat() if run[1] is not None else None
@@ -221,8 +248,19 @@ class LeadStory:
     activity_count: int
 
 
-LEAD_FACTS = ("created_at", "job_level", "department", "country", "region", "lead_source", "email_domain_type",
-              "do_not_email", "do_not_call", "owner", "account_id")  # fmt: skip
+LEAD_FACTS = (
+    "created_at",
+    "job_level",
+    "department",
+    "country",
+    "region",
+    "lead_source",
+    "email_domain_type",
+    "do_not_email",
+    "do_not_call",
+    "owner",
+    "account_id",
+)
 ACCOUNT_FACTS = ("name", "industry", "employees", "annual_revenue")
 
 

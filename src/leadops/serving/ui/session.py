@@ -140,9 +140,8 @@ class Sessions:
 
     def current(self, request: Request) -> Session | None:
         """The session of a request's cookie (cached on the request)."""
-        cached = getattr(request.state, "ui_session", False)
-        if cached is not False:
-            found: Session | None = cached
+        if hasattr(request.state, "ui_session"):
+            found: Session | None = request.state.ui_session
             return found
         session = self.read(request.cookies.get(COOKIE))
         request.state.ui_session = session
