@@ -233,12 +233,21 @@ def simulate(
     export_format: Annotated[
         str | None, typer.Option(help="flat (one CSV per table) | salesforce (one CSV per Salesforce object)")
     ] = None,
+    closed_loop: Annotated[
+        bool, typer.Option("--closed-loop", help="run the company day by day with leadops in it (score, Sales, ingest)")
+    ] = False,
+    leads_per_day: Annotated[float | None, typer.Option(help="--closed-loop: new leads per day")] = None,
     as_json: AsJson = False,
 ) -> None:
     """Write the fictional company's CRM export into the workspace's source/ folder (ground truth apart)."""
     from leadops.simulate import simulate as run_simulation
     from leadops.simulate.tutorial import TUTORIAL_DEFAULT_LEADS as TUTORIAL_LEADS
 
+    if closed_loop:
+        from leadops.cli_closed_loop import closed_loop_command
+
+        closed_loop_command(workspace, days=days, leads_per_day=leads_per_day, seed=seed, as_json=as_json)
+        return
     with failures(as_json):
         settings = _settings(workspace)
         defaults = settings.simulate
@@ -784,9 +793,12 @@ def erase(
         ids = list(lead_ids or []) + _ids_from(from_file)
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
         base = _exports_base(settings)
+        from leadops.warehouse.snapshot import copy_path
+
         result = run_erase(
             warehouse, ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
             rewrite_sources=rewrite_sources, dry_run=dry_run,
+            analytics_copy=copy_path(warehouse, settings.warehouse.analytics_copy, settings.workspace),
         )  # fmt: skip
     emit(result, as_json)
     if not as_json and result.get("warning"):
@@ -833,3 +845,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+from leadops.cli_experiment import experiment_app  # noqa: E402  (its module imports the helpers above)
+
+app.add_typer(experiment_app, name="experiment")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from leadops.config_safety import check_settings_paths, load_yaml
 from leadops.errors import ConfigError, WorkspaceError
@@ -14,6 +14,7 @@ from leadops.settings.base import Section
 from leadops.settings.business import BusinessSettings, moved_keys
 from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.settings.evaluation import EvaluationSettings
+from leadops.settings.experiments import ExperimentSpec, check_unique
 from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.settings.gates import GatesConfig
 from leadops.settings.jobs import RoutingSpec, ScheduleSpec, ScoringSpec
@@ -54,9 +55,15 @@ class Settings(Section):
     serving: ServingSettings = Field(default_factory=ServingSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
+    experiments: list[ExperimentSpec] = Field(default_factory=list)
 
     # set by load(), not by the file
     workspace: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("experiments")
+    @classmethod
+    def _unique_experiments(cls, value: list[ExperimentSpec]) -> list[ExperimentSpec]:
+        return check_unique(value)
 
     def path(self, relative: str | Path) -> Path:
         """A path from the config, resolved inside the workspace."""

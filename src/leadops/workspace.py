@@ -52,6 +52,8 @@ def init_workspace(directory: Path, *, force: bool = False, export_format: str =
     target.write_text(text, encoding="utf-8")
     gitignore = root / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text("warehouse.duckdb*\nmlflow.db\n.leadops/\nground_truth/\nexports/\n", encoding="utf-8")
+        gitignore.write_text(
+            "warehouse.duckdb*\nanalytics.duckdb*\nmlflow.db\n.leadops/\nground_truth/\nexports/\n", encoding="utf-8"
+        )
     return {"workspace": str(root), "config": str(target), "folders": [str(root / f) for f in FOLDERS],
             "export_format": export_format}  # fmt: skip

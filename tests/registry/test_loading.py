@@ -135,3 +135,38 @@ def test_an_extra_file_in_the_cache_copy_is_detected(champion_setup: Registry) -
         verify_artifact(path, digest)
     (path / "extra.py").unlink()
     verify_artifact(path, digest)
+
+
+def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count sha256_file calls per file, wherever the registry and the scorers call it from."""
+    from leadops.registry import integrity
+    from leadops.scorers import artifacts
+
+    real = artifacts.sha256_file
+    calls: dict[str, int] = {}
+
+    def counted(path: Path) -> str:
+        calls[str(path)] = calls.get(str(path), 0) + 1
+        return real(path)
+
+    monkeypatch.setattr(artifacts, "sha256_file", counted)
+    monkeypatch.setattr(integrity, "sha256_file", counted)
+    return calls
+
+
+def test_a_cached_version_is_verified_reading_each_file_once(
+    champion_setup: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = champion_setup.settings
+    path = load_artifact_dir(settings, "champion")
+    calls = _count_hashing(monkeypatch)
+    assert load_artifact_dir(settings, "champion") == path
+    assert calls == {str(p): 1 for p in path.rglob("*") if p.is_file()}
+
+
+def test_with_the_registered_digest_a_changed_file_still_fails_its_own_hash_check(champion_setup: Registry) -> None:
+    path = load_artifact_dir(champion_setup.settings, "champion")
+    digest = champion_setup.resolve("champion").artifact_digest
+    (path / "params.json").write_text('{"weights": {"a": 1000}}')
+    with pytest.raises(ArtifactIntegrityError, match=r"params\.json failed its hash check"):
+        verify_artifact(path, digest)

@@ -333,6 +333,29 @@ def test_get_a_lead_gives_the_published_score_a_trend_over_two_runs_and_a_fresh_
     assert view["fresh"]["model_version"] == 1 and view["fresh"]["reasons"]
 
 
+def test_while_the_job_holds_the_warehouse_get_a_lead_answers_from_the_analysts_copy_of_the_last_run(
+    api: TestClient, ws: Path, keys: Keys
+) -> None:
+    _score(ws, datetime(2025, 11, 1))
+    second = _score(ws, datetime(2025, 12, 31))
+    assert second["analytics_copy"] == str(ws / "analytics.duckdb")
+    lead_id = _rows(ws, "SELECT min(lead_id) FROM current_scores")[0][0]
+    h = {"X-API-Key": keys.viewer}
+    free = api.get(f"/v1/leads/{lead_id}", headers=h).json()
+    holder = _hold_writer(ws / "warehouse.duckdb")
+    try:
+        r = api.get(f"/v1/leads/{lead_id}", headers=h)
+        assert r.status_code == 200, r.text
+        busy = r.json()
+        assert busy["published"] == free["published"] and busy["published"]["run_id"] == second["run_id"]
+        assert busy["trend"] == free["trend"]
+        assert busy["fresh"]["score"] == pytest.approx(free["fresh"]["score"], abs=1.0)  # a moment later
+        unknown = api.get("/v1/leads/web-not-in-the-copy", headers=h)  # perhaps in the warehouse: not a 404
+        assert unknown.status_code == 503 and unknown.headers["retry-after"] == "30" and set(unknown.json()) == SHAPE
+    finally:
+        _release(holder)
+
+
 def test_get_an_unknown_lead_is_a_404_in_the_error_shape(api: TestClient, keys: Keys) -> None:
     r = api.get("/v1/leads/no-such-lead", headers={"X-API-Key": keys.viewer})
     assert r.status_code == 404 and set(r.json()) == SHAPE and "no-such-lead" in r.json()["error"]

@@ -215,10 +215,12 @@ def load_fitted_features(path: Path | str, *, verify: bool = True) -> FittedFeat
     return _fitted(path, read_manifest(path, verify=verify))
 
 
-def load_bundle(path: Path | str) -> Bundle:
-    """Verify every hash, then rebuild the scorer and its fitted feature spec from plain files (no pickle)."""
+def load_bundle(path: Path | str, *, verify: bool = True) -> Bundle:
+    """Verify every hash, then rebuild the scorer and its fitted feature spec from plain files (no pickle).
+
+    verify=False is for a directory the caller has just verified (the registry's load_artifact_dir)."""
     path = Path(path)
-    manifest = read_manifest(path)
+    manifest = read_manifest(path, verify=verify)
     fitted = _fitted(path, manifest)
     scorer = load_scorer(path, verify=False)  # verified above
     return Bundle(path, scorer, fitted.spec, manifest, fitted.summaries)

@@ -338,8 +338,12 @@ def erase(
     sources: Sequence[SourceSpec] = (),
     rewrite_sources: bool = False,
     dry_run: bool = False,
+    analytics_copy: Path | None = None,
 ) -> dict[str, Any]:
-    """Remove the named leads everywhere leadops keeps them; return per table and file what was removed."""
+    """Remove the named leads everywhere leadops keeps them; return per table and file what was removed.
+
+    `analytics_copy`: the analysts' read-only copy of the warehouse, rewritten (when it exists) so it keeps none
+    of them either."""
     from leadops.warehouse.connection import utcnow
 
     ids = _check_ids(lead_ids)
@@ -387,6 +391,10 @@ def erase(
                 [entry["erasure_id"], at, entry["actor"], len(ids), removed,
                  json.dumps(entry["tables"]), json.dumps(entry["files"])],
             )  # fmt: skip
+            if analytics_copy is not None and analytics_copy.exists() and removed:
+                from leadops.warehouse.snapshot import publish_copy
+
+                entry["analytics_copy"] = publish_copy(warehouse, analytics_copy).path
     nothing = removed == 0 and not rewritten
     entry["dry_run"] = dry_run
     entry["nothing_to_erase"] = nothing

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 
+from leadops.jobs.candidates import SalesCandidates
 from leadops.jobs.checkpoints import checkpoint
 from leadops.jobs.inputs import FeatureSource
 from leadops.jobs.model import ModelRef, ScorerLike
@@ -27,8 +29,12 @@ def add_mql_reasons(
     champion: tuple[ModelRef, ScorerLike],
     top_n: int,
     progress: Callable[[str, int, int], None] | None = None,
+    kept: SalesCandidates | None = None,
 ) -> int:
-    """Reason codes for the leads routed to Sales (few, so this second pass is cheap); return how many."""
+    """Reason codes for the leads routed to Sales (few, so this second pass is cheap); return how many.
+
+    The rows `kept` from the scoring pass are explained as they are; only the Sales leads it does not hold
+    have their features built again."""
     ref, model = champion
     ids = [
         str(r[0])
@@ -38,21 +44,32 @@ def add_mql_reasons(
             [run_id],
         )
     ]
-    for start in range(0, len(ids), REASON_BATCH):
-        batch = ids[start : start + REASON_BATCH]
-        explained = explain_rows(model, ref, features.build(as_of, batch), top_n)
-        table = pa.table(
-            {
-                "run_id": [run_id] * len(batch),
-                "lead_id": [str(i) for i in explained.index],
-                "reasons": list(explained["reasons"]),
-                "reason_text": list(explained["reason_text"]),
-            }
-        )
-        warehouse.update("lead_scores", table, key=["run_id", "lead_id"])
+    frames, missing = kept.rows_for(ids) if kept is not None else ([], ids)
+    done = 0
+    for frame in frames:
+        done += _write_reasons(warehouse, run_id, explain_rows(model, ref, frame, top_n))
         if progress is not None:
-            progress("reasons", start + len(batch), len(ids))
+            progress("reasons", done, len(ids))
+    for start in range(0, len(missing), REASON_BATCH):
+        batch = missing[start : start + REASON_BATCH]
+        done += _write_reasons(warehouse, run_id, explain_rows(model, ref, features.build(as_of, batch), top_n))
+        if progress is not None:
+            progress("reasons", done, len(ids))
     return len(ids)
+
+
+def _write_reasons(warehouse: Warehouse, run_id: str, explained: pd.DataFrame) -> int:
+    """UPDATE the run's lead_scores rows with their reasons; return how many leads were explained."""
+    table = pa.table(
+        {
+            "run_id": [run_id] * len(explained),
+            "lead_id": [str(i) for i in explained.index],
+            "reasons": list(explained["reasons"]),
+            "reason_text": list(explained["reason_text"]),
+        }
+    )
+    warehouse.update("lead_scores", table, key=["run_id", "lead_id"])
+    return len(explained)
 
 
 def run_counts(warehouse: Warehouse, run_id: str) -> dict[str, int]:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from leadops.config import Settings
 from leadops.jobs import checkpoints, ledger, select
+from leadops.jobs.candidates import SalesCandidates, candidate_limit, previous_sales_ids
 from leadops.jobs.checkpoints import checkpoint
 from leadops.jobs.coverage import CoverageTally
 from leadops.jobs.errors import FeatureSchemaError, JobError
@@ -23,6 +24,7 @@ from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, rou
 from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.settings.jobs import Operations, operations
 from leadops.warehouse import Warehouse
+from leadops.warehouse.snapshot import AnalyticsCopyError, copy_is_current, copy_path, publish_copy
 
 Engine = Literal["duckdb", "spark"]
 Progress = Callable[[str, int, int], None]
@@ -52,6 +54,7 @@ class ScoreRunResult:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     intake: dict[str, Any] = field(default_factory=dict)  # what draining the online intake's spool did
+    analytics_copy: str | None = None  # the analysts' read-only copy this run refreshed (DuckDB)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the CLI's --json output)."""
@@ -121,6 +124,7 @@ def score_job(
     run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash)
     workspace = settings.workspace
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
+    target = copy_path(warehouse, settings.warehouse.analytics_copy, workspace)
 
     with warehouse.writer("score"):
         # leads the online API spooled while the warehouse was busy go in first: tonight's run sees them
@@ -129,6 +133,9 @@ def score_job(
         if existing is not None and existing.status == "published":
             done = _already_published(warehouse, existing, when, champion_ref, ops, out_dir, started)
             done.intake = intake.to_dict()
+            if target is not None and not copy_is_current(warehouse, target):  # deleted, or killed before it
+                done.analytics_copy, late = refresh_copy(warehouse, target, run_id)
+                done.warnings += late
             done.warnings = [*notes, *done.warnings]
             return with_checks(done, routing, route_summary(warehouse, run_id))
         checkpoints.reset()
@@ -166,9 +173,26 @@ def score_job(
             if isinstance(exc, Exception):
                 ledger.fail_run(warehouse, run_id, f"{type(exc).__name__}: {exc}")
             raise
+        if target is not None:  # still the one writer: nothing changes the warehouse while it is copied
+            result.analytics_copy, late = refresh_copy(warehouse, target, run_id)
+            result.warnings += late
     result.seconds = round(time.perf_counter() - started, 3)
     result.intake = intake.to_dict()
     return with_checks(result, routing, route_summary(warehouse, run_id))
+
+
+def refresh_copy(warehouse: Warehouse, target: Path, run_id: str) -> tuple[str | None, list[str]]:
+    """Publish the analysts' copy after the run; a failure is a warning (kept in the ledger), not a failed run."""
+    try:
+        info = publish_copy(warehouse, target)
+    except AnalyticsCopyError as exc:
+        warning = f"the analysts' copy was not refreshed (it still shows the previous run): {exc.message}"
+        warehouse.execute(
+            "UPDATE score_runs SET warnings = coalesce(warnings || ?, ?) WHERE run_id = ?",
+            ["\n" + warning, warning, run_id],
+        )
+        return None, [warning]
+    return info.path, []
 
 
 def source_warnings(source: ModelSource) -> list[str]:
@@ -231,6 +255,11 @@ def _run(
     if progress is not None:
         progress("score", 0, total)
     all_reasons = ops.scoring.reasons == "all"
+    previous = ledger.previous_published(warehouse, when)
+    kept: SalesCandidates | None = None
+    if engine_name == "duckdb" and not all_reasons:  # Spark's executors hold their rows: it builds them again
+        limit = candidate_limit(ops.business.capacity.total_per_day())
+        kept = SalesCandidates(limit, previous_sales_ids(warehouse, previous))
     if engine_name == "spark":
         from leadops.jobs.engines.spark import score_chunks as spark_chunks
 
@@ -265,10 +294,10 @@ def _run(
             total=total,
             progress=progress,
             tally=tally,
+            kept=kept,
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
-    previous = ledger.previous_published(warehouse, when)
     with warehouse.transaction():
         route_run(
             warehouse,
@@ -288,6 +317,7 @@ def _run(
         champion=champion,
         top_n=ops.scoring.top_reasons,
         progress=progress,
+        kept=kept,
     )
     checkpoint("reasons added")
     with warehouse.transaction():  # the queues copy the routed rows, reasons included

@@ -130,7 +130,7 @@ def champion_view(context: ModelContext, registry: Any, *, other_than: int | Non
         return None
     version = int(champion.version)
     try:
-        bundle = load_bundle(load_artifact_dir(registry.settings, version))
+        bundle = load_bundle(load_artifact_dir(registry.settings, version), verify=False)
         scores = bundle.scorer.score(version_rows(bundle, context, "test"))
         X_val = version_rows(bundle, context, "validation") if len(context.training.X_val) else None
         threshold = routing_choice(bundle.scorer, context, X_val).mql_threshold

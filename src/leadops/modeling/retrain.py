@@ -135,7 +135,8 @@ def retrain(
     registry = Registry(settings, warehouse)
     champion = registry.champion()
     champion_version = None if champion is None else champion.version
-    lineage = {} if champion is None else load_bundle(load_artifact_dir(settings, champion.version)).lineage
+    verified = None if champion is None else load_artifact_dir(settings, champion.version)
+    lineage = {} if verified is None else load_bundle(verified, verify=False).lineage
     model = settings.retraining.model or (champion.scorer if champion is not None and champion.scorer else None)
     model = model or DEFAULT_MODEL
     triggers = fired_triggers(settings, warehouse, champion_version, lineage, now)

@@ -291,7 +291,7 @@ def monitor(
 ) -> MonitorResult:
     """Drift of a published run against its model's reference, stored with its alerts; what was found."""
     rid, when, version = find_run(warehouse, run_id, as_of)
-    bundle = load_bundle(load_artifact_dir(settings, version))
+    bundle = load_bundle(load_artifact_dir(settings, version), verify=False)
     how = settings.monitoring.reference
     rows = settings.monitoring.sample_rows
     base_run: str | None = None

@@ -30,17 +30,20 @@ def digest_of(hashes: dict[str, str]) -> str:
 
 
 def verify_artifact(path: Path, expected_digest: str | None = None) -> dict[str, Any] | None:
-    """Check the manifest's file hashes (if listed) and the tree digest (if known); return the manifest body."""
+    """Check the manifest's file hashes (if listed) and the tree digest (if known); return the manifest body.
+
+    Every file is read and hashed once: both checks use the same hashes."""
     if not path.is_dir():
         raise ArtifactIntegrityError(f"artifact {path} is not a directory; expected a scorer artifact directory")
+    hashes = file_hashes(path) if expected_digest is not None else None
     manifest = None
     if (path / MANIFEST).is_file():
         try:
-            manifest = read_manifest(path, verify=True, strict=False)
+            manifest = read_manifest(path, verify=True, strict=False, hashes=hashes)
         except ScorerError as exc:
             raise ArtifactIntegrityError(exc.message) from exc
-    if expected_digest is not None:
-        got_digest = digest_of(file_hashes(path))
+    if hashes is not None:
+        got_digest = digest_of(hashes)
         if got_digest != expected_digest:
             raise ArtifactIntegrityError(
                 f"{path}: the directory's digest is {got_digest}, expected {expected_digest} as registered"

@@ -64,11 +64,11 @@ def _fetch(settings: Settings, ref: str | int) -> Path:
         local = Path(_download(registry.client, registry.uri, version.run_id, path, tmp))
         verify_artifact(local, version.artifact_digest)
         try:
-            local.rename(target)
+            local.rename(target)  # the verified files themselves move: no need to hash them again
         except OSError:
             if not target.is_dir():  # another process may have placed the same verified copy first
                 raise
-    verify_artifact(target, version.artifact_digest)
+            verify_artifact(target, version.artifact_digest)  # its copy, not ours: check it
     return target
 
 

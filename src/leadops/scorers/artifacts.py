@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -93,14 +94,18 @@ def _parse(path: Path) -> dict[str, Any]:
     return data
 
 
-def verify_files(path: Path, listed: dict[str, str]) -> None:
-    """Every listed file is present with its sha256, and no unlisted file lies beside them."""
+def verify_files(path: Path, listed: dict[str, str], hashes: Mapping[str, str] | None = None) -> None:
+    """Every listed file is present with its sha256, and no unlisted file lies beside them.
+
+    `hashes` (relative path -> sha256 of the files under `path`, as the caller just read them) spares hashing
+    every file a second time when the caller needs the hashes anyway (the registry's tree digest)."""
     mpath = path / MANIFEST
     for rel, expected in listed.items():
         fpath = path / rel
         if not fpath.is_file():
             raise ScorerError(f"load: {fpath} is listed in {mpath} but missing")
-        got = sha256_file(fpath)
+        known = None if hashes is None else hashes.get(rel)
+        got = known if known is not None else sha256_file(fpath)
         if got != expected:
             raise ScorerError(f"load: {fpath} failed its hash check: expected sha256 {expected}, got {got}")
     extra = sorted(set(_listed_files(path)) - set(listed))
@@ -108,11 +113,13 @@ def verify_files(path: Path, listed: dict[str, str]) -> None:
         raise ScorerError(f"load: {path} holds files not listed in its manifest: {extra}")
 
 
-def read_manifest(path: Path, *, verify: bool = True, strict: bool = True) -> Manifest:
+def read_manifest(
+    path: Path, *, verify: bool = True, strict: bool = True, hashes: Mapping[str, str] | None = None
+) -> Manifest:
     """manifest.json of a model directory, typed; with `verify` every listed hash is checked first.
 
     `strict` also requires leadops' format tag (artifacts written by `Scorer.save`); the job's test doubles
-    and foreign loaders pass strict=False and need only `feature_names`.
+    and foreign loaders pass strict=False and need only `feature_names`. `hashes`: see verify_files.
     """
     path = Path(path)
     data = _parse(path)
@@ -126,7 +133,7 @@ def read_manifest(path: Path, *, verify: bool = True, strict: bool = True) -> Ma
             )
     listed = data.get("files")
     if verify and isinstance(listed, dict):
-        verify_files(path, {str(k): str(v) for k, v in listed.items()})
+        verify_files(path, {str(k): str(v) for k, v in listed.items()}, hashes)
     elif verify and strict:
         raise ScorerError(f"load: {mpath} lists no file hashes; expected a 'files' object written by leadops")
     names = data.get("feature_names")

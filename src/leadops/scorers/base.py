@@ -459,7 +459,8 @@ def load_scorer(path: Path | str, *, verify: bool = True) -> Scorer:
     path = Path(path)
     manifest = artifacts.read_manifest(path, verify=verify)
     try:
-        spec_data = yaml.safe_load((path / "spec.yaml").read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster; the job loads every model
+        spec_data = yaml.load((path / "spec.yaml").read_text(encoding="utf-8"), Loader=loader)
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ScorerError(f"load: cannot read spec.yaml/state.json in {path}: {exc}") from exc

@@ -1,9 +1,11 @@
 """GET /v1/leads/{lead_id}: tonight's published score, the trend over the last runs, and a fresh score.
 
 Reads open a short-lived read-only connection (DuckDB admits many read-only processes but none while a
-writer holds the file): a warehouse the nightly job is writing answers 503 with Retry-After at once, never a
-wait. The fresh score is the champion bundle's own rows for the lead (`Bundle.rows`, the nightly job's SQL
-path) scored by the served model, so it is the number tonight's run would give the lead now.
+writer holds the file): while the nightly job writes, the answer comes from the analysts' copy of the last
+published run (`warehouse.analytics_copy`), or 503 with Retry-After at once when there is none, never a wait.
+The fresh score is the champion bundle's own rows for the lead (`Bundle.rows`, the nightly job's SQL path)
+scored by the served model, so it is the number tonight's run would give the lead now (from the copy: as of
+the copy's data).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from leadops.errors import LeadOpsError, NotFoundError, WarehouseError, WarehouseLockedError
@@ -20,6 +23,7 @@ from leadops.serving.schemas import Components, Reason, ScoreResult
 from leadops.serving.schemas_leads import LeadView, PublishedScore, Trend, TrendPoint
 from leadops.settings.serving import ServingSettings
 from leadops.warehouse import Warehouse, open_warehouse
+from leadops.warehouse.snapshot import open_copy
 
 RETRY_AFTER_SECONDS = 30
 
@@ -40,22 +44,33 @@ def _busy(exc: Exception) -> bool:
     return isinstance(exc, WarehouseLockedError) or "lock" in text or "different configuration" in text
 
 
+def _busy_error() -> WarehouseBusyError:
+    return WarehouseBusyError(
+        "the warehouse is being written (the nightly job holds it); try again shortly",
+        hint=f"retry after {RETRY_AFTER_SECONDS} s",
+    )
+
+
 @contextmanager
-def reading(url: str, workspace: Any) -> Iterator[Warehouse]:
-    """A read-only warehouse connection for one request; 503 (Retry-After) when a writer holds DuckDB's file."""
+def reading(url: str, workspace: Any, copy: Path | None = None) -> Iterator[tuple[Warehouse, bool]]:
+    """A read-only connection for one request and whether it is the analysts' copy: the warehouse, or while a
+    writer holds DuckDB's file the copy of the last published run; 503 (Retry-After) when neither can be read."""
     try:
         warehouse = open_warehouse(url, workspace, read_only=True, migrate=False)
+        from_copy = False
     except Exception as exc:  # DuckDB raises its own types for a file another process or connection holds
-        if _busy(exc):
-            raise WarehouseBusyError(
-                "the warehouse is being written (the nightly job holds it); try again shortly",
-                hint=f"retry after {RETRY_AFTER_SECONDS} s",
-            ) from exc
-        if isinstance(exc, WarehouseError):
-            raise
-        raise WarehouseError(f"the warehouse cannot be read: {type(exc).__name__}") from exc
+        if not _busy(exc):
+            if isinstance(exc, WarehouseError):
+                raise
+            raise WarehouseError(f"the warehouse cannot be read: {type(exc).__name__}") from exc
+        if copy is None or not copy.exists():
+            raise _busy_error() from exc
+        try:
+            warehouse, from_copy = open_copy(copy), True
+        except Exception as second:
+            raise _busy_error() from second
     try:
-        yield warehouse
+        yield warehouse, from_copy
     finally:
         warehouse.close()
 
@@ -138,11 +153,20 @@ def fresh_score(model: ServedModel, warehouse: Warehouse, lead: dict[str, Any], 
 
 
 def lead_view(
-    model: ServedModel, url: str, workspace: Any, lead_id: str, now: datetime, serving: ServingSettings
+    model: ServedModel,
+    url: str,
+    workspace: Any,
+    lead_id: str,
+    now: datetime,
+    serving: ServingSettings,
+    copy: Path | None = None,
 ) -> LeadView:
-    """Everything GET /v1/leads/{lead_id} answers, from one short read-only connection."""
-    with reading(url, workspace) as warehouse:
+    """Everything GET /v1/leads/{lead_id} answers, from one short read-only connection (the analysts' copy of the
+    last published run while the nightly job holds DuckDB's file; a lead it does not hold yet is a 503 then)."""
+    with reading(url, workspace, copy) as (warehouse, from_copy):
         rows = warehouse.rows("SELECT lead_id, do_not_email, do_not_call FROM leads WHERE lead_id = ?", [lead_id])
+        if not rows and from_copy:
+            raise _busy_error()  # it may be in the warehouse: only the job can say, so not a 404
         if not rows:
             raise NotFoundError(
                 f"lead '{lead_id[:200]}' is not in the warehouse",

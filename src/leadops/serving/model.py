@@ -59,9 +59,12 @@ def _finite(value: Any) -> float | None:
 class ServedModel:
     """A model version loaded for serving: its bundle, the routing bar, and how to answer for a batch of leads."""
 
-    def __init__(self, version: int, path: Path, routing: RoutingPlan, *, top_n: int = 3) -> None:
+    def __init__(
+        self, version: int, path: Path, routing: RoutingPlan, *, top_n: int = 3, verified: bool = False
+    ) -> None:
         self.version = version
-        self.bundle: Bundle = load_bundle(path)
+        # verified: `path` came from the registry's load_artifact_dir, which has just hashed every file
+        self.bundle: Bundle = load_bundle(path, verify=not verified)
         self.routing = routing
         self.top_n = top_n
         self.columns = self.bundle.feature_names

@@ -14,6 +14,7 @@ from leadops.serving.intake import IntakeService
 from leadops.serving.lead_view import lead_view
 from leadops.serving.schemas import ErrorBody
 from leadops.serving.schemas_leads import LeadAccepted, LeadSubmission, LeadView
+from leadops.warehouse.snapshot import resolve_copy
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422, 503, 504)
@@ -70,8 +71,10 @@ async def get_lead(
     _: Viewer,
     lead_id: Annotated[str, Path(min_length=1, max_length=500, examples=["L000123"])],
 ) -> LeadView:
-    """Read-only and short: 404 for an unknown lead, 503 with Retry-After while the nightly job writes DuckDB."""
+    """Read-only and short: 404 for an unknown lead; while the nightly job writes DuckDB, the analysts' copy of the
+    last published run answers (503 with Retry-After without one)."""
     s = state.settings
+    copy = resolve_copy(s.warehouse.analytics_copy, s.workspace)
     return await run_in_threadpool(
-        lead_view, served.champion, s.warehouse.url, s.workspace, lead_id, as_of_or_now(None), s.serving
+        lead_view, served.champion, s.warehouse.url, s.workspace, lead_id, as_of_or_now(None), s.serving, copy
     )

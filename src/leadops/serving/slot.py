@@ -87,7 +87,7 @@ class ModelSlot:
             mql_threshold_of(manifest),
             declared_activity_types(self.settings.contracts, self.settings.sources),
         )
-        model = ServedModel(version, path, routing, top_n=self.settings.scoring.top_reasons)
+        model = ServedModel(version, path, routing, top_n=self.settings.scoring.top_reasons, verified=True)
         self._loaded[version] = model
         return model
 

@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
 from leadops.settings.base import Section
+
+
+class ClosedLoopSettings(Section):
+    """`leadops simulate --closed-loop`: the company day by day with leadops in it (see leadops.closed_loop)."""
+
+    leads_per_day: float | None = Field(
+        default=None, gt=0, description="new leads per day (weekday-heavy); empty = the history's rate"
+    )
+    history_days: int = Field(
+        default=300, ge=30, description="a workspace without a history first gets this many days in one pass"
+    )
+    history_start: date = Field(
+        default=date(2024, 1, 1), description="first day of that one-pass history (fixed: reruns are identical)"
+    )
+    models: list[str] = Field(
+        default_factory=lambda: ["predictive"],
+        description="configured models trained on the history; the first becomes champion, the others challengers",
+    )
+    score_on: Literal["every_day", "business_days"] = Field(
+        default="every_day", description="nights the scoring job runs (Sales works business days either way)"
+    )
+    monitor_every_days: int = Field(
+        default=7,
+        ge=1,
+        description="`monitor` the night's run this often, when the workspace has a monitoring: section",
+    )
+    retrain_every_days: int = Field(
+        default=7, ge=1, description="run the retraining policy this often, when retraining: declares a trigger"
+    )
+    keep_day_files: bool = Field(default=False, description="keep each day's CRM export under source/closed_loop/")
 
 
 class SimulateSettings(Section):
@@ -20,3 +51,4 @@ class SimulateSettings(Section):
     export_format: Literal["flat", "salesforce"] = Field(
         default="flat", description="flat: one CSV per canonical table; salesforce: one CSV per Salesforce object"
     )
+    closed_loop: ClosedLoopSettings = Field(default_factory=ClosedLoopSettings)

@@ -14,3 +14,8 @@ class WarehouseSettings(Section):
         default="duckdb:///warehouse.duckdb",
         description="duckdb:///path (relative to workspace) or postgresql://...",
     )
+    analytics_copy: str = Field(
+        default="analytics.duckdb",
+        description="DuckDB only: the read-only copy analysts and BI tools open, replaced atomically after each "
+        "published run (relative to workspace); empty string: none",
+    )

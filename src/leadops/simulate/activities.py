@@ -1,7 +1,11 @@
 """Activities: what leads do over time, driven by their hidden intent (and a little by who they are).
 
-Each activity type has an expected lifetime count at intent 0 (`base`) and an intent sensitivity (`beta`):
-a lead's rate is base * exp(beta * intent) * engagement. Activity times follow a mixture of an early burst
+Each activity type has an expected lifetime count at intent 0 (`base`), an intent sensitivity (`beta`) and a
+cap (`cap`): a lead's rate is base * exp(beta * s(intent)) * engagement, where s saturates intent
+(INTENT_SATURATION * tanh(intent / INTENT_SATURATION): past a point more interest does not mean more clicks);
+intent and engagement are normal on the log scale, so counts are heavy tailed across leads, and a drawn count
+never exceeds the type's cap (nobody requests 100 demos; a CRM's web tracking dedupes reloads), so the counts
+Sales reads in a reason look like a real CRM's. Activity times follow a mixture of an early burst
 (60 %, exponential with a 5-day mean) and a long tail (exponential with a 60-day mean), truncated at the end
 of the history or a year after creation: about 60 % of a lead's activity falls in its first 14 days, which
 is where a point-in-time model can read intent from. Webinar attendance follows registration; unsubscribing
@@ -48,30 +52,34 @@ class ActivitySpec:
     base: float  # expected lifetime count at intent 0 and engagement 1
     beta: float  # intent sensitivity of the log rate
     channel: int  # index into CHANNELS
+    cap: int  # most of this type one lead does in its lifetime
 
 
 SPECS: tuple[ActivitySpec, ...] = (
-    ActivitySpec("email_open", 6.0, 0.65, 0),
-    ActivitySpec("email_click", 1.4, 1.10, 0),
-    ActivitySpec("page_view", 7.0, 0.95, 1),
-    ActivitySpec("pricing_view", 1.0, 1.30, 1),
-    ActivitySpec("careers_view", 0.35, -0.60, 1),
-    ActivitySpec("content_download", 1.1, 1.00, 1),
-    ActivitySpec("webinar_registration", 0.5, 0.90, 2),
-    ActivitySpec("webinar_attendance", 0.0, 0.0, 2),  # derived from registrations
-    ActivitySpec("demo_request", 0.14, 1.40, 1),
-    ActivitySpec("trial_start", 0.10, 1.40, 1),
-    ActivitySpec("support_call", 0.08, 0.40, 3),
-    ActivitySpec("event_attendance", 0.20, 0.70, 4),
-    ActivitySpec("social_engagement", 1.0, 0.30, 5),
-    ActivitySpec("form_submit", 0.6, 1.00, 1),
-    ActivitySpec("unsubscribe", 0.15, -0.80, 0),
+    ActivitySpec("email_open", 6.0, 0.65, 0, 80),
+    ActivitySpec("email_click", 1.4, 1.10, 0, 30),
+    ActivitySpec("page_view", 7.0, 0.95, 1, 150),
+    ActivitySpec("pricing_view", 1.0, 1.30, 1, 25),
+    ActivitySpec("careers_view", 0.35, -0.60, 1, 10),
+    ActivitySpec("content_download", 1.1, 1.00, 1, 15),
+    ActivitySpec("webinar_registration", 0.5, 0.90, 2, 8),
+    ActivitySpec("webinar_attendance", 0.0, 0.0, 2, 8),  # derived from registrations
+    ActivitySpec("demo_request", 0.14, 1.40, 1, 2),
+    ActivitySpec("trial_start", 0.10, 1.40, 1, 1),
+    ActivitySpec("support_call", 0.08, 0.40, 3, 6),
+    ActivitySpec("event_attendance", 0.20, 0.70, 4, 5),
+    ActivitySpec("social_engagement", 1.0, 0.30, 5, 25),
+    ActivitySpec("form_submit", 0.6, 1.00, 1, 6),
+    ActivitySpec("unsubscribe", 0.15, -0.80, 0, 1),
 )
 assert tuple(s.name for s in SPECS) == ACTIVITY_TYPES[: len(SPECS)]
 
 T = {name: i for i, name in enumerate(ACTIVITY_TYPES)}
 BASE = np.array([s.base for s in SPECS])
 BETA = np.array([s.beta for s in SPECS])
+CAP = np.array([s.cap for s in SPECS])
+INTENT_SATURATION = 2.0
+"""Intent past about this many standard deviations adds little more activity (tanh saturation)."""
 TYPE_CHANNEL = np.array([s.channel for s in SPECS] + [3], dtype=np.int8)
 EMAIL_TYPES = np.array([T["email_open"], T["email_click"], T["unsubscribe"]])
 
@@ -114,7 +122,8 @@ def lifetime_days(cfg: SimulationConfig, block: LeadBlock) -> np.ndarray:
 
 def rates(block: LeadBlock) -> np.ndarray:
     """Expected lifetime count of each generated type per lead (n x types)."""
-    rate = BASE[None, :] * np.exp(BETA[None, :] * block.intent[:, None]) * block.engagement[:, None]
+    felt = INTENT_SATURATION * np.tanh(block.intent / INTENT_SATURATION)
+    rate = BASE[None, :] * np.exp(BETA[None, :] * felt[:, None]) * block.engagement[:, None]
     rate[:, T["careers_view"]] *= np.where(block.job == JOB_STUDENT, 4.0, 1.0)
     rate[:, EMAIL_TYPES] *= ~block.do_not_email[:, None]
     cd = T["content_download"]
@@ -122,16 +131,17 @@ def rates(block: LeadBlock) -> np.ndarray:
     return rate
 
 
-def draw_activities(cfg: SimulationConfig, block: LeadBlock, chunk: int) -> ActivityBlock:
+def draw_activities(
+    cfg: SimulationConfig, block: LeadBlock, chunk: int, *, stream: int = STREAM_ACTIVITIES
+) -> ActivityBlock:
     """Draw every intent-driven activity of one chunk of leads (the same draws on every call)."""
-    rng = rng_for(cfg.seed, STREAM_ACTIVITIES, chunk)
+    rng = rng_for(cfg.seed, stream, chunk)
     n = len(block)
     life = lifetime_days(cfg, block)
     f_early = -np.expm1(-life / TAU_EARLY)
     f_late = -np.expm1(-life / TAU_LATE)
     f_all = W_EARLY * f_early + (1 - W_EARLY) * f_late
-    counts = rng.poisson(rates(block) * f_all[:, None])
-    counts[:, T["unsubscribe"]] = np.minimum(counts[:, T["unsubscribe"]], 1)
+    counts = np.minimum(rng.poisson(rates(block) * f_all[:, None]), CAP[None, :])
     n_types = counts.shape[1]
     per_pair = counts.ravel()
     lead = np.repeat(np.arange(n * n_types, dtype=np.int64) // n_types, per_pair)
@@ -149,6 +159,7 @@ def draw_activities(cfg: SimulationConfig, block: LeadBlock, chunk: int) -> Acti
     attend = reg[rng.random(reg.size) < p_attend]
     att_age = age[attend] + rng.uniform(1.0, 10.0, attend.size)
     ok = att_age < life[lead[attend]]
+    ok &= _within_cap(lead[attend], ok, CAP[T["webinar_attendance"]])
     lead = np.concatenate([lead, lead[attend[ok]]])
     kind = np.concatenate([kind, np.full(int(ok.sum()), T["webinar_attendance"], dtype=np.int8)])
     age = np.concatenate([age, att_age[ok]])
@@ -168,6 +179,20 @@ def draw_activities(cfg: SimulationConfig, block: LeadBlock, chunk: int) -> Acti
     value[attended] = rng.integers(5, 61, int(attended.sum()))
     t = block.created[lead] + np.floor(age * 86_400.0).astype(np.int64)
     return ActivityBlock(lead=lead, t=t, kind=kind, channel=TYPE_CHANNEL[kind], value=value)
+
+
+def _within_cap(lead: np.ndarray, ok: np.ndarray, cap: int) -> np.ndarray:
+    """Which of the kept derived events stay within the per-lead cap (the first `cap` of each lead, in order)."""
+    keep = np.zeros(lead.size, dtype=bool)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return keep
+    ordered = idx[np.argsort(lead[idx], kind="stable")]
+    leads = lead[ordered]
+    starts = np.flatnonzero(np.r_[True, leads[1:] != leads[:-1]])
+    rank = np.arange(leads.size) - np.repeat(starts, np.diff(np.r_[starts, leads.size]))
+    keep[ordered[rank < cap]] = True
+    return keep
 
 
 def early_sales_score(block: LeadBlock, acts: ActivityBlock) -> np.ndarray:

@@ -192,7 +192,7 @@ def _accounts_table(accounts: Accounts) -> pa.Table:
     )
 
 
-def _leads_table(block: LeadBlock, accounts: Accounts, fmt: TimeFormatter) -> pa.Table:
+def leads_table(block: LeadBlock, accounts: Accounts, fmt: TimeFormatter) -> pa.Table:
     """leads.csv rows for one chunk."""
     return text_table(
         LEAD_COLUMNS,
@@ -440,7 +440,7 @@ def _simulate_company(cfg: SimulationConfig, out_dir: Path, progress: Progress |
             counts["activities"] += len(acts)
             counts["outcomes"] += int(fun.out_lead.size)
 
-            inp = FaultInput("leads.csv", _leads_table(block, accounts, fmt), out["leads.csv"].rows + 1)
+            inp = FaultInput("leads.csv", leads_table(block, accounts, fmt), out["leads.csv"].rows + 1)
             out["leads.csv"].write(
                 run.maybe_break(inp, c, fresh_id=lambda k: lead_ids(np.array([cfg.leads + k]))[0].as_py())
             )

@@ -85,9 +85,11 @@ def chunk_bounds(cfg: SimulationConfig, chunk: int) -> tuple[int, int]:
     return lo, min(cfg.leads, lo + CHUNK_SIZE)
 
 
-def draw_leads(cfg: SimulationConfig, accounts: Accounts, days: np.ndarray, chunk: int) -> LeadBlock:
-    """Draw one chunk of leads from the chunk's own random stream."""
-    rng = rng_for(cfg.seed, STREAM_LEADS, chunk)
+def draw_leads(
+    cfg: SimulationConfig, accounts: Accounts, days: np.ndarray, chunk: int, *, stream: int = STREAM_LEADS
+) -> LeadBlock:
+    """Draw one chunk of leads from the chunk's own random stream (the closed loop passes a stream of its own)."""
+    rng = rng_for(cfg.seed, stream, chunk)
     lo, hi = chunk_bounds(cfg, chunk)
     n = hi - lo
     day = days[lo:hi]

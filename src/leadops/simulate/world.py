@@ -31,6 +31,10 @@ STREAM_FUNNEL = 5
 STREAM_FAULTS = 6
 STREAM_SALES = 7
 STREAM_TUTORIAL = 8
+STREAM_LOOP_DAYS = 11  # the closed loop's own streams (simulate/daily.py): its leads are not the history's
+STREAM_LOOP_LEADS = 12
+STREAM_LOOP_ACTIVITIES = 13
+STREAM_LOOP_FUNNEL = 14
 
 # Regions: label, fixed UTC offset in minutes, offset text, share of accounts, fit weight.
 REGIONS: tuple[str, ...] = ("North America", "EMEA", "APAC", "LATAM")
@@ -572,9 +576,9 @@ def make_accounts(cfg: SimulationConfig) -> Accounts:
     )
 
 
-def lead_days(cfg: SimulationConfig) -> np.ndarray:
+def lead_days(cfg: SimulationConfig, stream: int = STREAM_DAYS) -> np.ndarray:
     """Creation day of every lead (sorted): weekday-heavy arrivals with mild growth over the history."""
-    rng = rng_for(cfg.seed, STREAM_DAYS)
+    rng = rng_for(cfg.seed, stream)
     day = np.arange(cfg.days)
     weekday = (cfg.start.weekday() + day) % 7  # Monday = 0
     weekday_weight = np.array([1.0, 1.1, 1.1, 1.05, 0.9, 0.3, 0.25])[weekday]

@@ -8,6 +8,7 @@ from datetime import datetime
 import pandas as pd
 
 from leadops.jobs import select
+from leadops.jobs.candidates import SalesCandidates
 from leadops.jobs.checkpoints import checkpoint
 from leadops.jobs.coverage import CoverageTally
 from leadops.jobs.inputs import FeatureSource
@@ -31,11 +32,12 @@ def score_chunks(
     total: int,
     progress: Progress | None = None,
     tally: CoverageTally | None = None,
+    kept: SalesCandidates | None = None,
 ) -> dict[int, str]:
     """Score every chunk of the run's open leads; return shadow problems (a challenger that could not score).
 
     `features` maps each model version to the source of its own rows; models sharing a source (the same
-    fitted spec) share one build per chunk."""
+    fitted spec) share one build per chunk; `kept` holds on to the rows of the leads likely routed to Sales."""
     ref, model = champion
     problems: dict[int, str] = {}
     live = list(challengers)
@@ -55,6 +57,8 @@ def score_chunks(
         if tally is not None:
             tally.add(model_matrix(ref, X))
         rows = score_chunk(model, ref, X, with_reasons=all_reasons, top_n=top_n)
+        if kept is not None:
+            kept.add(X, rows)
         shadows = []
         for cref, cmodel in list(live):
             try:

@@ -1,0 +1,1 @@
+"""A/B experiments of scoring models and routing policies: assignment, the store, statistics, readouts."""
