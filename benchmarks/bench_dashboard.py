@@ -26,6 +26,7 @@ def _fill(settings: Any, leads: int) -> None:
     from leadops.warehouse import open_warehouse
 
     with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
+        wh.execute("SET enable_progress_bar = false")  # a benchmark prints nothing itself
         for i, (run_id, as_of) in enumerate((("run-1", "2026-11-30 06:00:00"), ("run-2", "2026-12-01 06:00:00"))):
             wh.execute(
                 "INSERT INTO score_runs (run_id, as_of, model_version, engine, status, config_hash, started_at, "
@@ -101,7 +102,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 ours.append(time.perf_counter() - started)
                 assert page.status_code == 200, page.text[-300:]
                 started = time.perf_counter()
-                with reading(settings.warehouse.url, settings.workspace) as wh:
+                with reading(settings.warehouse.url, settings.workspace) as (wh, _):
                     _baseline(wh, settings.serving.ui_page_size)
                 base.append(time.perf_counter() - started)
             first = []

@@ -25,7 +25,7 @@ PAGES = {
     "operations": "Operations",
     "experiments": "Experiments",
 }
-FIGURES = {"sales": 0, "marketing": 1, "models": 1, "operations": 4, "experiments": 0}
+FIGURES = {"sales": 0, "marketing": 1, "models": 1, "operations": 4, "experiments": 2}
 """Plots each page must draw (the simulated company has data for every one of them)."""
 TIMEOUT_MS = 120_000
 """Generous: ~9 engineers share 2 cores, and the first Models page imports MLflow."""

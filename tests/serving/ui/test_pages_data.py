@@ -77,7 +77,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def _reference_queue(settings: Settings, where: str = "TRUE") -> pd.DataFrame:
-    with reading(settings.warehouse.url, settings.workspace) as wh:
+    with reading(settings.warehouse.url, settings.workspace) as (wh, _):
         frame: pd.DataFrame = wh.df(f"SELECT * FROM current_sales_queue WHERE {where} ORDER BY score_rank")
     return frame
 
@@ -96,7 +96,7 @@ def test_the_pages_of_a_filtered_queue_are_the_whole_queue_in_rank_order(
 ) -> None:
     expected = _reference_queue(settings, where)["lead_id"].tolist()
     seen: list[str] = []
-    with reading(settings.warehouse.url, settings.workspace) as wh:
+    with reading(settings.warehouse.url, settings.workspace) as (wh, _):
         first = queue_page(wh, filters, 1, 7, trend_runs=5, trend_points=5.0)
         for page in range(1, first.pages + 1):
             found = queue_page(wh, filters, page, 7, trend_runs=5, trend_points=5.0)
@@ -109,12 +109,12 @@ def test_the_pages_of_a_filtered_queue_are_the_whole_queue_in_rank_order(
 
 
 def test_an_unknown_rep_is_a_named_error(settings: Settings) -> None:
-    with reading(settings.warehouse.url, settings.workspace) as wh, pytest.raises(PageParamError, match="rep"):
+    with reading(settings.warehouse.url, settings.workspace) as (wh, _), pytest.raises(PageParamError, match="rep"):
         queue_page(wh, Filters(rep="nobody"), 1, 10, trend_runs=5, trend_points=5.0)
 
 
 def test_queue_trends_and_time_in_queue_agree_with_the_lead_api(settings: Settings) -> None:
-    with reading(settings.warehouse.url, settings.workspace) as wh:
+    with reading(settings.warehouse.url, settings.workspace) as (wh, _):
         page = queue_page(wh, Filters(), 2, 25, trend_runs=3, trend_points=5.0)
         for row in page.rows:
             reference = trend(wh, row.lead_id, 3, 5.0)
@@ -126,7 +126,7 @@ def test_queue_trends_and_time_in_queue_agree_with_the_lead_api(settings: Settin
 def test_the_csv_holds_the_whole_filtered_queue(settings: Settings) -> None:
     import io
 
-    with reading(settings.warehouse.url, settings.workspace) as wh:
+    with reading(settings.warehouse.url, settings.workspace) as (wh, _):
         data, day = queue_csv(wh, Filters(territory="LATAM"))
     frame = pd.read_csv(io.BytesIO(data))
     expected = _reference_queue(settings, "region = 'LATAM'")
@@ -136,7 +136,7 @@ def test_the_csv_holds_the_whole_filtered_queue(settings: Settings) -> None:
 
 
 def test_marketing_counts_match_pandas(settings: Settings) -> None:
-    with reading(settings.warehouse.url, settings.workspace) as wh:
+    with reading(settings.warehouse.url, settings.workspace) as (wh, _):
         view = marketing_view(wh, "lead_source")
         nurture = wh.df("SELECT q.*, l.lead_source FROM current_nurture_queue q JOIN leads l USING (lead_id)")
         scores = wh.df("SELECT * FROM current_scores")
@@ -190,7 +190,7 @@ def test_an_empty_workspace_renders_empty_pages(tmp_path: Path) -> None:
     settings: Any = load(tmp_path / "empty")
     with open_warehouse(settings.warehouse.url, settings.workspace):
         pass
-    with reading(settings.warehouse.url, settings.workspace) as wh:
+    with reading(settings.warehouse.url, settings.workspace) as (wh, _):
         page = queue_page(wh, Filters(), 1, 10, trend_runs=5, trend_points=5.0)
         assert (page.run_id, page.rows, page.total) == (None, [], 0)
         assert marketing_view(wh, "region").run_id is None

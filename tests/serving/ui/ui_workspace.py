@@ -38,9 +38,44 @@ def build(ws: Path, *, leads: int = 1500, seed: int = 23) -> list[str]:
     cli("models", "promote", "1", *where, "--force", "--reason", "first champion of the test company")
     manifest = json.loads((ws / "ground_truth" / "manifest.json").read_text())
     end = datetime.fromisoformat(str(manifest["end"])[:10]) + timedelta(hours=6)
+    start = end - timedelta(days=EXPERIMENT_DAYS)
+    with (ws / "leadops.yaml").open("a") as config:
+        config.write(EXPERIMENT.format(start=start.isoformat()))
+    assign_leads(ws, start + timedelta(days=1))
     runs = []
     for days in RUN_DAYS:
-        as_of = (end - timedelta(days=days)).isoformat()
-        runs.append(str(cli("score", *where, "--as-of", as_of)["run_id"]))
-        cli("monitor", *where, "--as-of", as_of)
+        as_of = end - timedelta(days=days)
+        run_id = str(cli("score", *where, "--as-of", as_of.isoformat())["run_id"])
+        runs.append(run_id)
+        cli("monitor", *where, "--as-of", as_of.isoformat())
+        assign_leads(ws, as_of)
+        cli("experiment", "report", "icp_vs_points", *where, "--as-of", as_of.isoformat(), "--no-html")
     return runs
+
+
+EXPERIMENT = """
+experiments:
+  - name: icp_vs_points
+    arms:
+      - {{name: control}}
+      - {{name: icp, model: "2"}}
+    start: {start}
+    primary_kpi: {{metric: conversion_within_days, window_days: 14}}
+"""
+"""An A/B test of the learned ICP fit (v2) against the champion's rules."""
+EXPERIMENT_DAYS = 45
+"""The experiment starts this many days before the simulation ends, so its first units have matured."""
+
+
+def assign_leads(ws: Path, at: datetime) -> None:
+    """Log every lead there is at `at` into the experiment's arms (sticky), as the nightly job does."""
+    from leadops.config import load
+    from leadops.experiments import store
+    from leadops.warehouse import open_warehouse
+
+    settings = load(ws)
+    with open_warehouse(settings.warehouse.url, settings.workspace) as wh:
+        store.sync(wh, settings.experiments, now=at)
+        leads = wh.arrow("SELECT lead_id, account_id, created_at FROM leads WHERE created_at <= ?", [at])
+        with wh.transaction():
+            store.assign(wh, settings.experiments[0], leads, at=at)

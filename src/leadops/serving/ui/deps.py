@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from leadops.serving.keys import Role
 from leadops.serving.lead_view import reading
 from leadops.serving.ui.session import Session, Sessions
 from leadops.warehouse import Warehouse
+from leadops.warehouse.snapshot import resolve_copy
 
 
 class LoginRequired(Exception):
@@ -60,10 +62,19 @@ def signed_in(role: Role = Role.VIEWER) -> Callable[[Request], Session]:
 
 
 def warehouse(request: Request) -> Iterator[Warehouse]:
-    """A short read-only warehouse connection for one page (503 page while the nightly job writes DuckDB)."""
-    service: ServiceState = state(request)
-    with reading(service.settings.warehouse.url, service.settings.workspace) as wh:
+    """A short read-only connection for one page: the warehouse, or while the nightly job writes DuckDB the
+    analysts' copy of the last published run (the page says so); a 503 page when neither can be read."""
+    with read_only(state(request)) as (wh, from_copy):
+        request.state.ui_from_copy = from_copy
         yield wh
+
+
+@contextmanager
+def read_only(service: ServiceState) -> Iterator[tuple[Warehouse, bool]]:
+    """The service's read-only warehouse (or its analysts' copy) and whether it is the copy."""
+    s = service.settings
+    with reading(s.warehouse.url, s.workspace, resolve_copy(s.warehouse.analytics_copy, s.workspace)) as found:
+        yield found
 
 
 User = Annotated[Session, Depends(signed_in(Role.VIEWER))]

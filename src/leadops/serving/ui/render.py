@@ -209,7 +209,9 @@ def render(
 ) -> HTMLResponse:
     """A page of the dashboard: the template with the nav, the user and their CSRF token, under the CSP."""
     figures = {name: fig.spec() for name, fig in context.pop("figures", {}).items()}
-    base = {"notice": None, "problem": None, "active": ""}
+    base: dict[str, Any] = {"notice": None, "problem": None, "active": ""}
+    if getattr(request.state, "ui_from_copy", False):
+        base["notice"] = "The nightly job is writing the warehouse: this page shows the last published run's copy."
     html = (
         environment()
         .get_template(template)

@@ -19,7 +19,7 @@ from leadops.registry.records import ModelVersion
 from leadops.serving.deps import ServiceState, State
 from leadops.serving.keys import Role
 from leadops.serving.ui import render as r
-from leadops.serving.ui.deps import AdminUser, ReadOnly, User
+from leadops.serving.ui.deps import AdminUser, ReadOnly, User, read_only
 from leadops.serving.ui.models import (
     HEADLINE,
     headline,
@@ -158,9 +158,7 @@ async def rollback(request: Request, session: AdminUser, state: State) -> Respon
 
 def _refused(request: Request, session: User, state: ServiceState, message: str) -> Response:
     """The Models page again, saying why the action was refused (HTTP 409)."""
-    from leadops.serving.lead_view import reading
-
-    with reading(state.settings.warehouse.url, state.settings.workspace) as warehouse:
+    with read_only(state) as (warehouse, _):
         return _page(request, session, state, warehouse, status=409, problem=message)
 
 
