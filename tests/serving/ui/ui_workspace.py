@@ -41,7 +41,8 @@ def build(ws: Path, *, leads: int = 1500, seed: int = 23) -> list[str]:
     start = end - timedelta(days=EXPERIMENT_DAYS)
     with (ws / "leadops.yaml").open("a") as config:
         config.write(EXPERIMENT.format(start=start.isoformat()))
-    assign_leads(ws, start + timedelta(days=1))
+    for days in range(30, EXPERIMENT_DAYS - RUN_DAYS[0], 30):  # the nightly runs before the ones kept here
+        assign_leads(ws, start + timedelta(days=days))
     runs = []
     for days in RUN_DAYS:
         as_of = end - timedelta(days=days)
@@ -59,12 +60,13 @@ experiments:
     arms:
       - {{name: control}}
       - {{name: icp, model: "2"}}
+    population: new
     start: {start}
-    primary_kpi: {{metric: conversion_within_days, window_days: 14}}
+    primary_kpi: {{metric: conversion_within_days, window_days: 30}}
 """
 """An A/B test of the learned ICP fit (v2) against the champion's rules."""
-EXPERIMENT_DAYS = 45
-"""The experiment starts this many days before the simulation ends, so its first units have matured."""
+EXPERIMENT_DAYS = 180
+"""The experiment starts this many days before the simulation ends, so many of its units have matured."""
 
 
 def assign_leads(ws: Path, at: datetime) -> None:

@@ -44,6 +44,16 @@ class Card:
         return None if p is None else p >= SRM_ALPHA
 
 
+def kpi_label(spec: ExperimentSpec) -> str:
+    """The primary KPI in words: 'conversion within 30 days'."""
+    days = spec.primary_kpi.window_days
+    return {
+        "conversion_within_days": f"conversion within {days} days",
+        "revenue_per_lead": f"revenue per lead within {days} days",
+        "conversions_per_contact": f"conversions per Sales contact within {days} days",
+    }.get(spec.primary_kpi.metric, spec.primary_kpi.metric)
+
+
 def _planned(spec: ExperimentSpec) -> dict[str, float]:
     total = sum(float(a.weight) for a in spec.arms) or 1.0
     return {a.name: float(a.weight) / total for a in spec.arms}

@@ -113,12 +113,12 @@ class Figure:
     def spec(self) -> dict[str, Any]:
         """What ui.js hands to Plotly.newPlot (layout defaults merged: readable fonts, no plotly logo)."""
         layout = {
-            "margin": {"l": 56, "r": 16, "t": 36, "b": 48},
+            "margin": {"l": 56, "r": 16, "t": 36, "b": 80},
             "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
             "paper_bgcolor": "#ffffff",
             "plot_bgcolor": "#ffffff",
             "colorway": list(PALETTE),
-            "legend": {"orientation": "h", "y": -0.2},
+            "legend": {"orientation": "h", "y": -0.32, "x": 0},
             "height": self.height,
             **self.layout,
         }
@@ -176,18 +176,30 @@ def bars(
     return Figure(traces, layout, height=max(260, 40 + 26 * len(categories)) if horizontal else 320)
 
 
-def heatmap(x: list[Any], y: list[Any], z: list[list[Any]], *, title: str, z_title: str = "") -> Figure:
-    """A grid of values (drift statistic per feature per run), missing cells left blank."""
+def heatmap(
+    x: list[Any], y: list[Any], z: list[list[Any]], *, title: str, z_title: str = "", z_max: float | None = None
+) -> Figure:
+    """A grid of values (drift statistic per feature per run), pale for small and red for large, missing blank;
+    `z_max` pins the top of the scale (so a small PSI is not painted as alarming)."""
     trace = {
         "type": "heatmap",
         "x": x,
         "y": y,
         "z": [_clean(r) for r in z],
         "colorscale": "YlOrRd",
+        "reversescale": True,  # plotly's YlOrRd runs red -> yellow; drift should read pale -> red
+        "zmin": 0,
         "colorbar": {"title": {"text": z_title}},
         "hoverongaps": False,
     }
-    layout = {"title": {"text": title}, "yaxis": {"automargin": True}, "margin": {"l": 170, "r": 16, "t": 36, "b": 60}}
+    if z_max is not None:
+        trace["zmax"] = z_max
+    layout = {
+        "title": {"text": title},
+        "xaxis": {"type": "category"},
+        "yaxis": {"automargin": True},
+        "margin": {"l": 170, "r": 16, "t": 36, "b": 60},
+    }
     return Figure([trace], layout, height=max(280, 80 + 22 * len(y)))
 
 

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from leadops.serving.deps import State
 from leadops.serving.ui import render as r
 from leadops.serving.ui.deps import ReadOnly, User
-from leadops.serving.ui.experiments import SRM_ALPHA, cards
+from leadops.serving.ui.experiments import SRM_ALPHA, cards, kpi_label
 from leadops.warehouse.connection import utcnow
 
 router = APIRouter(include_in_schema=False)
@@ -46,14 +46,32 @@ def experiments(request: Request, session: User, state: State, warehouse: ReadOn
                     "error_y": error,
                 }
             )
-        figures[f"kpi{i}"] = r.line(days, kpi, title=f"{card.spec.primary_kpi.metric} by readout", x_title="as of")
+        figures[f"kpi{i}"] = r.line(days, kpi, title=f"{kpi_label(card.spec)}, by readout", x_title="as of")
         figures[f"lift{i}"] = r.Figure(
             lifts,
-            {"title": {"text": "Relative lift with its interval"}, "yaxis": {"tickformat": "+.0%"},
-             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0, "y1": 0,
-                         "line": {"color": "#9ca3af", "dash": "dot"}}]},
-        )  # fmt: skip
+            {
+                "title": {"text": "Relative lift with its interval"},
+                "yaxis": {"tickformat": "+.0%"},
+                "shapes": [
+                    {
+                        "type": "line",
+                        "xref": "paper",
+                        "x0": 0,
+                        "x1": 1,
+                        "y0": 0,
+                        "y1": 0,
+                        "line": {"color": "#9ca3af", "dash": "dot"},
+                    }
+                ],
+            },
+        )
     return r.render(
-        request, "experiments.html.j2", session, active="experiments", experiments=found, srm_alpha=SRM_ALPHA,
+        request,
+        "experiments.html.j2",
+        session,
+        active="experiments",
+        experiments=found,
+        srm_alpha=SRM_ALPHA,
+        kpi_label=kpi_label,
         figures=figures,
-    )  # fmt: skip
+    )

@@ -11,6 +11,8 @@ from leadops.serving.ui import render as r
 from leadops.serving.ui.deps import ReadOnly, User
 
 router = APIRouter(include_in_schema=False)
+PSI_LARGE = 0.25
+"""The top of the drift colour scale: the PSI usually read as a large shift (smaller ones stay pale)."""
 
 
 @router.get("/ui/operations")
@@ -25,7 +27,12 @@ def operations(request: Request, session: User, warehouse: ReadOnly) -> Response
     if drift.features:
         labels = [r.when(a) for a in drift.as_of]
         figures["drift"] = r.heatmap(
-            labels, drift.features, drift.psi, title="PSI per feature by monitored run", z_title="PSI"
+            labels,
+            drift.features,
+            drift.psi,
+            title="PSI per feature by monitored run (0.25 and above: a large shift)",
+            z_title="PSI",
+            z_max=max([PSI_LARGE, *(v for row in drift.psi for v in row if v is not None)]),
         )
     if cohorts:
         weeks = [c["cohort_week"] for c in cohorts]
