@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from live_server import LiveServer
-
-from conftest import Company, Watch
+from ui_browser import Company, Watch
 
 pytestmark = pytest.mark.slow
 
