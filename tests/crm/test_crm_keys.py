@@ -104,3 +104,85 @@ def test_activities_keep_their_columns_without_a_key_index_after_migration_5(wor
     row = "('A', 'L', TIMESTAMP '2025-01-01 00:00:00', 'page_view')"
     wh.execute(f"INSERT INTO activities (activity_id, lead_id, occurred_at, activity_type) VALUES {row}, {row}")
     assert wh.scalar("SELECT count(*) FROM activities") == 2
+
+
+def _padded(keys: list[str]) -> bytes:
+    """Activities of lead L1 as Parquet with exactly these keys, in this order."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = len(keys)
+    table = pa.table({
+        "ActivityId": keys, "LeadId": ["L1"] * n, "ActivityDate": ["2025-03-04T09:15:00+01:00"] * n,
+        "ActivityType": ["page_view"] * n, "Channel": ["web"] * n, "Value": [1] * n,
+    })  # fmt: skip
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+def _spy_fresh(monkeypatch: Any) -> list[tuple[str, bool]]:
+    """Record, per batch, whether the classification skipped probing the target (KeyMarks.fresh)."""
+    from leadops.crm import loader
+
+    seen: list[tuple[str, bool]] = []
+    real = loader.flags_sql
+
+    def spy(table: Any, *args: Any, **kwargs: Any) -> str:
+        seen.append((table.name, bool(kwargs.get("fresh"))))
+        return real(table, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "flags_sql", spy)
+    return seen
+
+
+def test_keys_in_order_skip_the_target_probe_on_a_first_load_and_keys_at_or_below_the_mark_do_not(
+    workspace: Workspace, monkeypatch: Any
+) -> None:
+    keys = [f"A{i:05d}" for i in range(1, ROWS + 1)]
+    keys[1000] = keys[999]  # batch 2 starts with batch 1's last key: at the mark, so probed and caught
+    keys[2200] = keys[5]  # batch 3 repeats an early key: below the mark, probed and caught
+    settings, wh = workspace(_config(), {"source/leads.csv": _leads(), "source/activities.parquet": _padded(keys)})
+    seen = _spy_fresh(monkeypatch)
+    source = next(s for s in ingest(settings, wh).per_source if s.name == "crm_activities")
+    assert source.rows_loaded == ROWS - 2 and source.rows_quarantined == 2
+    assert _quarantine(wh) == [
+        ("crm_activities", 1001, "activity_id", "duplicate_key"),
+        ("crm_activities", 2201, "activity_id", "duplicate_key"),
+    ]
+    if wh.dialect == "duckdb":
+        assert [f for t, f in seen if t == "activities"] == [True, False, False]
+    seen.clear()
+    again = next(s for s in ingest(settings, wh).per_source if s.name == "crm_activities")
+    assert again.rows_loaded == 0 and again.rows_unchanged == ROWS - 2 and again.rows_quarantined == 2
+    assert not any(f for t, f in seen if t == "activities"), "a table that held rows is always probed"
+    assert wh.scalar("SELECT count(*) FROM activities") == ROWS - 2
+
+
+def test_a_second_source_of_the_same_table_is_checked_against_the_first_in_one_run(
+    workspace: Workspace, monkeypatch: Any
+) -> None:
+    config = _config()
+    second = dict(next(s for s in config["sources"] if s["name"] == "crm_activities"))
+    second.update(name="crm_activities_2", path="source/more.parquet")
+    config["sources"].append(second)
+    first = [f"A{i:05d}" for i in range(1, 1_501)]
+    more = [f"B{i:05d}" for i in range(1, 1_001)] + ["A00700"]  # above the mark, then one key the first loaded
+    settings, wh = workspace(
+        config,
+        {
+            "source/leads.csv": _leads(),
+            "source/activities.parquet": _padded(first),
+            "source/more.parquet": _padded(more),
+        },
+    )
+    seen = _spy_fresh(monkeypatch)
+    report = ingest(settings, wh)
+    two = next(s for s in report.per_source if s.name == "crm_activities_2")
+    assert two.rows_loaded == 1_000 and two.rows_quarantined == 1
+    assert _quarantine(wh) == [("crm_activities_2", 1001, "activity_id", "duplicate_key")]
+    if wh.dialect == "duckdb":
+        assert [f for t, f in seen if t == "activities"] == [True, True, True, False]
+    assert wh.scalar("SELECT count(*) FROM activities") == 2_500

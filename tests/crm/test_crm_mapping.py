@@ -112,3 +112,22 @@ def test_attributes_keep_their_types_and_unknown_category_policy_other(workspace
     assert rows["a"] == ("webinar", {"score": 12, "zip": "02134", "vip": True, "note": "hello"})
     assert rows["b"] == ("other", {"score": 150.0, "zip": 99, "vip": False, "note": None})
     assert isinstance(rows["a"][1]["score"], int)
+
+
+def test_ingest_types_every_address_as_classify_email_does(workspace: Workspace) -> None:
+    from test_crm_emails import CASES
+
+    from leadops.crm.emails import classify_email
+
+    addresses = [a for a, _ in CASES if a is not None] + ["  Bob@Acme.COM  ", "NA", "x@mit.edu ", " y@GMAIL.com"]
+    rows = [f"L{i},A1,2025-03-04T09:15:00Z,{a},VP,S,US,Webinar,false,false" for i, a in enumerate(addresses)]
+    config = crm_config()
+    next(s for s in config["sources"] if s["name"] == "crm_leads")["keep_email"] = True
+    settings, wh = workspace(config, {"source/leads.csv": _leads(*rows)})
+    from leadops.crm import ingest
+
+    assert ingest(settings, wh, sources=["crm_leads"]).rows_loaded == len(addresses)
+    got = dict((k, (e, t)) for k, e, t in wh.rows("SELECT lead_id, email, email_domain_type FROM leads"))
+    for i, a in enumerate(addresses):
+        missing = a.strip() in ("", "NA")
+        assert got[f"L{i}"] == (None if missing else a.strip().lower(), classify_email(None if missing else a)), a

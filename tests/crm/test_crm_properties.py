@@ -49,3 +49,35 @@ def test_batch_keys_unique_looks_at_good_rows_only_and_never_pairs_null_keys() -
     assert not batch_keys_unique(rows, "activity_id", checked=False)
     twice = pa.table({"activity_id": ["a", "b", "b"], "_check": pa.array([None, None, None], pa.int32())})
     assert not batch_keys_unique(twice, "activity_id", checked=True)
+
+
+def test_batch_keys_unique_agrees_with_a_set_on_sorted_shuffled_and_repeated_keys() -> None:
+    import numpy as np
+
+    from leadops.crm.loader import batch_keys_unique
+
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        n = int(rng.integers(0, 400))
+        keys: list[str | None] = [f"K{v:05d}" for v in rng.integers(0, 2 * n + 2 if trial % 3 else 10**6, n)]
+        if trial % 2:
+            keys = sorted(set(k for k in keys if k is not None))  # sorted: strictly increasing, or with a repeat
+            if trial % 4 == 1 and keys:
+                keys.insert(int(rng.integers(0, len(keys))), keys[int(rng.integers(0, len(keys)))])
+        for i in rng.integers(0, max(1, len(keys)), 3 if keys else 0):
+            keys[int(i)] = None
+        checks = [None if rng.random() < 0.9 else 1 for _ in keys]
+        half = len(keys) // 2  # two chunks, as the mapped batches come
+        table = pa.Table.from_batches(
+            [
+                pa.record_batch(
+                    {"k": pa.array(keys[:half], pa.string()), "_check": pa.array(checks[:half], pa.int32())}
+                ),
+                pa.record_batch(
+                    {"k": pa.array(keys[half:], pa.string()), "_check": pa.array(checks[half:], pa.int32())}
+                ),
+            ]
+        )
+        for checked in (True, False):
+            good = [k for k, c in zip(keys, checks, strict=True) if k is not None and (c is None or not checked)]
+            assert batch_keys_unique(table, "k", checked=checked) == (len(set(good)) == len(good)), (trial, checked)

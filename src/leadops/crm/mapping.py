@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from leadops.crm.contracts import Check, contract_checks, ident, lit, required_check, type_checks
-from leadops.crm.emails import domain_type_sql
+from leadops.crm.emails import domain_type_of, email_domain
 from leadops.crm.joins import joined_columns, relation
 from leadops.crm.properties import PROPERTIES
 from leadops.crm.readers import BAD_FIELD, ROW
@@ -218,12 +218,16 @@ def build_plan(
         text[table.key] = f"{lit(spec.name + ':')} || CAST({ROW} AS VARCHAR)"
         origin[table.key] = "row number"
     extra: dict[str, str] = {}
+    after_pre: dict[str, str] = {}  # a second projection, over the first one's columns
     if email_source is not None and table.name == "leads":
-        email_expr = _missing(ident(email_source), missing)
+        # the address and its domain once per row: the domain type's CASE names the domain eight times
+        address, domain = ident("_pre__email_address"), ident("_pre__email_domain")
+        pre["_pre__email_address"] = f"lower(trim({_missing(ident(email_source), missing)}))"
+        after_pre["_pre__email_domain"] = email_domain(address)
         if "email_domain_type" not in text:
-            extra["email_domain_type"] = domain_type_sql(email_expr)
+            extra["email_domain_type"] = domain_type_of(address, domain)
         if spec.keep_email:
-            extra["email"] = f"lower(trim({email_expr}))"
+            extra["email"] = address
 
     flat_cols: list[str] = []
     if spec.flat_outcome is not None:
@@ -334,8 +338,10 @@ def build_plan(
     flat_out = ", _converted, _deal_value" if converted else ""
     # one pass over the checks gives the first failing one's index; the detail text is built for bad rows only
     source_rows = relation(spec, RAW)
-    if pre:
-        source_rows = f"(SELECT r.*, {', '.join(f'{e} AS {ident(n)}' for n, e in pre.items())} FROM {source_rows} r)"
+    for projection in (pre, after_pre):
+        if projection:
+            columns_sql = ", ".join(f"{e} AS {ident(n)}" for n, e in projection.items())
+            source_rows = f"(SELECT r.*, {columns_sql} FROM {source_rows} r)"
     filter_sql = None
     kept = ""
     if spec.filters:

@@ -188,7 +188,7 @@ def feature_sql(
             keys = "lead_id"
         if max_window is not None:
             src = f"SELECT * FROM ({src}) s WHERE dt < {max_window}"
-        ctes.append(f"act AS ({src})")
+        ctes.append(f"act AS ({src}{d.fence})")
         ctes.append(f"agg AS (SELECT {keys},\n    {aggs}\n  FROM act GROUP BY {keys})")
     cols: list[str] = ["p.lead_id AS lead_id"] + (["p.as_of AS as_of"] if per_lead else [])
     for f in spec.definitions:

@@ -124,6 +124,7 @@ class Fates:
     follow: np.ndarray  # bool: a contact gets a follow-up touch
     follow_days: np.ndarray
     call_minutes: np.ndarray
+    contact_hours: np.ndarray  # hours after the morning's run that Sales reaches the lead, if it does
 
 
 @dataclass
@@ -189,6 +190,7 @@ class DailyCompany:
             follow=rng.random(n) < 0.5,
             follow_days=rng.uniform(2.0, 5.0, n),
             call_minutes=rng.integers(2, 31, n).astype(np.float64),
+            contact_hours=rng.uniform(1.0, 11.0, n),
         )
         logit0 = ALPHA + FIT_WEIGHT * self.block.fit + INTENT_WEIGHT * self.block.intent + self.block.noise
         self.p0 = sigmoid(logit0)
@@ -227,8 +229,7 @@ class DailyCompany:
         idx = idx[(self.contacted_at[idx] < 0) & (self.block.created[idx] < after)]
         if idx.size == 0:
             return 0
-        hours = 1.0 + (self.fates.u_sql[idx] * 7919.0 % 1.0) * 10.0  # a fixed spread over the working day
-        first = after + (hours * 3600).astype(np.int64)
+        first = after + (self.fates.contact_hours[idx] * 3600).astype(np.int64)
         self.contacted_at[idx] = first
         follow = self.fates.follow[idx]
         second = first[follow] + (self.fates.follow_days[idx][follow] * DAY).astype(np.int64)
