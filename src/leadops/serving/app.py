@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
         if follow:
             follower.start()
             drainer.start()
+            ui.warm_up(state)
         try:
             yield
         finally:

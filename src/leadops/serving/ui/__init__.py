@@ -7,6 +7,8 @@ went wrong, every other request keeps the API's JSON error shape.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +56,23 @@ def _wrap(app: FastAPI, kind: type[Exception], page: Callable[[Request, Any], Re
     app.add_exception_handler(kind, handler)
 
 
+def warm_up(service: ServiceState) -> threading.Thread:
+    """Open the registry once in the background (MLflow's import and store take seconds on a busy machine), so
+    the first Models page answers within the request timeout; a failure only leaves the page to try itself."""
+
+    def run() -> None:
+        try:
+            from leadops.registry import Registry
+
+            Registry(service.settings, None).list_versions()
+        except Exception as exc:  # the page reports registry problems itself
+            logging.getLogger("leadops.serving").info("dashboard warm-up: %s: %s", type(exc).__name__, exc)
+
+    thread = threading.Thread(target=run, name="ui-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def install(app: FastAPI, service: ServiceState) -> None:
     """Mount the dashboard on the service's app (after the API's error handlers are installed)."""
     from leadops.serving.ui import (
@@ -86,8 +105,6 @@ def install(app: FastAPI, service: ServiceState) -> None:
         return _error_page(request, 422, describe(validation_items(exc.errors())))
 
     def bug_page(request: Request, exc: Exception) -> Response:
-        import logging
-
         logging.getLogger("leadops.serving").error(
             "internal error on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc
         )
