@@ -620,6 +620,9 @@ def score(
     workspace: Workspace = Path("."),
     as_of: Annotated[str | None, typer.Option("--as-of", help="point in time (ISO); default today")] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb (one machine) | spark (cluster)")] = None,
+    master: Annotated[
+        str | None, typer.Option(help="Spark master for --engine spark: local[4], spark://host:7077, yarn, k8s://...")
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Tonight's job: score every open lead with the champion, route MQLs to Sales, publish atomically."""
@@ -634,6 +637,9 @@ def score(
         _workspace_warehouse(workspace, wait=5.0) as (settings, warehouse),
         progress_bar(not as_json) as update,
     ):
+        if master is not None:
+            spark = settings.scoring.spark.model_copy(update={"master": master})
+            settings.scoring = settings.scoring.model_copy(update={"spark": spark})
         result = score_job(
             settings,
             warehouse,

@@ -305,6 +305,7 @@ def run_closed_loop(
     monitored = _retraining_configured(settings), "monitoring" in settings.model_fields_set
     timing = dict.fromkeys(("score", "sales", "export", "ingest", "monitor", "retrain"), 0.0)
     timing |= {"bootstrap": booted_seconds, "world": time.perf_counter() - began - booted_seconds}
+    cpu = time.process_time()
     runs, contacts, n_monitored = 0, 0, 0
     retrains: list[dict[str, Any]] = []
     champions: list[int] = []
@@ -360,6 +361,7 @@ def run_closed_loop(
             progress(f"day {d + 1}/{days}", (d + 1) / days)
     if not loop.keep_day_files and day_root.exists() and not any(day_root.iterdir()):
         day_root.rmdir()
+    timing["cpu_days"] = time.process_time() - cpu  # this process's CPU over the simulated days (load-proof-ish)
     _refresh_analytics_copy(settings, warehouse)
     return _finish(settings, warehouse, company, history, booted, days, seed, rate, capacity, runs, contacts,
                    n_monitored, retrains, champions, timing, began, truth_dir)  # fmt: skip
@@ -402,25 +404,41 @@ def _work_queue(
 
 
 class _HistoryLeads:
-    """Leads of the one-pass history: their conversions after its end arrive during the loop; Sales may call them."""
+    """Leads of the one-pass history inside the loop: their conversions after its end arrive during the loop, the
+    ones still open STALE_DAYS after creation are closed as the loop's own leads are, and Sales may call them."""
 
     def __init__(self, workspace: Path, start: date) -> None:
         import pyarrow.parquet as pq
+        from pyarrow import csv as pacsv
+
+        from leadops.simulate.daily import STALE_DAYS
 
         self.contacted: set[str] = set()
         self.touches: list[tuple[str, int]] = []
+        self.rows: list[tuple[str, int, str, str]] = []  # lead, time, stage, amount text
         path = workspace / "ground_truth" / "leads_truth.parquet"
-        self.win_lead: list[str] = []
-        self.win_t = np.zeros(0, dtype=np.int64)
-        self.win_value = np.zeros(0)
         if not path.exists():
+            self.t = np.zeros(0, dtype=np.int64)
             return
-        truth = pq.read_table(path, columns=["lead_id", "will_convert", "converts_at", "deal_value"]).to_pandas()
+        truth = pq.read_table(path, columns=["lead_id", "created_at", "will_convert", "converts_at", "deal_value"])
+        frame = truth.to_pandas()
         edge = np.datetime64(start.isoformat(), "s")
-        late = truth[truth["will_convert"] & (truth["converts_at"].to_numpy(dtype="datetime64[s]") >= edge)]
-        self.win_lead = [str(x) for x in late["lead_id"]]
-        self.win_t = late["converts_at"].to_numpy(dtype="datetime64[s]").astype(np.int64)
-        self.win_value = late["deal_value"].to_numpy(dtype=np.float64)
+        converts = frame["converts_at"].to_numpy(dtype="datetime64[s]")
+        late = frame["will_convert"].to_numpy() & (converts >= edge)
+        for lead, t, value in zip(frame["lead_id"][late], converts[late], frame["deal_value"][late], strict=True):
+            self.rows.append((str(lead), int(t.astype(np.int64)), "Closed Won", f"{float(value):.2f}"))
+        outcomes = workspace / "source" / "outcomes.csv"
+        closed: set[str] = set()
+        if outcomes.exists():
+            table = pacsv.read_csv(outcomes, convert_options=pacsv.ConvertOptions(include_columns=["LeadId", "Stage"]))
+            stages = table.to_pandas()
+            closed = set(stages["LeadId"][stages["Stage"].isin(["Closed Won", "Closed Lost", "Disqualified"])])
+        created = frame["created_at"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+        open_ = ~frame["will_convert"].to_numpy() & ~frame["lead_id"].isin(closed).to_numpy()
+        for lead, t in zip(frame["lead_id"][open_], created[open_] + STALE_DAYS * 86_400, strict=True):
+            self.rows.append((str(lead), int(t), "Disqualified", ""))
+        self.t = np.array([r[1] for r in self.rows], dtype=np.int64)
+        self.first = True
 
     def contact(self, lead_ids: list[str], after: int) -> None:
         """Sales called these history leads (a touch an hour into the working day; no effect on their fate)."""
@@ -429,7 +447,8 @@ class _HistoryLeads:
             self.touches.append((lead, after + 3600 + 60 * k))
 
     def end_day(self, lo: int, hi: int, folder: Path) -> None:
-        """Append the day's rows of history leads to the day's activity and outcome files."""
+        """Append the day's rows of history leads to the day's activity and outcome files (the first day also
+        closes the history's leads already past STALE_DAYS: the CRM's hygiene catching up)."""
         touches = [(lead, t) for lead, t in self.touches if lo <= t < hi]
         self.touches = [(lead, t) for lead, t in self.touches if t >= hi]
         if touches:
@@ -437,12 +456,14 @@ class _HistoryLeads:
                 for k, (lead, t) in enumerate(touches):
                     fh.write(f"ACT-H{lo // 86_400:06d}{k:05d},{lead},{_iso(t)},sales_touch,Phone,10,Outbound,"
                              "Connected,\n")  # fmt: skip
-        sel = np.flatnonzero((self.win_t >= lo) & (self.win_t < hi))
+        due = (self.t < hi) if getattr(self, "first", False) else ((self.t >= lo) & (self.t < hi))
+        self.first = False
+        sel = np.flatnonzero(due)
         if sel.size:
             with (folder / "outcomes.csv").open("a", encoding="utf-8") as fh:
                 for i in sel:
-                    fh.write(f"OUT-H{i + 1:08d},{self.win_lead[i]},{_iso(int(self.win_t[i]))},Closed Won,"
-                             f"{self.win_value[i]:.2f}\n")  # fmt: skip
+                    lead, t, stage, amount = self.rows[i]
+                    fh.write(f"OUT-H{i + 1:08d},{lead},{_iso(t)},{stage},{amount}\n")
 
 
 def _iso(t: int) -> str:

@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
         finally:
             follower.stop()
             drainer.stop()
-            intake.ledger.close()
+            intake.close()
             if shadow is not None:
                 shadow.stop()
 

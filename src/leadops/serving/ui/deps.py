@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 
 from leadops.errors import LeadOpsError
-from leadops.serving.deps import ServiceState, state
+from leadops.serving.deps import ServiceState, service_state
 from leadops.serving.keys import Role
 from leadops.serving.lead_view import reading
 from leadops.serving.ui.session import Session, Sessions
@@ -64,7 +64,7 @@ def signed_in(role: Role = Role.VIEWER) -> Callable[[Request], Session]:
 def warehouse(request: Request) -> Iterator[Warehouse]:
     """A short read-only connection for one page: the warehouse, or while the nightly job writes DuckDB the
     analysts' copy of the last published run (the page says so); a 503 page when neither can be read."""
-    with read_only(state(request)) as (wh, from_copy):
+    with read_only(service_state(request)) as (wh, from_copy):
         request.state.ui_from_copy = from_copy
         yield wh
 

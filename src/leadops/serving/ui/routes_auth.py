@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from leadops.serving.deps import state
+from leadops.serving.deps import service_state
 from leadops.serving.ui.deps import User, sessions
 from leadops.serving.ui.render import render, security_headers
 from leadops.serving.ui.session import COOKIE, CSRF_FIELD, check_post, form_fields
@@ -49,7 +49,7 @@ async def login(request: Request) -> Response:
     fields = await form_fields(request)
     check_post(request, None, None)
     key, next = fields.get("key", "")[:300], fields.get("next", "")
-    record = await run_in_threadpool(state(request).keys.verify, key.strip()) if key.strip() else None
+    record = await run_in_threadpool(service_state(request).keys.verify, key.strip()) if key.strip() else None
     if record is None:
         problem = (
             "That key was not accepted: it is unknown, revoked or mistyped." if key.strip() else "Enter your API key."
