@@ -145,64 +145,8 @@ print(int(next(ln.split()[1] for ln in open('/proc/self/status') if ln.startswit
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _spark_vs_duckdb(n: int, artifact: Path, tmp: Path) -> list[dict[str, Any]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from leadops.jobs.engines.spark import _scorer_fn, _spark_schema, session, spark_available
-    from leadops.jobs.model import load_model
-    from leadops.jobs.scoring import STAGE_SCHEMA, score_chunk
-    from leadops.settings.jobs import SparkSpec
-
-    if spark_available():
-        return [
-            {
-                "name": "spark vs duckdb",
-                "ours": None,
-                "baseline": None,
-                "ratio": None,
-                "goal": "identical scores",
-                "unit": "s",
-                "note": f"skipped: {spark_available()}",
-            }
-        ]
-    ref = _ref(artifact)
-    feat_dir = tmp / "features"
-    feat_dir.mkdir()
-    for k in range(0, n, CHUNK):
-        X = _matrix(min(CHUNK, n - k), 200 + k // CHUNK)
-        pq.write_table(pa.Table.from_pandas(X.reset_index(), preserve_index=False), feat_dir / f"p{k:09d}.parquet")
-    t0 = time.perf_counter()
-    model = load_model(ref)
-    local = []
-    for file in sorted(feat_dir.glob("*.parquet")):
-        local.append(score_chunk(model, ref, pq.read_table(file).to_pandas().set_index("lead_id")))
-    duck = pa.concat_tables(local).to_pandas().set_index("lead_id").sort_index()
-    t_duck = time.perf_counter() - t0
-    spark = session(SparkSpec())
-    t0 = time.perf_counter()
-    out = tmp / "spark_scores"
-    spark.read.parquet(str(feat_dir)).mapInPandas(_scorer_fn(ref, False, 3), _spark_schema(STAGE_SCHEMA)).write.mode(
-        "overwrite"
-    ).parquet(str(out))
-    t_spark = time.perf_counter() - t0
-    sp = pq.read_table(out).to_pandas().set_index("lead_id").sort_index()
-    same = bool(np.array_equal(sp["score"].to_numpy(), duck["score"].to_numpy()) and len(sp) == n)
-    return [
-        {
-            "name": f"spark vs duckdb engine, {n:,} leads (scores identical: {same})",
-            "ours": round(t_spark, 2),
-            "baseline": round(t_duck, 2),
-            "ratio": round(t_duck / t_spark, 3),
-            "goal": "identical scores",
-            "unit": "s (spark, duckdb)",
-            "note": "local[2]; Spark pays JVM + Python worker start-up",
-        }
-    ]
-
-
 def run(quick: bool) -> list[dict[str, Any]]:
-    """Throughput vs Booster.predict at two sizes (scores only, and with MQL reasons), memory, Spark vs DuckDB."""
+    """Throughput vs Booster.predict at two sizes (scores only, and with MQL reasons), memory."""
     from leadops.scorers.lightgbm_scorer import available_cores
 
     small, large = (100_000, 200_000) if quick else (1_000_000, 5_000_000)
@@ -277,10 +221,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 "note": "subprocess peak RSS (VmHWM); chunks of 200k",
             }
         )
-        if os.environ.get("LEADOPS_BENCH_SKIP_SPARK"):
-            return rows
-        rows += _spark_vs_duckdb(small, artifact, tmp)
-    return rows
+    return rows  # Spark vs DuckDB on the same leads: benchmarks/bench_spark.py
 
 
 if __name__ == "__main__":

@@ -127,7 +127,7 @@ def _loop(days: int, per_day: float) -> list[dict[str, Any]]:
                               capture_output=True, text=True)  # fmt: skip
         loop = json.loads(done.stdout.strip().splitlines()[-1])
         timing = loop["timing"]
-        loop_s = sum(v for k, v in timing.items() if k != "bootstrap")
+        loop_s = sum(timing[k] for k in ("world", "score", "sales", "export", "ingest", "monitor", "retrain"))
         leads = int(loop["leads"])
         one_pass = _child("simulate", Path(tmp) / "one_pass", leads)
         end = loop["end"]
@@ -153,7 +153,7 @@ def _loop(days: int, per_day: float) -> list[dict[str, Any]]:
             "unit": "s",
             "note": f"{per_night:.2f} s a simulated day (score {timing['score']:.0f} s, "
             f"ingest {timing['ingest']:.0f} s, world+export {timing['world'] + timing['export']:.0f} s); "
-            f"{loop['runs_published']} runs, "
+            f"CPU {timing['cpu_days']:.0f} s; {loop['runs_published']} runs, "
             f"{loop['contacts']:,} contacts, {loop['conversions']} conversions; baseline = the one-pass generator "
             f"writing the same number of leads (no leadops in it); history + training {timing['bootstrap']:.0f} s "
             f"not counted; {load}",

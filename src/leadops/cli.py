@@ -620,6 +620,9 @@ def score(
     workspace: Workspace = Path("."),
     as_of: Annotated[str | None, typer.Option("--as-of", help="point in time (ISO); default today")] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb (one machine) | spark (cluster)")] = None,
+    master: Annotated[
+        str | None, typer.Option(help="Spark master for --engine spark: local[4], spark://host:7077, yarn, k8s://...")
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Tonight's job: score every open lead with the champion, route MQLs to Sales, publish atomically."""
@@ -634,6 +637,9 @@ def score(
         _workspace_warehouse(workspace, wait=5.0) as (settings, warehouse),
         progress_bar(not as_json) as update,
     ):
+        if master is not None:
+            spark = settings.scoring.spark.model_copy(update={"master": master})
+            settings.scoring = settings.scoring.model_copy(update={"spark": spark})
         result = score_job(
             settings,
             warehouse,
@@ -671,7 +677,7 @@ def monitor(
     run: Annotated[str | None, typer.Option("--run", help="monitor this run id")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Drift of tonight's published run against its model's training reference: per feature, the score, alerts."""
+    """Drift of tonight's published run (its open leads and its new leads) against its reference, and alerts."""
     from leadops.monitoring.monitor import monitor as run_monitor
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
@@ -680,14 +686,17 @@ def monitor(
         emit(result.to_dict(), True)
         return
     table = Table(title=f"drift of run {result.run_id} (model v{result.model_version}, {result.sample_rows} leads)")
-    for column in ("feature", "drifted", "by", "psi", "ks"):
+    for column in ("feature", "drifted", "by", "new leads", "psi", "ks"):
         table.add_column(column)
+    fresh = {d.feature: d for d in result.new_drift}
     for d in result.drift:
         psi, ks = d.stats.get("psi"), d.stats.get("ks")
+        new = fresh.get(d.feature)
         table.add_row(
             d.feature,
             "yes" if d.drifted else "",
             ", ".join(d.drifted_by),
+            "" if new is None or not new.drifted else ", ".join(new.drifted_by),
             "" if psi is None or psi.value is None else f"{psi.value:.3f}",
             "" if ks is None or ks.value is None else f"{ks.value:.3f}",
         )

@@ -113,13 +113,18 @@ def references(node: Node) -> set[str]:
 
 # ------------------------------------------------------------------------------------------------- SQL
 def to_sql(
-    node: Node, column: Callable[[str], str], double: str = "DOUBLE", hoist: Callable[[Node], str] | None = None
+    node: Node,
+    column: Callable[[str], str],
+    double: str = "DOUBLE",
+    hoist: Callable[[Node], str] | None = None,
+    ln: str = "ln",
 ) -> str:
     """SQL text of the expression; `column(name)` renders a referenced feature (already a DOUBLE).
 
     `min`, `max` and `log1p` name their arguments twice in SQL (a NULL test, then the value), so nesting them
     would double the text per level; with `hoist`, each such argument that is not a plain number or name is
     handed to `hoist`, which computes it once (a column of an earlier query layer) and returns its reference.
+    `ln` names the engine's natural log (Spark's differs from the C library's in the last bit; see dialect.py).
     """
 
     def once(n: Node) -> str:
@@ -147,7 +152,7 @@ def to_sql(
             return f"(CASE WHEN {any_null} THEN NULL ELSE {fn}({', '.join(parts)}) END)"
         if n.op == "log1p":
             x = once(n.args[0])
-            return f"(CASE WHEN {x} > -1 THEN ln(1 + {x}) END)"
+            return f"(CASE WHEN {x} > -1 THEN {ln}(1 + {x}) END)"
         if n.op == "abs":
             return f"abs({go(n.args[0])})"
         raise FeatureError(f"expression node '{n.op}' has no SQL form")

@@ -31,7 +31,13 @@ def make_workspace(path: Path) -> Path:
     """A small workspace: a 100-day history, the point rules as champion, Sales taking 10 new leads a day."""
     init_workspace(path)
     text = (path / "leadops.yaml").read_text(encoding="utf-8")
-    text = text.replace("simulate:\n", "simulate:\n  closed_loop:\n    history_days: 100\n    models: [points]\n", 1)
+    text = text.replace(
+        "simulate:\n",
+        "simulate:\n  closed_loop:\n    history_days: 100\n    models: [points]\n    monitor_every_days: 3\n"
+        "    retrain_every_days: 4\n",
+        1,
+    )
+    text += "\nmonitoring:\n  reference: first_run\nretraining:\n  every_days: 1\n  action: challenger\n"
     text = text.replace("    window_days: 120 ", "    window_days: 45 ", 1)
     text = text.replace("    by: region ", "    by: total ", 1)
     (path / "leadops.yaml").write_text(text, encoding="utf-8")
@@ -95,12 +101,22 @@ def test_every_night_publishes_a_run_and_sales_works_at_most_its_capacity(looped
     result = looped["result"]
     start = result.start
     business = sum(1 for d in range(DAYS) if (start + timedelta(days=d)).weekday() < 5)
-    assert result.runs_published == DAYS
+    assert result.runs_published == business  # scored on business mornings (simulate.closed_loop.score_on)
     assert 0 < result.contacts <= CAPACITY * business
     runs = _sql(looped["ws"], "SELECT count(*) FROM score_runs WHERE status = 'published' AND as_of >= ?", [start])
-    assert runs[0][0] == DAYS
+    assert runs[0][0] == business
     ingests = _sql(looped["ws"], "SELECT status, count(*) FROM ingest_runs GROUP BY 1")
     assert dict(ingests) == {"succeeded": DAYS + 1}  # the history's ingest, then one a day
+
+
+def test_monitoring_and_the_retraining_policy_run_when_the_workspace_configures_them(looped: dict[str, Any]) -> None:
+    result = looped["result"]
+    assert result.monitored == len(range(1, result.runs_published + 1, 3))  # runs 1, 4, 7, ...
+    assert _sql(looped["ws"], "SELECT count(*) FROM monitor_runs")[0][0] == result.monitored
+    assert [r["day"] for r in result.retraining] == [str(result.start + timedelta(days=d)) for d in (3, 7)]
+    assert all(r["decision"] == "challenger" and r["version"] for r in result.retraining)
+    audited = _sql(looped["ws"], "SELECT count(*) FROM registry_audit WHERE action = 'retrain'")
+    assert audited[0][0] == 2
 
 
 def test_sales_contacts_leads_of_the_published_queue_in_rank_order(looped: dict[str, Any]) -> None:

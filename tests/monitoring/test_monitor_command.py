@@ -83,3 +83,38 @@ def test_monitor_writes_an_offline_html_report_with_drift_scores_and_cohorts(mon
     assert "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html  # works offline
     for feature in out["drift"]:
         assert f">{feature}<" in html
+
+
+def test_the_kept_samples_equal_a_rebuild_and_only_reference_and_recent_ones_stay(monitored: Path) -> None:
+    from datetime import datetime
+
+    import pandas as pd
+
+    from leadops.bundle import load_bundle
+    from leadops.monitoring.samples import NEW, OPEN, Population, SampleStore, build_sample
+    from leadops.registry.loading import load_artifact_dir
+
+    out = cli("monitor", "--workspace", str(monitored), "--as-of", SECOND)
+    settings = load(monitored)
+    store = SampleStore(settings.path(settings.monitoring.sample_dir))
+    as_of = datetime.fromisoformat(out["as_of"])
+    window = as_of - datetime.fromisoformat(out["new_leads"]["since"])
+    bundle = load_bundle(load_artifact_dir(settings, out["model_version"]))
+    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
+        rows = settings.monitoring.sample_rows
+        for population in (Population(OPEN, rows), Population(NEW, rows, window)):
+            kept = store.read(out["run_id"], out["model_version"], population)
+            assert kept is not None and len(kept) > 0, population
+            pd.testing.assert_frame_equal(kept, build_sample(wh, bundle, out["run_id"], as_of, population))
+        sql = "SELECT count(*) FROM leads WHERE created_at > ? AND created_at <= ?"
+        counted = int(wh.rows(sql, [as_of - window, as_of])[0][0])
+        assert out["new_leads"]["volume"][0]["source"] == "(all)" and out["new_leads"]["volume"][0]["leads"] == counted
+        assert sum(v["leads"] for v in out["new_leads"]["volume"][1:]) == counted
+        stray = store.directory / "score-gone.v1.open-50000.parquet"
+        stray.write_bytes(b"")
+        removed = store.prune(wh, keep_newest=1)
+        sql = "SELECT run_id FROM score_runs WHERE status = 'published' ORDER BY as_of DESC LIMIT 1"
+        newest = str(wh.rows(sql)[0][0])
+    assert stray in removed and not stray.exists()
+    left = {p.name.split(".v")[0] for p in store.directory.iterdir()}
+    assert out["reference_run"] in left and left <= {out["reference_run"], newest}

@@ -175,6 +175,59 @@ def _day_sources(settings: Settings) -> tuple[list[str], Callable[[Path], Settin
     return list(fed), for_day
 
 
+def night_settings(settings: Settings) -> Settings:
+    """The nightly job's settings inside the loop: no CRM export files and no analysts' copy every simulated night.
+
+    Nobody imports tonight's CSV or opens a BI tool inside a simulation; the files (`simulate.closed_loop.exports`)
+    and the analysts' copy (refreshed once when the loop ends) would otherwise cost more than the scoring.
+    """
+    on = settings.simulate.closed_loop.exports
+    exports = settings.scoring.exports.model_copy(update={"csv": on, "parquet": on})
+    return settings.model_copy(
+        update={
+            "scoring": settings.scoring.model_copy(update={"exports": exports}),
+            "warehouse": settings.warehouse.model_copy(update={"analytics_copy": ""}),
+        }
+    )
+
+
+class CachedModels:
+    """The registry's champion and challengers, looked up once and again only after the loop retrained.
+
+    Inside the loop nothing but the retraining policy changes the registry, so asking MLflow every simulated
+    night (a quarter of a second) would only repeat the same answer; anything else (an experiment's pinned
+    version) goes to the registry as the job would ask it.
+    """
+
+    def __init__(self, settings: Settings, warehouse: Warehouse) -> None:
+        self.settings = settings
+        self.warehouse = warehouse
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the answers: the registry changed (a retraining registered or promoted a version)."""
+        from leadops.jobs.model import RegistryModels
+
+        self.source = RegistryModels(self.settings, self.warehouse)
+        self._champion: Any = None
+        self._challengers: Any = None
+
+    def champion(self) -> Any:
+        """The champion's ModelRef (cached)."""
+        if self._champion is None:
+            self._champion = self.source.champion()
+        return self._champion
+
+    def challengers(self) -> Any:
+        """The challengers' ModelRefs (cached)."""
+        if self._challengers is None:
+            self._challengers = self.source.challengers()
+        return self._challengers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+
 def _retraining_configured(settings: Settings) -> bool:
     r = settings.retraining
     return any(x is not None and x is not False for x in (r.every_days, r.on_drift, r.new_labels)) or bool(
@@ -218,6 +271,8 @@ def run_closed_loop(
             hint="run it in a new workspace (`leadops init`), or delete the workspace's warehouse and ground_truth/",
         )
     fed, for_day = _day_sources(settings)
+    nightly = night_settings(settings)
+    models = CachedModels(settings, warehouse)
     history = _history(settings)
     booted: dict[str, Any] = {}
     booted_seconds = 0.0
@@ -250,6 +305,7 @@ def run_closed_loop(
     monitored = _retraining_configured(settings), "monitoring" in settings.model_fields_set
     timing = dict.fromkeys(("score", "sales", "export", "ingest", "monitor", "retrain"), 0.0)
     timing |= {"bootstrap": booted_seconds, "world": time.perf_counter() - began - booted_seconds}
+    cpu = time.process_time()
     runs, contacts, n_monitored = 0, 0, 0
     retrains: list[dict[str, Any]] = []
     champions: list[int] = []
@@ -261,7 +317,7 @@ def run_closed_loop(
             run_id = None
             if loop.score_on == "every_day" or company.is_business_day(d):
                 clock = time.perf_counter()
-                result = score_job(settings, warehouse, as_of=as_of)
+                result = score_job(nightly, warehouse, as_of=as_of, models=models)
                 timing["score"] += time.perf_counter() - clock
                 run_id = result.run_id
                 runs += 1 if result.status == "published" else 0
@@ -293,6 +349,7 @@ def run_closed_loop(
                 from leadops.modeling.retrain import retrain
 
                 decided = retrain(settings, warehouse, now=as_of + timedelta(hours=19))
+                models.reset()
                 retrains.append({"day": today_d.isoformat(), "decision": decided.decision, "reason": decided.reason,
                                  "version": decided.version})  # fmt: skip
                 timing["retrain"] += time.perf_counter() - clock
@@ -304,8 +361,22 @@ def run_closed_loop(
             progress(f"day {d + 1}/{days}", (d + 1) / days)
     if not loop.keep_day_files and day_root.exists() and not any(day_root.iterdir()):
         day_root.rmdir()
+    timing["cpu_days"] = time.process_time() - cpu  # this process's CPU over the simulated days (load-proof-ish)
+    _refresh_analytics_copy(settings, warehouse)
     return _finish(settings, warehouse, company, history, booted, days, seed, rate, capacity, runs, contacts,
                    n_monitored, retrains, champions, timing, began, truth_dir)  # fmt: skip
+
+
+def _refresh_analytics_copy(settings: Settings, warehouse: Warehouse) -> None:
+    """The analysts' copy (warehouse.analytics_copy), once, showing the loop's last published run."""
+    from leadops.jobs.run import refresh_copy
+    from leadops.warehouse.snapshot import copy_path, current_run_id
+
+    target = copy_path(warehouse, settings.warehouse.analytics_copy, settings.workspace)
+    run_id = current_run_id(warehouse)
+    if target is not None and run_id is not None:
+        with warehouse.writer("closed-loop"):
+            refresh_copy(warehouse, target, run_id)
 
 
 def _work_queue(
@@ -333,25 +404,41 @@ def _work_queue(
 
 
 class _HistoryLeads:
-    """Leads of the one-pass history: their conversions after its end arrive during the loop; Sales may call them."""
+    """Leads of the one-pass history inside the loop: their conversions after its end arrive during the loop, the
+    ones still open STALE_DAYS after creation are closed as the loop's own leads are, and Sales may call them."""
 
     def __init__(self, workspace: Path, start: date) -> None:
         import pyarrow.parquet as pq
+        from pyarrow import csv as pacsv
+
+        from leadops.simulate.daily import STALE_DAYS
 
         self.contacted: set[str] = set()
         self.touches: list[tuple[str, int]] = []
+        self.rows: list[tuple[str, int, str, str]] = []  # lead, time, stage, amount text
         path = workspace / "ground_truth" / "leads_truth.parquet"
-        self.win_lead: list[str] = []
-        self.win_t = np.zeros(0, dtype=np.int64)
-        self.win_value = np.zeros(0)
         if not path.exists():
+            self.t = np.zeros(0, dtype=np.int64)
             return
-        truth = pq.read_table(path, columns=["lead_id", "will_convert", "converts_at", "deal_value"]).to_pandas()
+        truth = pq.read_table(path, columns=["lead_id", "created_at", "will_convert", "converts_at", "deal_value"])
+        frame = truth.to_pandas()
         edge = np.datetime64(start.isoformat(), "s")
-        late = truth[truth["will_convert"] & (truth["converts_at"].to_numpy(dtype="datetime64[s]") >= edge)]
-        self.win_lead = [str(x) for x in late["lead_id"]]
-        self.win_t = late["converts_at"].to_numpy(dtype="datetime64[s]").astype(np.int64)
-        self.win_value = late["deal_value"].to_numpy(dtype=np.float64)
+        converts = frame["converts_at"].to_numpy(dtype="datetime64[s]")
+        late = frame["will_convert"].to_numpy() & (converts >= edge)
+        for lead, t, value in zip(frame["lead_id"][late], converts[late], frame["deal_value"][late], strict=True):
+            self.rows.append((str(lead), int(t.astype(np.int64)), "Closed Won", f"{float(value):.2f}"))
+        outcomes = workspace / "source" / "outcomes.csv"
+        closed: set[str] = set()
+        if outcomes.exists():
+            table = pacsv.read_csv(outcomes, convert_options=pacsv.ConvertOptions(include_columns=["LeadId", "Stage"]))
+            stages = table.to_pandas()
+            closed = set(stages["LeadId"][stages["Stage"].isin(["Closed Won", "Closed Lost", "Disqualified"])])
+        created = frame["created_at"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+        open_ = ~frame["will_convert"].to_numpy() & ~frame["lead_id"].isin(closed).to_numpy()
+        for lead, t in zip(frame["lead_id"][open_], created[open_] + STALE_DAYS * 86_400, strict=True):
+            self.rows.append((str(lead), int(t), "Disqualified", ""))
+        self.t = np.array([r[1] for r in self.rows], dtype=np.int64)
+        self.first = True
 
     def contact(self, lead_ids: list[str], after: int) -> None:
         """Sales called these history leads (a touch an hour into the working day; no effect on their fate)."""
@@ -360,7 +447,8 @@ class _HistoryLeads:
             self.touches.append((lead, after + 3600 + 60 * k))
 
     def end_day(self, lo: int, hi: int, folder: Path) -> None:
-        """Append the day's rows of history leads to the day's activity and outcome files."""
+        """Append the day's rows of history leads to the day's activity and outcome files (the first day also
+        closes the history's leads already past STALE_DAYS: the CRM's hygiene catching up)."""
         touches = [(lead, t) for lead, t in self.touches if lo <= t < hi]
         self.touches = [(lead, t) for lead, t in self.touches if t >= hi]
         if touches:
@@ -368,12 +456,14 @@ class _HistoryLeads:
                 for k, (lead, t) in enumerate(touches):
                     fh.write(f"ACT-H{lo // 86_400:06d}{k:05d},{lead},{_iso(t)},sales_touch,Phone,10,Outbound,"
                              "Connected,\n")  # fmt: skip
-        sel = np.flatnonzero((self.win_t >= lo) & (self.win_t < hi))
+        due = (self.t < hi) if getattr(self, "first", False) else ((self.t >= lo) & (self.t < hi))
+        self.first = False
+        sel = np.flatnonzero(due)
         if sel.size:
             with (folder / "outcomes.csv").open("a", encoding="utf-8") as fh:
                 for i in sel:
-                    fh.write(f"OUT-H{i + 1:08d},{self.win_lead[i]},{_iso(int(self.win_t[i]))},Closed Won,"
-                             f"{self.win_value[i]:.2f}\n")  # fmt: skip
+                    lead, t, stage, amount = self.rows[i]
+                    fh.write(f"OUT-H{i + 1:08d},{lead},{_iso(t)},{stage},{amount}\n")
 
 
 def _iso(t: int) -> str:
@@ -430,7 +520,9 @@ def _finish(
         monitored=n_monitored,
         retraining=retrains,
         champions=champions,
-        arms=arm_truth(warehouse, company),
+        arms=arm_truth(
+            warehouse, company, datetime.combine(company.cfg.start + timedelta(days=days), datetime.min.time())
+        ),
         history=booted or {k: history.get(k) for k in ("leads", "days", "start", "end", "seed")},
         timing={k: round(v, 2) for k, v in timing.items()},
     )
@@ -446,45 +538,55 @@ def _finish(
     return result
 
 
-def arm_truth(warehouse: Warehouse, company: Any) -> dict[str, dict[str, Any]]:
+def arm_truth(warehouse: Warehouse, company: Any, until: datetime) -> dict[str, dict[str, Any]]:
     """Per experiment arm (experiment_assignments, when the workspace runs experiments): the true outcome.
 
     `true_rate` is the mean of each assigned lead's probability under the contacts Sales made (p_convert when a
     contact came within the window, else p_convert_no_contact); `true_lift` (T - C) / C against the experiment's
-    control arm: what an experiment's readout estimates.
+    control arm: what an experiment's readout estimates. `mature_*`: the same over the units whose KPI window
+    closed by `until` (the ones a readout at the end of the loop counts).
     """
-    exists = warehouse.scalar(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'experiment_assignments'"
-    )
-    if not exists:
+    if not warehouse.table_exists("experiment_assignments"):
         return {}
-    rows = warehouse.rows("SELECT experiment, arm, lead_id FROM experiment_assignments")
+    rows = warehouse.rows("SELECT experiment, arm, lead_id, assigned_at FROM experiment_assignments")
     if not rows:
         return {}
-    controls = {str(r[0]): str(r[1]) for r in warehouse.rows("SELECT name, control_arm FROM experiments")}
+    specs = {str(r[0]): (str(r[1]), int(r[2]))
+             for r in warehouse.rows("SELECT name, control_arm, window_days FROM experiments")}  # fmt: skip
     p_eff = company.p_effective()
     counted = company.counted()
     converted, value = company.converted()
-    by: dict[str, dict[str, list[int]]] = {}
+    by: dict[str, dict[str, tuple[list[int], list[bool]]]] = {}
     positions = company.index_of([str(r[2]) for r in rows])
-    for (experiment, arm, _), pos in zip(rows, positions, strict=True):
-        if pos >= 0:  # leads of the loop (history leads' fates were drawn by the one-pass generator)
-            by.setdefault(str(experiment), {}).setdefault(str(arm), []).append(int(pos))
+    for (experiment, arm, _, assigned), pos in zip(rows, positions, strict=True):
+        if pos < 0:  # not a lead of the loop (history leads' fates were drawn by the one-pass generator)
+            continue
+        window = specs.get(str(experiment), ("", 0))[1]
+        members, mature = by.setdefault(str(experiment), {}).setdefault(str(arm), ([], []))
+        members.append(int(pos))
+        mature.append(assigned + timedelta(days=window) <= until)
     out: dict[str, dict[str, Any]] = {}
     for experiment, arms in by.items():
         figures: dict[str, dict[str, Any]] = {}
-        for arm, members in sorted(arms.items()):
+        for arm, (members, mature) in sorted(arms.items()):
             idx = np.array(members, dtype=np.int64)
+            ripe = idx[np.array(mature, dtype=bool)]
             figures[arm] = {
                 "units": int(idx.size),
                 "contacted": int(counted[idx].sum()),
                 "true_rate": float(p_eff[idx].mean()),
                 "observed_rate": float(converted[idx].mean()),
                 "revenue": round(float(value[idx].sum()), 2),
+                "mature_units": int(ripe.size),
+                "mature_true_rate": float(p_eff[ripe].mean()) if ripe.size else None,
             }
-        control = controls.get(experiment) or ("control" if "control" in figures else sorted(figures)[0])
-        base = float(figures[control]["true_rate"])
+        control = specs.get(experiment, ("", 0))[0] or ("control" if "control" in figures else sorted(figures)[0])
+        base = figures.get(control, {}).get("true_rate")
+        ripe_base = figures.get(control, {}).get("mature_true_rate")
         for arm, f in figures.items():
-            f["true_lift"] = None if arm == control or base == 0 else (f["true_rate"] - base) / base
+            treated = arm != control
+            f["true_lift"] = (f["true_rate"] - base) / base if treated and base else None
+            ripe_rate = f["mature_true_rate"]
+            f["mature_true_lift"] = (ripe_rate - ripe_base) / ripe_base if treated and ripe_base and ripe_rate else None
         out[experiment] = {"control": control, "arms": figures}
     return out

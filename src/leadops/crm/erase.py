@@ -111,7 +111,7 @@ def _stored_emails(warehouse: Warehouse, ids: set[str]) -> set[str]:
 
 def _quarantine_matches(warehouse: Warehouse, who: Mentions) -> list[tuple[Any, ...]]:
     """Keys of the quarantine entries whose raw values or detail mention one of them."""
-    text = "CAST(raw AS VARCHAR)" if warehouse.dialect == "duckdb" else "CAST(raw AS TEXT)"
+    text = f"CAST(raw AS {warehouse.sql.text})"
     tokens = sorted(who.tokens())
     where, params = "", []
     if len(tokens) <= LIKE_TOKENS:
@@ -161,13 +161,6 @@ def lead_key(lead_id: str) -> str:
     return hashlib.sha256(lead_id.encode("utf-8")).hexdigest()
 
 
-def key_sql(column: str, dialect: str) -> str:
-    """SQL computing lead_key() of a text column, on either engine."""
-    if dialect == "duckdb":
-        return f"sha256({column})"
-    return f"encode(sha256(convert_to({column}, 'UTF8')), 'hex')"
-
-
 def _suppress(warehouse: Warehouse, ids: set[str], at: Any) -> None:
     rows = [[lead_key(i), at] for i in sorted(ids)]
     for row in rows:
@@ -179,7 +172,7 @@ def drop_erased(warehouse: Warehouse, rows: str) -> int:
     return how many (reported as filtered 'erased', so nothing is lost from the accounting)."""
     if not warehouse.scalar("SELECT count(*) > 0 FROM erased_leads"):
         return 0
-    where = f"{key_sql('lead_id', warehouse.dialect)} IN (SELECT lead_key FROM erased_leads)"
+    where = f"{warehouse.sql.sha256_hex('lead_id')} IN (SELECT lead_key FROM erased_leads)"
     n = int(warehouse.scalar(f"SELECT count(*) FROM {rows} WHERE lead_id IS NOT NULL AND {where}") or 0)
     if n:
         warehouse.execute(f"DELETE FROM {rows} WHERE lead_id IS NOT NULL AND {where}")
@@ -384,7 +377,7 @@ def erase(
         }
         if not dry_run:
             _suppress(warehouse, ids, at)
-            json_cast = "CAST(? AS JSON)" if warehouse.dialect == "duckdb" else "CAST(? AS JSONB)"
+            json_cast = f"CAST(? AS {warehouse.sql.json})"
             warehouse.execute(
                 "INSERT INTO erasure_log (erasure_id, erased_at, actor, leads_requested, rows_removed, tables, files) "
                 f"VALUES (?, ?, ?, ?, ?, {json_cast}, {json_cast})",

@@ -325,11 +325,8 @@ def _json_value(value: Any) -> str | None:
 
 def _marks(warehouse: Warehouse, table: str, names: Sequence[str]) -> str:
     """Typed placeholders (PostgreSQL cannot tell a NULL's type in `INSERT ... SELECT ?`)."""
-    pg = {"JSON": "JSONB", "DOUBLE": "DOUBLE PRECISION"}
     kinds = TABLES[table].columns
-    if warehouse.dialect == "duckdb":
-        return ", ".join(f"CAST(? AS {kinds[c]})" for c in names)
-    return ", ".join(f"CAST(? AS {pg.get(kinds[c], kinds[c])})" for c in names)
+    return ", ".join(f"CAST(? AS {warehouse.sql.native(kinds[c])})" for c in names)
 
 
 def _upsert(warehouse: Warehouse, table: str, row: Record) -> None:

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from leadops.config_safety import allowed_roots
 from leadops.crm import pii, quarantine
 from leadops.crm.contracts import lit
-from leadops.crm.erase import drop_erased_rows, erased_keys, key_sql
+from leadops.crm.erase import drop_erased_rows, erased_keys
 from leadops.crm.joins import Lookups
 from leadops.crm.mapping import CHECK, DETAIL, RAW, Plan, build_plan
 from leadops.crm.properties import PROPERTIES, properties_column
@@ -66,8 +66,6 @@ FLAGS = "_ingest_flags"  # the batch's good rows that are not simply new (see fl
 LOADED = ("new", "existing")
 # Tables whose rows are events: a row already there is never rewritten (only its ingest_run_id moves).
 IMMUTABLE = ("activities", "outcomes")
-# Rows per batch when the batch stays inside DuckDB (fewer, larger statements and commits) and otherwise.
-BATCH_ROWS = {"duckdb": 500_000, "postgres": 250_000}
 # Arrow chunk of a mapped batch: DuckDB's row group size. Its default (131,072) splits every row group across two
 # of the INSERT's parallel appenders, so each commit left partial row groups that the checkpoint then rewrote
 # (the run's COMMIT took 3.9-7 s at 100k leads; with whole row groups 0.3 s, and peak RSS 1.03 -> 0.79 GB).
@@ -210,7 +208,7 @@ class _Run:
         self.progress = progress
         self.started = utcnow()
         self.limit = self.started + timedelta(minutes=settings.contracts.future_tolerance_minutes)
-        self.duck = warehouse.dialect == "duckdb"
+        self.duck = warehouse.sql.in_process
         self.scratch: Any = None
         self.stages: list[Stage] = []
         self.refused: list[quarantine.Entry] = []  # rows PostgreSQL itself refused in this batch (see _insert)
@@ -257,7 +255,7 @@ class _Run:
 
     def batch_rows(self, spec: SourceSpec) -> int:
         """The source's batch size, or the engine's default."""
-        return spec.batch_rows or BATCH_ROWS[self.warehouse.dialect]
+        return spec.batch_rows or self.warehouse.sql.ingest_batch_rows
 
     def _csv(self, spec: SourceSpec, path: Path) -> CsvReader:
         return CsvReader(path, source=spec.name, delimiter=spec.delimiter, encoding=spec.encoding,
@@ -360,7 +358,8 @@ class _Run:
                 report.filtered(plan.filter_reasons, self.con.execute(plan.filter_sql).fetchall())
             _ingest_rows = self.con.sql(plan.sql).to_arrow_table(ROW_GROUP_ROWS)
             if self.any_erased and "lead_id" in table.columns:  # people `leadops erase` removed stay out
-                gone = f"lead_id IS NOT NULL AND {key_sql('lead_id', 'duckdb')} IN (SELECT lead_key FROM erased_leads)"
+                key = self.warehouse.sql.sha256_hex("lead_id")
+                gone = f"lead_id IS NOT NULL AND {key} IN (SELECT lead_key FROM erased_leads)"
                 erased = int(self.con.sql(f"SELECT count(*) FROM {ROWS} WHERE {gone}").fetchall()[0][0])
                 if erased:
                     _ingest_rows = self.con.sql(f"SELECT * FROM {ROWS} WHERE NOT ({gone})").to_arrow_table(
@@ -523,7 +522,7 @@ class _Run:
         if table.columns[column] != "JSON":
             return f"coalesce({new}, {old})"
         empty = f"coalesce({old}, '{{}}')"
-        merged = f"json_merge_patch({empty}, {new})" if self.duck else f"{empty} || {new}"
+        merged = self.warehouse.sql.json_merge(empty, new)
         return f"CASE WHEN {new} IS NULL THEN {old} ELSE {merged} END"
 
     def _rejected(self, table: TableDef, plan: Plan, rows: str) -> list[quarantine.Entry]:
@@ -556,7 +555,7 @@ class _Run:
         """A batch column as the target's type (the DuckDB mapping holds JSON as text)."""
         ref = f"{alias}.{quote_ident(column)}" if alias else quote_ident(column)
         if table.columns[column] == "JSON":
-            return f"CAST({ref} AS {'JSON' if self.duck else 'JSONB'})"
+            return f"CAST({ref} AS {self.warehouse.sql.json})"
         return ref
 
     def _flat_outcomes(self, good: str) -> int:
@@ -599,7 +598,7 @@ def _select(settings: Settings, names: list[str] | None) -> list[SourceSpec]:
 
 
 def _json_param(warehouse: Warehouse) -> str:
-    return "CAST(? AS JSON)" if warehouse.dialect == "duckdb" else "CAST(? AS JSONB)"
+    return f"CAST(? AS {warehouse.sql.json})"
 
 
 def ingest(

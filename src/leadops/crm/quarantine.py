@@ -111,7 +111,7 @@ def write(warehouse: Warehouse, stage: Stage, data: pa.Table) -> None:
     if data.num_rows == 0:
         return
     cols = ", ".join(quote_ident(c) for c in COLUMNS)
-    json_type = "JSON" if warehouse.dialect == "duckdb" else "JSONB"
+    json_type = warehouse.sql.json
     values = ", ".join(f"CAST(raw AS {json_type})" if c == "raw" else quote_ident(c) for c in COLUMNS)
     stage.put(data)
     warehouse.execute(

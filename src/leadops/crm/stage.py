@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -12,14 +11,9 @@ from leadops.warehouse.connection import Warehouse, quote_ident
 
 
 def insert(warehouse: Warehouse, table: str, data: pa.Table) -> None:
-    """Warehouse.insert, usable several times inside one outer transaction on PostgreSQL too.
-
-    Warehouse._pg_merge creates a TEMP table `_leadops_stage_<pid>` ON COMMIT DROP; inside an outer
-    transaction it is not dropped between calls, so drop it here (reported to the warehouse owner).
-    """
+    """Warehouse.insert, usable several times inside one outer transaction (each PostgreSQL staging table is
+    dropped by the insert itself, not at the outer commit)."""
     warehouse.insert(table, data)
-    if warehouse.dialect == "postgres":
-        warehouse.execute(f"DROP TABLE IF EXISTS pg_temp._leadops_stage_{os.getpid()}")
 
 
 class Stage:
@@ -29,7 +23,7 @@ class Stage:
         self.warehouse = warehouse
         self.name = name
         self.data: pa.Table | None = None
-        self.duck = warehouse.dialect == "duckdb"
+        self.duck = warehouse.sql.in_process
         if not self.duck:
             ident = quote_ident(name)
             warehouse.execute(f"DROP TABLE IF EXISTS {ident}")

@@ -97,11 +97,15 @@ def build_features(
             restrict_activities=per_lead or lead_ids is not None,
             dialect=d,
         )
+        schema = output_schema(spec, per_lead=per_lead)
         try:
-            table = warehouse.arrow(sql)
+            if d.big_query_settings:
+                stack.enter_context(warehouse.transaction())
+                for setting in d.big_query_settings:
+                    warehouse.execute(setting)
+            table = warehouse.arrow_typed(sql, schema)
         except WarehouseError as exc:
             raise FeatureError(f"feature query failed: {exc.message}".strip()) from exc
-    table = table.cast(output_schema(spec, per_lead=per_lead))
     _check_unseen(spec, table)
     return table.to_pandas() if as_pandas else table
 

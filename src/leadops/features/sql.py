@@ -10,7 +10,7 @@ Semantics shared with the single-lead path (leadops.features.online), which must
 - days_since_created = (T - created_at) in microseconds / 86_400_000_000;
 - derived features follow leadops.expr.
 The SQL is written once; the engine's SqlDialect (leadops.warehouse.dialect, `warehouse.sql`) renders the few
-phrases that differ, so DuckDB and PostgreSQL compute the same values bit for bit.
+phrases that differ, so DuckDB, PostgreSQL and Spark compute the same values bit for bit.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _property_test(f: ActivityFeature, d: SqlDialect) -> str:
         return f"coalesce({text} = {ql(rule.equals)}, FALSE)"
     if rule.in_ is not None:
         return f"coalesce({text} IN ({', '.join(ql(v) for v in rule.in_) or 'NULL'}), FALSE)"
-    return f"coalesce(strpos({text}, {ql(rule.contains or '')}) > 0, FALSE)"
+    return f"coalesce({d.contains(text, ql(rule.contains or ''))}, FALSE)"
 
 
 def _activity_filter(f: ActivityFeature, codes: dict[str, int], d: SqlDialect = DUCKDB) -> str:
@@ -127,7 +127,8 @@ def _attribute(f: AttributeFeature, spec: FeaturesSpec, d: SqlDialect) -> str:
         if f.column is not None:
             return f"CAST({table}.{qi(f.column)} AS {d.double})"
         return d.json_number(f"{table}.attributes", f.key or "")
-    raw = f"CAST({table}.{qi(f.column)} AS VARCHAR)" if f.column else d.json_text(f"{table}.attributes", f.key or "")
+    text = d.type_word("text")
+    raw = f"CAST({table}.{qi(f.column)} AS {text})" if f.column else d.json_text(f"{table}.attributes", f.key or "")
     if f.categories is None or spec.policy(f) != "other":
         return raw
     if not f.categories:
@@ -144,6 +145,7 @@ def feature_sql(
     per_lead: bool,
     restrict_activities: bool = True,
     dialect: SqlDialect = DUCKDB,
+    ordered: bool = True,
 ) -> str:
     """The SELECT computing every feature of every lead in `population` (a table/view with lead_id[, as_of]).
 
@@ -151,6 +153,8 @@ def feature_sql(
     time for everyone and activities are aggregated straight off the table, without a join.
     `restrict_activities=False` skips the semi-join of activities to the population (when it is every lead,
     aggregating the rest costs less than the join; the final LEFT JOIN drops them).
+    `ordered=False` leaves out the final ORDER BY (on Spark a global sort is a shuffle nobody needs when the
+    rows are scored and written partition by partition).
     """
     d = dialect
     acts = spec.of_kind(ActivityFeature)
@@ -188,7 +192,7 @@ def feature_sql(
             keys = "lead_id"
         if max_window is not None:
             src = f"SELECT * FROM ({src}) s WHERE dt < {max_window}"
-        ctes.append(f"act AS ({src})")
+        ctes.append(f"act AS ({src}{d.fence})")
         ctes.append(f"agg AS (SELECT {keys},\n    {aggs}\n  FROM act GROUP BY {keys})")
     cols: list[str] = ["p.lead_id AS lead_id"] + (["p.as_of AS as_of"] if per_lead else [])
     for f in spec.definitions:
@@ -210,7 +214,8 @@ def feature_sql(
     final = ["lead_id"] + (["as_of"] if per_lead else []) + [qi(f.name) for f in spec.definitions]
     order = d.text_order("lead_id") + (", as_of" if per_lead else "")
     last = f"d{len(layers)}" if layers else "base"
-    return "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(final) + f"\nFROM {last} ORDER BY {order}"
+    tail = f" ORDER BY {order}" if ordered else ""
+    return "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(final) + f"\nFROM {last}{tail}"
 
 
 def derived_layers(spec: FeaturesSpec, d: SqlDialect = DUCKDB) -> list[list[tuple[str, str]]]:
@@ -253,7 +258,7 @@ def derived_layers(spec: FeaturesSpec, d: SqlDialect = DUCKDB) -> list[list[tupl
             deepest = max(deepest, level + 1)
             return qi(name)
 
-        return expr.to_sql(node, column, d.double, hoist), deepest
+        return expr.to_sql(node, column, d.double, hoist, d.ln), deepest
 
     for f in spec.derived_order():
         text, level = compile_node(f.tree())

@@ -28,3 +28,15 @@ class EngineUnavailableError(JobError):
     """The requested engine (Spark) cannot start here: pyspark or Java is missing."""
 
     exit_code = 13
+
+
+class SparkScoringError(JobError):
+    """The Spark engine's output does not hold exactly one score per selected lead; nothing was published."""
+
+    exit_code = 48
+
+
+class SparkInputError(JobError):
+    """A canonical table given to the Spark engine (scoring.spark.tables) cannot be read or lacks a column."""
+
+    exit_code = 49

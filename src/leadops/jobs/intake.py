@@ -212,8 +212,9 @@ def accept(
     """Store the lead, decide its route and record the request, all or nothing; a stored request id is left as is."""
     when = now or utcnow()
     with warehouse.transaction():
-        if warehouse.dialect == "postgres":  # capacity is counted then taken by one intake at a time
-            warehouse.scalar("SELECT pg_advisory_xact_lock(?)", [_lock_key(warehouse)])
+        lock = warehouse.sql.transaction_lock(_lock_key(warehouse))
+        if lock is not None:  # capacity is counted then taken by one intake at a time
+            warehouse.scalar(lock)
         before = _stored(warehouse, intake.request_id)
         if before is not None:
             return Accepted(before, duplicate=True)

@@ -38,10 +38,11 @@ def config_hash(ops: Operations, spec_hashes: Mapping[int, str] | None = None) -
     return content_hash(body)[:16]
 
 
-def make_run_id(as_of: datetime, model_version: int, cfg_hash: str) -> str:
-    """Same as-of, model version and config -> same run id, so a rerun finds (and never duplicates) its run."""
-    digest = hashlib.sha256(f"{as_of.isoformat()}|{model_version}|{cfg_hash}".encode()).hexdigest()[:10]
-    return f"score-{as_of:%Y%m%dT%H%M}-v{model_version}-{digest}"
+def make_run_id(as_of: datetime, model_version: int, cfg_hash: str, engine: str = "duckdb") -> str:
+    """Same as-of, model version, config and engine -> same run id, so a rerun finds (and never duplicates) its
+    run, while a DuckDB and a Spark run of one as-of are two runs side by side (comparable, not "already done")."""
+    digest = hashlib.sha256(f"{as_of.isoformat()}|{model_version}|{cfg_hash}|{engine}".encode()).hexdigest()[:10]
+    return f"score-{as_of:%Y%m%dT%H%M}-v{model_version}-{engine}-{digest}"
 
 
 @dataclass(frozen=True)

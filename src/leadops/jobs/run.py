@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from leadops.config import Settings
 from leadops.jobs import checkpoints, ledger, select
@@ -25,6 +25,9 @@ from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.settings.jobs import Operations, operations
 from leadops.warehouse import Warehouse
 from leadops.warehouse.snapshot import AnalyticsCopyError, copy_is_current, copy_path, publish_copy
+
+if TYPE_CHECKING:
+    from leadops.jobs.engines.spark import SparkRun
 
 Engine = Literal["duckdb", "spark"]
 Progress = Callable[[str, int, int], None]
@@ -121,7 +124,7 @@ def score_job(
         challenger_refs = [c for c in challenger_refs if c.version not in feature_problems]
     routing = routing_plan(settings.contracts, settings.sources, ops, champion_ref)
     cfg_hash = ledger.config_hash(ops, {v: f.spec_hash for v, f in fitted.items()})
-    run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash)
+    run_id = ledger.make_run_id(when, champion_ref.version, cfg_hash, engine_name)
     workspace = settings.workspace
     out_dir = export_dir(workspace, ops.scoring.exports.dir, when)
     target = copy_path(warehouse, settings.warehouse.analytics_copy, workspace)
@@ -250,20 +253,15 @@ def _run(
     if champion_fitted is not None:
         cats = set(champion_fitted.spec.categorical())
         tally = CoverageTally([n for n in champion[0].feature_names if n in cats])
-    total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
-    checkpoint("open leads selected")
-    if progress is not None:
-        progress("score", 0, total)
     all_reasons = ops.scoring.reasons == "all"
     previous = ledger.previous_published(warehouse, when)
     kept: SalesCandidates | None = None
-    if engine_name == "duckdb" and not all_reasons:  # Spark's executors hold their rows: it builds them again
-        limit = candidate_limit(ops.business.capacity.total_per_day())
-        kept = SalesCandidates(limit, previous_sales_ids(warehouse, previous))
-    if engine_name == "spark":
-        from leadops.jobs.engines.spark import score_chunks as spark_chunks
+    spark_run: SparkRun | None = None
+    reason_source = sources[champion[0].version]
+    if engine_name == "spark":  # its executors hold the rows; the Sales leads' rows are read back for reasons
+        from leadops.jobs.engines.spark import run_on_spark
 
-        problems = spark_chunks(
+        spark_run = run_on_spark(
             warehouse,
             sources,
             run_id=run_id,
@@ -272,16 +270,22 @@ def _run(
             challengers=[c for c, _ in challengers],
             all_reasons=all_reasons,
             top_n=ops.scoring.top_reasons,
-            total=total,
             spec=ops.scoring.spark,
-            workdir=workspace / ".runs" / run_id,
+            workspace=workspace,
             progress=progress,
-            champion_model=champion[1],
             tally=tally,
         )
+        problems, reason_source = spark_run.problems, spark_run.reasons
     elif engine_name == "duckdb":
         from leadops.jobs.engines.duckdb import score_chunks
 
+        total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
+        checkpoint("open leads selected")
+        if progress is not None:
+            progress("score", 0, total)
+        if not all_reasons:
+            limit = candidate_limit(ops.business.capacity.total_per_day())
+            kept = SalesCandidates(limit, previous_sales_ids(warehouse, previous))
         problems = score_chunks(
             warehouse,
             sources,
@@ -298,6 +302,38 @@ def _run(
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
+    try:
+        return _publish(
+            warehouse, ops, run_id, when, champion, challengers, engine_name, out_dir, progress, routing,
+            feature_problems, notes, problems, reason_source, tally, champion_fitted, spark_run, previous, kept,
+        )  # fmt: skip
+    finally:
+        if spark_run is not None:
+            spark_run.finish()
+
+
+def _publish(
+    warehouse: Warehouse,
+    ops: Operations,
+    run_id: str,
+    when: datetime,
+    champion: tuple[ModelRef, ScorerLike],
+    challengers: list[tuple[ModelRef, ScorerLike]],
+    engine_name: Engine,
+    out_dir: Path,
+    progress: Progress | None,
+    routing: RoutingPlan,
+    feature_problems: dict[int, str],
+    notes: list[str],
+    problems: dict[int, str],
+    reason_source: FeatureSource,
+    tally: CoverageTally | None,
+    champion_fitted: Any,
+    spark_run: SparkRun | None,
+    previous: str | None,
+    kept: SalesCandidates | None,
+) -> ScoreRunResult:
+    """Route the staged scores, add the Sales leads' reasons, write the queues and exports, publish."""
     with warehouse.transaction():
         route_run(
             warehouse,
@@ -311,7 +347,7 @@ def _run(
     problems = {**feature_problems, **problems}
     add_mql_reasons(
         warehouse,
-        sources[champion[0].version],
+        reason_source,
         run_id=run_id,
         as_of=when,
         champion=champion,
@@ -322,6 +358,10 @@ def _run(
     checkpoint("reasons added")
     with warehouse.transaction():  # the queues copy the routed rows, reasons included
         write_queues(warehouse, run_id)
+    if spark_run is not None:  # the cluster's copy of tonight's queues, beside its scores
+        from leadops.jobs.engines.spark import write_queues as spark_queues
+
+        spark_queues(warehouse, run_id, spark_run.root)
     exp = ops.scoring.exports
     csv_path, pq_path = write_exports(warehouse, run_id, out_dir, csv=exp.csv, parquet=exp.parquet)
     checkpoint("exports written")

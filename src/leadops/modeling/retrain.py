@@ -147,7 +147,12 @@ def retrain(
         _audit(settings, warehouse, result)
         return result
     trained = train_model(settings, warehouse, model)
-    summary = {"auc": trained.metrics.get("auc"), "train_rows": trained.rows.get("train")}
+    summary = {
+        "auc": trained.metrics.get("auc"),
+        "captured_at_capacity": trained.metrics.get("captured_at_capacity"),
+        "train_rows": trained.rows.get("train"),
+        "gates": trained.gates.to_dict(),  # each gate against the champion on the same test leads, with figures
+    }
 
     def decided(decision: Decision, reason: str) -> RetrainResult:
         return RetrainResult(

@@ -49,13 +49,26 @@ def _runs(warehouse: Warehouse, version: int) -> list[dict[str, Any]]:
     return [{"run_id": r[0], "as_of": r[1].date().isoformat(), "at": r[1], "reference": r[2]} for r in rows]
 
 
+def score_quantiles(warehouse: Warehouse, run_id: str) -> list[float | None]:
+    """10th, 50th and 90th percentile of one run's published scores (NumPy's linear interpolation)."""
+    table = warehouse.arrow("SELECT score FROM lead_scores WHERE run_id = ? AND score IS NOT NULL", [run_id])
+    values = np.asarray(table.column("score").to_numpy(zero_copy_only=False), dtype=float)
+    return [float(v) for v in np.quantile(values, [0.1, 0.5, 0.9])] if values.size else [None, None, None]
+
+
 def _score_quantiles(warehouse: Warehouse, run_ids: list[str]) -> dict[str, list[float | None]]:
     """10th, 50th and 90th percentile of each run's published scores."""
     out: dict[str, list[float | None]] = {"p10": [], "p50": [], "p90": []}
+    marks = ", ".join("?" for _ in run_ids) or "NULL"
+    kept = {
+        str(r[0]): [r[1], r[2], r[3]]
+        for r in warehouse.rows(
+            f"SELECT run_id, score_p10, score_p50, score_p90 FROM monitor_runs WHERE run_id IN ({marks})", run_ids
+        )
+        if r[2] is not None
+    }
     for run_id in run_ids:
-        table = warehouse.arrow("SELECT score FROM lead_scores WHERE run_id = ? AND score IS NOT NULL", [run_id])
-        values = np.asarray(table.column("score").to_numpy(zero_copy_only=False), dtype=float)
-        found = np.quantile(values, [0.1, 0.5, 0.9]).tolist() if values.size else [None, None, None]
+        found = kept.get(run_id) or score_quantiles(warehouse, run_id)  # runs monitored before migration 023
         for key, value in zip(out, found, strict=True):
             out[key].append(value)
     return out
@@ -67,11 +80,14 @@ def render_monitoring(warehouse: Warehouse, version: int) -> str:
     ids = [r["run_id"] for r in runs]
     marks = ", ".join("?" for _ in ids) or "NULL"
     drift = warehouse.rows(
-        f"SELECT run_id, feature, stat, value, drifted FROM drift_results WHERE run_id IN ({marks})", ids
+        f"SELECT run_id, population, feature, stat, value, drifted FROM drift_results WHERE run_id IN ({marks}) "
+        "ORDER BY population DESC",  # the open leads' rows first, then the new leads'
+        ids,
     )
     found: dict[str, dict[str, Cell]] = {}
-    for run_id, feature, stat, value, drifted in drift:
-        cell = found.setdefault(str(feature), {}).setdefault(str(run_id), Cell())
+    for run_id, population, feature, stat, value, drifted in drift:
+        name = str(feature) if population == "open" else f"{feature} (new leads)"
+        cell = found.setdefault(name, {}).setdefault(str(run_id), Cell())
         if stat == "psi":
             cell.psi = None if value is None else float(value)
         if drifted:

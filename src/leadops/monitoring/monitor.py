@@ -1,22 +1,23 @@
-"""`leadops monitor`: compare a published run's leads with its model's reference sample, store drift and alerts.
+"""`leadops monitor`: compare a published run's leads with its model's reference, store drift and alerts.
 
-The current sample is up to `monitoring.sample_rows` of the run's scored leads (the same ones on every rerun:
-ordered by md5 of the lead id), their features rebuilt from the model's own bundle as of the run (point in time,
-so exactly what the job scored) and their published scores. The reference (`monitoring.reference`) is, by default,
-the first published run of the same model version sampled the same way (the same population: open leads of every
-age); or the run just before; or the held-out sample saved with the model (`reference.parquet`: leads at the
-training snapshot's age). Results replace the run's earlier monitoring rows in one transaction.
+Two populations per run (monitoring.samples): its open leads (up to `monitoring.sample_rows` of every lead it
+scored) and its new leads (created since the previous run, at least `new_leads.min_days` back), where a shift in
+the mix of new leads shows at once instead of being diluted in the open leads of every age. Each is compared with
+the same population of the reference run (`monitoring.reference`): by default the first published run of the same
+model version; or the run just before; or, for the open leads, the held-out sample saved with the model
+(`reference.parquet`). The new leads' drift counts only when significant too (`new_leads.alpha`); their volume and
+mix per source are compared as well (monitoring.volume). Samples are kept, so a reference is read, not rebuilt.
+Results replace the run's earlier monitoring rows in one transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from leadops.bundle import Bundle, load_bundle
@@ -25,9 +26,11 @@ from leadops.errors import NotFoundError
 from leadops.monitoring.alerts import Alert, Delivery, deliver
 from leadops.monitoring.drift import Kind
 from leadops.monitoring.errors import MonitoringError
-from leadops.monitoring.html import write_monitoring
+from leadops.monitoring.html import score_quantiles, write_monitoring
 from leadops.monitoring.performance import Cohort, cohorts
 from leadops.monitoring.report import SCORE, FeatureDrift, drift_report
+from leadops.monitoring.samples import NEW, OPEN, Population, SampleStore, run_leads
+from leadops.monitoring.volume import ALL, MISSING, SourceVolume, source_mix, volume_changes
 from leadops.registry.loading import load_artifact_dir
 from leadops.settings.monitoring import MonitoringSettings
 from leadops.warehouse import Warehouse
@@ -47,6 +50,14 @@ class MonitorResult:
     sample_rows: int
     run_leads: int
     drift: list[FeatureDrift]
+    new_since: datetime | None = None
+    new_leads: int = 0
+    new_sample_rows: int = 0
+    new_reference_rows: int = 0
+    new_drift: list[FeatureDrift] = field(default_factory=list)
+    volumes: list[SourceVolume] = field(default_factory=list)
+    mix: dict[str, float | None] = field(default_factory=dict)
+    score_quantiles: list[float | None] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     performance: list[Cohort] = field(default_factory=list)
@@ -65,6 +76,16 @@ class MonitorResult:
             "run_leads": self.run_leads,
             "drifted": [d.feature for d in self.drift if d.drifted],
             "drift": {d.feature: d.to_dict() for d in self.drift},
+            "new_leads": {
+                "since": None if self.new_since is None else self.new_since.isoformat(),
+                "leads": self.new_leads,
+                "sample_rows": self.new_sample_rows,
+                "reference_rows": self.new_reference_rows,
+                "drifted": [d.feature for d in self.new_drift if d.drifted],
+                "drift": {d.feature: d.to_dict() for d in self.new_drift},
+                "volume": [v.to_dict() for v in self.volumes],
+                "mix": self.mix,
+            },
             "alerts": [a.to_dict() for a in self.alerts],
             "deliveries": [d.to_dict() for d in self.deliveries],
             "performance": [c.to_dict() for c in self.performance],
@@ -125,24 +146,12 @@ def kinds_of(bundle: Bundle) -> dict[str, Kind]:
     return out
 
 
-def current_sample(
-    warehouse: Warehouse, bundle: Bundle, run_id: str, as_of: datetime, rows: int
-) -> tuple[pd.DataFrame, int]:
-    """Up to `rows` of the run's leads (md5 order: the same ones every time) with features and score; run size."""
-    total = int(warehouse.rows("SELECT count(*) FROM lead_scores WHERE run_id = ?", [run_id])[0][0])
-    picked = warehouse.rows(
-        "SELECT lead_id, score FROM lead_scores WHERE run_id = ? ORDER BY md5(lead_id), lead_id LIMIT ?",
-        [run_id, rows],
-    )
-    ids = [str(r[0]) for r in picked]
-    frame = bundle.rows(warehouse, ids, as_of).reset_index(drop=True)
-    frame[SCORE] = pd.to_numeric(pd.Series([r[1] for r in picked], dtype=object), errors="coerce").astype(float)
-    return frame, total
-
-
-def alerts_for(run_id: str, drift: list[FeatureDrift], settings: MonitoringSettings) -> list[Alert]:
+def alerts_for(
+    run_id: str, drift: list[FeatureDrift], settings: MonitoringSettings, population: str = OPEN
+) -> list[Alert]:
     """One alert per drifted feature (and the score), led by the statistic furthest over its threshold."""
     out = []
+    among = "" if population == OPEN else " among the new leads"
     for d in drift:
         if not d.drifted:
             continue
@@ -153,21 +162,72 @@ def alerts_for(run_id: str, drift: list[FeatureDrift], settings: MonitoringSetti
         ratio = (worst.value or 0.0) / worst.threshold
         is_score = d.feature == SCORE
         severity = "critical" if is_score or ratio >= settings.critical_factor else "warning"
-        kind = "score_drift" if is_score else "feature_drift"
+        kind = ("score_drift" if is_score else "feature_drift") if population == OPEN else "new_lead_drift"
         subject = "the score" if is_score else f"feature {d.feature}"
-        message = f"{subject} drifted: {worst.stat} {worst.value:.4g} >= {worst.threshold:g}" + (
+        message = f"{subject} drifted{among}: {worst.stat} {worst.value:.4g} >= {worst.threshold:g}" + (
             f" (also {', '.join(n for n in d.drifted_by if n != worst.stat)})" if len(d.drifted_by) > 1 else ""
         )
         out.append(
             Alert(
                 alert_id=f"{run_id}:{kind}:{d.feature}",
                 kind=kind,
-                feature=None if is_score else d.feature,
+                feature=(None if is_score else d.feature) if population == OPEN else d.feature,
                 severity=severity,
                 stat=worst.stat,
                 value=worst.value,
                 threshold=worst.threshold,
                 message=message,
+            )
+        )
+    return out
+
+
+def volume_alerts(
+    run_id: str,
+    volumes: list[SourceVolume],
+    mix: dict[str, float | None],
+    mix_threshold: float,
+    alpha: float,
+    lead_source_is_feature: bool,
+) -> list[Alert]:
+    """New-lead volume (overall and per source) that changed significantly, and the source mix when no feature
+    of the model already tests it."""
+    out = []
+    for v in volumes:
+        if not v.flagged:
+            continue
+        overall = v.source == ALL
+        kind = "lead_volume" if overall else "source_volume"
+        what = "new leads" if overall else f"new leads from {v.source}"
+        how = (
+            f"{v.per_day:.1f}/day, new (none in the reference)"
+            if v.change is None
+            else f"{v.per_day:.1f}/day vs {v.reference_per_day:.1f}/day ({v.change:+.0%})"
+        )
+        out.append(
+            Alert(
+                alert_id=f"{run_id}:{kind}:{v.source}",
+                kind=kind,
+                feature=None if overall else v.source,
+                severity="warning",
+                stat="volume_change",
+                value=v.change,
+                threshold=None,
+                message=f"{what}: {how}, p = {v.p_value:.2g}",
+            )
+        )
+    value, p = mix.get("cramers_v"), mix.get("p_value")
+    if not lead_source_is_feature and value is not None and value >= mix_threshold and p is not None and p < alpha:
+        out.append(
+            Alert(
+                alert_id=f"{run_id}:source_mix:lead_source",
+                kind="source_mix",
+                feature="lead_source",
+                severity="warning",
+                stat="chi_square",
+                value=value,
+                threshold=mix_threshold,
+                message=f"the source mix of new leads moved: Cramer's V {value:.3g} >= {mix_threshold:g}, p = {p:.2g}",
             )
         )
     return out
@@ -205,17 +265,39 @@ def performance_alerts(
 
 def _store(warehouse: Warehouse, result: MonitorResult) -> None:
     now = utcnow()
-    stats = [(d, name, s) for d in result.drift for name, s in d.stats.items()]
+    stats = [
+        (population, d, name, s)
+        for population, found in ((OPEN, result.drift), (NEW, result.new_drift))
+        for d in found
+        for name, s in d.stats.items()
+    ]
     drift_rows = pa.table(
         {
             "run_id": [result.run_id] * len(stats),
-            "feature": [d.feature for d, _, _ in stats],
-            "stat": [name for _, name, _ in stats],
-            "kind": [d.kind for d, _, _ in stats],
-            "value": pa.array([s.value for _, _, s in stats], pa.float64()),
-            "p_value": pa.array([s.p_value for _, _, s in stats], pa.float64()),
-            "threshold": pa.array([s.threshold for _, _, s in stats], pa.float64()),
-            "drifted": [s.drifted for _, _, s in stats],
+            "population": [population for population, _, _, _ in stats],
+            "feature": [d.feature for _, d, _, _ in stats],
+            "stat": [name for _, _, name, _ in stats],
+            "kind": [d.kind for _, d, _, _ in stats],
+            "value": pa.array([s.value for _, _, _, s in stats], pa.float64()),
+            "p_value": pa.array([s.p_value for _, _, _, s in stats], pa.float64()),
+            "threshold": pa.array([s.threshold for _, _, _, s in stats], pa.float64()),
+            "drifted": [s.drifted for _, _, _, s in stats],
+        }
+    )
+    vols = result.volumes
+    volume_rows = pa.table(
+        {
+            "run_id": [result.run_id] * len(vols),
+            "source": [v.source for v in vols],
+            "leads": pa.array([v.leads for v in vols], pa.int64()),
+            "per_day": pa.array([v.per_day for v in vols], pa.float64()),
+            "reference_leads": pa.array([v.reference_leads for v in vols], pa.int64()),
+            "reference_per_day": pa.array([v.reference_per_day for v in vols], pa.float64()),
+            "share": pa.array([v.share for v in vols], pa.float64()),
+            "reference_share": pa.array([v.reference_share for v in vols], pa.float64()),
+            "change": pa.array([v.change for v in vols], pa.float64()),
+            "p_value": pa.array([v.p_value for v in vols], pa.float64()),
+            "flagged": pa.array([v.flagged for v in vols], pa.bool_()),
         }
     )
     alerts = result.alerts
@@ -235,6 +317,8 @@ def _store(warehouse: Warehouse, result: MonitorResult) -> None:
         }
     )
     features = [d for d in result.drift if d.feature != SCORE]
+    new_features = [d for d in result.new_drift if d.feature != SCORE]
+    drifted = {d.feature for d in [*features, *new_features] if d.drifted}
     run_row = pa.table(
         {
             "run_id": [result.run_id],
@@ -245,9 +329,17 @@ def _store(warehouse: Warehouse, result: MonitorResult) -> None:
             "sample_rows": [result.sample_rows],
             "run_leads": [result.run_leads],
             "features": [len(features)],
-            "drifted_features": [sum(d.drifted for d in features)],
+            "drifted_features": [len(drifted)],  # in either population: what the retraining trigger counts
             "score_drifted": [any(d.drifted for d in result.drift if d.feature == SCORE)],
             "monitored_at": pa.array([now], pa.timestamp("us")),
+            "new_since": pa.array([result.new_since], pa.timestamp("us")),
+            "new_leads": pa.array([result.new_leads], pa.int64()),
+            "new_reference_rows": pa.array([result.new_reference_rows], pa.int64()),
+            "new_drifted_features": pa.array([sum(d.drifted for d in new_features)], pa.int64()),
+            **{
+                f"score_p{q}": pa.array([v], pa.float64())
+                for q, v in zip((10, 50, 90), result.score_quantiles or [None] * 3, strict=True)
+            },
         }
     )
     weeks = result.performance
@@ -275,26 +367,48 @@ def _store(warehouse: Warehouse, result: MonitorResult) -> None:
         }
     )
     with warehouse.transaction():
-        for table in ("drift_results", "alerts", "monitor_runs", "cohort_performance"):
+        for table in ("drift_results", "alerts", "monitor_runs", "cohort_performance", "source_volumes"):
             warehouse.execute(f"DELETE FROM {table} WHERE run_id = ?", [result.run_id])
         warehouse.insert("monitor_runs", run_row)
         if len(drift_rows):
             warehouse.insert("drift_results", drift_rows)
+        if len(volume_rows):
+            warehouse.insert("source_volumes", volume_rows)
         if len(alert_rows):
             warehouse.insert("alerts", alert_rows)
         if len(cohort_rows):
             warehouse.insert("cohort_performance", cohort_rows)
 
 
+def new_lead_window(warehouse: Warehouse, run_id: str, as_of: datetime, min_days: int) -> timedelta:
+    """How far back a run's new leads go: to the previous published run, and at least `min_days`."""
+    rows = warehouse.rows(
+        "SELECT max(as_of) FROM score_runs WHERE status = 'published' AND run_id <> ? AND as_of < ?", [run_id, as_of]
+    )
+    since = rows[0][0] if rows and rows[0][0] is not None else as_of
+    return max(as_of - since, timedelta(days=min_days))
+
+
+def source_counts(warehouse: Warehouse, as_of: datetime, window: timedelta) -> dict[str, int]:
+    """New leads per source created in (as_of - window, as_of] (every lead, scored or not: the volume)."""
+    rows = warehouse.rows(
+        "SELECT lead_source, count(*) FROM leads WHERE created_at > ? AND created_at <= ? GROUP BY lead_source",
+        [as_of - window, as_of],
+    )
+    return {MISSING if r[0] is None else str(r[0]): int(r[1]) for r in rows}
+
+
 def monitor(
     settings: Settings, warehouse: Warehouse, *, run_id: str | None = None, as_of: datetime | None = None
 ) -> MonitorResult:
-    """Drift of a published run against its model's reference, stored with its alerts; what was found."""
+    """Drift of a published run's open and new leads against its model's reference, stored with its alerts."""
     rid, when, version = find_run(warehouse, run_id, as_of)
     bundle = load_bundle(load_artifact_dir(settings, version), verify=False)
-    how = settings.monitoring.reference
-    rows = settings.monitoring.sample_rows
-    base_run: str | None = None
+    conf = settings.monitoring
+    how = conf.reference
+    store = SampleStore(settings.path(conf.sample_dir))
+    opened = Population(OPEN, conf.sample_rows)
+    base_run, base_as_of = reference_run(warehouse, "first_run" if how == "training" else how, rid, when, version)
     if how == "training":
         reference = bundle.reference()
         if reference is None:
@@ -304,35 +418,71 @@ def monitor(
                 hint="retrain it (`leadops train`), or set monitoring.reference: first_run",
             )
     else:
-        base_run, base_as_of = reference_run(warehouse, how, rid, when, version)
-        reference, _ = current_sample(warehouse, bundle, base_run, base_as_of, rows)
+        reference = store.sample(warehouse, bundle, base_run, base_as_of, version, opened)
     kinds = kinds_of(bundle)
-    current, total = current_sample(warehouse, bundle, rid, when, rows)
-    drift = drift_report(reference, current, kinds, settings.monitoring.thresholds)
+    current = store.sample(warehouse, bundle, rid, when, version, opened)
+    total = run_leads(warehouse, rid, when, opened)
+    drift = drift_report(reference, current, kinds, conf.thresholds)
     result = MonitorResult(
         run_id=rid,
         as_of=when,
         model_version=version,
         reference=how,
-        reference_run=base_run,
+        reference_run=None if how == "training" else base_run,
         reference_rows=len(reference),
         sample_rows=len(current),
         run_leads=total,
         drift=drift,
+        score_quantiles=score_quantiles(warehouse, rid),
     )
+    new_alerts: list[Alert] = []
+    if conf.new_leads.enabled:
+        window = new_lead_window(warehouse, rid, when, conf.new_leads.min_days)
+        fresh = Population(NEW, conf.sample_rows, window)
+        now_new = store.sample(warehouse, bundle, rid, when, version, fresh)
+        ref_new = store.sample(warehouse, bundle, base_run, base_as_of, version, fresh)
+        enough = min(len(now_new), len(ref_new)) >= conf.new_leads.min_rows
+        new_drift = drift_report(ref_new, now_new, kinds, conf.thresholds, conf.new_leads.alpha) if enough else []
+        days = window.total_seconds() / 86_400
+        cur_counts, ref_counts = source_counts(warehouse, when, window), source_counts(warehouse, base_as_of, window)
+        volumes = volume_changes(
+            cur_counts, ref_counts, days, days, threshold=conf.new_leads.volume_change, alpha=conf.new_leads.alpha
+        )
+        mixed = source_mix(cur_counts, ref_counts)
+        mix = {
+            "cramers_v": None if not np.isfinite(mixed.value) else mixed.value,
+            "p_value": mixed.p_value,
+        }
+        mix_limit = float(conf.thresholds.get("chi_square", 0.1))
+        new_alerts = [
+            *alerts_for(rid, new_drift, conf, NEW),
+            *volume_alerts(rid, volumes, mix, mix_limit, conf.new_leads.alpha, "lead_source" in kinds),
+        ]
+        result = replace(
+            result,
+            new_since=when - window,
+            new_leads=run_leads(warehouse, rid, when, fresh),
+            new_sample_rows=len(now_new),
+            new_reference_rows=len(ref_new),
+            new_drift=new_drift,
+            volumes=volumes,
+            mix=mix,
+        )
     weeks = cohorts(settings, warehouse, version, when)
-    inputs_drifted = any(d.drifted for d in drift if d.feature != SCORE)
+    inputs_drifted = any(d.drifted for d in [*drift, *result.new_drift] if d.feature != SCORE)
     result = replace(
         result,
         alerts=[
-            *alerts_for(rid, drift, settings.monitoring),
-            *performance_alerts(rid, weeks, inputs_drifted, settings.monitoring),
+            *alerts_for(rid, drift, conf),
+            *new_alerts,
+            *performance_alerts(rid, weeks, inputs_drifted, conf),
         ],
         performance=weeks,
     )
     _store(warehouse, result)
+    store.prune(warehouse, conf.keep_samples)
     report = write_monitoring(
         settings.path(settings.evaluation.report_dir) / f"monitoring-v{version}.html", warehouse, version
     )
-    sent = deliver(warehouse, result.alerts, settings.monitoring.webhook, run_id=rid, as_of=when, report=str(report))
+    sent = deliver(warehouse, result.alerts, conf.webhook, run_id=rid, as_of=when, report=str(report))
     return replace(result, deliveries=sent, report=report)

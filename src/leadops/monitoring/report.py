@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadops.monitoring.drift import DriftValue, Kind, stats_for
+from leadops.monitoring.drift import DriftValue, Kind, shared_cleaning, stats_for
 from leadops.monitoring.errors import MonitoringError
 
 SCORE = "score"
@@ -84,20 +84,41 @@ def _values(column: pd.Series, kind: Kind) -> np.ndarray:
     return np.asarray(column.astype(object).where(column.notna(), None), dtype=object)
 
 
+DISTRIBUTION_TEST: dict[Kind, str] = {"numeric": "ks", "categorical": "chi_square"}
+
+
 def feature_drift(
-    name: str, reference: pd.Series, current: pd.Series, kind: Kind, thresholds: Mapping[str, float] | None = None
+    name: str,
+    reference: pd.Series,
+    current: pd.Series,
+    kind: Kind,
+    thresholds: Mapping[str, float] | None = None,
+    alpha: float | None = None,
 ) -> FeatureDrift:
-    """Every applicable statistic for one feature."""
+    """Every applicable statistic for one feature.
+
+    With `alpha` (small samples: a run's new leads), a statistic drifts only when its effect size passes AND the
+    difference is significant: its own p-value, else the feature's distribution test's (KS / chi-square), < alpha.
+    """
     ref, cur = _values(reference, kind), _values(current, kind)
+    got_by: dict[str, tuple[float, DriftValue]] = {}
+    with shared_cleaning():
+        for stat in stats_for(kind):
+            limit = float((thresholds or {}).get(stat.name, stat.threshold))
+            got_by[stat.name] = (limit, stat.compute(ref, cur, kind))
+    base = got_by.get(DISTRIBUTION_TEST[kind])
     results: dict[str, StatResult] = {}
     for stat in stats_for(kind):
-        limit = (thresholds or {}).get(stat.name, stat.threshold)
-        got: DriftValue = stat.compute(ref, cur, kind)
+        limit, got = got_by[stat.name]
+        drifted = stat.drifted(got, limit)
+        if alpha is not None and drifted:
+            p = got.p_value if got.p_value is not None else (None if base is None else base[1].p_value)
+            drifted = p is not None and p < alpha
         results[stat.name] = StatResult(
             stat=stat.name,
             value=_finite(got.value),
-            threshold=float(limit),
-            drifted=stat.drifted(got, limit),
+            threshold=limit,
+            drifted=drifted,
             p_value=got.p_value,
             detail=dict(got.detail),
         )
@@ -109,6 +130,7 @@ def drift_report(
     current: pd.DataFrame,
     kinds: Mapping[str, Kind],
     thresholds: Mapping[str, float] | None = None,
+    alpha: float | None = None,
 ) -> list[FeatureDrift]:
     """Drift of each column in `kinds` present in both frames, in `kinds`' order (the score is one more column)."""
     missing = [c for c in kinds if c not in reference.columns or c not in current.columns]
@@ -117,4 +139,4 @@ def drift_report(
             f"drift: features {missing} are not in both the reference and the current sample; "
             f"expected every one of {list(kinds)}"
         )
-    return [feature_drift(c, reference[c], current[c], kinds[c], thresholds) for c in kinds]
+    return [feature_drift(c, reference[c], current[c], kinds[c], thresholds, alpha) for c in kinds]

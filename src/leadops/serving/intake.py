@@ -163,7 +163,7 @@ class IntakeService:
 
     def _write(self, warehouse: Warehouse, job: str, work: Any) -> Any:
         """Run `work(warehouse)` holding leadops' writer lock on DuckDB (no lock on PostgreSQL: write directly)."""
-        if warehouse.dialect == "duckdb":
+        if warehouse.sql.single_writer:
             with warehouse.writer(job):
                 return work(warehouse)
         return work(warehouse)

@@ -10,6 +10,43 @@ from pydantic import BaseModel, Field, field_validator
 from leadops.settings.base import Section
 from leadops.settings.business import BusinessSettings
 
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+URI_KINDS = ("parquet", "delta", "table")
+
+
+def table_uri(value: str) -> tuple[str, str]:
+    """(kind, location) of a canonical-table URI: `table:db.name`, `delta:PATH`, `parquet:PATH` or a bare path."""
+    kind, sep, rest = value.partition(":")
+    if sep and kind in URI_KINDS:
+        location = rest
+    else:  # a bare path or URI (s3a://bucket/leads, /data/leads, hdfs:///crm/leads): Parquet
+        kind, location = "parquet", value
+    if not location.strip():
+        raise ValueError(f"expected a location after '{kind}:', got {value!r}")
+    if kind == "table" and not _TABLE_NAME.match(location):
+        raise ValueError(f"expected a metastore table name such as crm.leads after 'table:', got {location!r}")
+    return kind, location
+
+
+class SparkTables(Section):
+    """Where Spark reads each canonical table; unset = the warehouse's own table, exported for the run."""
+
+    leads: str | None = Field(default=None, description="parquet:PATH | delta:PATH | table:db.name | a bare path")
+    accounts: str | None = None
+    activities: str | None = None
+    outcomes: str | None = None
+
+    @field_validator("leads", "accounts", "activities", "outcomes")
+    @classmethod
+    def _uri(cls, value: str | None) -> str | None:
+        if value is not None:
+            table_uri(value)
+        return value
+
+    def given(self) -> dict[str, str]:
+        """Table -> URI of the tables set here."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
 
 class SparkSpec(Section):
     """Where the Spark engine runs: local[2] on one machine, spark://host:7077, yarn, k8s://... in production."""
@@ -17,6 +54,13 @@ class SparkSpec(Section):
     master: str = "local[2]"
     app_name: str = "leadops-score"
     conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
+    tables: SparkTables = Field(default_factory=SparkTables)
+    output: str = Field(
+        default=".runs/spark",
+        description="where Spark writes each run's selected leads, scores and queues (Parquet, one folder per "
+        "run id): on a cluster a path every executor reaches (hdfs://, s3a://, a shared mount); relative = the "
+        "workspace",
+    )
 
 
 class ExportSpec(Section):

@@ -37,6 +37,35 @@ class WebhookSpec(Section):
         return value
 
 
+class NewLeadsSpec(Section):
+    """The second population of each run: the leads new since the previous run, where a mix shift shows at once."""
+
+    enabled: bool = Field(default=True, description="compare each run's new leads with the reference run's new leads")
+    min_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="the new-lead window: leads created since the previous run, and at least this many days back "
+        "(a night's handful of new leads is noise)",
+    )
+    min_rows: int = Field(
+        default=200, ge=20, description="fewer new leads than this in either window: no new-lead drift (too few)"
+    )
+    alpha: float = Field(
+        default=0.001,
+        gt=0,
+        lt=1,
+        description="a new-lead statistic drifts when its effect size passes its threshold AND its test's p-value "
+        "(KS / chi-square / two-proportion) is below this: a small sample's noise alone never alarms",
+    )
+    volume_change: float = Field(
+        default=0.5,
+        gt=0,
+        description="alert when new leads per day (overall or of one source) change by this share of the reference "
+        "(and the change is significant at alpha)",
+    )
+
+
 class MonitoringSettings(Section):
     """Drift thresholds (on effect sizes) and how many of a run's leads are compared."""
 
@@ -53,6 +82,17 @@ class MonitoringSettings(Section):
         default_factory=dict,
         description="effect-size threshold per drift statistic (psi, jensen_shannon, wasserstein, ks, chi_square, "
         "new_category_share, missing_rate_jump); unset ones keep their defaults",
+    )
+    new_leads: NewLeadsSpec = Field(default_factory=NewLeadsSpec)
+    sample_dir: str = Field(
+        default="monitoring/samples",
+        description="where each monitored sample (features as scored) is kept, so the next run's reference is read, "
+        "not rebuilt (workspace-relative)",
+    )
+    keep_samples: int = Field(
+        default=14,
+        ge=1,
+        description="samples kept beside every model version's first run (the default reference): the newest N runs'",
     )
     after_score: bool = Field(default=True, description="`leadops schedule` monitors each run right after scoring it")
     webhook: WebhookSpec = Field(default_factory=WebhookSpec)

@@ -27,7 +27,9 @@ class ClosedLoopSettings(Section):
         description="configured models trained on the history; the first becomes champion, the others challengers",
     )
     score_on: Literal["every_day", "business_days"] = Field(
-        default="every_day", description="nights the scoring job runs (Sales works business days either way)"
+        default="business_days",
+        description="mornings the scoring job runs: Sales works business days, so a weekend run changes nothing it "
+        "sees (every_day: as the schedule does)",
     )
     monitor_every_days: int = Field(
         default=7,
@@ -38,6 +40,7 @@ class ClosedLoopSettings(Section):
         default=7, ge=1, description="run the retraining policy this often, when retraining: declares a trigger"
     )
     keep_day_files: bool = Field(default=False, description="keep each day's CRM export under source/closed_loop/")
+    exports: bool = Field(default=False, description="write the nightly job's CRM export files every simulated night")
 
 
 class SimulateSettings(Section):

@@ -6,8 +6,9 @@ policy runs; only contacts differ between policies (common random numbers). A co
 within CONTACT_WINDOW_DAYS of the lead's creation; at the end of that window the lead's fate is decided:
 it converts when its uniform is below p_convert (contacted in the window) or p_convert_no_contact (not), with the
 funnel's logit (simulate/funnel.py). Its stages (SQL, Opportunity, Closed Won / Lost, Disqualified) follow after
-the decision and are released on the day they happen. This module writes files only (the day's CRM export and
-the ground truth); the loop that runs leadops on them lives in leadops.closed_loop.
+the decision and are released on the day they happen; a lead still open STALE_DAYS after creation is closed.
+This module writes files only (the day's CRM export and the ground truth); the loop that runs leadops on them
+lives in leadops.closed_loop.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ from leadops.simulate.world import (
 CONTACT_WINDOW_DAYS = 14
 """A Sales contact raises the conversion chance when it comes within this many days of the lead's creation."""
 DAY = 86_400
+STALE_DAYS = 180
+"""A lead neither won, lost nor disqualified this long after it came in is closed (Disqualified: no response),
+as a CRM's lead hygiene does; it keeps the nightly job's open population to the leads of the last half year."""
 DAY_FILES = ("leads.csv", "activities.csv", "outcomes.csv")
 LOOP_TRUTH_SCHEMA = pa.schema(
     [
@@ -124,6 +128,7 @@ class Fates:
     follow: np.ndarray  # bool: a contact gets a follow-up touch
     follow_days: np.ndarray
     call_minutes: np.ndarray
+    contact_hours: np.ndarray  # hours after the morning's run that Sales reaches the lead, if it does
 
 
 @dataclass
@@ -189,6 +194,7 @@ class DailyCompany:
             follow=rng.random(n) < 0.5,
             follow_days=rng.uniform(2.0, 5.0, n),
             call_minutes=rng.integers(2, 31, n).astype(np.float64),
+            contact_hours=rng.uniform(1.0, 11.0, n),
         )
         logit0 = ALPHA + FIT_WEIGHT * self.block.fit + INTENT_WEIGHT * self.block.intent + self.block.noise
         self.p0 = sigmoid(logit0)
@@ -227,8 +233,7 @@ class DailyCompany:
         idx = idx[(self.contacted_at[idx] < 0) & (self.block.created[idx] < after)]
         if idx.size == 0:
             return 0
-        hours = 1.0 + (self.fates.u_sql[idx] * 7919.0 % 1.0) * 10.0  # a fixed spread over the working day
-        first = after + (hours * 3600).astype(np.int64)
+        first = after + (self.fates.contact_hours[idx] * 3600).astype(np.int64)
         self.contacted_at[idx] = first
         follow = self.fates.follow[idx]
         second = first[follow] + (self.fates.follow_days[idx][follow] * DAY).astype(np.int64)
@@ -280,8 +285,11 @@ class DailyCompany:
         u_dq = f.u_dq[idx]
         disq = ~will & ~sql_other & ((contacted & (u_dq < 0.4)) | (junk & (u_dq < 0.3)) | (u_dq < 0.03))
         disq_t = decision + (f.delay_dq[idx] * DAY).astype(np.int64)
+        stale = ~will & ~opp_other & ~disq  # CRM hygiene: still open STALE_DAYS after it came in -> closed
+        stale_t = created + STALE_DAYS * DAY
         parts = ((will, sql_t, SQL), (will, opp_t, OPP), (will, won_t, WON), (sql_other, sql_o, SQL),
-                 (opp_other, opp_o, OPP), (opp_other, lost_t, LOST), (disq, disq_t, DISQ))  # fmt: skip
+                 (opp_other, opp_o, OPP), (opp_other, lost_t, LOST), (disq, disq_t, DISQ),
+                 (stale, stale_t, DISQ))  # fmt: skip
         for mask, times, stage in parts:
             sel = np.flatnonzero(mask)
             amount = f.value[idx[sel]] if stage == WON else np.full(sel.size, np.nan)

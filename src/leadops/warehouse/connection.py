@@ -173,6 +173,29 @@ class Warehouse:
         except Exception as exc:
             raise WarehouseError(f"warehouse query failed: {exc}".strip(), hint=_first_line(sql)) from exc
 
+    def arrow_typed(self, sql: str, schema: pa.Schema) -> pa.Table:
+        """A large result of known column types (text, numbers, timestamps) as Arrow in `schema`: on PostgreSQL
+        streamed by COPY as CSV and parsed by Arrow's C++ reader (~4x faster than building Python rows)."""
+        if self.dialect == "duckdb":
+            return self.arrow(sql).cast(schema)
+        import pyarrow.csv as pacsv
+
+        buffer = io.BytesIO()
+        try:
+            with self._pg.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+                for block in copy:
+                    buffer.write(block)
+            buffer.seek(0)
+            options = pacsv.ConvertOptions(  # NULL is an unquoted empty field; '' and 'NaN' stay themselves
+                column_types=schema, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False
+            )
+            table = pacsv.read_csv(buffer, convert_options=options)
+        except Exception as exc:
+            raise WarehouseError(f"warehouse query failed: {exc}".strip(), hint=_first_line(sql)) from exc
+        if table.column_names != schema.names:
+            raise WarehouseError(f"query columns {table.column_names} are not the expected {schema.names}")
+        return table.cast(schema)
+
     def df(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run a query and return a pandas DataFrame."""
         return self.arrow(sql, params).to_pandas()
@@ -460,6 +483,7 @@ class Warehouse:
                 with cur.copy(f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
                     copy.write(buffer.getvalue())
                 cur.execute(f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {casts} FROM {stage}{conflict}")
+                cur.execute(f"DROP TABLE {stage}")  # now: inside an outer transaction ON COMMIT DROP waits for it
         except Exception as exc:
             raise WarehouseError(f"writing {data.num_rows} rows to '{table}' failed: {exc}") from exc
         return data.num_rows
