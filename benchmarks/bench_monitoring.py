@@ -154,7 +154,7 @@ def _recovery(base: Path, leads: int) -> dict[str, Any]:
         decided = retrain(after, wh, now=datetime(end.year, end.month, end.day))
         audit = wh.rows(
             "SELECT action, version, reason FROM registry_audit WHERE action IN ('promote', 'retrain') "
-            "ORDER BY at DESC LIMIT 2"
+            "ORDER BY seq DESC LIMIT 2"
         )
     return {"onset": onset, "champion": champion, "cohorts": found.performance, "retrain": decided, "audit": audit}
 

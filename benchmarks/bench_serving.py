@@ -27,10 +27,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
@@ -393,6 +394,48 @@ def check_answers(targets: dict[str, Target], bundle: Any, lead: Mapping[str, An
     return str(result["model_version"])
 
 
+def web_form_lead(lead: Mapping[str, Any], n: int) -> dict[str, Any]:
+    """A new web-form lead shaped like the sample (its fields and account), fresh ids, activities an hour ago."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    fields = ("email_domain_type", "job_level", "department", "country", "region", "lead_source")
+    body: dict[str, Any] = {k: lead[k] for k in fields if lead.get(k) is not None}
+    body["lead_id"] = f"bench-web-{n}-{uuid.uuid4().hex[:8]}"
+    if lead.get("account") is not None:
+        account = {k: v for k, v in lead["account"].items() if k not in ("attributes",) and v is not None}
+        account["account_id"] = f"bench-acct-{n}-{uuid.uuid4().hex[:8]}"
+        body["account"] = account
+    kinds = [a["activity_type"] for a in lead["activities"]][-5:]
+    body["activities"] = [
+        {"activity_type": kind, "occurred_at": (now - timedelta(minutes=10 * (len(kinds) - i))).isoformat() + "Z"}
+        for i, kind in enumerate(kinds)
+    ]
+    return body
+
+
+def intake_latency(target: Target, base: str, lead: Mapping[str, Any], n: int) -> dict[str, float]:
+    """POST /v1/leads of n new leads one after another (each its own Idempotency-Key; each answered 201 stored),
+    beside POST /v1/score of the same bodies, interleaved: p50/p99 ms of each (urllib, one connection each)."""
+    leads, scores = [], []
+    for i in range(n):
+        body = web_form_lead(lead, i)
+        headers = {**target.headers, "Idempotency-Key": f"bench-{body['lead_id']}"}
+        started = time.perf_counter()
+        answer = post(base + "/v1/leads", json.dumps(body).encode(), headers)
+        leads.append(time.perf_counter() - started)
+        if answer.get("stored") != "stored":
+            raise ServingBenchError(f"bench_serving: POST /v1/leads answered {answer!r}, expected a stored lead")
+        started = time.perf_counter()
+        post(target.url, json.dumps({"leads": [body]}).encode(), target.headers)
+        scores.append(time.perf_counter() - started)
+
+    def pct(xs: list[float], q: float) -> float:
+        ordered = sorted(xs)
+        return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] * 1000.0
+
+    return {"leads_p50": pct(leads, 0.5), "leads_p99": pct(leads, 0.99), "score_p50": pct(scores, 0.5),
+            "score_p99": pct(scores, 0.99), "n": float(n)}  # fmt: skip
+
+
 def create_key(workspace: Path) -> str:
     """A scorer API key from the CLI (`leadops keys create --role scorer --json`), as a client gets one."""
     argv = [sys.executable, "-m", "leadops.cli", "keys", "create", "--workspace", str(workspace)]
@@ -415,6 +458,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     if wrk is None:
         return _skipped("wrk is not installed (Debian: `apt-get install -y wrk`); no serving figure measured")
     leads, rounds, seconds, fixed_seconds = (5_000, 2, 3.0, 20.0) if quick else (20_000, 3, 10.0, 60.0)
+    intake_n = 30 if quick else 100
     mlflow_python = ensure_mlflow_venv(CACHE)
     from leadops.bundle.store import load_bundle
     from leadops.registry.loading import load_artifact_dir
@@ -465,12 +509,27 @@ def run(quick: bool) -> list[dict[str, Any]]:
         rate = FIXED_SHARE * figures["leadops"].rps
         fixed = fixed_rate(targets["leadops"], rate, fixed_seconds, tmp)
         load_fixed = load_now()
+        intake = intake_latency(targets["leadops"], base["leadops"], lead, intake_n)
+        load_intake = load_now()
     context = (
         f"{trees} trees, {len(columns)} features, one lead with "
         f"{len(lead['activities'])} activities, model v{model_version}; best of {rounds} x {seconds:g} s, "
         f"interleaved; {load_before} -> {load_after}"
     )
-    return rows(figures, fixed, fixed_seconds, context, load_fixed)
+    out = rows(figures, fixed, fixed_seconds, context, load_fixed)
+    out.append(
+        {
+            "name": "POST /v1/leads (new lead: contracts, stored, routed) vs POST /v1/score of the same lead, p50",
+            "ours": round(intake["leads_p50"], 1),
+            "baseline": round(intake["score_p50"], 2),
+            "ratio": round(intake["leads_p50"] / intake["score_p50"], 1),
+            "goal": "",
+            "unit": "ms",
+            "note": f"{intake['n']:.0f} leads one at a time, interleaved; p99 /v1/leads {intake['leads_p99']:.1f} ms, "
+            f"/v1/score {intake['score_p99']:.2f} ms; ratio = ours / baseline; {load_intake}",
+        }
+    )
+    return out
 
 
 def rows(

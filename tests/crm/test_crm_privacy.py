@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -182,3 +183,64 @@ def test_an_erased_lead_is_not_loaded_again_by_the_next_ingest_of_the_same_expor
     assert wh.scalar("SELECT count(*) FROM activities WHERE lead_id = 'L1'") == 0
     assert wh.scalar("SELECT count(*) FROM leads WHERE lead_id = 'L10'") == 1
     assert again.rows_read == again.rows_loaded + again.rows_unchanged + again.rows_quarantined + again.rows_filtered
+
+
+def _shadow_rows(path: Path, leads: list[str]) -> None:
+    """Rows of the service's shadow log (its own schema), one per lead, as a worker appends them."""
+    import sqlite3
+
+    from leadops.serving.shadow import COLUMNS, DDL
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(DDL)
+        marks = ", ".join("?" for _ in COLUMNS)
+        for i, lead in enumerate(leads):
+            row = [f"req-{i}", 0, lead, "2025-02-01T00:00:00", "2025-02-01T00:00:01", 1, 50.0, "B", 2, 40.0, "C", 0.4]
+            conn.execute(f"INSERT INTO shadow_scores ({', '.join(COLUMNS)}) VALUES ({marks})", [*row, None])
+
+
+def _store_bytes(ws: Path) -> bytes:
+    """Every byte of the workspace's SQLite stores, their WAL and journal files included."""
+    return b"".join(p.read_bytes() for p in sorted((ws / ".leadops").glob("*.sqlite*")) if p.is_file())
+
+
+def test_erase_clears_the_person_from_the_shadow_log_and_the_intake_spool_and_ledger(workspace: Workspace) -> None:
+    import sqlite3
+
+    from leadops.crm.intake_ledger import IntakeLedger
+    from leadops.serving.shadow import SHADOW_FILE
+
+    settings, wh = workspace(_config(), {"source/leads.csv": LEADS, "source/activities.csv": ACTIVITIES})
+    ingest(settings, wh)
+    ws = settings.workspace
+    _shadow_rows(ws / SHADOW_FILE, ["L1", "L10", "L1"])
+    ledger = IntakeLedger.for_workspace(ws)
+    for lead, email in (("L1", "ann.lee@example.com"), ("L10", "dee.fox@example.com")):
+        assert ledger.claim(f"form-{lead}", "hash") is None
+        payload = {"lead_id": lead, "email": email, "job_level": "VP"}
+        ledger.queue("lead", payload, request_id=f"form-{lead}", lead_id=lead, http_status=202,
+                     response={"lead_id": lead, "status": "queued"})  # fmt: skip
+    # a quarantined submission names the person only inside its JSON payload (no lead_id column)
+    ledger.queue("quarantine", {"raw": {"LeadId": "L1", "Email": "ann.lee@example.com"}, "reason": "bad"})
+    ledger.close()
+    assert b"ann.lee@example.com" in _store_bytes(ws)
+
+    dry = erase(wh, ["L1"], workspace=ws, exports_dir=ws / "exports", sources=settings.sources, dry_run=True)
+    stores = {".leadops/shadow.sqlite:shadow_scores": 2, ".leadops/intake.sqlite:requests": 1,
+              ".leadops/intake.sqlite:spool": 2}  # fmt: skip
+    assert dry["stores"] == stores and b"ann.lee@example.com" in _store_bytes(ws), "a dry run changes nothing"
+    result = erase(wh, ["L1"], workspace=ws, exports_dir=ws / "exports", sources=settings.sources)
+    assert result["stores"] == stores
+    assert result["rows_removed"] == sum(result["tables"].values()) + sum(stores.values())
+    left = _store_bytes(ws)
+    assert b"ann.lee" not in left and b'"L1"' not in left, "no byte of the erased person stays in the files"
+    assert b"dee.fox@example.com" in left, "L10 is not L1"
+    ledger = IntakeLedger.for_workspace(ws)
+    assert [e.payload["lead_id"] for e in ledger.pending()] == ["L10"]
+    ledger.close()
+    with closing(sqlite3.connect(ws / SHADOW_FILE)) as conn:
+        assert conn.execute("SELECT lead_id FROM shadow_scores").fetchall() == [("L10",)]
+    again = erase(wh, ["L1"], workspace=ws, exports_dir=ws / "exports", sources=settings.sources)
+    assert again["stores"] == {} and again["nothing_to_erase"] is True

@@ -2,11 +2,13 @@
 
 Tables are discovered, not listed: every base table of the warehouse with a `lead_id` column loses the rows of
 the named leads (canonical leads/activities/outcomes, scores, queues, shadow scores, feature snapshots, and
-any table added later); quarantine entries whose raw values or detail mention a lead id or its email are
-deleted. Export files (exports/<date>/*.csv, *.parquet) are rewritten without their rows; the other CSV and
-Parquet files of the workspace and the configured sources (the CRM's own export, the simulator's ground truth)
-are listed, and rewritten too with `rewrite_sources`. Each request is audited in `erasure_log` with who, when
-and how many rows per table and file, never the erased values; a second run finds nothing and says so.
+any table added later), and every table of the workspace's SQLite stores (`.leadops/*.sqlite`: the shadow
+log, the intake spool and its request ledger); quarantine entries whose raw values or detail mention a lead
+id or its email are deleted. Export files (exports/<date>/*.csv, *.parquet) are rewritten without their rows;
+the other CSV and Parquet files of the workspace and the configured sources (the CRM's own export, the
+simulator's ground truth) are listed, and rewritten too with `rewrite_sources`. Each request is audited in
+`erasure_log` with who, when and how many rows per table and file, never the erased values; a second run finds
+nothing and says so.
 `erased_leads` keeps sha256 of each erased id so ingest leaves them out when the CRM export still has them.
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadops.actor import default_actor
+from leadops.crm.erase_stores import erase_in_stores
 from leadops.crm.readers import resolve_files
 from leadops.errors import ConfigError, IngestError
 
@@ -362,9 +365,10 @@ def erase(
                 rewritten[str(path)] = n
         for name in rewritten:
             listed.pop(name, None)
+        stores = erase_in_stores(workspace, who, dry_run=dry_run)  # the shadow log, the intake spool, ...
         if not dry_run and any(counts.values()):
             warehouse.compact([t for t, n in counts.items() if n])  # deleted rows leave no bytes in its files
-        removed = sum(counts.values())
+        removed = sum(counts.values()) + sum(stores.values())
         at = utcnow()
         entry: dict[str, Any] = {
             "erasure_id": f"erase-{at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
@@ -374,6 +378,7 @@ def erase(
             "rows_removed": removed,
             "tables": {t: n for t, n in counts.items()},
             "files": {"rewritten": rewritten, "still_mentioning": listed},
+            "stores": stores,
         }
         if not dry_run:
             _suppress(warehouse, ids, at)
@@ -382,7 +387,7 @@ def erase(
                 "INSERT INTO erasure_log (erasure_id, erased_at, actor, leads_requested, rows_removed, tables, files) "
                 f"VALUES (?, ?, ?, ?, ?, {json_cast}, {json_cast})",
                 [entry["erasure_id"], at, entry["actor"], len(ids), removed,
-                 json.dumps(entry["tables"]), json.dumps(entry["files"])],
+                 json.dumps({**entry["tables"], **stores}), json.dumps(entry["files"])],
             )  # fmt: skip
             if analytics_copy is not None and analytics_copy.exists() and removed:
                 from leadops.warehouse.snapshot import publish_copy
@@ -394,8 +399,9 @@ def erase(
     entry["message"] = (
         f"nothing to erase: no table row or export file mentions these {len(ids)} lead(s)"
         if nothing
-        else f"{'would remove' if dry_run else 'removed'} {removed} row(s) from {sum(1 for n in counts.values() if n)} "
-        f"table(s) and {sum(rewritten.values())} row(s) from {len(rewritten)} file(s)"
+        else f"{'would remove' if dry_run else 'removed'} {removed} row(s) from "
+        f"{sum(1 for n in counts.values() if n) + len(stores)} table(s) and {sum(rewritten.values())} row(s) from "
+        f"{len(rewritten)} file(s)"
     )
     if listed:
         entry["warning"] = (

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from leadops.settings.features import (
     ActivityFeature,
     AttributeFeature,
     BuiltinFeature,
+    DerivedFeature,
     FeaturesSpec,
 )
 
@@ -143,14 +145,49 @@ def _property_text(value: Any) -> str | None:
     return json.dumps(value)
 
 
-def _activity(f: ActivityFeature, events: list[Event]) -> float | None:
-    types = set(f.types)
-    window = f.window_us()
+@dataclass(frozen=True)
+class _Plan:
+    """What online_vector reads of a spec on every call, worked out once per spec (an online request's hot path)."""
+
+    spec: FeaturesSpec
+    derived: list[DerivedFeature]
+    types: dict[str, tuple[str, ...]]  # activity feature -> its distinct types (empty: every type)
+    windows: dict[str, int | None]
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(spec: FeaturesSpec) -> _Plan:
+    """The spec's plan, kept by identity (a fitted spec is not changed after it is loaded)."""
+    found = _PLANS.get(id(spec))
+    if found is not None and found.spec is spec:
+        return found
+    activities = [f for f in spec.definitions if isinstance(f, ActivityFeature)]
+    found = _Plan(
+        spec=spec,
+        derived=spec.derived_order(),
+        types={f.name: tuple(dict.fromkeys(f.types)) for f in activities},
+        windows={f.name: f.window_us() for f in activities},
+    )
+    if len(_PLANS) >= 64:  # bundles come and go with hot swaps: never grow without bound
+        _PLANS.clear()
+    _PLANS[id(spec)] = found
+    return found
+
+
+def _activity(f: ActivityFeature, by_kind: dict[str, list[Event]], plan: _Plan) -> float | None:
+    types = plan.types[f.name]
+    window = plan.windows[f.name]
     count = 0
     best: int | None = None
-    total = 0
-    for dt, kind, value, props in events:
-        if (types and kind not in types) or (window is not None and dt >= window):
+    total = 0  # whole units: the sum is the same in any order, so events are read grouped by type
+    if types:
+        events: Iterable[Event] = [e for t in types for e in by_kind.get(t, ())]
+    else:
+        events = [e for group in by_kind.values() for e in group]
+    for dt, _, value, props in events:
+        if window is not None and dt >= window:
             continue
         if f.where is not None and not f.where.matches(_property_text(props.get(f.where.property))):
             continue
@@ -185,28 +222,24 @@ def online_vector(
     `occurred_at`, `activity_type` and optionally `value` and `properties` (a dict or JSON text). Activities
     after `as_of` are ignored.
     """
+    plan = _plan(spec)
     now = as_naive_utc(as_of, field="as_of")
-    events: list[Event] = []
+    by_kind: dict[str, list[Event]] = {}
     for i, a in enumerate(activities):
         occurred = as_naive_utc(a.get("occurred_at"), field=f"activities[{i}].occurred_at")
         if occurred > now:
             continue
         value = a.get("value")
-        events.append(
-            (
-                (now - occurred) // _ONE_US,
-                str(a.get("activity_type")),
-                None if value is None else float(value),
-                _properties(a.get("properties"), i),
-            )
-        )
+        kind = str(a.get("activity_type"))
+        event = ((now - occurred) // _ONE_US, kind, None if value is None else float(value))
+        by_kind.setdefault(kind, []).append((*event, _properties(a.get("properties"), i)))
     attrs = {"lead": _attributes(lead), "account": _attributes(account)}
     out: dict[str, Value] = {}
     for f in spec.definitions:
         if isinstance(f, AttributeFeature):
             out[f.name] = _attribute(spec, f, lead, account, attrs)
         elif isinstance(f, ActivityFeature):
-            out[f.name] = _activity(f, events)
+            out[f.name] = _activity(f, by_kind, plan)
         elif isinstance(f, BuiltinFeature):
             created = lead.get("created_at")
             if created is None:
@@ -214,7 +247,9 @@ def online_vector(
             else:
                 age = (now - as_naive_utc(created, field="lead.created_at")) // _ONE_US
                 out[f.name] = float(age) / float(US_PER_DAY)
-    for d in spec.derived_order():
-        numeric = {k: v for k, v in out.items() if not isinstance(v, str)}
-        out[d.name] = expr.evaluate(d.tree(), numeric)
+    numeric = {k: v for k, v in out.items() if not isinstance(v, str)}
+    for d in plan.derived:
+        value = out[d.name] = expr.evaluate(d.tree(), numeric)
+        if not isinstance(value, str):
+            numeric[d.name] = value
     return {f.name: out[f.name] for f in spec.definitions}

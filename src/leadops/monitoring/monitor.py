@@ -380,6 +380,24 @@ def _store(warehouse: Warehouse, result: MonitorResult) -> None:
             warehouse.insert("cohort_performance", cohort_rows)
 
 
+def new_lead_reference(
+    warehouse: Warehouse, how: str, run_id: str, as_of: datetime, version: int
+) -> tuple[str, datetime] | None:
+    """The run whose new leads tonight's are compared with: a whole number of weeks earlier (the same weekday, so
+    the new leads' ages match: fewer leads arrive at weekends), the version's first such run (previous_run: the
+    latest); None in a version's first week, when there is no such run yet."""
+    rows = warehouse.rows(
+        "SELECT run_id, as_of FROM score_runs WHERE status = 'published' AND model_version = ? AND as_of <= ? "
+        "ORDER BY as_of, published_at, run_id",
+        [version, as_of],
+    )
+    week = timedelta(weeks=1)
+    same = [(str(r), a) for r, a in rows if (as_of - a) >= week and (as_of - a) % week == timedelta(0)]
+    if not same:
+        return None
+    return same[-1] if how == "previous_run" else same[0]
+
+
 def new_lead_window(warehouse: Warehouse, run_id: str, as_of: datetime, min_days: int) -> timedelta:
     """How far back a run's new leads go: to the previous published run, and at least `min_days`."""
     rows = warehouse.rows(
@@ -440,11 +458,14 @@ def monitor(
         window = new_lead_window(warehouse, rid, when, conf.new_leads.min_days)
         fresh = Population(NEW, conf.sample_rows, window)
         now_new = store.sample(warehouse, bundle, rid, when, version, fresh)
-        ref_new = store.sample(warehouse, bundle, base_run, base_as_of, version, fresh)
+        new_ref = new_lead_reference(warehouse, how, rid, when, version)
+        new_run, new_as_of = new_ref if new_ref is not None else (rid, when)
+        ref_new = store.sample(warehouse, bundle, new_run, new_as_of, version, fresh) if new_ref else now_new.iloc[:0]
         enough = min(len(now_new), len(ref_new)) >= conf.new_leads.min_rows
         new_drift = drift_report(ref_new, now_new, kinds, conf.thresholds, conf.new_leads.alpha) if enough else []
         days = window.total_seconds() / 86_400
-        cur_counts, ref_counts = source_counts(warehouse, when, window), source_counts(warehouse, base_as_of, window)
+        cur_counts = source_counts(warehouse, when, window)
+        ref_counts = source_counts(warehouse, new_as_of, window) if new_ref else cur_counts
         volumes = volume_changes(
             cur_counts, ref_counts, days, days, threshold=conf.new_leads.volume_change, alpha=conf.new_leads.alpha
         )

@@ -4,7 +4,8 @@ A sample is up to `monitoring.sample_rows` of the run's scored leads (md5 order:
 their features rebuilt from the model's own bundle as of the run (point in time: what the job scored) and their
 published scores. The new-lead population is the run's leads created in the window (since the previous run, at
 least `new_leads.min_days`). Each sample is written once as parquet under `monitoring.sample_dir`; the first run
-of every model version (the default reference) is kept, and of the others the newest `keep_samples` runs.
+of every model version's first week (the default references: the first run for the open leads, the run on the
+same weekday for the new leads) are kept, and of the others the newest `keep_samples` runs.
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ class SampleStore:
             first = firsts.get(int(version))
             if first is None or (as_of, str(rid)) < first:
                 firsts[int(version)] = (as_of, str(rid))
-        keep = {rid for _, rid in firsts.values()}
+        first_of = {rid: firsts[int(v)][0] for rid, v, _ in ((str(r), v, a) for r, v, a in runs)}
+        # every version's first week: the references of the new leads (the same weekday, weeks later)
+        keep = {rid for rid, start in first_of.items() if when[rid] < start + timedelta(weeks=1)}
         kept_runs = sorted({m["run"] for _, m in files if m["run"] in when}, key=lambda r: when[r], reverse=True)
         keep |= set(kept_runs[:keep_newest])
         removed = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from leadops.scorers.reasons import (
     explanation_frame,
     join_texts,
     label_for,
+    reason_rows,
     reasons_json,
     select_reasons,
 )
@@ -188,6 +190,12 @@ class Scorer(ABC):
         top = select_reasons(self._reason_matrix(X, top_n), top_n)
         return reasons_json(top), join_texts(top.texts, top.ok)
 
+    def reason_rows(self, X: Frame, top_n: int = 3) -> list[list[tuple[str, float | None, float | None, str]]]:
+        """Per row, the reasons of explain_json() as (feature, contribution, points, text) tuples, as its JSON
+        reads back: what the API answers, without writing and parsing JSON per lead."""
+        X = self._check(X)
+        return reason_rows(select_reasons(self._reason_matrix(X, top_n), top_n))
+
     def explain_json(self, X: Frame, top_n: int = 3) -> pd.DataFrame:
         """explain() as stored by the job: `reasons` as compact JSON text and `reason_text`, indexed like X.
 
@@ -348,12 +356,31 @@ class Scorer(ABC):
         return c * slope[:, None]
 
     def phrasebook(self) -> Phrasebook:
-        """The words of this scorer's reasons: feature meanings and labels from the spec, training levels."""
-        return Phrasebook(self.spec.feature_meanings, self.spec.feature_labels, getattr(self, "feature_levels_", {}))
+        """The words of this scorer's reasons: feature meanings and labels from the spec, training levels.
+
+        Built once per (spec, fitted levels) and kept: every request's reasons reuse its inferred meanings.
+        """
+        levels = getattr(self, "feature_levels_", {})
+        kept: tuple[Any, Any, Phrasebook] | None = getattr(self, "_phrasebook", None)
+        if kept is not None and kept[0] is self.spec and kept[1] is levels:
+            return kept[2]
+        book = Phrasebook(self.spec.feature_meanings, self.spec.feature_labels, levels)
+        self._phrasebook = (self.spec, levels, book)
+        return book
 
     def _usable(self, X: Frame, features: list[str], book: Phrasebook) -> np.ndarray:
         """n x k: which cells hold a value that may be said to a rep (see Phrasebook.usable)."""
         out = np.ones((len(X), len(features)), dtype=bool)
+        if isinstance(X, SmallFrame) and len(X) == 1:  # one lead online: the same rules on plain Python values
+            row = out[0]
+            for j, f in enumerate(features):
+                col = X[f]
+                rule = book.usable_rule(f, col)
+                if rule == "finite" and col.dtype == np.float64:
+                    row[j] = math.isfinite(col[0])
+                elif rule != "all":
+                    row[j] = book.usable(f, col)[0]
+            return out
         for j, f in enumerate(features):
             out[:, j] = book.usable(f, X[f])
         return out

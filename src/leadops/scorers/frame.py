@@ -29,6 +29,7 @@ class SmallFrame:
         self._data = dict(columns)
         self.columns = list(self._data)
         self.index = list(index)
+        self.memo: dict[Any, Any] = {}  # what scorers derive from these values once (their matrix): read-only data
         for name, col in self._data.items():
             if len(col) != len(self.index):
                 raise ScorerError(f"SmallFrame: column {name!r} has {len(col)} values, expected {len(self.index)}")
@@ -95,9 +96,34 @@ def small_frame(
     """A SmallFrame of feature rows (one mapping per lead), `names` in order, categoricals as text."""
     cats = set(categorical)
     cols = {}
+    if len(rows) == 1:  # one lead online: every column a one-value view of two arrays built at once
+        return _one_row_frame(rows[0], index, names, cats)
     for name in names:
         values = [r.get(name) for r in rows]
         cols[name] = text_column(values) if name in cats else numeric_column(values)
+    return SmallFrame(cols, index)
+
+
+_PLAIN_NUMBER = (bool, int, float)
+
+
+def _one_row_frame(row: Mapping[str, Any], index: Sequence[Any], names: Sequence[str], cats: set[str]) -> SmallFrame:
+    """small_frame of one feature row: the same values (numeric_column / text_column rules), fewer arrays."""
+    numeric = [n for n in names if n not in cats]
+    values = []
+    for name in numeric:
+        v = row.get(name)
+        if v is None:
+            values.append(np.nan)
+        elif type(v) in _PLAIN_NUMBER or isinstance(v, np.bool_ | np.integer | np.floating):
+            values.append(float(v))
+        else:  # text in a numeric feature: the general rule (pandas' parser)
+            values.append(float(numeric_column([v])[0]))
+    numbers = np.array(values, dtype=np.float64)
+    texts = text_column([row.get(n) for n in names if n in cats])
+    at = {n: i for i, n in enumerate(numeric)}
+    text_at = {n: i for i, n in enumerate(n for n in names if n in cats)}
+    cols = {n: texts[text_at[n] : text_at[n] + 1] if n in cats else numbers[at[n] : at[n] + 1] for n in names}
     return SmallFrame(cols, index)
 
 

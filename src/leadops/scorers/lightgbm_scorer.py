@@ -14,7 +14,8 @@ from leadops.scorers.base import Scorer
 from leadops.scorers.calibration import stratified_folds
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.encoding import category_codes, row_major, split_kinds
-from leadops.scorers.frame import Frame
+from leadops.scorers.frame import Frame, SmallFrame
+from leadops.scorers.lightgbm_row import CONTRIB, RAW_SCORE, SingleRow
 from leadops.scorers.reasons import ReasonMatrix
 from leadops.settings.models import AnyScorerSpec, LightGBMSpec
 
@@ -69,13 +70,42 @@ class LightGBMScorer(Scorer):
     def matrix(self, X: Frame) -> np.ndarray:
         """C-contiguous float64 matrix in training column order (what LightGBM reads without a copy).
 
-        Unseen or missing categories become NaN.
+        Unseen or missing categories become NaN. A SmallFrame keeps it, so scoring and reasons build it once.
         """
+        if isinstance(X, SmallFrame):
+            key = ("lightgbm.matrix", id(self))
+            found = X.memo.get(key)
+            if found is None:
+                found = X.memo[key] = self._matrix(X)
+            return found
+        return self._matrix(X)
+
+    def _matrix(self, X: Frame) -> np.ndarray:
+        if isinstance(X, SmallFrame) and len(X) == 1:  # one lead: the row straight from Python values
+            return self._one_row(X)
         cols = [
             category_codes(X[f], self.categories_[f]) if f in self.categories_ else as_float(X[f])
             for f in self.columns_
         ]
         return row_major(cols, len(X))
+
+    def _one_row(self, X: SmallFrame) -> np.ndarray:
+        """matrix() of a one-lead SmallFrame: category codes from a lookup kept per fitted category list."""
+        kept: tuple[Any, dict[str, dict[str, float]]] | None = getattr(self, "_code_lookup", None)
+        if kept is None or kept[0] is not self.categories_:
+            lookups = {f: {c: float(i) for i, c in enumerate(cats)} for f, cats in self.categories_.items()}
+            kept = self._code_lookup = (self.categories_, lookups)
+        lookups = kept[1]
+        row = np.empty((1, len(self.columns_)), dtype=np.float64)
+        for j, f in enumerate(self.columns_):
+            col = X[f]
+            lookup = lookups.get(f)
+            if lookup is not None:
+                text = as_text(col)[0]
+                row[0, j] = np.nan if text is None else lookup.get(text, np.nan)
+            else:
+                row[0, j] = as_float(col)[0]
+        return row
 
     def _threads(self, rows: int | None = None, small: int = SMALL_INPUT) -> int:
         """Prediction threads: the spec's num_threads when set, else every core this process may use.
@@ -184,9 +214,19 @@ class LightGBMScorer(Scorer):
     def _fold_spec(self) -> AnyScorerSpec:
         return self.best_spec_.model_copy(update={"n_estimators": self.best_iteration_})
 
+    def single_row(self) -> SingleRow:
+        """LightGBM's prepared one-row predictors for the current booster (made on first use, kept with it)."""
+        found: SingleRow | None = getattr(self, "_single_row", None)
+        if found is None or found.booster is not self.booster_:
+            found = self._single_row = SingleRow(self.booster_, len(self.columns_))
+        return found
+
     def _predict(self, X: Frame) -> tuple[np.ndarray, np.ndarray | None]:
         M = self.matrix(X)
-        raw = np.asarray(self.booster_.predict(M, raw_score=True, num_threads=self._threads(len(M))), dtype=float)
+        if len(M) == 1:  # one lead online: the fast C path, the same trees and numbers as predict()
+            raw = self.single_row().predict(M[0], RAW_SCORE)
+        else:
+            raw = np.asarray(self.booster_.predict(M, raw_score=True, num_threads=self._threads(len(M))), dtype=float)
         raw += self.offset_
         return raw, _sigmoid(raw)
 
@@ -204,6 +244,8 @@ class LightGBMScorer(Scorer):
         M = self.matrix(X)
         uniq, inverse = _unique_rows(M)
         rows = M if uniq is None else uniq
+        if len(rows) == 1:
+            return self.single_row().predict(rows[0], CONTRIB)[None, :]
         c = self.booster_.predict(rows, pred_contrib=True, num_threads=self._threads(len(rows), SMALL_SHAP))
         c = np.asarray(c, dtype=float)
         return c if inverse is None else c[inverse]

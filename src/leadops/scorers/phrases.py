@@ -19,7 +19,7 @@ import pandas as pd
 
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.frame import Column, Frame, take
-from leadops.scorers.reasons import SMALL, concat, format_values, template_texts
+from leadops.scorers.reasons import SMALL, concat, format_values, parsed_template, template_texts
 from leadops.settings.models import FeatureMeaning
 
 if TYPE_CHECKING:
@@ -289,6 +289,13 @@ def _strings_of(items: list[str]) -> np.ndarray:
     return out
 
 
+def _nan0(v: np.ndarray) -> np.ndarray:
+    """np.nan_to_num(v) (NaN -> 0, +-inf -> the largest finite floats), skipping its set-up when all are finite."""
+    if v.dtype == np.float64 and np.isfinite(v).all():
+        return v
+    return np.nan_to_num(v)
+
+
 def _numbers(s: Column) -> np.ndarray:
     if isinstance(s, np.ndarray):
         return as_float(s).copy()
@@ -322,6 +329,8 @@ class Phrasebook:
         self.meanings = meanings
         self.labels = labels
         self.levels = levels
+        self._inferred: dict[tuple[str, Any], FeatureMeaning] = {}  # by (feature, dtype): asked once per column kind
+        self._rules: dict[tuple[str, Any], str] = {}
 
     def label(self, feature: str) -> str:
         """The feature's label, or its name with spaces."""
@@ -332,6 +341,13 @@ class Phrasebook:
         m = self.meanings.get(feature)
         if m is not None:
             return m
+        key = (feature, s.dtype)
+        found = self._inferred.get(key)
+        if found is None:
+            found = self._inferred[key] = self._infer(feature, s)
+        return found
+
+    def _infer(self, feature: str, s: Column) -> FeatureMeaning:
         if pd.api.types.is_bool_dtype(s.dtype):
             return FeatureMeaning(value_type="boolean")
         if not pd.api.types.is_numeric_dtype(s.dtype):
@@ -349,15 +365,29 @@ class Phrasebook:
 
     # ---------------------------------------------------------------- which values may be a reason
 
-    def usable(self, feature: str, s: Column) -> np.ndarray:
-        """Rows whose value can be said to a rep (not missing / unknown / `other` / a hash or id)."""
+    def usable_rule(self, feature: str, s: Column) -> str:
+        """How usable() decides for the feature: 'all' (every value is a fact), 'finite' (a number), 'text'."""
+        key = (feature, s.dtype)
+        rule = self._rules.get(key)
+        if rule is None:
+            rule = self._rules[key] = self._rule(feature, s)
+        return rule
+
+    def _rule(self, feature: str, s: Column) -> str:
         m = self.meaning(feature, s)
         if m.kind == "activity":
-            if m.agg == "recency":
-                return np.ones(len(s), dtype=bool)  # missing = never: a fact
-            return np.isfinite(_numbers(s))
+            return "all" if m.agg == "recency" else "finite"  # recency: missing = never, a fact
         if m.kind in ("builtin", "derived") or m.value_type in ("numeric", "boolean"):
-            return np.isfinite(_numbers(s))
+            return "finite"
+        return "text"
+
+    def usable(self, feature: str, s: Column) -> np.ndarray:
+        """Rows whose value can be said to a rep (not missing / unknown / `other` / a hash or id)."""
+        rule = self.usable_rule(feature, s)
+        if rule == "all":
+            return np.ones(len(s), dtype=bool)
+        if rule == "finite":
+            return np.isfinite(as_float(s))
         text = _texts(s)
         if len(text) <= SMALL:
             return np.array([v is not None and _sayable(v) for v in text.tolist()], dtype=bool)
@@ -377,11 +407,11 @@ class Phrasebook:
         if m.kind == "activity":
             return self._activity(feature, m, s)
         if m.kind == "builtin":
-            return concat("Became a lead ", ago(np.nan_to_num(_numbers(s), nan=0.0)))
+            return concat("Became a lead ", ago(_nan0(_numbers(s))))
         label = capitalized(self.label(feature))
         if self._is_flag(feature, m):
             yes, no = BOOLEAN_WORDS.get(m.column or "", (label, f"{label}: no"))
-            flag = np.nan_to_num(_numbers(s), nan=0.0) != 0
+            flag = _nan0(_numbers(s)) != 0
             return np.where(flag, yes, no).astype(object)
         if m.value_type == "categorical":
             words = _humanize(_texts(s), m.column)
@@ -406,7 +436,7 @@ class Phrasebook:
         if m.value_type == "categorical":
             fields["value"] = _humanize(_texts(s), m.column)
         else:
-            fields["value"] = _count_text(np.nan_to_num(v))
+            fields["value"] = _count_text(_nan0(v))
         for name in set(_fields(m.phrase) + _fields(m.phrase_none)) - {"label", "value"}:
             fields[name] = format_values(take(X[name], rows)) if name in X else "?"
         some = template_texts(m.phrase or "{label}: {value}", fields, n)
@@ -424,10 +454,10 @@ class Phrasebook:
         if m.agg == "recency":
             never = np.isnan(v)
             if words is not None:
-                last = np.array([words.last.replace("{ago}", a) for a in ago(np.nan_to_num(v)).tolist()], dtype=object)
+                last = np.array([words.last.replace("{ago}", a) for a in ago(_nan0(v)).tolist()], dtype=object)
                 nothing = words.none + window if m.window_days is not None else words.never
             else:
-                last = concat("Last active ", ago(np.nan_to_num(v)))
+                last = concat("Last active ", ago(_nan0(v)))
                 nothing = "No activity" + (window if m.window_days is not None else " on record")
             return np.where(never, nothing, last).astype(object)
         if m.agg == "decayed_sum":
@@ -435,7 +465,7 @@ class Phrasebook:
         if m.agg == "exists":
             some_ = words.some if words is not None else capitalized(label)
             none_ = words.none if words is not None else f"No {label}"
-            return np.where(np.nan_to_num(v) > 0, some_ + window, none_ + window).astype(object)
+            return np.where(_nan0(v) > 0, some_ + window, none_ + window).astype(object)
         if m.agg == "count":
             if words is not None:
                 counts = _count_text(v)
@@ -455,16 +485,11 @@ class Phrasebook:
         p50, p90 = (lv.p50, lv.p90) if lv is not None else (0.0, np.inf)
         span = f" in the last {_span(m.half_life_days or 14.0)}"
         level = np.where(v >= p90, "Very active", np.where(v > p50, "Active", "Little activity")).astype(object)
-        level[np.nan_to_num(v) <= 0] = "No activity"
+        level[_nan0(v) <= 0] = "No activity"
         return concat(level, span)
 
 
 def _fields(template: str | None) -> list[str]:
     if not template:
         return []
-    import string
-
-    try:
-        return [name for _, name, _, _ in string.Formatter().parse(template) if name]
-    except ValueError:
-        return []
+    return [name for _, name, _, _ in parsed_template(template) if name]

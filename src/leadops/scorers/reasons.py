@@ -10,6 +10,7 @@ dicts, built from the same core.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import string
@@ -157,13 +158,19 @@ def concat(*parts: Any) -> np.ndarray:
     return np.asarray(out, dtype=object)
 
 
+@functools.lru_cache(maxsize=512)
+def parsed_template(template: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    """string.Formatter's parse of a template, once per template (every reason sentence reuses a few)."""
+    try:
+        return list(string.Formatter().parse(template))
+    except ValueError:
+        return []
+
+
 def template_texts(template: str, fields: Mapping[str, Any], n: int) -> np.ndarray:
     """`template.format(**fields)` for n rows where each field is a str or an object array of str."""
     pieces: list[Any] = []
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError:
-        parsed = []
+    parsed = parsed_template(template)
     simple = bool(parsed) and all(
         name is None or (name in fields and not spec and conv is None) for _, name, spec, conv in parsed
     )
@@ -280,6 +287,8 @@ def select_reasons(m: ReasonMatrix, top_n: int, *, with_points: bool = True) -> 
         empty = np.empty((n, 2 * top), dtype=object)
         zeros = np.zeros((n, 2 * top))
         return TopReasons(empty, zeros, np.zeros((n, 2 * top), dtype=bool), empty, None if m.points is None else zeros)
+    if n == 1:
+        return _select_one(m, native, c, eps, top, with_points)
     nan = np.isnan(c)  # NaN never makes a reason: it ranks below every number both ways
     pos = _top_columns(np.where(nan, -np.inf, c), top)
     neg = _top_columns(np.where(nan, -np.inf, -c), top)
@@ -306,6 +315,34 @@ def select_reasons(m: ReasonMatrix, top_n: int, *, with_points: bool = True) -> 
         return TopReasons(names=names, values=vals, ok=ok, texts=texts)
     natives = np.take_along_axis(native, cols, axis=1)
     return TopReasons(names=names, values=natives, ok=ok, texts=texts, points=vals)
+
+
+def _select_one(
+    m: ReasonMatrix, native: np.ndarray, c: np.ndarray, eps: float, top: int, with_points: bool
+) -> TopReasons:
+    """select_reasons of a one-row matrix in plain Python: the same picks, order, words and arrays (one lead online)."""
+    row = c[0].tolist()
+    k = len(row)
+    up = [-math.inf if v != v else v for v in row]  # NaN never makes a reason: below every number both ways
+    down = [-math.inf if v != v else -v for v in row]
+    cols = sorted(range(k), key=lambda j: (-up[j], j))[:top] + sorted(range(k), key=lambda j: (-down[j], j))[:top]
+    vals = [row[j] for j in cols]
+    ok = [v > eps for v in vals[:top]] + [v < -eps for v in vals[top:]]
+    feats = m.cell_features[0].tolist() if m.cell_features is not None else list(m.features)
+    names = np.empty((1, 2 * top), dtype=object)
+    names[0, :] = [feats[j] for j in cols]
+    texts = np.full((1, 2 * top), None, dtype=object)
+    at = np.zeros(1, dtype=np.intp)
+    for slot, (j, v, used) in enumerate(zip(cols, vals, ok, strict=True)):
+        if used:
+            body = m.text(j, at, np.array([v]))[0]
+            texts[0, slot] = body + _points_text(float(round(v * 10.0))) if with_points else body
+    picked = np.array([vals], dtype=np.float64)
+    flags = np.array([ok], dtype=bool)
+    if m.points is None:
+        return TopReasons(names=names, values=picked, ok=flags, texts=texts)
+    natives = np.array([[native[0, j] for j in cols]], dtype=np.float64)
+    return TopReasons(names=names, values=natives, ok=flags, texts=texts, points=picked)
 
 
 def join_texts(texts: np.ndarray, ok: np.ndarray, sep: str = "; ") -> np.ndarray:
@@ -352,6 +389,28 @@ def reasons_json(top: TopReasons) -> np.ndarray:
         texts = _strings(map(_encode_json_str, top.texts[rows, slots].tolist()), len(vals))
         pieces[rows, slots] = concat(heads[codes], nums, ',"points":', pts, ',"text":', texts, "}")
     return concat(np.full(n, "[", dtype=object), join_texts(pieces, top.ok, sep=","), "]")
+
+
+def reason_rows(top: TopReasons) -> list[list[tuple[str, float | None, float | None, str]]]:
+    """Per row, (feature, contribution, points, text) of each reason: the values json.loads reads back from
+    reasons_json (contribution rounded to 6 places, points to 2, None where not finite), without the JSON."""
+    out: list[list[tuple[str, float | None, float | None, str]]] = []
+    for rf, rv, rp, rok, rt in zip(
+        top.names.tolist(), top.values.tolist(), top.shown_points().tolist(), top.ok.tolist(), top.texts.tolist(),
+        strict=True,
+    ):  # fmt: skip
+        out.append(
+            [
+                (str(f), _rounded(v, 6), _rounded(p, 2), str(t))
+                for f, v, p, u, t in zip(rf, rv, rp, rok, rt, strict=True)
+                if u
+            ]
+        )
+    return out
+
+
+def _rounded(value: float, places: int) -> float | None:
+    return round(value, places) if math.isfinite(value) else None
 
 
 def _json_numbers(values: list[float], places: int) -> Any:

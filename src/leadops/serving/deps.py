@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 from leadops.config import Settings
 from leadops.serving.keys import KeyRecord, KeyStore, Role
@@ -37,7 +38,7 @@ class ServiceState:
     shadow: ShadowHook = _no_shadow
 
 
-def state(request: Request) -> ServiceState:
+def service_state(request: Request) -> ServiceState:
     """The worker's service state (set by create_app)."""
     found: ServiceState = request.app.state.service
     return found
@@ -51,16 +52,18 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def require(role: Role) -> Callable[[Request], KeyRecord]:
+def require(role: Role) -> Callable[[Request], Awaitable[KeyRecord]]:
     """A dependency that lets a request through with a valid key of `role` or above: 401 no/bad key, 403 too low."""
 
-    def check(request: Request) -> KeyRecord:
+    async def check(request: Request) -> KeyRecord:
         key = presented_key(request)
         if key is None:
             raise HTTPException(
                 401, "an API key is required (Authorization: Bearer <key> or X-API-Key)", {"WWW-Authenticate": "Bearer"}
             )
-        record = state(request).keys.verify(key)
+        keys = service_state(request).keys
+        # from memory on the event loop (a thread hop costs more than the check); the store is read in a thread
+        record = keys.verify(key) if keys.remembered(key) else await run_in_threadpool(keys.verify, key)
         if record is None:
             raise HTTPException(401, "the API key is not valid (unknown or revoked)", {"WWW-Authenticate": "Bearer"})
         if not record.role.allows(role):
@@ -71,9 +74,14 @@ def require(role: Role) -> Callable[[Request], KeyRecord]:
     return check
 
 
-def models(request: Request) -> Models:
+async def models(request: Request) -> Models:
     """The champion (and challengers) this request is scored with, taken once."""
-    return state(request).slot.models()
+    return service_state(request).slot.models()
+
+
+async def state(request: Request) -> ServiceState:
+    """The worker's service state as a dependency (async: a sync one costs a thread hop per request)."""
+    return service_state(request)
 
 
 Viewer = Annotated[KeyRecord, Depends(require(Role.VIEWER))]

@@ -6,7 +6,6 @@ routing bar), so a request runs only the single-lead feature path and the scorer
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -111,13 +110,13 @@ class ServedModel:
         """Scores, reasons, components and routes for the leads, in their order, all by this one version."""
         X = self.rows(leads, as_of)
         scored = self.scorer.scores(X)
-        explained, _ = self.scorer.reasons(X, top_n=self.top_n)
+        explained = self.scorer.reason_rows(X, top_n=self.top_n)
         parts = self.scorer.components(X)
         results = []
         for i, r in enumerate(leads):
             score = float(scored.score[i])
             probability = _finite(scored.probability[i])
-            details = [Reason(**item) for item in json.loads(str(explained[i]))]
+            details = [Reason(feature=f, contribution=c, points=p, text=t) for f, c, p, t in explained[i]]
             route, why = self.route(score, probability, r.lead)
             components = None
             if parts is not None:

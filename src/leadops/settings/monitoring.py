@@ -92,7 +92,7 @@ class MonitoringSettings(Section):
     keep_samples: int = Field(
         default=14,
         ge=1,
-        description="samples kept beside every model version's first run (the default reference): the newest N runs'",
+        description="samples kept beside every model version's first week (the references): the newest N runs'",
     )
     after_score: bool = Field(default=True, description="`leadops schedule` monitors each run right after scoring it")
     webhook: WebhookSpec = Field(default_factory=WebhookSpec)
