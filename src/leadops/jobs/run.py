@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from leadops.config import Settings
+from leadops.errors import WarehouseError
 from leadops.jobs import checkpoints, ledger, select
 from leadops.jobs.candidates import SalesCandidates, candidate_limit, previous_sales_ids
 from leadops.jobs.checkpoints import checkpoint
@@ -24,7 +25,7 @@ from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, rou
 from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.settings.jobs import Operations, operations
 from leadops.warehouse import Warehouse
-from leadops.warehouse.snapshot import AnalyticsCopyError, copy_is_current, copy_path, publish_copy
+from leadops.warehouse.snapshot import copy_is_current, copy_path, publish_copy
 
 if TYPE_CHECKING:
     from leadops.jobs.engines.spark import SparkRun
@@ -188,7 +189,7 @@ def refresh_copy(warehouse: Warehouse, target: Path, run_id: str) -> tuple[str |
     """Publish the analysts' copy after the run; a failure is a warning (kept in the ledger), not a failed run."""
     try:
         info = publish_copy(warehouse, target)
-    except AnalyticsCopyError as exc:
+    except WarehouseError as exc:  # AnalyticsCopyError, or the warehouse refusing the checkpoint
         warning = f"the analysts' copy was not refreshed (it still shows the previous run): {exc.message}"
         warehouse.execute(
             "UPDATE score_runs SET warnings = coalesce(warnings || ?, ?) WHERE run_id = ?",
