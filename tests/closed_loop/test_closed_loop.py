@@ -21,7 +21,7 @@ from leadops.warehouse import open_warehouse
 from leadops.workspace import init_workspace
 
 DAYS = 8
-pytestmark = pytest.mark.slow  # one module fixture: a 100-day history trained, then two 8-day loops (~1 min)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # one fixture: a history trained, two 8-day loops
 LEADS_PER_DAY = 40.0
 CAPACITY = 10
 SEED = 5

@@ -19,7 +19,8 @@ from leadops.closed_loop import run_closed_loop
 from leadops.warehouse import open_warehouse
 from leadops.workspace import init_workspace
 
-pytestmark = pytest.mark.slow  # a 200-day history, two models trained, then 365 simulated days (~10-20 min)
+# a 200-day history, two models trained, then 365 simulated days: ~10-20 min on a quiet machine, an hour under load
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(7200)]
 pytest.importorskip("leadops.jobs.arms", reason="the nightly job does not honour experiment assignments yet")
 
 HISTORY_DAYS = 200

@@ -291,3 +291,21 @@ def test_a_value_the_engine_still_refuses_is_quarantined_by_itself(
         assert report.rows_loaded == 4
     else:
         assert report.rows_loaded == 5
+
+
+@pytest.mark.parametrize("ends", ["\n", "\r\n", "\r"])
+def test_a_chunk_without_quotes_parses_as_with_quote_tracking(tmp_path: Path, ends: str) -> None:
+    from leadops.crm.readers import CsvReader
+
+    body = HEADER + _rows(3) + "L4,A1\n" + f"L5,A1,{WHEN},Sales,extra\n" + _rows(3, start=6)
+    path = tmp_path / "leads.csv"
+    path.write_bytes(body.replace("\n", ends).encode())
+    reader = CsvReader(path, source="leads", delimiter=",", encoding="utf-8", batch_rows=1_000)
+    reader.header()
+    chunk = body.replace("\n", ends).encode()[len(HEADER.replace("\n", ends)) :]
+    assert b'"' not in chunk
+    for threads in (True, False):
+        fast, fast_skipped = reader._parse(chunk, threads=threads, quoted=False)
+        slow, slow_skipped = reader._parse(chunk, threads=threads, quoted=True)
+        assert fast.equals(slow) and fast_skipped == slow_skipped
+        assert fast.num_rows == 6 and [s[2:] for s in fast_skipped] == [(4, 2), (4, 5)]

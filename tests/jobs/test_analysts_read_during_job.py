@@ -183,3 +183,15 @@ def test_erasing_a_lead_rewrites_the_copy_without_it(wh: Warehouse, tmp_path: Pa
         assert con.execute("SELECT count(*) FROM leads WHERE lead_id = 'Lnever-scored'").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+def test_a_copy_that_cannot_be_written_is_a_warning_of_a_published_run_not_a_failed_run(
+    wh: Warehouse, tmp_path: Path, feats: Any, models: Any
+) -> None:
+    (tmp_path / "analytics.duckdb").mkdir()  # something in the way: the rename fails
+    result = score_job(_settings(tmp_path), wh, as_of=AS_OF, models=models, features=feats)
+    assert result.status == "published" and result.analytics_copy is None
+    assert [w for w in result.warnings if "analysts' copy was not refreshed" in w]
+    stored = str(wh.scalar("SELECT warnings FROM score_runs WHERE run_id = ?", [result.run_id]))
+    assert "analysts' copy was not refreshed" in stored and "analytics.duckdb" in stored
+    assert wh.scalar("SELECT count(*) FROM current_scores") == result.leads_scored

@@ -79,13 +79,15 @@ def promote_ref(
     force: bool = False,
     reason: str | None = None,
     first_champion: str | None = None,
+    actor: str | None = None,
 ) -> PromotionResult:
     """The promotion policy: REF becomes champion when every gate passes, or when forced with a reason.
 
     `first_champion` is the policy of a new workspace (the demo's): with no champion at all, REF becomes the
     first one despite failed gates, audited as a forced promotion with that reason; when a champion exists and
     REF's gates fail, the champion stays (the refusal is audited) and `promoted` is False instead of an error.
-    A plain `leadops models promote` (no first_champion) raises GateFailedError on failed gates.
+    A plain `leadops models promote` (no first_champion) raises GateFailedError on failed gates. `actor` names
+    who acts in the audit log (the dashboard passes its signed-in user; default: LEADOPS_ACTOR or the OS user).
     """
     from leadops.errors import ConfigError, GateFailedError
     from leadops.registry import Registry
@@ -98,7 +100,8 @@ def promote_ref(
         force, reason = True, first_champion
     try:
         promoted = registry.promote(
-            version.version, gates_passed=gates.passed, gate_detail=gates.to_dict(), force=force, reason=reason
+            version.version, gates_passed=gates.passed, gate_detail=gates.to_dict(), force=force, reason=reason,
+            actor=actor,
         )
     except GateFailedError:
         if first_champion is None:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from leadops.config import Settings, load
-from leadops.serving import errors, metrics, openapi
+from leadops.serving import errors, metrics, openapi, ui
 from leadops.serving.deps import ServiceState
 from leadops.serving.intake import Drainer, IntakeService
 from leadops.serving.keys import KeyStore
@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
         if follow:
             follower.start()
             drainer.start()
+            ui.warm_up(state)
         try:
             yield
         finally:
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
     app.state.intake = intake
     app.state.shadow = shadow
     errors.install(app)
+    ui.install(app, state)
     openapi.install(app, slot, max_batch=serving.max_batch, book_example=TEXTBOOK_LEAD)
     app.include_router(ops_router)
     app.include_router(score_router)

@@ -221,6 +221,19 @@ class KeyStore:
             )
         return _record(row)
 
+    def record(self, key_id: str) -> KeyRecord | None:
+        """A key's row by id, re-read at most every `cache_seconds` (the dashboard's session check); None if gone."""
+        now = time.monotonic()
+        cached = self._status.get(key_id)
+        if cached is not None and now - cached[0] < self.cache_seconds:
+            return cached[1]
+        found = self._fetch(key_id)
+        if found is None:
+            self._status.pop(key_id, None)
+            return None
+        self._status[key_id] = (now, found[0])
+        return found[0]
+
     def remembered(self, presented: str) -> bool:
         """True when verify(presented) answers from memory (no SQLite read or write): safe on the event loop."""
         key_id = _key_id(presented)

@@ -38,3 +38,7 @@ class ServingSettings(Section):
     trend_points: float = Field(
         default=5.0, ge=0, description="score change (0-100 points) over those runs that counts as improving/declining"
     )
+    ui_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="how long a dashboard sign-in lasts before the key is asked again"
+    )
+    ui_page_size: int = Field(default=50, ge=5, le=500, description="rows per page of the dashboard's queues")
