@@ -209,23 +209,34 @@ def run(quick: bool) -> list[dict[str, Any]]:
         return [{"name": "spark local[1] vs local[2]", "ours": None, "baseline": None, "ratio": None,
                  "goal": ">= 1.6", "unit": "s", "note": note}]  # fmt: skip
     rounds = 1 if quick else int(os.environ.get("LEADOPS_BENCH_SPARK_ROUNDS", "2"))
+    repeats = 2 if quick else int(os.environ.get("LEADOPS_BENCH_SPARK_REPEATS", "1"))  # passes per child
+    keep = os.environ.get("LEADOPS_BENCH_SPARK_DATA")  # a folder to keep (and reuse) the lake and the bundle in
     with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
+        tmp = Path(keep) if keep else Path(d)
         lake = tmp / "lake"
-        lake.mkdir()
-        paths = make_lake(n, lake)
-        (lake / "paths.json").write_text(json.dumps(paths))
-        bundle = make_bundle(paths, tmp)
+        if (lake / "paths.json").exists() and (tmp / "bundle" / "manifest.json").exists():
+            paths, bundle = json.loads((lake / "paths.json").read_text()), tmp / "bundle"
+        else:
+            lake.mkdir(parents=True, exist_ok=True)
+            paths = make_lake(n, lake)
+            (lake / "paths.json").write_text(json.dumps(paths))
+            bundle = make_bundle(paths, tmp)
+        progress = tmp / "progress.jsonl"  # each figure as it comes, so a stopped run keeps what it measured
         best: dict[str, float] = {}
         duck_best = float("inf")
         loads = []
         for _ in range(rounds):  # interleaved: local[1], local[2], DuckDB, each round
             for master in ("local[1]", "local[2]"):
-                got = _run_child(master, lake, bundle, tmp / f"out-{master[6]}", 2)
+                got = _run_child(master, lake, bundle, tmp / f"out-{master[6]}", repeats)
                 best[master] = min(best.get(master, float("inf")), got["best"])
                 loads.append(_load())
+                with progress.open("a") as f:
+                    f.write(json.dumps({**got, "load": loads[-1]}) + "\n")
             seconds, duck_total, duck_scores = duckdb_pass(paths, bundle, tmp)
             duck_best = min(duck_best, seconds)
+            with progress.open("a") as f:
+                row = {"engine": "duckdb", "seconds": seconds, "leads": duck_total, "load": _load()}
+                f.write(json.dumps(row) + "\n")
         spark_scores = pq.read_table(tmp / "out-2" / "scores", columns=["lead_id", "score"]).sort_by("lead_id")
         duck = pq.read_table(duck_scores)
         same = spark_scores.num_rows == duck.num_rows == duck_total and spark_scores["score"].equals(duck["score"])
@@ -238,7 +249,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "ratio": round(one / two, 3),
             "goal": ">= 1.6",
             "unit": "s (local[2], local[1])",
-            "note": f"best of {2 * rounds} per master; {'; '.join(loads)}",
+            "note": f"best of {rounds * repeats} per master, interleaved; {'; '.join(loads)}",
         },
         {
             "name": f"spark local[2] vs duckdb engine, {n:,} leads (scores identical: {same})",

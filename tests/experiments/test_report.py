@@ -160,3 +160,14 @@ def test_unit_frame_counts_only_what_the_warehouse_held_at_as_of(warehouse: Ware
     assert len(early) < len(late)
     assert early["converted"].sum() < late["converted"].sum()
     assert not early["mature"].any() and late["mature"].all()
+
+
+def test_an_experiment_with_no_mature_units_renders_its_waiting_readout(warehouse: Warehouse, tmp_path: Path) -> None:
+    spec = _spec()
+    _company(warehouse, spec, 200, lift=0.0)
+    result = experiment_report(
+        warehouse, spec, BusinessSettings(), sales_types=SALES, as_of=START + timedelta(days=5), html_dir=tmp_path
+    )
+    assert result.readout["mature_units"] == 0
+    assert result.to_dict()["recommendation"] == "inconclusive"
+    assert result.html is not None and "waiting" in result.html.read_text(encoding="utf-8")

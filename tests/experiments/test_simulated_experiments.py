@@ -24,3 +24,10 @@ def test_an_over_allocated_arm_is_caught_by_the_sample_ratio_check() -> None:
     res = simulation.srm_detection(tests=2_000, units=10_000, broken_share=0.53)
     assert res.fair_flagged <= 0.005
     assert res.broken_flagged >= 0.99
+
+
+def test_cuped_on_the_fictional_company_shrinks_the_interval_as_its_correlation_predicts() -> None:
+    res = simulation.company_cuped(leads=4_000, seed=7, pre_days=7.0)
+    assert res.rho > 0.1
+    assert res.cuped_width < res.raw_width
+    assert abs(res.observed_ratio - res.predicted_ratio) <= 0.01

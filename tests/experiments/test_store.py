@@ -99,11 +99,20 @@ def test_assignment_is_logged_once_and_never_changes(warehouse: Warehouse) -> No
     assert first == dict(
         zip(_leads(200).column("lead_id").to_pylist(), arms_for(spec, _leads(200)["lead_id"].to_pylist()), strict=True)
     )
-    # reweighing the arms changes the hash split for NEW units only; logged units keep their arm
+    # the split cannot change once units have arms; dates can
     reweighed = _spec(arms=[{"name": "control", "weight": 1}, {"name": "treatment", "weight": 99}])
-    store.register(warehouse, reweighed, now=START + timedelta(days=1))
-    again = store.assign(warehouse, reweighed, _leads(300), at=START + timedelta(days=1))
+    with pytest.raises(AssignmentConflictError, match="arms changed"):
+        store.register(warehouse, reweighed, now=START + timedelta(days=1))
+    with pytest.raises(AssignmentConflictError, match="salt"):
+        store.register(warehouse, _spec(salt="other"), now=START + timedelta(days=1))
+    longer = _spec(stop=START + timedelta(days=90))
+    store.register(warehouse, longer, now=START + timedelta(days=1))
+    again = store.assign(warehouse, longer, _leads(300), at=START + timedelta(days=1))
     assert {k: again[k] for k in first} == first
+    from leadops.experiments.online import arm_of
+
+    online = {k: arm_of([longer], k, None, None, START + timedelta(days=1)) for k in again}
+    assert all(o is not None and o.arm.name == again[k] for k, o in online.items())
     table = store.assignments(warehouse, "model-v2")
     assert table.num_rows == 300
     versions = dict(zip(table["lead_id"].to_pylist(), table["model_version"].to_pylist(), strict=True))

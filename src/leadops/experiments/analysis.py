@@ -257,7 +257,8 @@ def _compare(
     out: dict[str, Any] = {"treatment": name, "control": control}
     if not enough:
         out |= {"diff": None, "diff_low": None, "diff_high": None, "lift": None, "lift_low": None, "lift_high": None}
-        out |= {"p_value": None, "sequential_p": previous_p, "guardrails": [], "business": None}
+        out |= {"raw_diff": None, "raw_diff_low": None, "raw_diff_high": None, "confidence_sequence": None}
+        out |= {"p_value": None, "sequential_p": previous_p, "cuped": None, "guardrails": [], "business": None}
         out |= _decide(out, spec, srm_p, finished, all_mature, mature_on, c.n + t.n)
         return out
     if proportion:

@@ -157,14 +157,8 @@ def register(
         return get_experiment(warehouse, spec.name)
     if rows:
         given = _assigned_arms(warehouse, spec.name)
-        names = {arm.name for arm in spec.arms}
-        lost = sorted(set(given) - names)
-        if lost:
-            raise AssignmentConflictError(
-                f"experiment {spec.name!r}: arms {lost} were given to {sum(given[a] for a in lost)} units and are no "
-                f"longer in its settings (arms now: {sorted(names)})",
-                hint="keep every arm that has units, or start a new experiment under a new name and salt",
-            )
+        if given:
+            _check_split_unchanged(warehouse, spec, given)
         warehouse.execute(
             "UPDATE experiments SET spec = ?, spec_hash = ?, start_at = ?, stop_at = ?, unit = ?, control_arm = ?, "
             "kpi = ?, window_days = ?, updated_at = ? WHERE name = ?",
@@ -201,6 +195,38 @@ def register(
             ],
         )
     return get_experiment(warehouse, spec.name)
+
+
+def _split(spec: ExperimentSpec) -> dict[str, Any]:
+    """What decides a unit's arm: the arms and weights, the salt, the unit and the population."""
+    return {
+        "arms": [(a.name, a.weight) for a in spec.arms],
+        "salt": spec.hash_salt(),
+        "unit": spec.unit,
+        "population": spec.population,
+    }
+
+
+def _check_split_unchanged(warehouse: Warehouse, spec: ExperimentSpec, given: dict[str, int]) -> None:
+    """Once units are assigned, the split may not change: a unit's arm never changes, and the hash (which the
+    online service uses) must keep agreeing with the log; the sample-ratio check tests one allocation."""
+    names = {arm.name for arm in spec.arms}
+    lost = sorted(set(given) - names)
+    if lost:
+        raise AssignmentConflictError(
+            f"experiment {spec.name!r}: arms {lost} were given to {sum(given[a] for a in lost)} units and are no "
+            f"longer in its settings (arms now: {sorted(names)})",
+            hint="keep every arm that has units, or start a new experiment under a new name and salt",
+        )
+    before = _split(get_experiment(warehouse, spec.name).spec)
+    after = _split(spec)
+    changed = sorted(k for k in after if after[k] != before[k])
+    if changed:
+        raise AssignmentConflictError(
+            f"experiment {spec.name!r}: {', '.join(changed)} changed after {sum(given.values())} units were assigned "
+            f"(was {', '.join(f'{k}={before[k]}' for k in changed)})",
+            hint="dates, KPI and guardrails may change; for a new split start a new experiment with a new name",
+        )
 
 
 def sync(warehouse: Warehouse, specs: Iterable[ExperimentSpec], now: datetime | None = None) -> list[ExperimentRecord]:

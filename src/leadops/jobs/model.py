@@ -105,6 +105,10 @@ class RegistryModels:
         path = Path(load_artifact_dir(self.settings, int(mv.version)))
         return model_ref(int(mv.version), str(mv.scorer), path, role=role)
 
+    def version_ref(self, version: int) -> ModelRef:
+        """A registered version an experiment arm pins (NotFoundError when the registry has no such version)."""
+        return self._ref(self.registry.resolve(version), "experiment")
+
     def champion(self) -> ModelRef | None:
         from leadops.registry import RegistryUnavailableError
         from leadops.registry.fallback import cached_champion

@@ -186,8 +186,14 @@ def route_run(
     model_version: int,
     previous_run: str | None,
     routing: RoutingPlan,
+    only: str | None = None,
+    count_online: bool = True,
 ) -> None:
-    """Insert the run's lead_scores rows (ranked, routed, each with its route reason) from its staged scores."""
+    """Insert the run's lead_scores rows (ranked, routed, each with its route reason) from its staged scores.
+
+    `only` names a relation of lead_ids to route alone (an experiment arm's leads, see jobs/arms.py), ranked
+    among themselves; `count_online=False` leaves out the Sales slots the online API filled today (the arm's
+    capacity is already its share of what is left)."""
     spec, business = routing.spec, routing.business
     pol = _policy(routing, warehouse.sql.text_order("lead_id"))
     partition, joins, join_params, within, within_params, new_rep = _capacity(business)
@@ -223,12 +229,15 @@ def route_run(
         mql_column, mql_column_params = "coalesce(score >= ?, FALSE)", [routing.mql_threshold]
     else:
         mql_column, mql_column_params = "route = 'sales'", []
-    if business.capacity.by == "total":
+    if not count_online:
+        taken, taken_join = "CAST(0 AS BIGINT)", ""
+    elif business.capacity.by == "total":
         taken, taken_join = "(SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM online_today)", ""
     else:
         taken, taken_join = "coalesce(ot.n, 0)", " LEFT JOIN online_today ot ON ot.region = st.region"
     b = business
     lead_order = warehouse.sql.text_order("l.lead_id")
+    subset = "" if only is None else f" AND l.lead_id IN (SELECT lead_id FROM {only})"
     ev_sql = "s.probability * ? - ?"
     ev_params: list[Any] = [b.value_per_conversion, b.cost_per_contact]
     sql = f"""
@@ -244,7 +253,7 @@ WITH base AS (
            {fresh_sql} AS fresh
     FROM score_run_leads l JOIN score_stage s ON s.run_id = l.run_id AND s.lead_id = l.lead_id
     LEFT JOIN leads ld ON ld.lead_id = l.lead_id
-    WHERE l.run_id = ?
+    WHERE l.run_id = ?{subset}
 ),
 prev_sales AS (
     SELECT lead_id, routed_at, rep FROM sales_queue WHERE run_id = ?

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from leadops.config import Settings
 from leadops.errors import WarehouseError
-from leadops.jobs import checkpoints, ledger, select
+from leadops.jobs import arms, checkpoints, ledger, select
 from leadops.jobs.candidates import SalesCandidates, candidate_limit, previous_sales_ids
 from leadops.jobs.checkpoints import checkpoint
 from leadops.jobs.coverage import CoverageTally
@@ -108,9 +108,15 @@ def score_job(
     source = models if models is not None else RegistryModels(settings, warehouse)
     model_name = settings.registry.model_name
     champion_ref = resolve_champion(source, model_name)
-    challenger_refs = source.challengers() if ops.scoring.shadow else []
+    every_challenger = [c for c in source.challengers() if c.version != champion_ref.version]
+    challenger_refs = list(every_challenger) if ops.scoring.shadow else []
+    # running experiments: their arms' versions are scored too (as shadows) and replace the champion's score
+    experiments = arms.active_experiments(
+        settings, warehouse, when, champion_ref.version, every_challenger[0].version if every_challenger else None
+    )
+    scored = {champion_ref.version, *(c.version for c in challenger_refs)}
+    challenger_refs += arms.version_refs(source, arms.extra_versions(experiments, scored))
     notes = source_warnings(source)  # e.g. the registry was unreachable: scored with the cached champion
-    challenger_refs = [c for c in challenger_refs if c.version != champion_ref.version]
     fitted: dict[int, Any] = {}
     feature_problems: dict[int, str] = {}
     if features is not None:  # one given source for every model (tests, custom feature stores)
@@ -172,6 +178,7 @@ def score_job(
                 fitted,
                 feature_problems,
                 notes,
+                experiments,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
@@ -248,6 +255,7 @@ def _run(
     fitted: dict[int, Any],
     feature_problems: dict[int, str],
     notes: list[str],
+    experiments: list[arms.ActiveExperiment] | None = None,
 ) -> ScoreRunResult:
     champion_fitted = fitted.get(champion[0].version)
     tally = None
@@ -303,10 +311,18 @@ def _run(
         )
     else:
         raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
+    experiments = experiments or []
+    notes = list(notes)
     try:
+        if experiments:  # tonight's sticky assignments; treatment leads take their arm's version's score
+            arms.assign_run(warehouse, run_id, when, experiments, champion[0].version)
+            notes += arms.score_treatments(
+                warehouse, run_id, experiments, champion[0].version, {**feature_problems, **problems}
+            )
         return _publish(
             warehouse, ops, run_id, when, champion, challengers, engine_name, out_dir, progress, routing,
             feature_problems, notes, problems, reason_source, tally, champion_fitted, spark_run, previous, kept,
+            experiments,
         )  # fmt: skip
     finally:
         if spark_run is not None:
@@ -333,6 +349,7 @@ def _publish(
     spark_run: SparkRun | None,
     previous: str | None,
     kept: SalesCandidates | None,
+    experiments: list[arms.ActiveExperiment],
 ) -> ScoreRunResult:
     """Route the staged scores, add the Sales leads' reasons, write the queues and exports, publish."""
     with warehouse.transaction():
@@ -344,6 +361,17 @@ def _publish(
             previous_run=previous,
             routing=routing,
         )
+        if experiments:  # each arm's leads again, alone, with its policy and fair share of Sales
+            refs = {r.version: r for r, _ in [champion, *challengers]}
+            arms.route_arms(
+                warehouse,
+                run_id=run_id,
+                as_of=when,
+                previous_run=previous,
+                routing=routing,
+                experiments=experiments,
+                refs=refs,
+            )
     checkpoint("routed")
     problems = {**feature_problems, **problems}
     add_mql_reasons(

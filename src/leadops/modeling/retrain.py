@@ -21,7 +21,7 @@ from leadops.registry.loading import load_artifact_dir
 from leadops.warehouse import Warehouse
 from leadops.warehouse.connection import utcnow
 
-Decision = Literal["promoted", "challenger", "skipped"]
+Decision = Literal["promoted", "challenger", "experiment", "skipped"]
 DEFAULT_MODEL = "predictive"
 
 
@@ -37,6 +37,7 @@ class RetrainResult:
     model: str | None = None
     gates_passed: bool | None = None
     train: dict[str, Any] = field(default_factory=dict)
+    experiment: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """`retrain --json`."""
@@ -49,6 +50,7 @@ class RetrainResult:
             "model": self.model,
             "gates_passed": self.gates_passed,
             "train": self.train,
+            "experiment": self.experiment,
         }
 
 
@@ -123,7 +125,12 @@ def _audit(settings: Settings, warehouse: Warehouse, result: RetrainResult) -> N
             version=result.version,
             previous_version=result.champion_version,
             reason=f"{result.decision}: {result.reason}",
-            detail={"triggers": result.triggers, "model": result.model, "gates_passed": result.gates_passed},
+            detail={
+                "triggers": result.triggers,
+                "model": result.model,
+                "gates_passed": result.gates_passed,
+                "experiment": result.experiment,
+            },
         )
 
 
@@ -179,11 +186,26 @@ def retrain(
         except GateFailedError as exc:
             registry.set_challenger(trained.version or 0, reason=f"retrain: {exc.message}")
             result = decided("challenger", exc.message)
+    elif settings.retraining.action == "experiment" and trained.gates_passed and champion_version is not None:
+        from leadops.experiments.service import start_challenger_experiment
+
+        version = trained.version or 0
+        name = f"retrain-v{version}"
+        registry.set_challenger(version, reason=f"retrain: A/B tested against the champion in experiment {name}")
+        spec = start_challenger_experiment(settings, warehouse, challenger=version, champion=champion_version, now=now)
+        result = decided(
+            "experiment",
+            f"every gate passed; experiment {spec.name} tests v{version} against the champion v{champion_version} "
+            f"until {spec.stop:%Y-%m-%d}, and a 'ship' readout promotes it",
+        )
+        result = RetrainResult(**{**result.__dict__, "experiment": spec.name})
     else:
         why = (
             "the policy keeps new versions as challengers for review (action: challenger)"
             if settings.retraining.action == "challenger"
             else f"failed gates {trained.gates.failed}; the champion stays"
+            if not trained.gates_passed
+            else "there is no champion to run an experiment against; kept as a challenger"
         )
         registry.set_challenger(trained.version or 0, reason=f"retrain: {why}")
         result = decided("challenger", why)

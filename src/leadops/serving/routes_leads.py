@@ -12,6 +12,7 @@ from leadops.serving.deps import Scorer, Served, State, Viewer
 from leadops.serving.inputs import as_of_or_now
 from leadops.serving.intake import IntakeService
 from leadops.serving.lead_view import lead_view
+from leadops.serving.model import records_of
 from leadops.serving.schemas import ErrorBody
 from leadops.serving.schemas_leads import LeadAccepted, LeadSubmission, LeadView
 from leadops.warehouse.snapshot import resolve_copy
@@ -56,7 +57,10 @@ async def submit_lead(
 ) -> JSONResponse:
     """A lead through the workspace's data contracts, into the warehouse (or the spool), scored by the champion and
     routed against today's Sales capacity; idempotent by request id."""
-    answer, scoring = await run_in_threadpool(intake.submit, served.champion, body, idempotency_key)
+    model = served.champion
+    if body.lead_id is not None and state.slot.experiments():  # a lead in an experiment: its arm (as nightly)
+        model = state.slot.arm_models(served, [records_of(body)], as_of_or_now(None))[0]
+    answer, scoring = await run_in_threadpool(intake.submit, model, body, idempotency_key)
     if scoring is not None:
         state.observe_scores(served, [scoring.result])
         state.shadow(served, [scoring.records], scoring.as_of, [scoring.result])

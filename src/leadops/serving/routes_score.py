@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from leadops.serving.deps import Scorer, Served, State
 from leadops.serving.errors import MissingFieldsError, RequestFieldError, RequestTooLargeError
 from leadops.serving.inputs import as_of_or_now, flat_lead
-from leadops.serving.model import records_of
+from leadops.serving.model import LeadRecords, ServedModel, records_of
 from leadops.serving.schemas import (
     ErrorBody,
     ExplainRequest,
@@ -55,6 +55,19 @@ def _check_batch(state: State, n: int, activities: int) -> None:
         )
 
 
+def _score_by_arm(models: list[ServedModel], records: list[LeadRecords], when: Any) -> list[ScoreResult]:
+    """Score each group of leads sharing a model with it; results in the request's order."""
+    results: list[ScoreResult | None] = [None] * len(records)
+    groups: dict[int, list[int]] = {}
+    for i, model in enumerate(models):
+        groups.setdefault(id(model), []).append(i)
+    for indices in groups.values():
+        model = models[indices[0]]
+        for i, result in zip(indices, model.score([records[i] for i in indices], when), strict=True):
+            results[i] = result
+    return [r for r in results if r is not None]
+
+
 async def score_leads(state: State, served: Models, leads: list[LeadIn], as_of: Any) -> list[ScoreResult]:
     """Score with the request's champion; hand the same leads to the shadow challengers."""
     _check_batch(state, len(leads), max((len(lead.activities) for lead in leads), default=0))
@@ -63,10 +76,14 @@ async def score_leads(state: State, served: Models, leads: list[LeadIn], as_of: 
         if r.lead.get("lead_id") is None:
             r.lead["lead_id"] = f"request-{i}"
     when = as_of_or_now(as_of)
-    if len(records) <= INLINE:
-        results = served.champion.score(records, when)
+    models = state.slot.arm_models(served, records, when)  # a lead in an experiment: its arm's version / policy
+    if all(m is served.champion for m in models):
+        if len(records) <= INLINE:
+            results = served.champion.score(records, when)
+        else:
+            results = await run_in_threadpool(served.champion.score, records, when)
     else:
-        results = await run_in_threadpool(served.champion.score, records, when)
+        results = await run_in_threadpool(_score_by_arm, models, records, when)
     for result, lead in zip(results, leads, strict=True):
         result.lead_id = lead.lead_id
     state.observe_scores(served, results)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from leadops.config import Settings
@@ -22,7 +23,8 @@ from leadops.jobs.routing import declared_activity_types, plan
 from leadops.registry import cache, store
 from leadops.registry.loading import load_artifact_dir
 from leadops.serving.errors import NoModelError
-from leadops.serving.model import ServedModel
+from leadops.serving.model import LeadRecords, ServedModel
+from leadops.settings.experiments import ExperimentSpec
 
 log = logging.getLogger("leadops.serving")
 
@@ -54,6 +56,8 @@ class ModelSlot:
         self._seen: tuple[float, int] | None = None
         self.last_error: str | None = None
         self.swaps = 0
+        self._started: list[ExperimentSpec] = []
+        self._arm_models: dict[tuple[int, str | None], ServedModel] = {}
 
     def models(self) -> Models:
         """The versions to score this request with (never half-swapped)."""
@@ -121,6 +125,8 @@ class ModelSlot:
                 self.last_error = f"version {aliases['champion']} could not be loaded: {exc}"
                 log.error("model reload failed, still serving %s: %s", self.version, self.last_error)
                 return False
+            self._started = self._read_started()
+            self._arm_models = {}
             before = self._models
             self._models = Models(champion, challengers)
             self._seen = (stamp, champion.version)
@@ -134,6 +140,76 @@ class ModelSlot:
             if changed and self.on_swap is not None:
                 self.on_swap(champion.version)
             return changed
+
+    def _read_started(self) -> list[ExperimentSpec]:
+        """Undecided experiments the retraining policy started (read when the aliases move: it moves them too);
+        the last list is kept while the warehouse is busy."""
+        from leadops.experiments import store as experiment_store
+        from leadops.serving.lead_view import reading
+
+        try:
+            with reading(self.settings.warehouse.url, self.settings.workspace) as (warehouse, _):
+                if not warehouse.table_exists("experiments"):
+                    return []
+                records = experiment_store.list_experiments(warehouse)
+        except LeadOpsError as exc:
+            log.warning("experiments could not be read, keeping %d: %s", len(self._started), exc)
+            return self._started
+        declared = {e.name for e in self.settings.experiments}
+        return [r.spec for r in records if r.decision is None and r.name not in declared]
+
+    def experiments(self) -> list[ExperimentSpec]:
+        """Every experiment a request's leads may be in: declared in leadops.yaml or started by retraining."""
+        return [*self.settings.experiments, *self._started]
+
+    def arm_models(self, served: Models, leads: list[LeadRecords], at: datetime) -> list[ServedModel]:
+        """The model each lead is scored with: its experiment arm's version and routing policy, else the champion."""
+        from leadops.experiments.online import arm_of
+        from leadops.experiments.service import arm_version
+
+        specs = self.experiments()
+        if not specs:
+            return [served.champion] * len(leads)
+        challenger = served.challengers[0].version if served.challengers else None
+        out: list[ServedModel] = []
+        for lead in leads:
+            created = lead.lead.get("created_at")
+            found = arm_of(
+                specs,
+                str(lead.lead.get("lead_id")),
+                lead.lead.get("account_id"),
+                created if isinstance(created, datetime) else None,
+                at.replace(tzinfo=None),
+            )
+            if found is None or (found.arm.model in (None, "champion") and found.arm.routing is None):
+                out.append(served.champion)
+                continue
+            version = arm_version(found.arm, served.champion.version, challenger) or served.champion.version
+            out.append(self._arm_model(version, found.arm.routing))
+        return out
+
+    def _arm_model(self, version: int, policy: str | None) -> ServedModel:
+        key = (version, policy)
+        with self._lock:
+            if key not in self._arm_models:
+                base = self._load(version)
+                if policy is None:
+                    self._arm_models[key] = base
+                else:
+                    spec = self.settings.routing.model_copy(update={"policy": policy})
+                    routing = plan(
+                        spec,
+                        self.settings.business,
+                        base.routing.mql_threshold,
+                        declared_activity_types(self.settings.contracts, self.settings.sources),
+                    )
+                    self._arm_models[key] = ServedModel(
+                        version,
+                        load_artifact_dir(self.settings, version),
+                        routing,
+                        top_n=self.settings.scoring.top_reasons,
+                    )
+            return self._arm_models[key]
 
     def refresh_from_registry(self) -> None:
         """Ask MLflow for the aliases (a cold workspace, or a registry server promotions happen on)."""

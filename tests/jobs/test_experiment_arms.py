@@ -1,0 +1,81 @@
+"""The nightly job honours experiments: sticky logged arms, each arm's model version scores its leads, and each
+arm's leads are routed alone with its policy and a fair share of the Sales slots."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from jobs_fakes import AS_OF, FakeModels, make_settings
+
+from leadops.experiments import store
+from leadops.experiments.errors import ExperimentError
+from leadops.jobs import score_job
+from leadops.jobs.arms import split_capacity
+
+
+def _settings(tmp_path, arms, **extra):
+    experiment = {
+        "name": "model-test",
+        "start": AS_OF - timedelta(days=1),
+        "population": "open",
+        "arms": arms,
+    } | extra
+    return make_settings(
+        tmp_path,
+        scoring={"chunk_size": 70},
+        business={"mql_threshold": 40, "capacity": {"per_day": 20}},
+        experiments=[experiment],
+    )
+
+
+def test_treatment_leads_are_scored_by_their_arms_version_and_arms_never_change(wh, tmp_path, feats):
+    settings = _settings(tmp_path, [{"name": "control"}, {"name": "treatment", "model": "challenger"}])
+    models = FakeModels(tmp_path / "m", champion=1, challengers=[2])
+    first = score_job(settings, wh, as_of=AS_OF, models=models, features=feats)
+    logged = store.assignments(wh, "model-test")
+    assert logged.num_rows == first.leads_scored
+    arm_of = dict(zip(logged["lead_id"].to_pylist(), logged["arm"].to_pylist(), strict=True))
+    rows = wh.rows(
+        "SELECT s.lead_id, s.model_version, s.score, sh.score FROM lead_scores s JOIN shadow_scores sh "
+        "ON sh.run_id = s.run_id AND sh.lead_id = s.lead_id AND sh.model_version = 2 WHERE s.run_id = ?",
+        [first.run_id],
+    )
+    treated = [r for r in rows if arm_of[r[0]] == "treatment"]
+    assert treated and all(r[1] == 2 and r[2] == pytest.approx(r[3]) for r in treated)
+    control = [r for r in rows if arm_of[r[0]] == "control"]
+    assert control and all(r[1] == 1 and r[2] != pytest.approx(r[3]) for r in control)
+    # the next night reweighs nothing and keeps every lead's arm
+    score_job(settings, wh, as_of=AS_OF + timedelta(days=1), models=models, features=feats)
+    again = store.assignments(wh, "model-test")
+    assert dict(zip(again["lead_id"].to_pylist(), again["arm"].to_pylist(), strict=True)) == arm_of
+
+
+def test_each_arm_gets_its_share_of_sales_slots_and_its_own_policy(wh, tmp_path, feats):
+    arms = [{"name": "control", "weight": 1}, {"name": "fill", "routing": "capacity", "weight": 1}]
+    settings = _settings(tmp_path, arms)
+    models = FakeModels(tmp_path / "m", champion=1)
+    result = score_job(settings, wh, as_of=AS_OF, models=models, features=feats)
+    new = dict(
+        wh.rows(
+            "SELECT a.arm, count(*) FROM lead_scores s JOIN experiment_assignments a ON a.lead_id = s.lead_id "
+            "WHERE s.run_id = ? AND s.sales_status = 'new' GROUP BY a.arm",
+            [result.run_id],
+        )
+    )
+    assert sum(new.values()) <= 20
+    # the capacity arm fills its whole share; the threshold arm takes only MQLs within its share
+    assert new.get("fill", 0) >= new.get("control", 0)
+    assert new.get("fill", 0) <= split_capacity(20, [1, 1])[0]
+
+
+def test_an_arm_on_the_challenger_without_one_is_a_clear_error(wh, tmp_path, feats):
+    settings = _settings(tmp_path, [{"name": "control"}, {"name": "treatment", "model": "challenger"}])
+    with pytest.raises(ExperimentError, match="no challenger"):
+        score_job(settings, wh, as_of=AS_OF, models=FakeModels(tmp_path / "m", champion=1), features=feats)
+
+
+def test_split_capacity_sums_to_the_total_by_largest_remainder():
+    assert split_capacity(7, [1, 1]) == [4, 3]
+    assert split_capacity(10, [1, 2, 2]) == [2, 4, 4]
+    assert split_capacity(0, [1, 1]) == [0, 0]
