@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leadops.cli import _workspace_warehouse, emit, failures, progress_bar
+from leadops.cli_common import _workspace_warehouse, emit, failures, progress_bar
 
 DEFAULT_DAYS = 90
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadops.cli import AsJson, Workspace, _workspace_warehouse, emit, failures, out
+from leadops.cli_common import AsJson, Workspace, _workspace_warehouse, emit, failures, out
 
 experiment_app: typer.Typer = typer.Typer(
     help="A/B experiments of scoring models and routing policies: list, plan, report.", no_args_is_help=True
@@ -83,7 +83,7 @@ def experiment_report(
     as_json: AsJson = False,
 ) -> None:
     """The readout: per arm KPI and interval, lift, sample ratio check, CUPED, sequential test, ship/keep/wait."""
-    from leadops.cli import _parse_time
+    from leadops.cli_common import _parse_time
     from leadops.experiments.service import report_experiment
 
     with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):

@@ -28,6 +28,8 @@ _TEXT_TYPES = ("", "TEXT", "VARCHAR", "CHAR", "CLOB", "JSON")
 class StoreEraseError(IngestError):
     """A workspace SQLite store could not be read or rewritten while erasing."""
 
+    exit_code = 56
+
 
 def store_files(workspace: Path) -> list[Path]:
     """The SQLite files leadops keeps beside the warehouse (`.leadops/*.sqlite`), sorted."""
