@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +52,14 @@ def served(company: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def _as_of(ws: Path) -> datetime:
+    """A month after the last of the first N_LEADS leads came in: their recent activities are inside the windows
+    (scored at the end of the history, the oldest leads' activity windows are empty and every grade is the same)."""
     settings = load(ws)
     with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
-        value: datetime = wh.rows("SELECT max(created_at) FROM leads")[0][0]
-    return value
+        value: datetime = wh.rows(
+            "SELECT max(created_at) FROM (SELECT created_at FROM leads ORDER BY lead_id LIMIT ?)", [N_LEADS]
+        )[0][0]
+    return value + timedelta(days=30)
 
 
 def _same(a: float | None, b: float) -> bool:
