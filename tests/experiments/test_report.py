@@ -171,3 +171,27 @@ def test_an_experiment_with_no_mature_units_renders_its_waiting_readout(warehous
     assert result.readout["mature_units"] == 0
     assert result.to_dict()["recommendation"] == "inconclusive"
     assert result.html is not None and "waiting" in result.html.read_text(encoding="utf-8")
+
+
+def test_a_readout_with_no_lift_says_n_a_instead_of_failing() -> None:
+    from leadops.experiments.analysis import _decide
+
+    out = {"diff": 0.01, "guardrails": [], "p_value": 0.5, "sequential_p": 0.5, "lift": None, "lift_low": None,
+           "lift_high": None}  # fmt: skip
+    decided = _decide(out, _spec(sequential=True), srm_p=0.5, finished=False, all_mature=True, mature_on=None,
+                      mature_n=100)  # fmt: skip
+    assert decided["recommendation"] == "inconclusive" and "lift n/a" in decided["reason"]
+    ended = _decide({**out, "p_value": None}, _spec(), srm_p=0.5, finished=True, all_mature=True, mature_on=None,
+                    mature_n=100)  # fmt: skip
+    assert ended["recommendation"] == "keep" and "p = n/a" in ended["reason"]
+
+
+def test_the_html_readout_renders_without_cuped(warehouse: Warehouse, tmp_path: Path) -> None:
+    spec = _spec(cuped=False)
+    _company(warehouse, spec, 2000, lift=0.2)
+    result = experiment_report(
+        warehouse, spec, BusinessSettings(), sales_types=SALES, as_of=START + timedelta(days=60), html_dir=tmp_path
+    )
+    assert result.html is not None
+    text = result.html.read_text(encoding="utf-8")
+    assert "CUPED on pre-assignment" not in text and "treatment" in text and "difference (raw)" not in text

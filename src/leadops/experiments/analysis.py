@@ -378,6 +378,16 @@ def _business(
     }
 
 
+def _pct(value: float | None) -> str:
+    """A signed percentage, or "n/a" where it has no value (a control arm with no conversions has no lift)."""
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def _g(value: float | None) -> str:
+    """A p-value to three figures, or "n/a" where the test has none."""
+    return "n/a" if value is None else f"{value:.3g}"
+
+
 def _decide(
     out: dict[str, Any],
     spec: ExperimentSpec,
@@ -430,25 +440,25 @@ def _decide(
         if out["diff"] > 0:
             return {
                 "recommendation": "ship",
-                "reason": f"{test} = {p:.3g} < {alpha:.3g}: lift {lift:+.1%} "
-                f"[{out['lift_low']:+.1%}, {out['lift_high']:+.1%}]",
+                "reason": f"{test} = {p:.3g} < {alpha:.3g}: lift {_pct(lift)} "
+                f"[{_pct(out['lift_low'])}, {_pct(out['lift_high'])}]",
                 "blocked": False,
             }
         return {
             "recommendation": "keep",
-            "reason": f"{test} = {p:.3g} < {alpha:.3g}: the treatment is worse, lift {lift:+.1%}",
+            "reason": f"{test} = {p:.3g} < {alpha:.3g}: the treatment is worse, lift {_pct(lift)}",
             "blocked": False,
         }
     if finished:
         return {
             "recommendation": "keep",
-            "reason": f"the experiment ended with {test} = {p:.3g} >= {alpha:.3g}: no evidence the treatment "
+            "reason": f"the experiment ended with {test} = {_g(p)} >= {alpha:.3g}: no evidence the treatment "
             "beats the control; keep the control",
             "blocked": False,
         }
     return {
         "recommendation": "inconclusive",
-        "reason": f"{test} = {p:.3g} >= {alpha:.3g} so far (lift {lift:+.1%}); keep collecting{waiting}"
+        "reason": f"{test} = {_g(p)} >= {alpha:.3g} so far (lift {_pct(lift)}); keep collecting{waiting}"
         if may_decide
         else f"fixed-horizon test: decided only once the experiment has stopped and every unit is mature{waiting}",
         "blocked": False,
