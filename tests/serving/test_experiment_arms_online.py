@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from warehouse_leads import request_leads
 
-from conftest import Keys
+from conftest import Keys, cli, make_keys  # at import: a name looked up later may find another folder's conftest
 from leadops.config import load
 from leadops.experiments.online import arm_of
 from leadops.serving.app import create_app
@@ -61,7 +61,6 @@ def test_a_lead_submitted_online_is_scored_by_its_arm_and_the_nightly_job_logs_t
 ) -> None:
     import shutil
 
-    from conftest import cli, make_keys
     from leadops.crm.intake_ledger import FILE as LEDGER_FILE
     from leadops.experiments import store
 
