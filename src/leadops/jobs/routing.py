@@ -258,7 +258,7 @@ def route_run(
     stale_reason = f"an MQL, but {stale}" if known_mql else stale
     if facts:  # the engine's own tables gave each lead's owner, created_at, latest activity and Sales touch
         lead_join = "LEFT JOIN score_run_facts ld ON ld.run_id = l.run_id AND ld.lead_id = l.lead_id"
-        active, active_params = "ld.last_active_at > ?", [fresh_cutoff]
+        active, active_params = "coalesce(ld.last_active_at > ?, FALSE)", [fresh_cutoff]  # NULL: never active
         touch_sql = (
             "SELECT lead_id, last_sales_touch_at AS last_touch FROM score_run_facts "
             "WHERE run_id = ? AND last_sales_touch_at IS NOT NULL"
