@@ -172,7 +172,11 @@ def _maturing(base: Path, leads: int, scenario: str, weeks: int = 6) -> dict[str
     ws = base / f"company-maturing-{scenario}-{leads}"
     init_workspace(ws)
     plain = load(ws)
-    env = {"LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60", "LEADOPS_BUSINESS__CAPACITY__PER_DAY": str(CAPACITY)}
+    env = {
+        "LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60",
+        "LEADOPS_BUSINESS__CAPACITY__BY": "total",
+        "LEADOPS_BUSINESS__CAPACITY__PER_DAY": str(CAPACITY),
+    }
     with open_warehouse(plain.warehouse.url, plain.workspace) as wh:
         drill = drift_company(ws, wh, scenario=scenario, leads=leads, days=420, environ=env)
         runs = nightly(drill, wh, range(-7 * weeks, 7 * weeks + 1, 7), monitored=False)

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 WEEKS = 6
 ENV = {
     "LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60",
+    "LEADOPS_BUSINESS__CAPACITY__BY": "total",
     "LEADOPS_BUSINESS__CAPACITY__PER_DAY": "8",  # Sales works about a fifth of the new leads
 }
 
