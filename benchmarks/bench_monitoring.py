@@ -125,17 +125,12 @@ def _drift_detection(base: Path, leads: int) -> dict[str, Any]:
 def _recovery(base: Path, leads: int) -> dict[str, Any]:
     """A drift company over 540 days: a champion trained before the onset, weekly runs around it, monitoring as
     the cohorts mature, then the retraining policy (on drift, action promote) against the champion."""
-    from leadops.config import load
     from leadops.modeling.retrain import retrain
-    from leadops.monitoring.drill import drift_company, nightly
+    from leadops.monitoring.drill import drift_company, fresh_workspace, nightly
     from leadops.monitoring.monitor import monitor
-    from leadops.warehouse.connection import open_warehouse
-    from leadops.workspace import init_workspace
 
     ws = base / f"company-recovery-{leads}"
-    init_workspace(ws)
-    plain = load(ws)
-    with open_warehouse(plain.warehouse.url, plain.workspace) as wh:
+    with fresh_workspace(ws) as wh:
         drill = drift_company(ws, wh, leads=leads, environ=THREADS)
         nightly(drill, wh, range(-56, 57, 7), monitored=False)
         last = nightly(drill, wh, [(drill.last_day - drill.onset).days], monitored=False)[-1]
@@ -162,22 +157,17 @@ def _recovery(base: Path, leads: int) -> dict[str, Any]:
 def _maturing(base: Path, leads: int, scenario: str, weeks: int = 6) -> dict[str, Any]:
     """The pre-onset champion's weekly runs from `weeks` before the onset to `weeks` after, monitored at the last
     (post-onset cohorts immature) and 18 weeks later (matured): the pooled cohorts before vs after the onset."""
-    from leadops.config import load
-    from leadops.monitoring.drill import drift_company, nightly
+    from leadops.monitoring.drill import drift_company, fresh_workspace, nightly
     from leadops.monitoring.monitor import MonitorResult, monitor
     from leadops.monitoring.performance import period
-    from leadops.warehouse.connection import open_warehouse
-    from leadops.workspace import init_workspace
 
-    ws = base / f"company-maturing-{scenario}-{leads}"
-    init_workspace(ws)
-    plain = load(ws)
     env = {
         "LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60",
         "LEADOPS_BUSINESS__CAPACITY__BY": "total",
         "LEADOPS_BUSINESS__CAPACITY__PER_DAY": str(CAPACITY),
     }
-    with open_warehouse(plain.warehouse.url, plain.workspace) as wh:
+    ws = base / f"company-maturing-{scenario}-{leads}"
+    with fresh_workspace(ws) as wh:
         drill = drift_company(ws, wh, scenario=scenario, leads=leads, days=420, environ=env)
         runs = nightly(drill, wh, range(-7 * weeks, 7 * weeks + 1, 7), monitored=False)
         early = monitor(drill.settings, wh, run_id=str(runs[-1]))

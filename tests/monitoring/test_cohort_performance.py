@@ -64,7 +64,9 @@ def test_cohorts_of_the_monitored_company_have_estimates_and_mature_realised_fig
         assert 0.0 <= c.realised["conversion_rate"] <= 1.0 and c.realised["auc"] is not None
         low, high = c.realised["auc_ci"]
         assert low <= c.realised["auc"] <= high
-    assert sum(c.leads for c in late) > 500
+    assert sum(c.leads for c in late) > 100
+    # leads created before the version's first run (minus a week) were first seen by it at an arbitrary age: left out
+    assert min(c.week for c in late) >= datetime(2025, 8, 25)
 
 
 def test_a_falling_cohort_auc_is_concept_drift_when_the_inputs_held() -> None:

@@ -14,12 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from leadops.config import load
-from leadops.monitoring.drill import drift_company, nightly
+from leadops.monitoring.drill import drift_company, fresh_workspace, nightly
 from leadops.monitoring.monitor import MonitorResult, monitor
 from leadops.monitoring.performance import period
-from leadops.warehouse.connection import open_warehouse
-from leadops.workspace import init_workspace
 
 pytestmark = pytest.mark.slow
 WEEKS = 6
@@ -34,9 +31,7 @@ ENV = {
 def matured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The concept company (15,500 leads over 420 days, onset day 243), monitored early and after maturing."""
     ws = tmp_path_factory.mktemp("concept") / "ws"
-    init_workspace(ws)
-    plain = load(ws)
-    with open_warehouse(plain.warehouse.url, plain.workspace) as wh:
+    with fresh_workspace(ws) as wh:
         drill = drift_company(ws, wh, scenario="concept", leads=15_500, days=420, environ=ENV)
         runs = nightly(drill, wh, range(-7 * WEEKS, 7 * WEEKS + 1, 7), monitored=False)
         early = monitor(drill.settings, wh, run_id=str(runs[-1]))
@@ -93,3 +88,23 @@ def test_monitoring_calls_it_concept_drift_while_the_new_leads_inputs_held(matur
     assert "concept_drift" in kinds and "performance_drop" not in kinds, kinds
     (alert,) = [a for a in late.alerts if a.kind == "concept_drift"]
     assert alert.value < alert.threshold and np.isfinite(alert.value)
+
+
+def test_the_monitoring_report_draws_each_estimate_beside_its_realised_auc(matured: dict[str, Any]) -> None:
+    from leadops.plots.offline import read_figures
+
+    early, late = matured["early"], matured["late"]
+    figure = read_figures(late.report.read_text(encoding="utf-8"))["estimates"]
+    estimated, realised = figure["data"]
+    first: dict[str, float | None] = {}  # the estimate first recorded while immature: the early run's, else the late's
+    for run in (early.run_id, late.run_id):
+        for r, w, m, e, _, _, _ in matured["stored"]:
+            if r == run and not m:
+                first.setdefault(str(w), e)
+    now = {c.week.date().isoformat(): c for c in late.performance}
+    assert realised["x"] == estimated["x"] == sorted(now)
+    for week, est, real in zip(estimated["x"], estimated["y"], realised["y"], strict=True):
+        assert est == (pytest.approx(first[week]) if first.get(week) is not None else None), week
+        got = (now[week].realised or {}).get("auc")
+        assert real == (pytest.approx(got) if got is not None else None), week
+    assert sum(e is not None and r is not None for e, r in zip(estimated["y"], realised["y"], strict=True)) >= WEEKS

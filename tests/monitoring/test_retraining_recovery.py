@@ -10,12 +10,9 @@ from typing import Any
 
 import pytest
 
-from leadops.config import load
 from leadops.modeling.retrain import retrain
-from leadops.monitoring.drill import drift_company, nightly
+from leadops.monitoring.drill import drift_company, fresh_workspace, nightly
 from leadops.registry import Registry
-from leadops.warehouse.connection import open_warehouse
-from leadops.workspace import init_workspace
 
 pytestmark = pytest.mark.slow
 SMALL = {"LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60"}
@@ -26,9 +23,7 @@ CHANGED = {"industry", "lead_source", "content_downloads_30d", "content_download
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """540 days of a drift company (onset day 243); the champion's data ends at the onset."""
     ws = tmp_path_factory.mktemp("recovery") / "ws"
-    init_workspace(ws)
-    plain = load(ws)
-    with open_warehouse(plain.warehouse.url, plain.workspace) as wh:
+    with fresh_workspace(ws) as wh:
         drill = drift_company(ws, wh, leads=8000, environ=SMALL)
         found = nightly(drill, wh, (-7, 0, 7))
         after = drill.settings_with(

@@ -7,7 +7,8 @@ each optionally monitored right after it was scored, as `leadops schedule` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,18 @@ class Drill:
     def settings_with(self, **env: str) -> Settings:
         """The workspace's settings with more LEADOPS_* overrides (e.g. a later data_end for retraining)."""
         return load(self.workspace, environ={**self.environ, **env})
+
+
+@contextmanager
+def fresh_workspace(path: Path) -> Iterator[Warehouse]:
+    """A new workspace at `path` and its warehouse open for writing: where a drill runs."""
+    from leadops.warehouse.connection import open_warehouse
+    from leadops.workspace import init_workspace
+
+    init_workspace(path)
+    plain = load(path)
+    with open_warehouse(plain.warehouse.url, plain.workspace) as warehouse:
+        yield warehouse
 
 
 def drift_company(
