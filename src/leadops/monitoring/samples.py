@@ -71,7 +71,7 @@ def build_sample(
     ids = [str(r[0]) for r in picked]
     frame = bundle.rows(warehouse, ids, as_of).reset_index(drop=True)
     frame[SCORE] = pd.to_numeric(pd.Series([r[1] for r in picked], dtype=object), errors="coerce").astype(float)
-    frame[KEY] = pd.Series([str(r[2]) for r in picked], dtype=object)
+    frame[KEY] = pd.Series([str(r[2]) for r in picked], dtype="str")  # as a kept file reads back
     return frame
 
 

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from leadops.errors import ConfigError
 
-SCENARIOS: tuple[str, ...] = ("baseline", "drift", "concept", "faults", "tutorial", "leaky")
+SCENARIOS: tuple[str, ...] = ("baseline", "drift", "faults", "tutorial", "leaky", "concept")
 DEFAULT_START = date(2025, 1, 1)
 """Fixed default start: a default relative to today would make reruns differ, so history runs 2025-01-01 + days."""
 
