@@ -107,7 +107,7 @@ class FastScore:
             if record is None or not record.role.allows(Role.SCORER):
                 return None
             return record, self.state.slot.models()
-        except Exception:  # noqa: BLE001 - a store or model error is answered by the route's own handlers
+        except Exception:
             return None
 
     async def _scored(self, body: bytes, record: Any, served: Any) -> bytes | None:
@@ -128,7 +128,7 @@ class FastScore:
                 exclude_defaults=r.response_model_exclude_defaults,
                 exclude_none=r.response_model_exclude_none,
             )
-        except Exception:  # noqa: BLE001 - the route raises the same error again and its handlers shape it
+        except Exception:
             return None
 
 
