@@ -271,7 +271,7 @@ def online_vector(
             found.append(event)
     attrs = {"lead": _attributes(lead), "account": _attributes(account)}
     out: dict[str, Value] = {}
-    numeric: dict[str, Value] = {}
+    numeric: dict[str, float | None] = {}
     for name, kind_of, f in plan.steps:
         if kind_of == _ACTIVITY:
             value_of: Value = _activity(f, by_kind)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -66,6 +67,9 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
             follower.start()
             drainer.start()
             ui.warm_up(state)
+        # the loaded model, settings and app are long-lived: out of the collector's sight, a request's garbage
+        # collection walks only what requests made (shorter pauses, a lower p99)
+        gc.freeze()
         try:
             yield
         finally:

@@ -73,7 +73,7 @@ class FastScore:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        chunks = []
+        chunks: list[bytes] = []
         more = True
         while more:  # the body as ServiceMiddleware's limited receive gives it (its size limit still applies)
             message = await receive()
