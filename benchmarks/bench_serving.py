@@ -470,7 +470,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     wrk = shutil.which("wrk")
     if wrk is None:
         return _skipped("wrk is not installed (Debian: `apt-get install -y wrk`); no serving figure measured")
-    leads, rounds, seconds, fixed_seconds = (5_000, 2, 3.0, 20.0) if quick else (20_000, 3, 10.0, 60.0)
+    leads, rounds, seconds, fixed_seconds = (5_000, 3, 5.0, 20.0) if quick else (20_000, 3, 10.0, 60.0)
     workers = bench_workers()
     intake_n = 30 if quick else 100
     mlflow_python = ensure_mlflow_venv(CACHE)
