@@ -30,8 +30,8 @@ def drift_heatmap(runs: Sequence[Any], features: Sequence[str], psi: Sequence[Se
         runs,
         features,
         psi,
-        title=f"PSI per feature by monitored run ({PSI_LARGE} and above: a large shift)",
-        z_title="PSI",
+        title="PSI per feature by monitored run",
+        z_title=f"PSI<br>({PSI_LARGE}: large)",
         z_max=top,
     )
 
@@ -40,6 +40,7 @@ def drifted_features(runs: Sequence[Any], counts: Sequence[int]) -> Figure:
     """How many features reached a drift threshold on each monitored run."""
     fig = bars(runs, {"features drifted": counts}, title="Features that drifted, by monitored run", y_title="features")
     fig.layout["xaxis"] = {"type": "category"}
+    fig.layout["yaxis"] = axis("features", range=[0, max([1, *counts]) * 1.1], dtick=max(1, max([1, *counts]) // 5))
     fig.layout["showlegend"] = False
     return fig
 
@@ -80,14 +81,40 @@ def cohort_performance(cohorts: Sequence[Mapping[str, Any]]) -> Figure:
          "marker": {"symbol": "line-ew-open", "size": 14, "line": {"width": 2}}},
     ]  # fmt: skip
     layout = {
-        "title": {"text": "Performance by weekly cohort"},
-        "xaxis": {"type": "category", "title": {"text": "lead-created week"}},
+        "title": {"text": "Performance by weekly cohort (lead-created week)"},
+        "xaxis": {"type": "date", "tickformat": "%b %d"},
         "yaxis": axis("AUC"),
         "yaxis2": {"title": {"text": "conversion rate"}, "overlaying": "y", "side": "right", "tickformat": ".0%",
                    "rangemode": "tozero", "showgrid": False},
-        "margin": {"l": 56, "r": 64, "t": 40, "b": 80},
+        "margin": {"l": 56, "r": 64, "t": 40, "b": 90},
+        "legend": {"orientation": "h", "y": -0.18, "x": 0},
     }  # fmt: skip
     return Figure(traces, layout, height=360)
+
+
+def estimate_beside_realised(cohorts: Sequence[Mapping[str, Any]]) -> Figure:
+    """Per weekly cohort: the AUC estimated from the probabilities while its labels were still out (with the interval
+    a calibrated model without concept drift puts the realised AUC in) beside the AUC realised once mature."""
+    weeks = [str(c["cohort_week"])[:10] for c in cohorts]
+    estimate = [c.get("estimate_auc") for c in cohorts]
+    realised = [c.get("auc") for c in cohorts]
+    traces: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "markers", "name": "AUC estimated while immature (95 % interval)", "x": weeks,
+         "y": clean(estimate), "marker": {"symbol": "diamond-open", "size": 9},
+         "error_y": errors(estimate, [c.get("estimate_auc_low") for c in cohorts],
+                           [c.get("estimate_auc_high") for c in cohorts])},
+        {"type": "scatter", "mode": "markers", "name": "AUC realised once mature (95 % CI)", "x": weeks,
+         "y": clean(realised), "marker": {"size": 7},
+         "error_y": errors(realised, [c.get("auc_low") for c in cohorts], [c.get("auc_high") for c in cohorts])},
+    ]  # fmt: skip
+    layout = {
+        "title": {"text": "AUC estimated while immature vs realised, by cohort (lead-created week)"},
+        "xaxis": {"type": "date", "tickformat": "%b %d"},
+        "yaxis": axis("AUC"),
+        "margin": {"l": 56, "r": 16, "t": 40, "b": 90},
+        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+    }
+    return Figure(traces, layout, height=340)
 
 
 def nightly_runs(as_of: Sequence[Any], scored: Sequence[Any], to_sales: Sequence[Any]) -> Figure:
