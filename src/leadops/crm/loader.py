@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -142,10 +143,16 @@ def flags_sql(
 
 
 def good_keys(rows: pa.Table, key: str, *, checked: bool) -> pa.ChunkedArray:
-    """The keys of a mapped batch's good rows (those that passed every row-level check), NULLs left out."""
-    keys = rows.column(key)
+    """The keys of a mapped batch's good rows (those that passed every row-level check), NULLs left out, in
+    source row order: DuckDB hands a mapped batch back in runs of it as its scan threads finish, so keys that
+    follow the file's order would otherwise look unordered to keys_distinct."""
     if checked:
-        keys = keys.filter(pc.is_null(rows.column(CHECK)))
+        rows = rows.filter(pc.is_null(rows.column(CHECK)))
+    keys = rows.column(key)
+    if ROW in rows.column_names and rows.num_rows > 1:
+        numbers = rows.column(ROW).to_numpy()
+        if not bool(np.all(numbers[1:] > numbers[:-1])):
+            keys = keys.take(pa.array(np.argsort(numbers, kind="stable")))
     return keys.drop_null()
 
 
