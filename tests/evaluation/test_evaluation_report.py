@@ -23,9 +23,9 @@ from leadops.evaluation import (
     write_report,
 )
 from leadops.evaluation.report import COMPARISON_SECTIONS, SECTIONS
+from leadops.plots import network_references, plotly_js, read_figures
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "source", "wbr"}
-SVG_EMPTY = {"rect", "line", "polyline", "circle", "path"}
 
 
 class _Checker(HTMLParser):
@@ -66,9 +66,10 @@ def _parse(html: str) -> _Checker:
 
 
 def _assert_offline(html: str) -> None:
-    assert not re.search(r"https?://", html), "report must not reference the network"
-    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert network_references(html) == [], "report must not reference the network"
+    assert "<link" not in html and "@import" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']//""", html)
+    assert html.count(plotly_js()) == 1  # plotly.js inlined once: the file draws its figures on its own
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +102,16 @@ def test_report_is_offline_well_formed_and_has_every_section(
     _assert_offline(html)
     parsed = _parse(html)
     assert {sid for sid, _ in SECTIONS} <= parsed.ids
-    assert "svg" in parsed.tags and "polyline" in parsed.tags
+    figures = read_figures(html)
+    assert {"roc", "gains", "lift", "calibration", "distribution", "roc-compare", "gains-compare"} <= set(figures)
+    assert {f"groups-{i}" for i in range(len(ch.groups))} <= set(figures)
+    drawn = {el for el in re.findall(r'data-fig="([^"]+)"', html)}
+    assert drawn == set(figures)  # every figure has its place on the page, and every place its figure
     for needle in (
         "ROC",
         "gains",
         "reliability",
-        "score distribution",
+        "Score distribution",
         "Grade migration",
         "webinar",
         "small",
@@ -114,7 +119,7 @@ def test_report_is_offline_well_formed_and_has_every_section(
     ):
         assert needle in html, needle
     assert "FAILED" in html and "max_group_auc_drop:lead_source" in html
-    assert len(html) < 500_000
+    assert len(html.replace(plotly_js(), "")) < 500_000
     path = write_report(tmp_path / "out" / "report.html", ch, model_name="lgbm-v2")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
@@ -171,3 +176,55 @@ def test_comparison_puts_models_side_by_side(reports: dict[str, EvaluationReport
     assert write_comparison(tmp_path / "cmp.html", reports).exists()
     with pytest.raises(EvaluationError):
         render_comparison({})
+
+
+def test_report_figures_carry_the_reports_own_numbers(reports: dict[str, EvaluationReport]) -> None:
+    ch, champ = reports["challenger"], reports["champion"]
+    figures = read_figures(render_report(ch, model_name="v2", champion=champ, champion_name="v1"))
+    gains = figures["gains"]["data"][0]
+    assert gains["x"] == ch.gains_curve["share_leads"] and gains["y"] == ch.gains_curve["share_conversions"]
+    share = figures["gains"]["layout"]["shapes"][-1]["x0"]
+    assert share == pytest.approx(ch.capacity["k"] / ch.n)
+    roc = figures["roc"]["data"][0]
+    assert roc["x"] == ch.roc["fpr"] and roc["y"] == ch.roc["tpr"] and f"{ch.auc:.3f}" in roc["name"]
+    lift = figures["lift"]["data"]
+    assert lift[0]["x"] == [g["decile"] for g in ch.gains] and lift[0]["y"] == [g["lift"] for g in ch.gains]
+    assert lift[1]["y"] == [g["cum_lift"] for g in ch.gains] == ch.lift["cumulative"]
+    cal = figures["calibration"]["data"][0]
+    assert ch.reliability is not None
+    assert cal["y"] == [b["observed_rate"] for b in ch.reliability]
+    assert [y + e for y, e in zip(cal["y"], cal["error_y"]["array"], strict=True)] == pytest.approx(
+        [b["ci_high"] for b in ch.reliability]
+    )
+    assert [y - e for y, e in zip(cal["y"], cal["error_y"]["arrayminus"], strict=True)] == pytest.approx(
+        [b["ci_low"] for b in ch.reliability]
+    )
+    dist = ch.score_distribution
+    converted = figures["distribution"]["data"][0]
+    assert converted["y"] == pytest.approx(np.asarray(dist["positives"]) / np.sum(dist["positives"]))
+    assert converted["x"] == pytest.approx((np.asarray(dist["edges"][:-1]) + np.asarray(dist["edges"][1:])) / 2)
+    column = next(iter(ch.groups))
+    group = figures["groups-0"]["data"][0]
+    assert column in figures["groups-0"]["layout"]["title"]["text"]
+    per = ch.groups[column]
+    assert group["x"] == pytest.approx([per[v]["auc"] for v in per])
+    assert [x + e for x, e in zip(group["x"], group["error_x"]["array"], strict=True)] == pytest.approx(
+        [per[v]["auc_ci"][1] for v in per]
+    )
+    assert [y.removesuffix(" (small)") for y in group["y"]] == list(per)
+    assert any(y.endswith("(small)") for y, v in zip(group["y"], per, strict=True) if per[v]["small"]) or not any(
+        m["small"] for m in per.values()
+    )
+    compare = figures["gains-compare"]["data"]
+    assert [t["name"] for t in compare] == ["v2", "v1"] and compare[1]["y"] == champ.gains_curve["share_conversions"]
+
+
+def test_comparison_figures_hold_every_model(reports: dict[str, EvaluationReport]) -> None:
+    html = render_comparison({"rules": reports["points"], "predictive": reports["challenger"]})
+    figures = read_figures(html)
+    assert [t["y"] for t in figures["gains"]["data"]] == [
+        reports["points"].gains_curve["share_conversions"],
+        reports["challenger"].gains_curve["share_conversions"],
+    ]
+    assert [t["name"] for t in figures["calibration"]["data"]] == ["predictive"]  # the rules give no probability
+    assert "groups-0" in figures and len(figures["groups-0"]["data"]) == 1  # only the challenger measured groups

@@ -12,6 +12,7 @@ from scipy import stats as sps
 
 from leadops.experiments import store
 from leadops.experiments.report import experiment_report, unit_frame
+from leadops.plots import network_references, plotly_js, read_figures
 from leadops.settings.business import BusinessSettings
 from leadops.settings.experiments import ExperimentSpec
 from leadops.warehouse import Warehouse
@@ -119,7 +120,23 @@ def test_readout_matches_scipy_on_the_same_units_and_recommends_ship(warehouse: 
     assert r["recommendation"] == "ship", r["reason"]
     assert r["lift"]["low"] < r["lift"]["value"] < r["lift"]["high"]
     assert r["business"]["incremental_revenue_per_year"] > 0
-    assert result.html is not None and "<svg" in result.html.read_text(encoding="utf-8")
+    assert result.html is not None
+    html = result.html.read_text(encoding="utf-8")
+    assert network_references(html) == [] and html.count(plotly_js()) == 1
+    figures = read_figures(html)
+    forest = figures["arms"]["data"][0]
+    assert forest["y"] == ["control (control)", "treatment"]
+    assert forest["x"] == pytest.approx([arms["control"]["kpi"], arms["treatment"]["kpi"]])
+    assert forest["x"][1] + forest["error_x"]["array"][1] == pytest.approx(arms["treatment"]["kpi_high"])
+    assert forest["x"][1] - forest["error_x"]["arrayminus"][1] == pytest.approx(arms["treatment"]["kpi_low"])
+    lift = figures["lift"]["data"][0]
+    comp = r["comparisons"][0]
+    assert lift["x"][-1] == as_of.date().isoformat() and lift["y"][-1] == pytest.approx(comp["lift"])
+    assert lift["y"][-1] + lift["error_y"]["array"][-1] == pytest.approx(comp["lift_high"])
+    kpi = {t["name"]: t["y"][-1] for t in figures["kpi"]["data"]}
+    assert kpi == pytest.approx({"control (control)": c[~t].mean(), "treatment": c[t].mean()})
+    units = {u["name"]: u["y"][-1] for u in figures["units"]["data"]}
+    assert units == {"control": int((~t).sum()), "treatment": int(t.sum())}
     stored = store.readouts(warehouse, "exp")
     assert stored[0]["recommendation"] == "ship" and stored[0]["readout"]["kpi"] == "conversion_within_days"
 

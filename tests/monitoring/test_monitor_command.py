@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import FIRST, SECOND, cli
 from leadops.config import load
 from leadops.monitoring.drift import DRIFT_STATS
+from leadops.plots import network_references, plotly_js, read_figures
 from leadops.warehouse.connection import open_warehouse
 
 
@@ -79,10 +82,28 @@ def test_monitor_reports_cohorts_and_stores_them_per_run(monitored: Path) -> Non
 def test_monitor_writes_an_offline_html_report_with_drift_scores_and_cohorts(monitored: Path) -> None:
     out = cli("monitor", "--workspace", str(monitored), "--as-of", SECOND)
     html = Path(out["report"]).read_text(encoding="utf-8")
-    assert "<svg" in html and "Drift per feature" in html and "Performance by cohort" in html
-    assert "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html  # works offline
+    assert "Drift per feature" in html and "Performance by cohort" in html
+    assert network_references(html) == [] and html.count(plotly_js()) == 1  # works offline, on its own
     for feature in out["drift"]:
         assert f">{feature}<" in html
+    figures = read_figures(html)
+    assert set(figures) == {"drift", "drifted", "score", "cohorts"}
+    heat = figures["drift"]["data"][0]
+    assert heat["x"][-1] == out["as_of"][:10]  # the runs oldest first, this one last
+    for feature, found in out["drift"].items():
+        psi = found["stats"]["psi"]["value"]
+        assert heat["z"][heat["y"].index(feature)][-1] == pytest.approx(psi), feature
+    drifted = figures["drifted"]["data"][0]["y"][-1]
+    assert drifted == len([f for f in out["drifted"] if f != "score"]) + len(
+        [f for f in out["new_leads"]["drifted"] if f != "score"]
+    )
+    weeks = {c["week"]: c for c in out["performance"]}
+    cohort = figures["cohorts"]["data"]
+    assert cohort[0]["x"] == sorted(weeks)
+    assert cohort[1]["y"] == pytest.approx([weeks[w]["estimated"]["auc"] for w in cohort[0]["x"]], nan_ok=True)
+    assert cohort[3]["y"] == pytest.approx([weeks[w]["estimated"]["conversion_rate"] for w in cohort[0]["x"]])
+    realised = [(weeks[w]["realised"] or {}).get("auc") for w in cohort[0]["x"]]
+    assert cohort[0]["y"] == pytest.approx(realised, nan_ok=True)
 
 
 def test_the_kept_samples_equal_a_rebuild_and_only_reference_and_recent_ones_stay(monitored: Path) -> None:

@@ -1,5 +1,5 @@
-"""Self-contained HTML validation reports (inline SVG, inline CSS, no script, no network) for one model
-against its champion, and for several models side by side."""
+"""Self-contained HTML validation reports for one model against its champion, and for several models side by
+side: inline CSS, the figures of `leadops.plots` drawn by the plotly.js inlined in the file, nothing fetched."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from leadops.evaluation.errors import EvaluationError
 from leadops.evaluation.evaluator import EvaluationReport
 from leadops.evaluation.gates import GateResult
-from leadops.evaluation.svg import Series, line_chart, paired_bars
+from leadops.plots import Figure, offline_scripts
+from leadops.plots import evaluation as plots
 
 if TYPE_CHECKING:
     import jinja2
@@ -116,94 +117,41 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(num=num, pct=pct, money=money)
+    env.globals.update(num=num, pct=pct, money=money, offline_scripts=offline_scripts)
     return env
 
 
-def _markup(svg: str) -> Any:
-    """Mark generated SVG as safe HTML (it escapes its own text)."""
-    from markupsafe import Markup
-
-    return Markup(svg)
-
-
-def _roc_svg(reports: dict[str, EvaluationReport], title: str) -> str:
-    """ROC curves of one or more reports."""
-    return line_chart(
-        [Series(f"{n} (AUC {num(r.auc)})", r.roc["fpr"], r.roc["tpr"]) for n, r in reports.items()],
-        title=title,
-        x_label="false positive rate",
-        y_label="true positive rate",
-        x_range=(0.0, 1.0),
-        y_range=(0.0, 1.0),
-        diagonal=True,
-    )
+def _curve_figures(reports: dict[str, EvaluationReport], suffix: str = "") -> dict[str, Figure]:
+    """ROC, gains and reliability of one or more reports (the same builders as the dashboard)."""
+    first = next(iter(reports.values()))
+    k = first.capacity.get("k")
+    share = float(k) / first.n if first.n and k else None
+    found = {
+        "roc": plots.roc({f"{n} (AUC {num(r.auc)})": r.roc for n, r in reports.items()}, title=f"ROC{suffix}"),
+        "gains": plots.gains(
+            {n: r.gains_curve for n, r in reports.items()}, title=f"Cumulative gains{suffix}", capacity_share=share
+        ),
+    }
+    cal = plots.calibration({n: r.reliability for n, r in reports.items()}, title=f"Reliability{suffix}")
+    if cal is not None:
+        found["calibration"] = cal
+    return found
 
 
-def _gains_svg(reports: dict[str, EvaluationReport], title: str, capacity: bool = True) -> str:
-    """Cumulative gains curves of one or more reports."""
-    return line_chart(
-        [Series(n, r.gains_curve["share_leads"], r.gains_curve["share_conversions"]) for n, r in reports.items()],
-        title=title,
-        x_label="share of leads contacted (by score)",
-        y_label="share of conversions captured",
-        x_range=(0.0, 1.0),
-        y_range=(0.0, 1.0),
-        diagonal=True,
-    )
+def _columns(reports: dict[str, EvaluationReport]) -> list[str]:
+    """Every group column any of the reports measured, in first-seen order."""
+    columns: list[str] = []
+    for r in reports.values():
+        columns.extend(c for c in r.groups if c not in columns)
+    return columns
 
 
-def _calibration_svg(reports: dict[str, EvaluationReport], title: str) -> str | None:
-    """Reliability curves of the reports that give probabilities."""
-    series = [
-        Series(
-            n,
-            [b["mean_predicted"] for b in r.reliability],
-            [b["observed_rate"] for b in r.reliability],
-            markers=True,
-        )
-        for n, r in reports.items()
-        if r.reliability
-    ]
-    if not series:
-        return None
-    return line_chart(
-        series,
-        title=title,
-        x_label="mean predicted probability",
-        y_label="observed conversion rate",
-        x_range=(0.0, 1.0),
-        y_range=(0.0, 1.0),
-        diagonal=True,
-    )
-
-
-def _distribution_svg(r: EvaluationReport) -> str:
-    """Share of converted vs non-converted leads per score bin."""
-    d = r.score_distribution
-    pos, neg = d["positives"], d["negatives"]
-    tp, tn = sum(pos) or 1.0, sum(neg) or 1.0
-    return paired_bars(
-        d["edges"],
-        [("converted", [v / tp for v in pos]), ("not converted", [v / tn for v in neg])],
-        title="score distribution by outcome",
-        x_label="score",
-        y_label="share of leads",
-    )
-
-
-def _lift_svg(r: EvaluationReport) -> str:
-    """Lift by decile (1 = the best-scored tenth)."""
-    deciles = [g["decile"] for g in r.gains]
-    return line_chart(
-        [
-            Series("lift", deciles, r.lift["by_decile"], markers=True),
-            Series("cumulative lift", deciles, r.lift["cumulative"], dashed=True, markers=True),
-        ],
-        title="lift by decile",
-        x_label="decile (1 = highest scores)",
-        y_label="lift over the base rate",
-    )
+def _group_figures(reports: dict[str, EvaluationReport]) -> dict[str, Figure]:
+    """AUC with its interval per value of every group column, each model side by side."""
+    return {
+        f"groups-{i}": plots.group_auc(col, {n: r.groups[col] for n, r in reports.items() if col in r.groups})
+        for i, col in enumerate(_columns(reports))
+    }
 
 
 def _summary_rows(r: EvaluationReport, champion: EvaluationReport | None) -> list[dict[str, str]]:
@@ -241,7 +189,15 @@ def render_report(
     both = {model_name: report}
     if champion is not None:
         both[champion_name] = champion
-    cal = _calibration_svg(both, "reliability")
+    figures = _curve_figures({model_name: report})
+    figures["lift"] = plots.lift_by_decile(report.gains)
+    figures["distribution"] = plots.score_distribution(report.score_distribution)
+    figures.update(_group_figures(both))
+    if champion is not None:
+        compared = _curve_figures(both, ": challenger vs champion")
+        figures.update({"roc-compare": compared["roc"], "gains-compare": compared["gains"]})
+        if "calibration" in compared:
+            figures["calibration"] = compared["calibration"]  # one reliability plot, champion beside challenger
     ctx = {
         "title": title or f"Validation report: {model_name}",
         "model_name": model_name,
@@ -252,20 +208,16 @@ def render_report(
         "leakage": leakage,
         "sections": SECTIONS,
         "summary_rows": _summary_rows(report, champion),
-        "roc_svg": _markup(_roc_svg({model_name: report}, "ROC")),
-        "gains_svg": _markup(_gains_svg({model_name: report}, "cumulative gains")),
-        "lift_svg": _markup(_lift_svg(report)),
-        "calibration_svg": _markup(cal) if cal else "",
-        "distribution_svg": _markup(_distribution_svg(report)),
-        "roc_compare_svg": _markup(_roc_svg(both, "ROC: challenger vs champion")) if champion else "",
-        "gains_compare_svg": _markup(_gains_svg(both, "gains: challenger vs champion")) if champion else "",
+        "figures": figures,
+        "group_figures": {col: f"groups-{i}" for i, col in enumerate(_columns(both))},
     }
     return _env().get_template("report.html.j2").render(**ctx)
 
 
-def render_template(name: str, **context: Any) -> str:
-    """Any report template of the package (monitoring's too), with the same look and number formats."""
-    return _env().get_template(name).render(**context)
+def render_template(name: str, *, figures: dict[str, Figure] | None = None, **context: Any) -> str:
+    """Any report template of the package (monitoring's and experiments' too), with the same look, number
+    formats and figures (drawn by the inlined plotly.js: the file needs nothing beside it)."""
+    return _env().get_template(name).render(figures=figures or {}, **context)
 
 
 def write_report(path: str | Path, report: EvaluationReport, **kwargs: Any) -> Path:
@@ -318,16 +270,15 @@ def render_comparison(reports: dict[str, EvaluationReport], *, title: str = "Mod
                 "values": [pct(_dig(o, "lift_ratio")) for o in with_oracle] + [pct(1.0)],
             }
         )
-    cal = _calibration_svg(reports, "reliability")
+    figures = {**_curve_figures(reports), **_group_figures(reports)}
     ctx = {
         "title": title,
         "names": names,
         "first": next(iter(reports.values())),
         "sections": COMPARISON_SECTIONS,
         "rows": rows,
-        "roc_svg": _markup(_roc_svg(reports, "ROC")),
-        "gains_svg": _markup(_gains_svg(reports, "cumulative gains")),
-        "calibration_svg": _markup(cal) if cal else "",
+        "figures": figures,
+        "group_figures": {col: f"groups-{i}" for i, col in enumerate(_columns(reports))},
         "group_tables": group_tables,
         "oracle_rows": oracle_rows,
     }

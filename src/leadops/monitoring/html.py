@@ -1,7 +1,7 @@
 """The monitoring report: drift per feature over time, the score by run, performance by cohort, alerts.
 
-One offline HTML file (inline SVG, no JavaScript, no CDN), written by `leadops monitor` beside the evaluation
-reports, from what the monitoring tables hold for the model version.
+One offline HTML file (the figures of `leadops.plots`, plotly.js inlined, nothing fetched), written by
+`leadops monitor` beside the evaluation reports, from what the monitoring tables hold for the model version.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from leadops.evaluation.report import render_template
-from leadops.evaluation.svg import Series, line_chart
+from leadops.plots import Figure
+from leadops.plots import operations as plots
 from leadops.warehouse import Warehouse
-
-TOP_FEATURES = 6
 
 
 @dataclass
@@ -97,36 +96,16 @@ def render_monitoring(warehouse: Warehouse, version: int) -> str:
         FeatureRow(name, [found[name].get(i, Cell()) for i in ids])
         for name in sorted(found, key=lambda n: (n != "score", n))
     ]
-    xs: list[float | None] = list(range(1, len(ids) + 1))
-    worst = sorted((f for f in features if f.name != "score"), key=lambda f: -max((c.psi or 0.0) for c in f.cells))[
-        :TOP_FEATURES
-    ]
-    drift_chart = line_chart(
-        [Series(f.name, xs, [c.psi for c in f.cells], markers=True) for f in worst],
-        title="PSI of the most moved features, by monitored run",
-        x_label="monitored run (oldest first)",
-        y_label="PSI",
-    )
-    drifted_count: list[float | None] = [
-        float(sum(1 for f in features if f.name != "score" and f.cells[i].drifted)) for i in range(len(ids))
-    ]
-    drifted_chart = line_chart(
-        [Series("features drifted", xs, drifted_count, markers=True)],
-        title="Features that drifted, by run",
-        x_label="monitored run (oldest first)",
-        y_label="features",
-    )
+    labels = plots.run_labels([r["as_of"] for r in runs])
     q = _score_quantiles(warehouse, ids)
-    score_chart = line_chart(
-        [
-            Series("90th percentile", xs, q["p90"], dashed=True),
-            Series("median", xs, q["p50"], markers=True),
-            Series("10th percentile", xs, q["p10"], dashed=True),
-        ],
-        title="Score distribution by run",
-        x_label="monitored run (oldest first)",
-        y_label="score (0-100)",
-    )
+    figures: dict[str, Figure] = {"score": plots.score_by_run(labels, q["p10"], q["p50"], q["p90"])}
+    drawn = [f for f in features if any(c.psi is not None for c in f.cells)]
+    if drawn:
+        figures["drift"] = plots.drift_heatmap(
+            labels, [f.name for f in drawn], [[c.psi for c in f.cells] for f in drawn]
+        )
+        counts = [sum(1 for f in features if f.name != "score" and f.cells[i].drifted) for i in range(len(ids))]
+        figures["drifted"] = plots.drifted_features(labels, counts)
     latest = ids[-1] if ids else None
     cohort_rows = warehouse.rows(
         "SELECT cohort_week, leads, mature, expected_conversion_rate, expected_auc, conversion_rate, auc, auc_low, "
@@ -134,7 +113,7 @@ def render_monitoring(warehouse: Warehouse, version: int) -> str:
         [latest],
     )
     keys = (
-        "week",
+        "cohort_week",
         "leads",
         "mature",
         "expected_conversion_rate",
@@ -147,16 +126,8 @@ def render_monitoring(warehouse: Warehouse, version: int) -> str:
         "captured_at_capacity",
     )
     cohorts = [dict(zip(keys, r, strict=True)) for r in cohort_rows]
-    cx = list(range(1, len(cohorts) + 1))
-    cohort_chart = line_chart(
-        [
-            Series("realised AUC", cx, [c["auc"] for c in cohorts], markers=True),
-            Series("expected AUC", cx, [c["expected_auc"] for c in cohorts], dashed=True),
-        ],
-        title="AUC by cohort: realised once mature, expected from the probabilities",
-        x_label="lead-created week (oldest first)",
-        y_label="AUC",
-    )
+    if cohorts:
+        figures["cohorts"] = plots.cohort_performance(cohorts)
     alerts = warehouse.rows(
         f"SELECT as_of, severity, message FROM alerts WHERE run_id IN ({marks}) ORDER BY as_of, alert_id", ids
     )
@@ -168,10 +139,7 @@ def render_monitoring(warehouse: Warehouse, version: int) -> str:
         written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         runs=runs,
         features=features,
-        drift_chart=drift_chart,
-        drifted_chart=drifted_chart,
-        score_chart=score_chart,
-        cohort_chart=cohort_chart,
+        figures=figures,
         cohorts=cohorts,
         alerts=[{"as_of": a[0].date().isoformat(), "severity": a[1], "message": a[2]} for a in alerts],
     )

@@ -22,9 +22,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 def company(tmp_path_factory: pytest.TempPathFactory) -> Company:
     """The simulated company with two versions and three monitored nightly runs."""
     ws = tmp_path_factory.mktemp("ui") / "company"
-    runs = build(ws)
+    runs, outputs = build(ws)
     store = KeyStore.for_workspace(ws)
-    return Company(ws, runs, store.create("admin", "ana").key, store.create("viewer", "victor").key)
+    return Company(ws, runs, store.create("admin", "ana").key, store.create("viewer", "victor").key, outputs)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,9 @@ class Company:
     runs: list[str]
     admin: str
     viewer: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """What the report-writing commands printed (--json): train and evaluate per version, compare, the latest
+    monitor and experiment report."""
 
 
 @dataclass

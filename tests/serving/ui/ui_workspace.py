@@ -27,14 +27,14 @@ def cli(*args: str) -> dict[str, Any]:
     return parsed
 
 
-def build(ws: Path, *, leads: int = 1500, seed: int = 23) -> list[str]:
-    """Make the workspace; the published run ids, oldest first."""
+def build(ws: Path, *, leads: int = 1500, seed: int = 23) -> tuple[list[str], dict[str, Any]]:
+    """Make the workspace; the published run ids (oldest first) and what the report-writing commands printed."""
     where = ("--workspace", str(ws))
     cli("init", str(ws))
     cli("simulate", *where, "--scenario", "faults", "--fault-rate", "0.01", "--leads", str(leads), "--seed", str(seed))
     cli("ingest", *where)
-    cli("train", "--model", "points", *where)
-    cli("train", "--model", "icp_fit", *where)
+    outputs: dict[str, Any] = {"train": {1: cli("train", "--model", "points", *where)}}
+    outputs["train"][2] = cli("train", "--model", "icp_fit", *where)
     cli("models", "promote", "1", *where, "--force", "--reason", "first champion of the test company")
     manifest = json.loads((ws / "ground_truth" / "manifest.json").read_text())
     end = datetime.fromisoformat(str(manifest["end"])[:10]) + timedelta(hours=6)
@@ -48,10 +48,14 @@ def build(ws: Path, *, leads: int = 1500, seed: int = 23) -> list[str]:
         as_of = end - timedelta(days=days)
         run_id = str(cli("score", *where, "--as-of", as_of.isoformat())["run_id"])
         runs.append(run_id)
-        cli("monitor", *where, "--as-of", as_of.isoformat())
+        outputs["monitor"] = cli("monitor", *where, "--as-of", as_of.isoformat())
         assign_leads(ws, as_of)
-        cli("experiment", "report", "icp_vs_points", *where, "--as-of", as_of.isoformat(), "--no-html")
-    return runs
+        html = () if days == RUN_DAYS[-1] else ("--no-html",)  # the latest readout writes its report
+        report = ("experiment", "report", "icp_vs_points", *where, "--as-of", as_of.isoformat(), *html)
+        outputs["experiment"] = cli(*report)
+    outputs["evaluate"] = {v: cli("evaluate", str(v), *where) for v in (1, 2)}
+    outputs["compare"] = cli("compare", "1", "2", *where)
+    return runs, outputs
 
 
 EXPERIMENT = """

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from leadops.plots import draw_js, plotly_js
 from leadops.serving.deps import service_state
 from leadops.serving.ui.deps import User, sessions
 from leadops.serving.ui.render import render, security_headers
@@ -17,7 +18,8 @@ from leadops.serving.ui.session import COOKIE, CSRF_FIELD, check_post, form_fiel
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).with_name("static")
-STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
+JS = "text/javascript; charset=utf-8"
+STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": JS, "draw.js": JS, "plotly.min.js": JS}
 
 
 def _safe_next(value: str | None) -> str:
@@ -82,9 +84,9 @@ async def logout(request: Request, session: User) -> Response:
 def _asset(name: str) -> tuple[bytes, str]:
     """A static file's bytes and ETag, read once per process."""
     if name == "plotly.min.js":
-        from plotly.offline import get_plotlyjs
-
-        data = get_plotlyjs().encode()
+        data = plotly_js().encode()
+    elif name == "draw.js":
+        data = draw_js().encode()
     else:
         data = (STATIC / name).read_bytes()
     return data, '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
@@ -92,8 +94,9 @@ def _asset(name: str) -> tuple[bytes, str]:
 
 @router.get("/ui/static/{name}")
 async def static(request: Request, name: str) -> Response:
-    """ui.css, ui.js and plotly.js (from the installed plotly package: the dashboard needs no internet)."""
-    media = "text/javascript; charset=utf-8" if name == "plotly.min.js" else STATIC_TYPES.get(name)
+    """ui.css, ui.js, draw.js and plotly.js (the installed plotly package's and leadops.plots' own, as the offline
+    reports inline them: the dashboard needs no internet)."""
+    media = STATIC_TYPES.get(name)
     if media is None:
         return Response("not found", status_code=404, media_type="text/plain")
     data, etag = _asset(name)

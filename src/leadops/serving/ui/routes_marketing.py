@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from leadops.plots import leads as plots
 from leadops.serving.ui import render as r
 from leadops.serving.ui.deps import ReadOnly, User
 from leadops.serving.ui.marketing import SEGMENTS, marketing_view
@@ -22,11 +23,7 @@ def marketing(
     view = marketing_view(warehouse, segment)
     figures = {}
     if view.mix:
-        cats = [m["segment"] for m in view.mix[:15]]
-        series = {f"grade {g}": [m["counts"].get(g, 0) for m in view.mix[:15]] for g in view.grades}
-        figures["mix"] = r.bars(
-            cats, series, title=f"Nurture list by {segment.replace('_', ' ')} and grade", y_title="leads", stacked=True
-        )
+        figures["mix"] = plots.grade_mix(segment, view.mix[:15], view.grades)
     return r.render(
         request, "marketing.html.j2", session, active="marketing", view=view, segments=list(SEGMENTS), figures=figures
     )

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from leadops.errors import GateFailedError, NotFoundError
+from leadops.plots import leads as plots
 from leadops.registry.records import ModelVersion
 from leadops.serving.deps import ServiceState, State
 from leadops.serving.keys import Role
@@ -34,8 +35,11 @@ from leadops.serving.ui.session import CSRF_FIELD, check_post, form_fields
 from leadops.warehouse import Warehouse, open_warehouse
 
 router = APIRouter(include_in_schema=False)
-REPORT_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'unsafe-inline'"
-"""Reports are standalone files (inline styles, SVG, maybe an inlined plotly.js): sandboxed, nothing fetched."""
+REPORT_CSP = (
+    "sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'unsafe-inline'"
+)
+"""Reports are standalone files (inline styles, their inlined plotly.js draws the figures): sandboxed to an opaque
+origin (no cookie, no API call from a report's scripts), nothing fetched."""
 DONE = {"promoted": "is now the champion", "rolled_back": "is the champion again (rolled back)"}
 
 
@@ -62,16 +66,8 @@ def _page(
 
     compared = {label(v): headline(v) for v in side}
     metrics = [m for m in HEADLINE if any(m in figures for figures in compared.values())]
-    figures = {}
-    if compared and metrics:
-        shown = [m for m in ("auc", "pr_auc", "captured_at_capacity", "ece", "brier") if m in metrics]
-        if shown:
-            figures["versus"] = r.bars(
-                shown,
-                {name: [f.get(m) for m in shown] for name, f in compared.items()},
-                title="Champion vs challenger on the test leads",
-                y_title="value",
-            )
+    versus = plots.versus(compared)
+    figures = {"versus": versus} if versus is not None else {}
     return r.render(
         request,
         "models.html.j2",

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from leadops.errors import NotFoundError
+from leadops.plots import leads as plots
 from leadops.serving.deps import State
 from leadops.serving.inputs import as_of_or_now
 from leadops.serving.lead_view import fresh_score, published, trend
@@ -92,13 +93,7 @@ async def lead_page(
     story, found = await run_in_threadpool(gather)
     figures = {}
     if story.history:
-        x = [h["as_of"] for h in story.history]
-        figures["history"] = r.line(
-            x,
-            {"score": [h["score"] for h in story.history]},
-            title="Score at each nightly run",
-            x_title="run (as of)",
-            y_title="score (0-100)",
-            y_range=[0, 105],
+        figures["history"] = plots.score_history(
+            [h["as_of"] for h in story.history], [h["score"] for h in story.history]
         )
     return r.render(request, "lead.html.j2", session, active="sales", figures=figures, story=story, **found)

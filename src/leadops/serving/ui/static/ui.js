@@ -1,12 +1,6 @@
-// Draws every figure the page carries (JSON in <script type="application/json" id="fig-NAME">) into <div data-fig="NAME">.
+// The dashboard's behaviour beyond its plots (those are drawn by draw.js, shared with the offline reports).
 (function () {
   "use strict";
-  document.querySelectorAll("[data-fig]").forEach(function (el) {
-    var source = document.getElementById("fig-" + el.getAttribute("data-fig"));
-    if (!source || typeof Plotly === "undefined") { return; }
-    var spec = JSON.parse(source.textContent);
-    Plotly.newPlot(el, spec.data, spec.layout, spec.config);
-  });
   document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
     el.addEventListener("change", function () { el.form.submit(); });
   });
