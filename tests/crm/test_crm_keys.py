@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from conftest import LEADS_HEADER, Workspace, crm_config
 from leadops.crm import ingest
 
@@ -186,3 +188,40 @@ def test_a_second_source_of_the_same_table_is_checked_against_the_first_in_one_r
     if wh.dialect == "duckdb":
         assert [f for t, f in seen if t == "activities"] == [True, True, True, False]
     assert wh.scalar("SELECT count(*) FROM activities") == 2_500
+
+
+def _mib(setting: str) -> float:
+    number, unit = setting.split()
+    return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1 << 20}[unit]
+
+
+@pytest.mark.slow
+def test_the_buffer_pool_cap_grows_with_what_duckdb_cannot_evict_so_a_low_cap_never_runs_out(
+    workspace: Workspace, monkeypatch: Any
+) -> None:
+    from leadops.crm import loader
+
+    monkeypatch.setattr(loader, "INGEST_MEMORY_LIMIT_MB", 1)
+    monkeypatch.setattr(loader, "INGEST_MEMORY_HEADROOM_MB", 24)
+    limits: list[int] = []
+    real = loader._Run.fit_memory_limit
+
+    def spy(self: Any) -> int:
+        limits.append(real(self))
+        return limits[-1]
+
+    monkeypatch.setattr(loader._Run, "fit_memory_limit", spy)
+    n = 50_000
+    rows = "".join(f"LEAD-{i:09d},A1,2025-03-01T00:00:00Z,,VP,Sales,US,Webinar,false,false\n" for i in range(n))
+    config = _config(batch_rows=10_000)
+    config["sources"] = [s for s in config["sources"] if s["name"] == "crm_leads"]
+    settings, wh = workspace(config, {"source/leads.csv": LEADS_HEADER + rows})
+    if not wh.sql.in_process:
+        pytest.skip("PostgreSQL: leadops caps no buffer pool of its own there")
+    before = wh.scalar("SELECT current_setting('memory_limit')")
+    report = ingest(settings, wh)
+    assert report.status == "succeeded" and report.rows_loaded == n
+    after = wh.scalar("SELECT current_setting('memory_limit')")
+    assert abs(_mib(after) - _mib(before)) <= 0.01 * _mib(before), (after, before)  # restored (as DuckDB prints it)
+    assert limits[0] == 24 and limits[-1] > limits[0], limits  # the leads' key index grew past what 24 MB leaves
+    assert limits == sorted(limits)
