@@ -228,3 +228,10 @@ def test_comparison_figures_hold_every_model(reports: dict[str, EvaluationReport
     ]
     assert [t["name"] for t in figures["calibration"]["data"]] == ["predictive"]  # the rules give no probability
     assert "groups-0" in figures and len(figures["groups-0"]["data"]) == 1  # only the challenger measured groups
+
+
+def test_a_score_model_beside_a_probability_champion_places_every_figure(reports: dict[str, EvaluationReport]) -> None:
+    html = render_report(reports["points"], model_name="rules", champion=reports["challenger"], champion_name="lgbm")
+    figures = read_figures(html)
+    assert "calibration" not in figures  # the rules give no probability: no reliability section to draw it in
+    assert set(re.findall(r'data-fig="([^"]+)"', html)) == set(figures)

@@ -9,11 +9,22 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from leadops.plots import Figure, figure_json, leads, line, network_references, offline_scripts, read_figures
+from leadops.plots import (
+    Figure,
+    figure_json,
+    leads,
+    line,
+    network_references,
+    offline_scripts,
+    plotly_js,
+    read_figures,
+    with_figures,
+)
 from leadops.plots import evaluation as ev
 from leadops.plots import experiments as ex
 from leadops.plots import operations as ops
 from leadops.plots.figure import errors
+from leadops.plots.offline import MARK
 
 
 def test_figure_json_escapes_markup_and_turns_nan_into_gaps() -> None:
@@ -102,3 +113,13 @@ def test_offline_scripts_round_trip_and_reference_nothing() -> None:
     assert network_references(html) == []
     assert network_references('<script src="https://cdn.plot.ly/plotly.min.js"></script>') != []
     assert offline_scripts({}) == ""
+
+
+def test_with_figures_puts_the_scripts_where_the_page_marks_them() -> None:
+    figs = {"a": leads.score_history(["d1"], [55])}
+    page = f"<html><body><p>x</p>{MARK}</body></html>"
+    html = with_figures(page, figs)
+    assert MARK not in html and html.endswith("</script></body></html>") and html.count(plotly_js()) == 1
+    assert html.index("<p>x</p>") < html.index('id="fig-a"') < html.index(plotly_js())
+    assert with_figures(page, {}) == "<html><body><p>x</p></body></html>"
+    assert with_figures("<p>no mark</p>", figs).startswith("<p>no mark</p>")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from leadops.evaluation.errors import EvaluationError
 from leadops.evaluation.evaluator import EvaluationReport
 from leadops.evaluation.gates import GateResult
-from leadops.plots import Figure, offline_scripts
+from leadops.plots import Figure, with_figures
 from leadops.plots import evaluation as plots
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(num=num, pct=pct, money=money, offline_scripts=offline_scripts)
+    env.globals.update(num=num, pct=pct, money=money)
     return env
 
 
@@ -146,11 +146,11 @@ def _columns(reports: dict[str, EvaluationReport]) -> list[str]:
     return columns
 
 
-def _group_figures(reports: dict[str, EvaluationReport]) -> dict[str, Figure]:
-    """AUC with its interval per value of every group column, each model side by side."""
+def _group_figures(reports: dict[str, EvaluationReport], columns: list[str]) -> dict[str, Figure]:
+    """AUC with its interval per value of each group column, each model that measured it side by side."""
     return {
         f"groups-{i}": plots.group_auc(col, {n: r.groups[col] for n, r in reports.items() if col in r.groups})
-        for i, col in enumerate(_columns(reports))
+        for i, col in enumerate(columns)
     }
 
 
@@ -192,11 +192,12 @@ def render_report(
     figures = _curve_figures({model_name: report})
     figures["lift"] = plots.lift_by_decile(report.gains)
     figures["distribution"] = plots.score_distribution(report.score_distribution)
-    figures.update(_group_figures(both))
+    columns = _columns({model_name: report})  # the sections are the report's own group columns
+    figures.update(_group_figures(both, columns))
     if champion is not None:
         compared = _curve_figures(both, ": challenger vs champion")
         figures.update({"roc-compare": compared["roc"], "gains-compare": compared["gains"]})
-        if "calibration" in compared:
+        if "calibration" in compared and report.reliability:
             figures["calibration"] = compared["calibration"]  # one reliability plot, champion beside challenger
     ctx = {
         "title": title or f"Validation report: {model_name}",
@@ -208,16 +209,20 @@ def render_report(
         "leakage": leakage,
         "sections": SECTIONS,
         "summary_rows": _summary_rows(report, champion),
-        "figures": figures,
-        "group_figures": {col: f"groups-{i}" for i, col in enumerate(_columns(both))},
+        "group_figures": {col: f"groups-{i}" for i, col in enumerate(columns)},
     }
-    return _env().get_template("report.html.j2").render(**ctx)
+    return _render("report.html.j2", figures=figures, **ctx)
 
 
 def render_template(name: str, *, figures: dict[str, Figure] | None = None, **context: Any) -> str:
     """Any report template of the package (monitoring's and experiments' too), with the same look, number
     formats and figures (drawn by the inlined plotly.js: the file needs nothing beside it)."""
-    return _env().get_template(name).render(figures=figures or {}, **context)
+    return _render(name, figures=figures or {}, **context)
+
+
+def _render(name: str, *, figures: dict[str, Figure], **context: Any) -> str:
+    """A template of the package with its figures and the scripts that draw them put in its place."""
+    return with_figures(_env().get_template(name).render(figures=figures, **context), figures)
 
 
 def write_report(path: str | Path, report: EvaluationReport, **kwargs: Any) -> Path:
@@ -270,19 +275,19 @@ def render_comparison(reports: dict[str, EvaluationReport], *, title: str = "Mod
                 "values": [pct(_dig(o, "lift_ratio")) for o in with_oracle] + [pct(1.0)],
             }
         )
-    figures = {**_curve_figures(reports), **_group_figures(reports)}
+    columns = _columns(reports)
+    figures = {**_curve_figures(reports), **_group_figures(reports, columns)}
     ctx = {
         "title": title,
         "names": names,
         "first": next(iter(reports.values())),
         "sections": COMPARISON_SECTIONS,
         "rows": rows,
-        "figures": figures,
-        "group_figures": {col: f"groups-{i}" for i, col in enumerate(_columns(reports))},
+        "group_figures": {col: f"groups-{i}" for i, col in enumerate(columns)},
         "group_tables": group_tables,
         "oracle_rows": oracle_rows,
     }
-    return _env().get_template("comparison.html.j2").render(**ctx)
+    return _render("comparison.html.j2", figures=figures, **ctx)
 
 
 def write_comparison(path: str | Path, reports: dict[str, EvaluationReport], **kwargs: Any) -> Path:

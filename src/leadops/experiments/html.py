@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from leadops.evaluation.report import render_template
+from leadops.experiments.report import comparison_row
 from leadops.plots import Figure
 from leadops.plots import experiments as plots
 
@@ -16,20 +17,7 @@ from leadops.plots import experiments as plots
 def readout_rows(readout: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The stored readouts with this one added in the same shape (this one replaces a stored one of its day)."""
     day = str(readout["as_of"])[:10]
-    arms = {a["name"]: a for a in readout["arms"]}
-    current = [
-        {
-            "as_of": day,
-            "control_arm": c["control"],
-            "treatment_arm": c["treatment"],
-            "control_kpi": arms[c["control"]]["kpi"],
-            "treatment_kpi": arms[c["treatment"]]["kpi"],
-            "lift": c.get("lift"),
-            "lift_low": c.get("lift_low"),
-            "lift_high": c.get("lift_high"),
-        }
-        for c in readout["comparisons"]
-    ]
+    current = [{"as_of": day, **comparison_row(readout, c)} for c in readout["comparisons"]]
     mine = {r["treatment_arm"] for r in current}
     kept = [h for h in history if not (str(h["as_of"])[:10] == day and h["treatment_arm"] in mine)]
     return [*kept, *current]

@@ -119,6 +119,20 @@ def _previous_sequential(warehouse: Warehouse, name: str, as_of: datetime) -> di
     return found
 
 
+def comparison_row(readout: dict[str, Any], comp: dict[str, Any]) -> dict[str, Any]:
+    """One comparison's arms, KPIs and lift as a stored readout row holds them (what the KPI and lift plots read)."""
+    arms = {a["name"]: a for a in readout["arms"]}
+    return {
+        "control_arm": comp["control"],
+        "treatment_arm": comp["treatment"],
+        "control_kpi": arms[comp["control"]]["kpi"],
+        "treatment_kpi": arms[comp["treatment"]]["kpi"],
+        "lift": comp.get("lift"),
+        "lift_low": comp.get("lift_low"),
+        "lift_high": comp.get("lift_high"),
+    }
+
+
 def experiment_report(
     warehouse: Warehouse,
     spec: ExperimentSpec,
@@ -152,7 +166,6 @@ def experiment_report(
     stamp = as_of.strftime("%Y%m%dT%H%M%S")
     for comp in readout["comparisons"]:
         money = comp.get("business") or {}
-        arms = {a["name"]: a for a in readout["arms"]}
         store.save_readout(
             warehouse,
             {
@@ -162,19 +175,13 @@ def experiment_report(
                 "created_at": now,
                 "kpi": readout["kpi"],
                 "window_days": readout["window_days"],
-                "control_arm": comp["control"],
-                "treatment_arm": comp["treatment"],
                 "units": readout["units"],
                 "mature_units": readout["mature_units"],
                 "mature": readout["mature"],
-                "control_kpi": arms[comp["control"]]["kpi"],
-                "treatment_kpi": arms[comp["treatment"]]["kpi"],
+                **comparison_row(readout, comp),
                 "diff": comp.get("diff"),
                 "diff_low": comp.get("diff_low"),
                 "diff_high": comp.get("diff_high"),
-                "lift": comp.get("lift"),
-                "lift_low": comp.get("lift_low"),
-                "lift_high": comp.get("lift_high"),
                 "p_value": comp.get("p_value"),
                 "sequential_p": comp.get("sequential_p"),
                 "srm_p": readout["srm_p"],

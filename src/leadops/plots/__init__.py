@@ -9,6 +9,7 @@ from leadops.plots.offline import (
     offline_scripts,
     plotly_js,
     read_figures,
+    with_figures,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "offline_scripts",
     "plotly_js",
     "read_figures",
+    "with_figures",
 ]

@@ -144,6 +144,7 @@ def group_auc(column: str, per_model: Mapping[str, Mapping[str, Piece]]) -> Figu
             {
                 "type": "scatter",
                 "mode": "markers",
+                "orientation": "h",  # with scattermode "group": each model a little apart on its row
                 "name": name,
                 "x": clean(aucs),
                 "y": labels,
@@ -153,8 +154,16 @@ def group_auc(column: str, per_model: Mapping[str, Mapping[str, Piece]]) -> Figu
         )
     layout = {
         "title": {"text": f"AUC by {column} (95 % interval)"},
-        "xaxis": axis("AUC"),
-        "yaxis": {"automargin": True, "autorange": "reversed", "type": "category"},
+        "scattermode": "group",
+        "scattergap": 0.5,
+        "xaxis": axis("AUC", range=[-0.03, 1.03]),
+        "yaxis": {
+            "automargin": True,
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": labels,
+            "range": [len(labels) - 0.5, -0.5],
+        },  # every value shown, first on top, even one with no AUC
         "shapes": [guide(0.5, 0, 0.5, 1, yref="paper")],
         "margin": {"l": 160, "r": 16, "t": 40, "b": 60},
         "legend": {"orientation": "h", "y": -0.25, "x": 0},

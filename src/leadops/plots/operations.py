@@ -30,8 +30,8 @@ def drift_heatmap(runs: Sequence[Any], features: Sequence[str], psi: Sequence[Se
         runs,
         features,
         psi,
-        title=f"PSI per feature by monitored run ({PSI_LARGE} and above: a large shift)",
-        z_title="PSI",
+        title="PSI per feature by monitored run",
+        z_title=f"PSI<br>({PSI_LARGE}: large)",
         z_max=top,
     )
 
@@ -40,6 +40,7 @@ def drifted_features(runs: Sequence[Any], counts: Sequence[int]) -> Figure:
     """How many features reached a drift threshold on each monitored run."""
     fig = bars(runs, {"features drifted": counts}, title="Features that drifted, by monitored run", y_title="features")
     fig.layout["xaxis"] = {"type": "category"}
+    fig.layout["yaxis"] = axis("features", range=[0, max([1, *counts]) * 1.1], dtick=max(1, max([1, *counts]) // 5))
     fig.layout["showlegend"] = False
     return fig
 
@@ -80,12 +81,13 @@ def cohort_performance(cohorts: Sequence[Mapping[str, Any]]) -> Figure:
          "marker": {"symbol": "line-ew-open", "size": 14, "line": {"width": 2}}},
     ]  # fmt: skip
     layout = {
-        "title": {"text": "Performance by weekly cohort"},
-        "xaxis": {"type": "category", "title": {"text": "lead-created week"}},
+        "title": {"text": "Performance by weekly cohort (lead-created week)"},
+        "xaxis": {"type": "date", "tickformat": "%b %d"},
         "yaxis": axis("AUC"),
         "yaxis2": {"title": {"text": "conversion rate"}, "overlaying": "y", "side": "right", "tickformat": ".0%",
                    "rangemode": "tozero", "showgrid": False},
-        "margin": {"l": 56, "r": 64, "t": 40, "b": 80},
+        "margin": {"l": 56, "r": 64, "t": 40, "b": 90},
+        "legend": {"orientation": "h", "y": -0.18, "x": 0},
     }  # fmt: skip
     return Figure(traces, layout, height=360)
 
