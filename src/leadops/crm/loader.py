@@ -77,7 +77,7 @@ ROW_GROUP_ROWS = 122_880
 # What the pool cannot evict grows with the keyed rows of the run (the primary-key indexes of leads, accounts and
 # outcomes: ~35 MB at 600k leads; at 48 MB the 600k leads ran out of memory), so before each batch the limit is
 # raised to that plus INGEST_MEMORY_HEADROOM_MB when it would otherwise fall short (fit_memory_limit).
-# Peak RSS at 1M leads: 1,198 MB with 512 MB, 960 MB with 256 MB (100k leads: ~770 MB either way).
+# Peak RSS at 1M leads: 1,198 MB with 512 MB, 960 MB with 256 MB, 924 MB like this (100k leads: 747-775 MB).
 INGEST_MEMORY_LIMIT_MB = 224
 INGEST_MEMORY_HEADROOM_MB = 128
 UNEVICTABLE_TAGS = ("ART_INDEX", "IN_MEMORY_TABLE")
