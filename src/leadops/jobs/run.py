@@ -274,6 +274,7 @@ class ScoredPass:
     spark_run: SparkRun | None
     previous: str | None
     kept: SalesCandidates | None
+    sources: dict[int, FeatureSource]  # every scored version's feature source (an arm's reasons are its own)
 
 
 def _run(run: RunPlan, sources: dict[int, FeatureSource]) -> ScoreRunResult:
@@ -340,7 +341,7 @@ def _run(run: RunPlan, sources: dict[int, FeatureSource]) -> ScoreRunResult:
             notes += arms.score_treatments(
                 warehouse, run.run_id, run.experiments, champion[0].version, {**run.feature_problems, **problems}
             )
-        scored = ScoredPass(problems, reason_source, tally, champion_fitted, spark_run, previous, kept)
+        scored = ScoredPass(problems, reason_source, tally, champion_fitted, spark_run, previous, kept, sources)
         return _publish(run, scored, notes)
     finally:
         if spark_run is not None:
@@ -372,6 +373,19 @@ def _publish(run: RunPlan, scored: ScoredPass, notes: list[str]) -> ScoreRunResu
             )
     checkpoint("routed")
     problems = {**run.feature_problems, **scored.problems}
+    by_arm = arms.add_arm_reasons(  # a treatment lead's reasons are its own version's
+        warehouse,
+        run.experiments,
+        run_id=run_id,
+        as_of=run.when,
+        champion=champion[0].version,
+        models={r.version: (r, m) for r, m in [champion, *run.challengers]},
+        sources=scored.sources,
+        champion_source=scored.reason_source,
+        top_n=run.ops.scoring.top_reasons,
+        every_lead=run.ops.scoring.reasons == "all",
+        kept=scored.kept,
+    )
     add_mql_reasons(
         warehouse,
         scored.reason_source,
@@ -381,6 +395,7 @@ def _publish(run: RunPlan, scored: ScoredPass, notes: list[str]) -> ScoreRunResu
         top_n=run.ops.scoring.top_reasons,
         progress=run.progress,
         kept=scored.kept,
+        skip=by_arm,
     )
     checkpoint("reasons added")
     with warehouse.transaction():  # the queues copy the routed rows, reasons included
