@@ -48,8 +48,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     from leadops.experiments import simulation
 
     tests = 2_000
-    aa = simulation.aa_false_positives(tests=tests, days=28, units_per_day=200, rate=0.10)
-    pw = simulation.power_and_coverage(tests=tests, rate=0.10, mde=0.10, power=0.8)
+    aa = simulation.aa_false_positives(simulation.Design(tests=tests, rate=0.10, seed=1), days=28, units_per_day=200)
+    pw = simulation.power_and_coverage(simulation.Design(tests=tests, rate=0.10, mde=0.10, seed=2), power=0.8)
     srm = simulation.srm_detection(tests=tests, units=10_000, broken_share=0.53)
     cup = simulation.company_cuped(leads=5_000 if quick else 20_000, seed=7, pre_days=7.0)
     aa_note = f"{tests} A/A tests, 28 daily looks, 200 units/day, 10 % base rate"

@@ -49,6 +49,7 @@ MODEL_ENV = {
 }
 # the uvicorn stack `leadops serve` runs (serving/runner.py), so the floor is the floor of *its* stack
 HELLO_STACK = ["--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]
+WORKERS_ENV = "LEADOPS_BENCH_SERVING_WORKERS"  # worker processes of each of the three servers (default 1)
 P99_GOAL_MS = 2.0
 MLFLOW_GOAL = 20.0
 HELLO_GOAL = 0.5
@@ -445,6 +446,18 @@ def create_key(workspace: Path) -> str:
     return str(json.loads(done.stdout)["key"])
 
 
+def bench_workers() -> int:
+    """Worker processes per server from LEADOPS_BENCH_SERVING_WORKERS (1 when unset): the same for all three."""
+    raw = os.environ.get(WORKERS_ENV, "1")
+    try:
+        workers = int(raw)
+    except ValueError:
+        raise ServingBenchError(f"{WORKERS_ENV}: expected a whole number of workers, got {raw!r}") from None
+    if workers < 1:
+        raise ServingBenchError(f"{WORKERS_ENV}: expected at least 1 worker, got {workers}")
+    return workers
+
+
 def _skipped(why: str) -> list[dict[str, Any]]:
     return [
         {"name": "serving: leadops vs mlflow serve vs hello", "ours": None, "baseline": None, "ratio": None}
@@ -457,7 +470,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     wrk = shutil.which("wrk")
     if wrk is None:
         return _skipped("wrk is not installed (Debian: `apt-get install -y wrk`); no serving figure measured")
-    leads, rounds, seconds, fixed_seconds = (5_000, 2, 3.0, 20.0) if quick else (20_000, 3, 10.0, 60.0)
+    leads, rounds, seconds, fixed_seconds = (5_000, 3, 5.0, 20.0) if quick else (20_000, 3, 10.0, 60.0)
+    workers = bench_workers()
     intake_n = 30 if quick else 100
     mlflow_python = ensure_mlflow_venv(CACHE)
     from leadops.bundle.store import load_bundle
@@ -481,11 +495,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
         ports = {n: free_port() for n in ("hello", "leadops", "mlflow")}
         base = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
         uvicorn = [sys.executable, "-m", "uvicorn", "bench_hello:app", "--app-dir", str(tmp), "--host", "127.0.0.1"]
-        uvicorn += ["--port", str(ports["hello"]), "--workers", "1", *HELLO_STACK]
+        uvicorn += ["--port", str(ports["hello"]), "--workers", str(workers), *HELLO_STACK]
         serve = [sys.executable, "-m", "leadops.cli", "serve", "--workspace", str(settings.workspace)]
-        serve += ["--host", "127.0.0.1", "--port", str(ports["leadops"]), "--workers", "1"]
+        serve += ["--host", "127.0.0.1", "--port", str(ports["leadops"]), "--workers", str(workers)]
         mlflow = [str(mlflow_python.parent / "mlflow"), "models", "serve", "-m", str(mlflow_model), "-h", "127.0.0.1"]
-        mlflow += ["-p", str(ports["mlflow"]), "--env-manager", "local", "-w", "1"]
+        mlflow += ["-p", str(ports["mlflow"]), "--env-manager", "local", "-w", str(workers)]
         stack.enter_context(server("hello", uvicorn, base["hello"] + "/health", env, tmp / "hello.log"))
         stack.enter_context(server("leadops serve", serve, base["leadops"] + "/health", env, tmp / "leadops.log"))
         stack.enter_context(
@@ -513,7 +527,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         load_intake = load_now()
     context = (
         f"{trees} trees, {len(columns)} features, one lead with "
-        f"{len(lead['activities'])} activities, model v{model_version}; best of {rounds} x {seconds:g} s, "
+        f"{len(lead['activities'])} activities, model v{model_version}; {workers} worker(s) per server; "
+        f"best of {rounds} x {seconds:g} s, "
         f"interleaved; {load_before} -> {load_after}"
     )
     out = rows(figures, fixed, fixed_seconds, context, load_fixed)

@@ -6,14 +6,14 @@ from leadops.experiments import simulation
 
 
 def test_aa_fixed_horizon_fpr_is_nominal_peeking_inflates_it_and_the_sequential_test_does_not() -> None:
-    aa = simulation.aa_false_positives(tests=2_000, days=28, units_per_day=200, rate=0.10)
+    aa = simulation.aa_false_positives(simulation.Design(tests=2_000, rate=0.10, seed=1), days=28, units_per_day=200)
     assert 0.04 <= aa.fixed_horizon <= 0.06
     assert aa.fixed_peeked_daily > 0.05 * 2  # an analyst stopping at the first significant day: far above alpha
     assert aa.sequential_peeked_daily <= 0.05
 
 
 def test_a_true_ten_percent_lift_is_detected_with_the_planned_power_and_intervals_cover_it() -> None:
-    res = simulation.power_and_coverage(tests=2_000, rate=0.10, mde=0.10, power=0.8)
+    res = simulation.power_and_coverage(simulation.Design(tests=2_000, rate=0.10, mde=0.10, seed=2), power=0.8)
     assert abs(res.promised_power - 0.8) < 0.002
     assert abs(res.observed_power - res.promised_power) <= 0.03
     assert 0.935 <= res.diff_coverage <= 0.965

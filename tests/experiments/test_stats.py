@@ -27,7 +27,7 @@ def test_welch_t_matches_scipy_including_its_interval() -> None:
     rng = np.random.default_rng(4)
     c = rng.lognormal(3.0, 1.2, 400) * (rng.random(400) < 0.1)
     t = rng.lognormal(3.1, 1.0, 350) * (rng.random(350) < 0.12)
-    got = stats.welch_t(c.mean(), c.var(ddof=1), c.size, t.mean(), t.var(ddof=1), t.size, alpha=0.1)
+    got = stats.welch_t(stats.Summary.of(c), stats.Summary.of(t), alpha=0.1)
     ref = sps.ttest_ind(t, c, equal_var=False)
     ci = ref.confidence_interval(confidence_level=0.9)
     assert got.stat == pytest.approx(ref.statistic, rel=1e-10)
@@ -39,7 +39,7 @@ def test_relative_lift_interval_is_statsmodels_log_ratio_interval_for_proportion
     x_c, n_c, x_t, n_t = 300, 3_000, 345, 3_000
     pc, pt = x_c / n_c, x_t / n_t
     # the binomial variance p(1-p) per unit: Katz's log interval uses (1-p)/(n p) = p(1-p) / (n p^2)
-    got = stats.relative_lift(pc, pc * (1 - pc), n_c, pt, pt * (1 - pt), n_t)
+    got = stats.relative_lift(stats.Summary(pc, pc * (1 - pc), n_c), stats.Summary(pt, pt * (1 - pt), n_t))
     low, high = confint_proportions_2indep(x_t, n_t, x_c, n_c, method="log", compare="ratio")
     assert got.lift == pytest.approx(pt / pc - 1)
     assert got.low == pytest.approx(low - 1, rel=1e-9)

@@ -79,3 +79,43 @@ def test_split_capacity_sums_to_the_total_by_largest_remainder():
     assert split_capacity(7, [1, 1]) == [4, 3]
     assert split_capacity(10, [1, 2, 2]) == [2, 4, 4]
     assert split_capacity(0, [1, 1]) == [0, 0]
+
+
+def test_a_treatment_leads_reasons_are_its_arms_version_alone_not_the_champions(wh, tmp_path, feats):
+    import json
+
+    from jobs_fakes import FEATURES, load_fake, write_fake_artifact
+
+    # v2 reads no pricing views: where those drive the champion's reasons, v2's differ
+    write_fake_artifact(tmp_path / "m" / "v2", shift=0.1, features=[f for f in FEATURES if f != "pricing_views"])
+    experiment = {"name": "model-test", "start": AS_OF - timedelta(days=1), "population": "open",
+                  "arms": [{"name": "control"}, {"name": "treatment", "model": "2"}]}  # fmt: skip
+    settings = make_settings(  # every lead an MQL, Sales' 40 slots full; every reason with an effect shown
+        tmp_path,
+        scoring={"chunk_size": 70, "top_reasons": 5},
+        business={"mql_threshold": 1, "capacity": {"per_day": 40, "by": "total"}},
+        experiments=[experiment],
+    )
+    models = FakeModels(tmp_path / "m", champion=1, challengers=[2])
+    result = score_job(settings, wh, as_of=AS_OF, models=models, features=feats)
+    rows = wh.rows(
+        "SELECT s.lead_id, a.arm, s.model_version, s.reasons, s.reason_text FROM lead_scores s "
+        "JOIN experiment_assignments a ON a.lead_id = s.lead_id WHERE s.run_id = ? AND s.route = 'sales'",
+        [result.run_id],
+    )
+    assert {r[1] for r in rows} == {"control", "treatment"}
+    v1, v2 = load_fake(tmp_path / "m" / "v1"), load_fake(tmp_path / "m" / "v2")
+    top_n = settings.scoring.top_reasons
+    differ = 0
+    for lead, arm, version, reasons, text in rows:
+        alone = feats.build(AS_OF, [lead])  # the lead scored alone, by its arm's bundle
+        model = v2 if arm == "treatment" else v1
+        own = model.explain(alone[list(model.feature_names_in_)], top_n=top_n)
+        assert version == (2 if arm == "treatment" else 1)
+        assert text == own["reason_text"].iat[0], lead
+        assert [r["feature"] for r in json.loads(reasons)] == [r["feature"] for r in own["reasons"].iat[0]]
+        if arm == "treatment":
+            champion = v1.explain(alone[list(v1.feature_names_in_)], top_n=top_n)["reason_text"].iat[0]
+            differ += text != champion
+            assert "pricing_views" not in text
+    assert differ > 0

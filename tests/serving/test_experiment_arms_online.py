@@ -12,10 +12,23 @@ from fastapi.testclient import TestClient
 from warehouse_leads import request_leads
 
 from conftest import Keys, cli, make_keys  # at import: a name looked up later may find another folder's conftest
-from leadops.config import load
+from leadops.config import Settings, load
 from leadops.experiments.online import arm_of
 from leadops.serving.app import create_app
+from leadops.serving.lead_view import fresh_score
+from leadops.serving.model import ServedModel, records_of
+from leadops.serving.schemas import LeadIn
 from leadops.warehouse import open_warehouse
+
+
+def _served(settings: Settings, version: int) -> ServedModel:
+    """One registered version loaded on its own, as the service loads it (the reference for its reasons)."""
+    from leadops.jobs.routing import plan
+    from leadops.registry.loading import load_artifact_dir
+
+    routing = plan(settings.routing, settings.business, None, ())
+    path = load_artifact_dir(settings, version)
+    return ServedModel(version, path, routing, top_n=settings.scoring.top_reasons, verified=True)
 
 
 def test_leads_in_the_treatment_arm_are_scored_by_its_version_online(
@@ -54,6 +67,12 @@ def test_leads_in_the_treatment_arm_are_scored_by_its_version_online(
         else:
             assert result["model_version"] == 1 and result["score"] == plain_result["score"]
     assert any(results[i]["score"] != champion_only[i]["score"] for i in treated)
+    # a treatment lead's reasons are its version's, as that version gives them for the lead scored alone
+    v2 = _served(with_experiment, 2)
+    for i in treated:
+        (alone,) = v2.score([records_of(LeadIn.model_validate(leads[i]))], as_of)
+        assert results[i]["reasons"] == alone.reasons and results[i]["reasons"]
+    assert any(results[i]["reasons"] != champion_only[i]["reasons"] for i in treated)
 
 
 def test_a_lead_submitted_online_is_scored_by_its_arm_and_the_nightly_job_logs_the_same_arm(
@@ -94,3 +113,63 @@ def test_a_lead_submitted_online_is_scored_by_its_arm_and_the_nightly_job_logs_t
     with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
         logged = store.logged_arms(wh, "online-ab", [treated, control])
     assert logged == {treated: "treatment", control: "control"}
+
+
+def test_a_treatment_leads_reasons_are_its_versions_in_the_nightly_queue_the_api_and_its_page(
+    rivals: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    from datetime import timedelta
+
+    ws = tmp_path / "ws"
+    shutil.copytree(rivals, ws)
+    keys = make_keys(ws)
+    experiment = {
+        "name": "reasons-ab",
+        "start": "2000-01-01",
+        "population": "open",
+        "arms": [
+            {"name": "control", "routing": "capacity"},
+            {"name": "treatment", "model": "2", "routing": "capacity"},
+        ],
+    }
+    monkeypatch.setenv("LEADOPS_EXPERIMENTS", json.dumps([experiment]))
+    settings = load(ws)
+    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
+        as_of: datetime = wh.rows("SELECT max(created_at) FROM leads")[0][0] + timedelta(days=1)
+    cli("score", "--workspace", str(ws), "--as-of", as_of.isoformat())
+    v1, v2 = _served(settings, 1), _served(settings, 2)
+    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
+        rows = wh.rows(
+            "SELECT s.lead_id, a.arm, s.model_version, s.reasons, s.reason_text FROM current_scores s "
+            "JOIN experiment_assignments a ON a.lead_id = s.lead_id WHERE s.route = 'sales' ORDER BY s.lead_id"
+        )
+        treated = [r for r in rows if r[1] == "treatment"]
+        control = [r for r in rows if r[1] == "control"]
+        assert treated and control
+        differ = 0
+        for lead, _, version, reasons, text in treated:
+            alone = fresh_score(v2, wh, {"lead_id": lead}, as_of)  # v2's bundle, this lead alone
+            champion = fresh_score(v1, wh, {"lead_id": lead}, as_of)
+            assert version == 2 and text and "champion" not in text
+            assert [r["text"] for r in json.loads(reasons)] == alone.reasons, lead
+            differ += alone.reasons != champion.reasons
+        assert differ > 0
+        for lead, _, version, reasons, _ in control:
+            assert (
+                version == 1
+                and [r["text"] for r in json.loads(reasons)] == fresh_score(v1, wh, {"lead_id": lead}, as_of).reasons
+            )
+    lead, control_lead = treated[0][0], control[0][0]
+    with TestClient(create_app(settings, follow=False)) as client:
+        seen = client.get(f"/v1/leads/{lead}", headers={"X-API-Key": keys.viewer})
+        other = client.get(f"/v1/leads/{control_lead}", headers={"X-API-Key": keys.viewer})
+        client.post("/ui/login", data={"key": keys.viewer})
+        page = client.get(f"/ui/leads/{lead}")
+    assert seen.status_code == 200, seen.text
+    view = seen.json()
+    assert view["published"]["reason_text"] == treated[0][4] and view["published"]["model_version"] == 2
+    assert view["fresh"]["model_version"] == 2 and other.json()["fresh"]["model_version"] == 1
+    assert page.status_code == 200 and "on today's data (v2)" in page.text
+    first = json.loads(treated[0][3])[0]["text"]
+    assert first.replace("'", "&#39;") in page.text

@@ -310,55 +310,56 @@ def run_closed_loop(
     retrains: list[dict[str, Any]] = []
     champions: list[int] = []
     day_root = settings.workspace / "source" / LOOP_DIR
-    for d in range(days):
-        today_d = start + timedelta(days=d)
-        as_of = datetime(today_d.year, today_d.month, today_d.day, RUN_HOUR)
-        try:
-            run_id = None
-            if loop.score_on == "every_day" or company.is_business_day(d):
-                clock = time.perf_counter()
-                result = score_job(nightly, warehouse, as_of=as_of, models=models)
-                timing["score"] += time.perf_counter() - clock
-                run_id = result.run_id
-                runs += 1 if result.status == "published" else 0
-                if not champions or champions[-1] != result.model_version:
-                    champions.append(result.model_version)
-                if monitored[1] and runs % loop.monitor_every_days == 1 % loop.monitor_every_days:
+    with warehouse.few_checkpoints():  # a year of nightly commits, the WAL folded in now and then
+        for d in range(days):
+            today_d = start + timedelta(days=d)
+            as_of = datetime(today_d.year, today_d.month, today_d.day, RUN_HOUR)
+            try:
+                run_id = None
+                if loop.score_on == "every_day" or company.is_business_day(d):
                     clock = time.perf_counter()
-                    from leadops.monitoring.monitor import monitor
+                    result = score_job(nightly, warehouse, as_of=as_of, models=models)
+                    timing["score"] += time.perf_counter() - clock
+                    run_id = result.run_id
+                    runs += 1 if result.status == "published" else 0
+                    if not champions or champions[-1] != result.model_version:
+                        champions.append(result.model_version)
+                    if monitored[1] and runs % loop.monitor_every_days == 1 % loop.monitor_every_days:
+                        clock = time.perf_counter()
+                        from leadops.monitoring.monitor import monitor
 
-                    monitor(settings, warehouse, run_id=run_id)
-                    n_monitored += 1
-                    timing["monitor"] += time.perf_counter() - clock
-            if run_id is not None and company.is_business_day(d):
+                        monitor(settings, warehouse, run_id=run_id)
+                        n_monitored += 1
+                        timing["monitor"] += time.perf_counter() - clock
+                if run_id is not None and company.is_business_day(d):
+                    clock = time.perf_counter()
+                    contacts += _work_queue(warehouse, company, outside, run_id, d, as_of, capacity)
+                    timing["sales"] += time.perf_counter() - clock
                 clock = time.perf_counter()
-                contacts += _work_queue(warehouse, company, outside, run_id, d, as_of, capacity)
-                timing["sales"] += time.perf_counter() - clock
-            clock = time.perf_counter()
-            folder = day_root / today_d.isoformat()
-            company.end_day(d, folder)
-            outside.end_day(company.day_start(d), company.day_start(d + 1), folder)
-            timing["export"] += time.perf_counter() - clock
-            clock = time.perf_counter()
-            ingest(for_day(folder), warehouse, sources=fed)
-            timing["ingest"] += time.perf_counter() - clock
-            if not loop.keep_day_files:
-                shutil.rmtree(folder, ignore_errors=True)
-            if monitored[0] and (d + 1) % loop.retrain_every_days == 0:
+                folder = day_root / today_d.isoformat()
+                company.end_day(d, folder)
+                outside.end_day(company.day_start(d), company.day_start(d + 1), folder)
+                timing["export"] += time.perf_counter() - clock
                 clock = time.perf_counter()
-                from leadops.modeling.retrain import retrain
+                ingest(for_day(folder), warehouse, sources=fed)
+                timing["ingest"] += time.perf_counter() - clock
+                if not loop.keep_day_files:
+                    shutil.rmtree(folder, ignore_errors=True)
+                if monitored[0] and (d + 1) % loop.retrain_every_days == 0:
+                    clock = time.perf_counter()
+                    from leadops.modeling.retrain import retrain
 
-                decided = retrain(settings, warehouse, now=as_of + timedelta(hours=19))
-                models.reset()
-                retrains.append({"day": today_d.isoformat(), "decision": decided.decision, "reason": decided.reason,
-                                 "version": decided.version})  # fmt: skip
-                timing["retrain"] += time.perf_counter() - clock
-        except LeadOpsError as exc:
-            raise ClosedLoopError(
-                f"closed loop, day {d + 1} of {days} ({today_d}): {exc.message}", hint=exc.hint
-            ) from exc
-        if progress is not None:
-            progress(f"day {d + 1}/{days}", (d + 1) / days)
+                    decided = retrain(settings, warehouse, now=as_of + timedelta(hours=19))
+                    models.reset()
+                    retrains.append({"day": today_d.isoformat(), "decision": decided.decision, "reason": decided.reason,
+                                     "version": decided.version})  # fmt: skip
+                    timing["retrain"] += time.perf_counter() - clock
+            except LeadOpsError as exc:
+                raise ClosedLoopError(
+                    f"closed loop, day {d + 1} of {days} ({today_d}): {exc.message}", hint=exc.hint
+                ) from exc
+            if progress is not None:
+                progress(f"day {d + 1}/{days}", (d + 1) / days)
     if not loop.keep_day_files and day_root.exists() and not any(day_root.iterdir()):
         day_root.rmdir()
     timing["cpu_days"] = time.process_time() - cpu  # this process's CPU over the simulated days (load-proof-ish)

@@ -265,14 +265,14 @@ def _compare(
         x_c, x_t = round(c.mean * c.n), round(t.mean * t.n)
         raw = stats.two_proportion_z(x_c, c.n, x_t, t.n, alpha)
     else:
-        raw = stats.welch_t(c.mean, c.var, c.n, t.mean, t.var, t.n, alpha)
-    raw_lift = stats.relative_lift(c.mean, c.var, c.n, t.mean, t.var, t.n, alpha)
+        raw = stats.welch_t(c, t, alpha)
+    raw_lift = stats.relative_lift(c, t, alpha)
     use = raw
     lift = raw_lift
     cuped_out = None
     if c_adj is not None and t_adj is not None:
-        adj = stats.welch_t(c_adj.mean, c_adj.var, c_adj.n, t_adj.mean, t_adj.var, t_adj.n, alpha)
-        adj_lift = stats.relative_lift(c_adj.mean, c_adj.var, c_adj.n, t_adj.mean, t_adj.var, t_adj.n, alpha)
+        adj = stats.welch_t(c_adj, t_adj, alpha)
+        adj_lift = stats.relative_lift(c_adj, t_adj, alpha)
         width_raw = float(raw.high - raw.low)
         cuped_out = {
             "diff": _f(adj.diff),
@@ -330,7 +330,7 @@ def _guardrails(
     limit = spec.guardrails.unsubscribe_max_increase
     if limit is not None:
         uc, ut = c["unsubscribed"].to_numpy(float), t["unsubscribed"].to_numpy(float)
-        test = stats.welch_t(uc.mean(), np.var(uc, ddof=1), uc.size, ut.mean(), np.var(ut, ddof=1), ut.size, alpha)
+        test = stats.welch_t(stats.Summary.of(uc), stats.Summary.of(ut), alpha)
         diff = float(test.diff)
         low = float(test.low) if np.isfinite(test.low) else diff
         found.append(

@@ -48,6 +48,18 @@ def default_tau(rate: float, mde: float) -> float:
 
 
 @dataclass(frozen=True)
+class Design:
+    """What a batch of simulated tests shares: how many, the control's rate, the relative effect planned for
+    (mde), alpha and the random seed."""
+
+    tests: int = 2_000
+    rate: float = 0.10
+    mde: float = 0.10
+    alpha: float = 0.05
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class AaResult:
     """False-positive rates of 2,000-odd A/A tests: fixed horizon once, fixed horizon peeked daily, sequential."""
 
@@ -58,17 +70,11 @@ class AaResult:
     sequential_peeked_daily: float
 
 
-def aa_false_positives(
-    tests: int = 2_000,
-    days: int = 28,
-    units_per_day: int = 200,
-    rate: float = 0.10,
-    alpha: float = 0.05,
-    mde: float = 0.10,
-    seed: int = 1,
-) -> AaResult:
+def aa_false_positives(design: Design = Design(seed=1), days: int = 28, units_per_day: int = 200) -> AaResult:
     """Run A/A tests and count rejections: the z test on the final day, the z test at any daily look (stopping at
-    the first 'significant' day, as a peeking analyst does) and the always-valid mSPRT at any daily look."""
+    the first 'significant' day, as a peeking analyst does) and the always-valid mSPRT at any daily look (its
+    mixing scale from the design's mde)."""
+    tests, rate, mde, alpha, seed = design.tests, design.rate, design.mde, design.alpha, design.seed
     c = daily_counts(tests, days, units_per_day, rate, seed=seed)
     z = stats.two_proportion_z(c.x_c, c.n_c, c.x_t, c.n_t, alpha)
     final = z.p_value[:, -1] < alpha
@@ -90,16 +96,10 @@ class PowerResult:
     lift_coverage: float
 
 
-def power_and_coverage(
-    tests: int = 2_000,
-    rate: float = 0.10,
-    mde: float = 0.10,
-    alpha: float = 0.05,
-    power: float = 0.80,
-    seed: int = 2,
-) -> PowerResult:
+def power_and_coverage(design: Design = Design(seed=2), power: float = 0.80) -> PowerResult:
     """Plan n per arm for (rate, mde), run tests with exactly that many units per arm and a true lift of mde;
     count rejections and how often the difference and lift intervals cover the true effect."""
+    tests, rate, mde, alpha, seed = design.tests, design.rate, design.mde, design.alpha, design.seed
     n = stats.sample_size_proportions(rate, mde, alpha, power)
     rng = np.random.default_rng(seed)
     p_t = rate * (1 + mde)
@@ -107,7 +107,9 @@ def power_and_coverage(
     x_t = rng.binomial(n, p_t, size=tests)
     z = stats.two_proportion_z(x_c, n, x_t, n, alpha)
     pc, pt = x_c / n, x_t / n
-    lift = stats.relative_lift(pc, pc * (1 - pc) * n / (n - 1), n, pt, pt * (1 - pt) * n / (n - 1), n, alpha)
+    lift = stats.relative_lift(
+        stats.Summary(pc, pc * (1 - pc) * n / (n - 1), n), stats.Summary(pt, pt * (1 - pt) * n / (n - 1), n), alpha
+    )
     true_diff = p_t - rate
     return PowerResult(
         tests=tests,
@@ -190,7 +192,7 @@ def company_cuped(leads: int = 20_000, seed: int = 7, pre_days: float = 3.0) -> 
 
     def width(values: np.ndarray) -> float:
         c, t = values[~arm], values[arm]
-        d = stats.welch_t(c.mean(), c.var(ddof=1), c.size, t.mean(), t.var(ddof=1), t.size)
+        d = stats.welch_t(stats.Summary.of(c), stats.Summary.of(t))
         return float(d.high - d.low)
 
     raw, cup = width(y), width(adjusted.adjusted)

@@ -9,37 +9,77 @@ vectorised simulated tests (arguments may be numpy arrays of equal shape).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
 from leadops.experiments.errors import ExperimentError
 
-FloatLike = Any
-"""A float or a numpy array of floats (the functions broadcast)."""
+FloatLike = ArrayLike
+"""An argument: a number or an array of numbers (the functions broadcast)."""
+Floats = NDArray[np.float64]
+"""A result: float64 values shaped as the arguments broadcast (0-d for one readout: float() takes it)."""
+
+
+class Sample(Protocol):
+    """One arm's summary statistics: mean, sample variance (ddof=1) and units (analysis.ArmMetric is one)."""
+
+    @property
+    def mean(self) -> FloatLike: ...
+
+    @property
+    def var(self) -> FloatLike: ...
+
+    @property
+    def n(self) -> FloatLike: ...
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A Sample from plain numbers or arrays (simulated tests, one set of values)."""
+
+    mean: FloatLike
+    var: FloatLike
+    n: FloatLike
+
+    @classmethod
+    def of(cls, values: ArrayLike) -> Summary:
+        """The mean, sample variance and size of one arm's values."""
+        arr = np.asarray(values, dtype=float)
+        return cls(float(arr.mean()), float(arr.var(ddof=1)), int(arr.size))
+
+
+def _arms(control: Sample, treatment: Sample) -> tuple[Floats, Floats, Floats, Floats, Floats, Floats]:
+    """Both arms' mean, variance and n as float arrays, control first."""
+    c, t = control, treatment
+    mean_c, var_c, n_c, mean_t, var_t, n_t = (
+        np.asarray(v, dtype=float) for v in (c.mean, c.var, c.n, t.mean, t.var, t.n)
+    )
+    return mean_c, var_c, n_c, mean_t, var_t, n_t
 
 
 @dataclass(frozen=True)
 class Difference:
     """Treatment minus control with its standard error, interval and two-sided test."""
 
-    diff: FloatLike
-    se: FloatLike
-    low: FloatLike
-    high: FloatLike
-    stat: FloatLike
-    p_value: FloatLike
+    diff: Floats
+    se: Floats
+    low: Floats
+    high: Floats
+    stat: Floats
+    p_value: Floats
 
 
 @dataclass(frozen=True)
 class Lift:
     """Relative lift (T - C) / C with its interval from the delta method on log(T / C)."""
 
-    lift: FloatLike
-    se_log: FloatLike
-    low: FloatLike
-    high: FloatLike
+    lift: Floats
+    se_log: Floats
+    low: Floats
+    high: Floats
 
 
 def _z(alpha: float) -> float:
@@ -63,20 +103,10 @@ def two_proportion_z(x_c: FloatLike, n_c: FloatLike, x_t: FloatLike, n_t: FloatL
     return Difference(diff, se, diff - half, diff + half, z, 2 * sps.norm.sf(np.abs(z)))
 
 
-def welch_t(
-    mean_c: FloatLike,
-    var_c: FloatLike,
-    n_c: FloatLike,
-    mean_t: FloatLike,
-    var_t: FloatLike,
-    n_t: FloatLike,
-    alpha: float = 0.05,
-) -> Difference:
+def welch_t(control: Sample, treatment: Sample, alpha: float = 0.05) -> Difference:
     """Difference of two means with unequal variances (revenue per lead): Welch's t and Satterthwaite's df,
-    as scipy.stats.ttest_ind(equal_var=False); `var_*` are sample variances (ddof=1)."""
-    mean_c, var_c, n_c, mean_t, var_t, n_t = (
-        np.asarray(v, dtype=float) for v in (mean_c, var_c, n_c, mean_t, var_t, n_t)
-    )
+    as scipy.stats.ttest_ind(equal_var=False); the variances are sample variances (ddof=1)."""
+    mean_c, var_c, n_c, mean_t, var_t, n_t = _arms(control, treatment)
     a, b = var_c / n_c, var_t / n_t
     se = np.sqrt(a + b)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -88,20 +118,10 @@ def welch_t(
     return Difference(diff, se, diff - half, diff + half, t, 2 * sps.t.sf(np.abs(t), df))
 
 
-def relative_lift(
-    mean_c: FloatLike,
-    var_c: FloatLike,
-    n_c: FloatLike,
-    mean_t: FloatLike,
-    var_t: FloatLike,
-    n_t: FloatLike,
-    alpha: float = 0.05,
-) -> Lift:
+def relative_lift(control: Sample, treatment: Sample, alpha: float = 0.05) -> Lift:
     """Lift (T - C) / C with a delta-method interval on log(T / C): se^2 = var_t/(n_t T^2) + var_c/(n_c C^2),
     exponentiated back (for proportions this is statsmodels' ratio interval, method 'log'); never below -100 %."""
-    mean_c, var_c, n_c, mean_t, var_t, n_t = (
-        np.asarray(v, dtype=float) for v in (mean_c, var_c, n_c, mean_t, var_t, n_t)
-    )
+    mean_c, var_c, n_c, mean_t, var_t, n_t = _arms(control, treatment)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = mean_t / mean_c
         se = np.sqrt(var_t / (n_t * mean_t**2) + var_c / (n_c * mean_c**2))
@@ -156,10 +176,10 @@ def cuped(y: np.ndarray, x: np.ndarray) -> Cuped:
 class Sequential:
     """The mixture SPRT on a difference: likelihood ratio, always-valid p-value, confidence sequence."""
 
-    likelihood_ratio: FloatLike
-    p_value: FloatLike
-    low: FloatLike
-    high: FloatLike
+    likelihood_ratio: Floats
+    p_value: Floats
+    low: Floats
+    high: Floats
 
 
 def msprt(diff: FloatLike, se: FloatLike, tau: FloatLike, alpha: float = 0.05) -> Sequential:
@@ -205,7 +225,7 @@ def sample_size_proportions(baseline_rate: float, mde: float, alpha: float = 0.0
     return int(np.ceil(n))
 
 
-def power_proportions(baseline_rate: float, mde: float, n_per_arm: FloatLike, alpha: float = 0.05) -> FloatLike:
+def power_proportions(baseline_rate: float, mde: float, n_per_arm: FloatLike, alpha: float = 0.05) -> Floats:
     """Power of that test with `n_per_arm` units per arm (both tails counted), the inverse of the sample size."""
     p1, p2 = baseline_rate, baseline_rate * (1 + mde)
     n = np.asarray(n_per_arm, dtype=float)

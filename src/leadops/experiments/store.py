@@ -159,42 +159,31 @@ def register(
         given = _assigned_arms(warehouse, spec.name)
         if given:
             _check_split_unchanged(warehouse, spec, given)
-        warehouse.execute(
-            "UPDATE experiments SET spec = ?, spec_hash = ?, start_at = ?, stop_at = ?, unit = ?, control_arm = ?, "
-            "kpi = ?, window_days = ?, updated_at = ? WHERE name = ?",
-            [
-                body,
-                digest,
-                spec.start,
-                spec.stop,
-                spec.unit,
-                spec.control_arm(),
-                spec.primary_kpi.metric,
-                spec.primary_kpi.window_days,
-                now,
-                spec.name,
-            ],
-        )
+        described = _described(spec, body, digest) | {"updated_at": now}
+        sets = ", ".join(f"{column} = ?" for column in described)
+        warehouse.execute(f"UPDATE experiments SET {sets} WHERE name = ?", [*described.values(), spec.name])
     else:
+        described = {"name": spec.name, "origin": origin, "status": "active"} | _described(spec, body, digest)
+        described |= {"created_at": now, "updated_at": now}
         warehouse.execute(
-            "INSERT INTO experiments (name, origin, status, spec, spec_hash, start_at, stop_at, unit, control_arm, "
-            "kpi, window_days, created_at, updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                spec.name,
-                origin,
-                body,
-                digest,
-                spec.start,
-                spec.stop,
-                spec.unit,
-                spec.control_arm(),
-                spec.primary_kpi.metric,
-                spec.primary_kpi.window_days,
-                now,
-                now,
-            ],
+            f"INSERT INTO experiments ({', '.join(described)}) VALUES ({', '.join('?' for _ in described)})",
+            list(described.values()),
         )
     return get_experiment(warehouse, spec.name)
+
+
+def _described(spec: ExperimentSpec, body: str, digest: str) -> dict[str, Any]:
+    """The experiments row's columns that come from the spec (one list for the insert and the edit)."""
+    return {
+        "spec": body,
+        "spec_hash": digest,
+        "start_at": spec.start,
+        "stop_at": spec.stop,
+        "unit": spec.unit,
+        "control_arm": spec.control_arm(),
+        "kpi": spec.primary_kpi.metric,
+        "window_days": spec.primary_kpi.window_days,
+    }
 
 
 def _split(spec: ExperimentSpec) -> dict[str, Any]:

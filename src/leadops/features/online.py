@@ -22,7 +22,6 @@ from leadops.settings.features import (
     ActivityFeature,
     AttributeFeature,
     BuiltinFeature,
-    DerivedFeature,
     FeaturesSpec,
 )
 
@@ -145,17 +144,42 @@ def _property_text(value: Any) -> str | None:
     return json.dumps(value)
 
 
+_ATTRIBUTE, _ACTIVITY, _BUILTIN, _DERIVED = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class _ActivityStep:
+    """One activity feature's aggregate, its fields read once (the request path reads these per lead)."""
+
+    f: ActivityFeature
+    types: tuple[str, ...]  # its distinct types (empty: every type)
+    window: int | None
+    agg: str
+    half_life: float
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What online_vector reads of a spec on every call, worked out once per spec (an online request's hot path)."""
 
     spec: FeaturesSpec
-    derived: list[DerivedFeature]
-    types: dict[str, tuple[str, ...]]  # activity feature -> its distinct types (empty: every type)
-    windows: dict[str, int | None]
+    derived: list[tuple[str, expr.Node]]  # in dependency order, expressions parsed
+    steps: list[tuple[str, int, Any]]  # (name, kind, feature or _ActivityStep) in definition order
+    names: list[str]
 
 
 _PLANS: dict[int, _Plan] = {}
+
+
+def _step(f: Any) -> tuple[str, int, Any]:
+    if isinstance(f, AttributeFeature):
+        return f.name, _ATTRIBUTE, f
+    if isinstance(f, ActivityFeature):
+        types = tuple(dict.fromkeys(f.types))
+        return f.name, _ACTIVITY, _ActivityStep(f, types, f.window_us(), f.agg, float(f.half_life_days or 1))
+    if isinstance(f, BuiltinFeature):
+        return f.name, _BUILTIN, f
+    return f.name, _DERIVED, f
 
 
 def _plan(spec: FeaturesSpec) -> _Plan:
@@ -163,12 +187,11 @@ def _plan(spec: FeaturesSpec) -> _Plan:
     found = _PLANS.get(id(spec))
     if found is not None and found.spec is spec:
         return found
-    activities = [f for f in spec.definitions if isinstance(f, ActivityFeature)]
     found = _Plan(
         spec=spec,
-        derived=spec.derived_order(),
-        types={f.name: tuple(dict.fromkeys(f.types)) for f in activities},
-        windows={f.name: f.window_us() for f in activities},
+        derived=[(d.name, d.tree()) for d in spec.derived_order()],
+        steps=[_step(f) for f in spec.definitions],
+        names=[f.name for f in spec.definitions],
     )
     if len(_PLANS) >= 64:  # bundles come and go with hot swaps: never grow without bound
         _PLANS.clear()
@@ -176,9 +199,8 @@ def _plan(spec: FeaturesSpec) -> _Plan:
     return found
 
 
-def _activity(f: ActivityFeature, by_kind: dict[str, list[Event]], plan: _Plan) -> float | None:
-    types = plan.types[f.name]
-    window = plan.windows[f.name]
+def _activity(a: _ActivityStep, by_kind: dict[str, list[Event]]) -> float | None:
+    f, types, window, agg = a.f, a.types, a.window, a.agg
     count = 0
     best: int | None = None
     total = 0  # whole units: the sum is the same in any order, so events are read grouped by type
@@ -186,27 +208,35 @@ def _activity(f: ActivityFeature, by_kind: dict[str, list[Event]], plan: _Plan) 
         events: Iterable[Event] = [e for t in types for e in by_kind.get(t, ())]
     else:
         events = [e for group in by_kind.values() for e in group]
+    where = f.where
     for dt, _, value, props in events:
         if window is not None and dt >= window:
             continue
-        if f.where is not None and not f.where.matches(_property_text(props.get(f.where.property))):
+        if where is not None and not where.matches(_property_text(props.get(where.property))):
             continue
-        if f.agg == "sum":
+        if agg == "sum":
             if value is None:
                 continue
             total += math.floor(value * float(VALUE_SCALE) + 0.5)
-        elif f.agg == "decayed_sum":
-            weight = math.pow(0.5, dt / float(US_PER_DAY) / float(f.half_life_days or 1))
+        elif agg == "decayed_sum":
+            weight = math.pow(0.5, dt / float(US_PER_DAY) / a.half_life)
             total += math.floor(weight * float(DECAY_SCALE) + 0.5)
         count += 1
         best = dt if best is None or dt < best else best
-    if f.agg == "count":
+    if agg == "count":
         return float(count)
-    if f.agg == "exists":
+    if agg == "exists":
         return 1.0 if count > 0 else 0.0
-    if f.agg == "recency":
+    if agg == "recency":
         return None if best is None else float(best) / float(US_PER_DAY)
-    return float(total) / float(DECAY_SCALE if f.agg == "decayed_sum" else VALUE_SCALE)
+    return float(total) / float(DECAY_SCALE if agg == "decayed_sum" else VALUE_SCALE)
+
+
+def _naive(value: Any, field: str) -> datetime:
+    """as_naive_utc, with the datetime an API request already holds taken without the general checks."""
+    if type(value) is datetime:
+        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    return as_naive_utc(value, field=field)
 
 
 def online_vector(
@@ -226,30 +256,41 @@ def online_vector(
     now = as_naive_utc(as_of, field="as_of")
     by_kind: dict[str, list[Event]] = {}
     for i, a in enumerate(activities):
-        occurred = as_naive_utc(a.get("occurred_at"), field=f"activities[{i}].occurred_at")
+        occurred = _naive(a.get("occurred_at"), f"activities[{i}].occurred_at")
         if occurred > now:
             continue
         value = a.get("value")
         kind = str(a.get("activity_type"))
-        event = ((now - occurred) // _ONE_US, kind, None if value is None else float(value))
-        by_kind.setdefault(kind, []).append((*event, _properties(a.get("properties"), i)))
+        raw = a.get("properties")
+        props = raw if type(raw) is dict else _properties(raw, i)  # a request's dict is read, never changed
+        event = ((now - occurred) // _ONE_US, kind, None if value is None else float(value), props)
+        found = by_kind.get(kind)
+        if found is None:
+            by_kind[kind] = [event]
+        else:
+            found.append(event)
     attrs = {"lead": _attributes(lead), "account": _attributes(account)}
     out: dict[str, Value] = {}
-    for f in spec.definitions:
-        if isinstance(f, AttributeFeature):
-            out[f.name] = _attribute(spec, f, lead, account, attrs)
-        elif isinstance(f, ActivityFeature):
-            out[f.name] = _activity(f, by_kind, plan)
-        elif isinstance(f, BuiltinFeature):
+    numeric: dict[str, float | None] = {}
+    for name, kind_of, f in plan.steps:
+        if kind_of == _ACTIVITY:
+            value_of: Value = _activity(f, by_kind)
+        elif kind_of == _ATTRIBUTE:
+            value_of = _attribute(spec, f, lead, account, attrs)
+        elif kind_of == _BUILTIN:
             created = lead.get("created_at")
             if created is None:
-                out[f.name] = None
+                value_of = None
             else:
-                age = (now - as_naive_utc(created, field="lead.created_at")) // _ONE_US
-                out[f.name] = float(age) / float(US_PER_DAY)
-    numeric = {k: v for k, v in out.items() if not isinstance(v, str)}
-    for d in plan.derived:
-        value = out[d.name] = expr.evaluate(d.tree(), numeric)
-        if not isinstance(value, str):
-            numeric[d.name] = value
-    return {f.name: out[f.name] for f in spec.definitions}
+                age = (now - _naive(created, "lead.created_at")) // _ONE_US
+                value_of = float(age) / float(US_PER_DAY)
+        else:
+            continue
+        out[name] = value_of
+        if not isinstance(value_of, str):
+            numeric[name] = value_of
+    for name, tree in plan.derived:
+        value_of = out[name] = expr.evaluate(tree, numeric)
+        if not isinstance(value_of, str):
+            numeric[name] = value_of
+    return {name: out[name] for name in plan.names}

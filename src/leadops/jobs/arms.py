@@ -12,13 +12,17 @@ Imports only leadops.experiments' store and assignment, which sit on settings an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from leadops.jobs.model import ModelRef
+from leadops.jobs.candidates import SalesCandidates
+from leadops.jobs.inputs import FeatureSource
+from leadops.jobs.model import ModelRef, ScorerLike
+from leadops.jobs.publish import explain_leads
 from leadops.jobs.routing import RoutingPlan, plan, route_run
 from leadops.settings.business import SalesCapacity
 from leadops.settings.experiments import ExperimentSpec
@@ -35,6 +39,7 @@ class ActiveExperiment:
     spec: ExperimentSpec
     versions: dict[str, int]
     arms: dict[str, str] = field(default_factory=dict)  # lead_id -> arm, filled by assign_run
+    scored: dict[int, list[str]] = field(default_factory=dict)  # version -> leads it scored, by score_treatments
 
 
 def active_experiments(
@@ -116,7 +121,8 @@ def score_treatments(
     warehouse: Warehouse, run_id: str, experiments: list[ActiveExperiment], champion: int, problems: dict[int, str]
 ) -> list[str]:
     """Replace the champion's staged score of each lead whose arm scores with another version by that version's
-    (shadow) score; reasons are left for the champion's leads only. Returns warnings (an arm that could not score)."""
+    (shadow) score, its reasons cleared for that version to write (`add_arm_reasons`), and note the leads in
+    `scored`. Returns warnings (an arm that could not score)."""
     warnings: list[str] = []
     for exp in experiments:
         for arm, version in exp.versions.items():
@@ -131,17 +137,64 @@ def score_treatments(
                     f" its {len(ids)} leads were scored by the champion v{champion}"
                 )
                 continue
-            note = f"scored by v{version} for experiment {exp.spec.name} (arm {arm}); reasons are the champion's only"
             with warehouse.staged(_staged_ids(ids)) as rel:
                 warehouse.execute(
                     "UPDATE score_stage SET score = sh.score, probability = sh.probability, grade = sh.grade, "
-                    "raw = NULL, fit_score = NULL, engagement_score = NULL, reasons = NULL, reason_text = ? "
+                    "raw = NULL, fit_score = NULL, engagement_score = NULL, reasons = NULL, reason_text = NULL "
                     f"FROM shadow_scores sh, {rel} x WHERE sh.run_id = score_stage.run_id "
                     "AND sh.lead_id = score_stage.lead_id AND sh.model_version = ? AND x.lead_id = score_stage.lead_id "
                     "AND score_stage.run_id = ?",
-                    [note, version, run_id],
+                    [version, run_id],
                 )
+            exp.scored.setdefault(version, []).extend(ids)
     return warnings
+
+
+def add_arm_reasons(
+    warehouse: Warehouse,
+    experiments: list[ActiveExperiment],
+    *,
+    run_id: str,
+    as_of: datetime,
+    champion: int,
+    models: dict[int, tuple[ModelRef, ScorerLike]],
+    sources: Mapping[int, FeatureSource],
+    champion_source: FeatureSource,
+    top_n: int,
+    every_lead: bool,
+    kept: SalesCandidates | None = None,
+) -> set[str]:
+    """Reasons of each treatment lead by its arm's own version, from that version's bundle features (the Sales
+    leads; every lead of the arm when the job explains every lead). Returns the leads this covers, which the
+    champion's reason pass leaves alone."""
+    covered: set[str] = set()
+    routed = "" if every_lead else "AND s.route = 'sales' "
+    for exp in experiments:
+        for version, leads in exp.scored.items():
+            covered |= set(leads)
+            source = sources.get(version)
+            # an arm whose bundle has the champion's fitted spec shares its rows (and the cache of them)
+            shared = source is None or source is sources.get(champion)
+            with warehouse.staged(_staged_ids(leads)) as rel:
+                ids = [
+                    str(r[0])
+                    for r in warehouse.rows(
+                        f"SELECT s.lead_id FROM lead_scores s JOIN {rel} x ON x.lead_id = s.lead_id "
+                        f"WHERE s.run_id = ? {routed}ORDER BY s.lead_id",
+                        [run_id],
+                    )
+                ]
+            explain_leads(
+                warehouse,
+                champion_source if shared or source is None else source,
+                ids,
+                run_id=run_id,
+                as_of=as_of,
+                model=models[version],
+                top_n=top_n,
+                kept=kept if shared else None,
+            )
+    return covered
 
 
 def split_capacity(total: int, weights: list[float]) -> list[int]:

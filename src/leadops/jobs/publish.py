@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -30,12 +30,13 @@ def add_mql_reasons(
     top_n: int,
     progress: Callable[[str, int, int], None] | None = None,
     kept: SalesCandidates | None = None,
+    skip: Collection[str] = (),
 ) -> int:
     """Reason codes for the leads routed to Sales (few, so this second pass is cheap); return how many.
 
     The rows `kept` from the scoring pass are explained as they are; only the Sales leads it does not hold
-    have their features built again."""
-    ref, model = champion
+    have their features built again. Leads in `skip` (an experiment arm's, explained by its own version) are
+    left alone."""
     ids = [
         str(r[0])
         for r in warehouse.rows(
@@ -44,15 +45,35 @@ def add_mql_reasons(
             [run_id],
         )
     ]
+    if skip:
+        ids = [i for i in ids if i not in skip]
+    return explain_leads(warehouse, features, ids, run_id=run_id, as_of=as_of, model=champion, top_n=top_n,
+                         progress=progress, kept=kept)  # fmt: skip
+
+
+def explain_leads(
+    warehouse: Warehouse,
+    features: FeatureSource,
+    ids: list[str],
+    *,
+    run_id: str,
+    as_of: datetime,
+    model: tuple[ModelRef, ScorerLike],
+    top_n: int,
+    progress: Callable[[str, int, int], None] | None = None,
+    kept: SalesCandidates | None = None,
+) -> int:
+    """Write these leads' reasons by `model` into the run's lead_scores (the one reason path of every version)."""
+    ref, scorer = model
     frames, missing = kept.rows_for(ids) if kept is not None else ([], ids)
     done = 0
     for frame in frames:
-        done += _write_reasons(warehouse, run_id, explain_rows(model, ref, frame, top_n))
+        done += _write_reasons(warehouse, run_id, explain_rows(scorer, ref, frame, top_n))
         if progress is not None:
             progress("reasons", done, len(ids))
     for start in range(0, len(missing), REASON_BATCH):
         batch = missing[start : start + REASON_BATCH]
-        done += _write_reasons(warehouse, run_id, explain_rows(model, ref, features.build(as_of, batch), top_n))
+        done += _write_reasons(warehouse, run_id, explain_rows(scorer, ref, features.build(as_of, batch), top_n))
         if progress is not None:
             progress("reasons", done, len(ids))
     return len(ids)

@@ -322,7 +322,7 @@ def _run(
         return _publish(
             warehouse, ops, run_id, when, champion, challengers, engine_name, out_dir, progress, routing,
             feature_problems, notes, problems, reason_source, tally, champion_fitted, spark_run, previous, kept,
-            experiments,
+            experiments, sources,
         )  # fmt: skip
     finally:
         if spark_run is not None:
@@ -350,6 +350,7 @@ def _publish(
     previous: str | None,
     kept: SalesCandidates | None,
     experiments: list[arms.ActiveExperiment],
+    sources: dict[int, FeatureSource],
 ) -> ScoreRunResult:
     """Route the staged scores, add the Sales leads' reasons, write the queues and exports, publish."""
     with warehouse.transaction():
@@ -374,6 +375,19 @@ def _publish(
             )
     checkpoint("routed")
     problems = {**feature_problems, **problems}
+    by_arm = arms.add_arm_reasons(  # a treatment lead's reasons are its own version's
+        warehouse,
+        experiments,
+        run_id=run_id,
+        as_of=when,
+        champion=champion[0].version,
+        models={r.version: (r, m) for r, m in [champion, *challengers]},
+        sources=sources,
+        champion_source=reason_source,
+        top_n=ops.scoring.top_reasons,
+        every_lead=ops.scoring.reasons == "all",
+        kept=kept,
+    )
     add_mql_reasons(
         warehouse,
         reason_source,
@@ -383,6 +397,7 @@ def _publish(
         top_n=ops.scoring.top_reasons,
         progress=progress,
         kept=kept,
+        skip=by_arm,
     )
     checkpoint("reasons added")
     with warehouse.transaction():  # the queues copy the routed rows, reasons included

@@ -373,12 +373,11 @@ class Scorer(ABC):
         out = np.ones((len(X), len(features)), dtype=bool)
         if isinstance(X, SmallFrame) and len(X) == 1:  # one lead online: the same rules on plain Python values
             row = out[0]
-            for j, f in enumerate(features):
+            for j, f, rule in book.one_row_rules(features, X):
                 col = X[f]
-                rule = book.usable_rule(f, col)
                 if rule == "finite" and col.dtype == np.float64:
                     row[j] = math.isfinite(col[0])
-                elif rule != "all":
+                else:
                     row[j] = book.usable(f, col)[0]
             return out
         for j, f in enumerate(features):

@@ -10,7 +10,7 @@ code on it and gets the same numbers and words as on the DataFrame.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -25,11 +25,14 @@ Frame: TypeAlias = "pd.DataFrame | SmallFrame"
 class SmallFrame:
     """Named numpy columns of equal length with an index: a read-only stand-in for a model's feature frame."""
 
-    def __init__(self, columns: Mapping[str, np.ndarray], index: Sequence[Any]) -> None:
+    def __init__(self, columns: Mapping[str, np.ndarray], index: Sequence[Any], *, layout: Hashable = None) -> None:
         self._data = dict(columns)
         self.columns = list(self._data)
         self.index = list(index)
         self.memo: dict[Any, Any] = {}  # what scorers derive from these values once (their matrix): read-only data
+        # which names are text columns (a frozenset), when the builder knows: frames with one layout share
+        # their column dtypes, so what depends only on those is worked out once per layout
+        self.layout = layout
         for name, col in self._data.items():
             if len(col) != len(self.index):
                 raise ScorerError(f"SmallFrame: column {name!r} has {len(col)} values, expected {len(self.index)}")
@@ -48,7 +51,7 @@ class SmallFrame:
 
     def select(self, names: Iterable[str]) -> SmallFrame:
         """The named columns, in that order (the scorer's fitted order)."""
-        return SmallFrame({n: self[n] for n in names}, self.index)
+        return SmallFrame({n: self[n] for n in names}, self.index, layout=self.layout)
 
     def to_pandas(self) -> pd.DataFrame:
         """The equivalent model frame (float64 numerics, pandas str categoricals), as as_model_frame builds it."""
@@ -96,18 +99,21 @@ def small_frame(
     """A SmallFrame of feature rows (one mapping per lead), `names` in order, categoricals as text."""
     cats = set(categorical)
     cols = {}
+    layout = categorical if isinstance(categorical, frozenset) else None
     if len(rows) == 1:  # one lead online: every column a one-value view of two arrays built at once
-        return _one_row_frame(rows[0], index, names, cats)
+        return _one_row_frame(rows[0], index, names, cats, layout)
     for name in names:
         values = [r.get(name) for r in rows]
         cols[name] = text_column(values) if name in cats else numeric_column(values)
-    return SmallFrame(cols, index)
+    return SmallFrame(cols, index, layout=layout)
 
 
 _PLAIN_NUMBER = (bool, int, float)
 
 
-def _one_row_frame(row: Mapping[str, Any], index: Sequence[Any], names: Sequence[str], cats: set[str]) -> SmallFrame:
+def _one_row_frame(
+    row: Mapping[str, Any], index: Sequence[Any], names: Sequence[str], cats: set[str], layout: Hashable
+) -> SmallFrame:
     """small_frame of one feature row: the same values (numeric_column / text_column rules), fewer arrays."""
     numeric = [n for n in names if n not in cats]
     values = []
@@ -124,7 +130,7 @@ def _one_row_frame(row: Mapping[str, Any], index: Sequence[Any], names: Sequence
     at = {n: i for i, n in enumerate(numeric)}
     text_at = {n: i for i, n in enumerate(n for n in names if n in cats)}
     cols = {n: texts[text_at[n] : text_at[n] + 1] if n in cats else numbers[at[n] : at[n] + 1] for n in names}
-    return SmallFrame(cols, index)
+    return SmallFrame(cols, index, layout=layout)
 
 
 def take(col: Column, rows: np.ndarray) -> Column:

@@ -99,12 +99,14 @@ class LightGBMScorer(Scorer):
         row = np.empty((1, len(self.columns_)), dtype=np.float64)
         for j, f in enumerate(self.columns_):
             col = X[f]
+            value = col[0]
             lookup = lookups.get(f)
             if lookup is not None:
-                text = as_text(col)[0]
+                # a SmallFrame text column holds str or None already (what as_text would give back)
+                text = value if (value is None or type(value) is str) and col.dtype == object else as_text(col)[0]
                 row[0, j] = np.nan if text is None else lookup.get(text, np.nan)
             else:
-                row[0, j] = as_float(col)[0]
+                row[0, j] = value if col.dtype == np.float64 else as_float(col)[0]
         return row
 
     def _threads(self, rows: int | None = None, small: int = SMALL_INPUT) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from leadops.scorers.conditions import as_float, as_text
-from leadops.scorers.frame import Column, Frame, take
+from leadops.scorers.frame import Column, Frame, SmallFrame, take
 from leadops.scorers.reasons import SMALL, concat, format_values, parsed_template, template_texts
 from leadops.settings.models import FeatureMeaning
 
@@ -331,6 +331,7 @@ class Phrasebook:
         self.levels = levels
         self._inferred: dict[tuple[str, Any], FeatureMeaning] = {}  # by (feature, dtype): asked once per column kind
         self._rules: dict[tuple[str, Any], str] = {}
+        self._row_rules: dict[tuple[tuple[str, ...], Any], list[tuple[int, str, str]]] = {}
 
     def label(self, feature: str) -> str:
         """The feature's label, or its name with spaces."""
@@ -372,6 +373,21 @@ class Phrasebook:
         if rule is None:
             rule = self._rules[key] = self._rule(feature, s)
         return rule
+
+    def one_row_rules(self, features: Sequence[str], X: SmallFrame) -> list[tuple[int, str, str]]:
+        """(position, feature, rule) of the features whose usable() is not 'all', for frames laid out like X.
+
+        Worked out once per (features, X's layout): a one-lead frame's column dtypes follow from its layout.
+        """
+        key = (tuple(features), X.layout)
+        found = self._row_rules.get(key) if X.layout is not None else None
+        if found is None:
+            found = [(j, f, r) for j, f in enumerate(features) if (r := self.usable_rule(f, X[f])) != "all"]
+            if X.layout is not None:
+                if len(self._row_rules) >= 16:
+                    self._row_rules.clear()
+                self._row_rules[key] = found
+        return found
 
     def _rule(self, feature: str, s: Column) -> str:
         m = self.meaning(feature, s)

@@ -11,6 +11,7 @@ dicts, built from the same core.
 from __future__ import annotations
 
 import functools
+import heapq
 import json
 import math
 import string
@@ -325,7 +326,8 @@ def _select_one(
     k = len(row)
     up = [-math.inf if v != v else v for v in row]  # NaN never makes a reason: below every number both ways
     down = [-math.inf if v != v else -v for v in row]
-    cols = sorted(range(k), key=lambda j: (-up[j], j))[:top] + sorted(range(k), key=lambda j: (-down[j], j))[:top]
+    # nlargest is sorted(reverse=True)[:top], which keeps equal values in column order: ties by lower column
+    cols = heapq.nlargest(top, range(k), key=up.__getitem__) + heapq.nlargest(top, range(k), key=down.__getitem__)
     vals = [row[j] for j in cols]
     ok = [v > eps for v in vals[:top]] + [v < -eps for v in vals[top:]]
     feats = m.cell_features[0].tolist() if m.cell_features is not None else list(m.features)

@@ -6,16 +6,20 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from leadops.config import Settings, load
 from leadops.serving import errors, metrics, openapi, ui
 from leadops.serving.deps import ServiceState
+from leadops.serving.fast_score import PATH as FAST_PATH
+from leadops.serving.fast_score import FastScore
 from leadops.serving.intake import Drainer, IntakeService
 from leadops.serving.keys import KeyStore
 from leadops.serving.middleware import ServiceMiddleware
@@ -63,6 +67,9 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
             follower.start()
             drainer.start()
             ui.warm_up(state)
+        # the loaded model, settings and app are long-lived: out of the collector's sight, a request's garbage
+        # collection walks only what requests made (shorter pauses, a lower p99)
+        gc.freeze()
         try:
             yield
         finally:
@@ -88,6 +95,9 @@ def create_app(settings: Settings, *, follow: bool = True) -> FastAPI:
     app.include_router(score_router)
     app.include_router(shadow_router)
     app.include_router(leads_router)
+    if serving.fast_path:
+        route = next(r for r in score_router.routes if isinstance(r, APIRoute) and r.path == FAST_PATH)
+        app.add_middleware(FastScore, state=state, route=route)  # inside ServiceMiddleware: limits and metrics
     app.add_middleware(
         ServiceMiddleware,
         max_body=serving.max_body_bytes,

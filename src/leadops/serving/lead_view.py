@@ -11,7 +11,7 @@ the copy's data).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -129,7 +129,7 @@ def _finite(value: Any) -> float | None:
 
 
 def fresh_score(model: ServedModel, warehouse: Warehouse, lead: dict[str, Any], now: datetime) -> ScoreResult:
-    """The champion's score of the lead from the warehouse's data as of now (its bundle's own feature SQL)."""
+    """The model's score of the lead from the warehouse's data as of now (its bundle's own feature SQL)."""
     lead_id = str(lead["lead_id"])
     X = model.bundle.rows(warehouse, [lead_id], now)
     scorer = model.scorer
@@ -153,7 +153,7 @@ def fresh_score(model: ServedModel, warehouse: Warehouse, lead: dict[str, Any], 
 
 
 def lead_view(
-    model: ServedModel,
+    model: ServedModel | Callable[[dict[str, Any]], ServedModel],
     url: str,
     workspace: Any,
     lead_id: str,
@@ -162,9 +162,12 @@ def lead_view(
     copy: Path | None = None,
 ) -> LeadView:
     """Everything GET /v1/leads/{lead_id} answers, from one short read-only connection (the analysts' copy of the
-    last published run while the nightly job holds DuckDB's file; a lead it does not hold yet is a 503 then)."""
+    last published run while the nightly job holds DuckDB's file; a lead it does not hold yet is a 503 then).
+    `model` is the served model, or picks it from the stored lead (an experiment arm's version)."""
     with reading(url, workspace, copy) as (warehouse, from_copy):
-        rows = warehouse.rows("SELECT lead_id, do_not_email, do_not_call FROM leads WHERE lead_id = ?", [lead_id])
+        rows = warehouse.rows(
+            "SELECT lead_id, do_not_email, do_not_call, account_id, created_at FROM leads WHERE lead_id = ?", [lead_id]
+        )
         if not rows and from_copy:
             raise _busy_error()  # it may be in the warehouse: only the job can say, so not a 404
         if not rows:
@@ -173,6 +176,8 @@ def lead_view(
                 hint="a lead submitted with POST /v1/leads and answered 'queued' is stored shortly",
             )
         lead = {"lead_id": rows[0][0], "do_not_email": rows[0][1], "do_not_call": rows[0][2]}
+        if not isinstance(model, ServedModel):
+            model = model({**lead, "account_id": rows[0][3], "created_at": rows[0][4]})
         return LeadView(
             lead_id=lead_id,
             as_of=now,

@@ -78,7 +78,8 @@ class ServiceMiddleware:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, limited_receive, tracking_send), self.timeout)
+            async with asyncio.timeout(self.timeout):  # in this task: no task per request as wait_for makes
+                await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not state["started"]:
                 await _send_error(send, 413, f"request body over the limit of {self.max_body} bytes")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from leadops.bundle import Bundle, load_bundle
 from leadops.bundle.rows import as_model_frame
@@ -36,15 +37,27 @@ class LeadRecords:
     activities: list[Record]
 
 
+_NOT_IN_RECORD = frozenset({"account", "activities", "email"})
+
+
+def _fields(model: BaseModel) -> Record:
+    """A validated request model's fields as a dict: model_dump's keys and values without its copying walk.
+
+    The request models hold only plain values and JSON containers besides the nested models read apart here;
+    the feature path reads those containers and never changes them.
+    """
+    return dict(model.__dict__)
+
+
 def records_of(lead: LeadIn) -> LeadRecords:
     """The canonical records of a request's lead (the email only ever yields its domain type)."""
-    record = lead.model_dump(exclude={"account", "activities", "email"})
+    record = {k: v for k, v in lead.__dict__.items() if k not in _NOT_IN_RECORD}
     if record.get("email_domain_type") is None and lead.email:
         record["email_domain_type"] = classify_email(lead.email)
-    account = lead.account.model_dump() if lead.account is not None else None
+    account = _fields(lead.account) if lead.account is not None else None
     if account is not None and account.get("account_id") is None:
         account["account_id"] = lead.account_id
-    return LeadRecords(record, account, [a.model_dump() for a in lead.activities])
+    return LeadRecords(record, account, [_fields(a) for a in lead.activities])
 
 
 def _finite(value: Any) -> float | None:
@@ -116,13 +129,18 @@ class ServedModel:
         for i, r in enumerate(leads):
             score = float(scored.score[i])
             probability = _finite(scored.probability[i])
-            details = [Reason(feature=f, contribution=c, points=p, text=t) for f, c, p, t in explained[i]]
+            # built from values already of the schema's types (floats, str, None): no validation per field
+            details = [
+                Reason.model_construct(feature=f, contribution=c, points=p, text=t) for f, c, p, t in explained[i]
+            ]
             route, why = self.route(score, probability, r.lead)
             components = None
             if parts is not None:
-                components = Components(fit_score=_finite(parts[0][i]), engagement_score=_finite(parts[1][i]))
+                components = Components.model_construct(
+                    fit_score=_finite(parts[0][i]), engagement_score=_finite(parts[1][i])
+                )
             results.append(
-                ScoreResult(
+                ScoreResult.model_construct(
                     lead_id=r.lead.get("lead_id"),
                     probability=probability,
                     score=score,

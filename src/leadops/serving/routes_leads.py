@@ -79,6 +79,6 @@ async def get_lead(
     last published run answers (503 with Retry-After without one)."""
     s = state.settings
     copy = resolve_copy(s.warehouse.analytics_copy, s.workspace)
-    return await run_in_threadpool(
-        lead_view, served.champion, s.warehouse.url, s.workspace, lead_id, as_of_or_now(None), s.serving, copy
-    )
+    now = as_of_or_now(None)
+    model = (lambda lead: state.slot.model_for(served, lead, now)) if state.slot.experiments() else served.champion
+    return await run_in_threadpool(lead_view, model, s.warehouse.url, s.workspace, lead_id, now, s.serving, copy)

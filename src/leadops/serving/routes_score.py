@@ -106,7 +106,9 @@ async def explain(request: ExplainRequest, state: State, served: Served, _: Scor
     records = records_of(request.lead)
     if records.lead.get("lead_id") is None:
         records.lead["lead_id"] = "request-0"
-    result, contributions, unit = served.champion.contributions(records, as_of_or_now(request.as_of))
+    when = as_of_or_now(request.as_of)
+    model = state.slot.arm_models(served, [records], when)[0]  # a lead in an experiment: its arm's version
+    result, contributions, unit = model.contributions(records, when)
     result.lead_id = request.lead.lead_id
     return ExplainResponse(result=result, contributions=contributions, unit=unit)
 

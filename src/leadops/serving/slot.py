@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from leadops.config import Settings
 from leadops.errors import LeadOpsError, NotFoundError
@@ -187,6 +188,13 @@ class ModelSlot:
             version = arm_version(found.arm, served.champion.version, challenger) or served.champion.version
             out.append(self._arm_model(version, found.arm.routing))
         return out
+
+    def model_for(self, served: Models, lead: dict[str, Any], at: datetime) -> ServedModel:
+        """The model one stored lead (its lead_id, account_id, created_at) is scored with: its arm's, else the
+        champion (the lead page and GET /v1/leads/{id} answer with the version the nightly job scores it by)."""
+        if not self.experiments():
+            return served.champion
+        return self.arm_models(served, [LeadRecords(dict(lead), None, [])], at)[0]
 
     def _arm_model(self, version: int, policy: str | None) -> ServedModel:
         key = (version, policy)

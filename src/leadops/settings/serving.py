@@ -30,6 +30,11 @@ class ServingSettings(Section):
     shadow_keep_days: float = Field(
         default=30.0, gt=0, description="days of shadow results kept in .leadops/shadow.sqlite (older are pruned)"
     )
+    fast_path: bool = Field(
+        default=True,
+        description="answer valid, authorised POST /v1/score requests without FastAPI's per-request machinery "
+        "(same bytes; anything else still goes through FastAPI)",
+    )
     log_bodies: bool = Field(default=False, description="log request bodies (personal data: off by default)")
     intake_drain_seconds: float = Field(
         default=5.0, gt=0, description="how often a worker tries to move spooled POST /v1/leads into the warehouse"

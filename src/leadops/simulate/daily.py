@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from leadops.simulate.activities import ACTIVITY_TYPES, CHANNELS, ActivityBlock, T, draw_activities, merge_sorted
-from leadops.simulate.engine import leads_table
+from leadops.simulate.engine import TRUTH_SCHEMA, leads_table
 from leadops.simulate.export import (
     ACTIVITY_COLUMNS,
     LEAD_COLUMNS,
@@ -77,27 +77,20 @@ STALE_DAYS = 180
 """A lead neither won, lost nor disqualified this long after it came in is closed (Disqualified: no response),
 as a CRM's lead hygiene does; it keeps the nightly job's open population to the leads of the last half year."""
 DAY_FILES = ("leads.csv", "activities.csv", "outcomes.csv")
+LOOP_ONLY_TRUTH = {"contact_counted": pa.bool_(), "p_effective": pa.float64(), "decided": pa.bool_()}
+"""Columns the loop's ground truth adds to the one-pass generator's: whether a contact counted (came within the
+window), the probability under the contacts Sales made, and whether the lead's fate is already drawn."""
 LOOP_TRUTH_SCHEMA = pa.schema(
     [
-        ("lead_id", pa.string()),
-        ("account_id", pa.string()),
-        ("created_at", pa.timestamp("s")),
-        ("lead_source", pa.string()),
-        ("fit", pa.float64()),
-        ("intent", pa.float64()),
-        ("p_convert", pa.float64()),
-        ("p_convert_no_contact", pa.float64()),
-        ("contacted_by_sales", pa.bool_()),
-        ("contacted_at", pa.timestamp("s")),
-        ("contact_counted", pa.bool_()),
-        ("p_effective", pa.float64()),
-        ("decided", pa.bool_()),
-        ("will_convert", pa.bool_()),
-        ("converts_at", pa.timestamp("s")),
-        ("converted", pa.bool_()),
-        ("deal_value", pa.float64()),
+        TRUTH_SCHEMA.field(name) if name not in LOOP_ONLY_TRUTH else pa.field(name, LOOP_ONLY_TRUTH[name])
+        for name in (
+            "lead_id", "account_id", "created_at", "lead_source", "fit", "intent", "p_convert",
+            "p_convert_no_contact", "contacted_by_sales", "contacted_at", "contact_counted", "p_effective",
+            "decided", "will_convert", "converts_at", "converted", "deal_value",
+        )
     ]
-)
+)  # fmt: skip
+"""The one-pass generator's columns (TRUTH_SCHEMA's types) the loop knows, plus its own."""
 
 
 def take(block: LeadBlock, idx: np.ndarray) -> LeadBlock:

@@ -76,18 +76,20 @@ async def lead_page(
     warehouse: ReadOnly,
     lead_id: Annotated[str, Path(min_length=1, max_length=500)],
 ) -> Response:
-    """One lead: its score over time, its activities, tonight's reasons and what the champion says now."""
+    """One lead: its score over time, its activities, tonight's reasons and what its model says now."""
 
     def gather() -> tuple[LeadStory, dict[str, Any]]:
         story = lead_story(warehouse, lead_id)
         if story is None:
             raise NotFoundError(f"lead '{lead_id[:200]}' is not in the warehouse")
         s = state.settings.serving
-        champion = state.slot.models().champion
+        now = as_of_or_now(None)
+        lead = {"lead_id": lead_id, **story.facts}
+        model = state.slot.model_for(state.slot.models(), lead, now)  # a treatment lead: its arm's version
         return story, {
             "published": published(warehouse, lead_id),
             "trend": trend(warehouse, lead_id, s.trend_runs, s.trend_points),
-            "fresh": fresh_score(champion, warehouse, {"lead_id": lead_id, **story.facts}, as_of_or_now(None)),
+            "fresh": fresh_score(model, warehouse, lead, now),
         }
 
     story, found = await run_in_threadpool(gather)
