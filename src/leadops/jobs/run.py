@@ -281,6 +281,8 @@ def _run(
             top_n=ops.scoring.top_reasons,
             spec=ops.scoring.spark,
             workspace=workspace,
+            sales_types=routing.sales_types,
+            previous_run=previous,
             progress=progress,
             tally=tally,
         )
@@ -361,6 +363,7 @@ def _publish(
             model_version=champion[0].version,
             previous_run=previous,
             routing=routing,
+            facts=spark_run is not None,
         )
         if experiments:  # each arm's leads again, alone, with its policy and fair share of Sales
             refs = {r.version: r for r, _ in [champion, *challengers]}
@@ -372,6 +375,7 @@ def _publish(
                 routing=routing,
                 experiments=experiments,
                 refs=refs,
+                facts=spark_run is not None,
             )
     checkpoint("routed")
     problems = {**feature_problems, **problems}
