@@ -98,7 +98,7 @@ def config_show(workspace: Workspace = Path("."), as_json: AsJson = False) -> No
 @app.command()
 def simulate(
     workspace: Workspace = Path("."),
-    scenario: Annotated[str | None, typer.Option(help="baseline | drift | faults | tutorial | leaky")] = None,
+    scenario: Annotated[str | None, typer.Option(help="baseline | drift | concept | faults | tutorial | leaky")] = None,
     leads: Annotated[int | None, typer.Option(help="number of leads to generate")] = None,
     days: Annotated[int | None, typer.Option(help="days of history")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (same seed, same files)")] = None,
@@ -665,6 +665,7 @@ def erase(
             warehouse, ids, workspace=settings.workspace, exports_dir=base, sources=settings.sources,
             rewrite_sources=rewrite_sources, dry_run=dry_run,
             analytics_copy=copy_path(warehouse, settings.warehouse.analytics_copy, settings.workspace),
+            sample_dirs=[settings.path(settings.monitoring.sample_dir)],
         )  # fmt: skip
     emit(result, as_json)
     if not as_json and result.get("warning"):

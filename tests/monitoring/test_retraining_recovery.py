@@ -5,24 +5,17 @@ promoted through the gates with an audit trail, recovers >= 90 % of the pre-drif
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from leadops.config import load
-from leadops.crm import ingest
-from leadops.jobs.run import score_job
 from leadops.modeling.retrain import retrain
-from leadops.modeling.train import train_model
-from leadops.monitoring.monitor import monitor
+from leadops.monitoring.drill import drift_company, fresh_workspace, nightly
 from leadops.registry import Registry
-from leadops.simulate import simulate
-from leadops.warehouse.connection import open_warehouse
-from leadops.workspace import init_workspace
 
 pytestmark = pytest.mark.slow
-THREADS = {"LEADOPS_MODELS__PREDICTIVE__NUM_THREADS": "2", "LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60"}
+SMALL = {"LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60"}
 CHANGED = {"industry", "lead_source", "content_downloads_30d", "content_downloads_90d", "engagement_recent", "score"}
 
 
@@ -30,36 +23,20 @@ CHANGED = {"industry", "lead_source", "content_downloads_30d", "content_download
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """540 days of a drift company (onset day 243); the champion's data ends at the onset."""
     ws = tmp_path_factory.mktemp("recovery") / "ws"
-    init_workspace(ws)
-    simulate(ws, scenario="drift", leads=8000, days=540, seed=7, drift_day=243)
-    plain = load(ws, environ=THREADS)
-    with open_warehouse(plain.warehouse.url, plain.workspace) as wh:
-        ingest(plain, wh)
-        start, end = wh.rows("SELECT min(created_at), max(created_at) FROM leads")[0]
-        onset = datetime(start.year, 1, 1) + timedelta(days=243)
-        before = load(ws, environ={**THREADS, "LEADOPS_TRAINING__DATA_END": onset.isoformat()})
-        champion = train_model(before, wh, "predictive")
-        Registry(before, wh).promote(champion.version or 0, gates_passed=None, gate_detail=None, force=True, reason="t")
-        found = []
-        for day in (-7, 0, 7):
-            run = score_job(before, wh, as_of=onset + timedelta(days=day))
-            found.append(monitor(before, wh, run_id=run.run_id))
-        today = datetime(end.year, end.month, end.day)
-        after = load(
-            ws,
-            environ={
-                **THREADS,
-                "LEADOPS_TRAINING__DATA_END": today.isoformat(),
-                "LEADOPS_RETRAINING__ACTION": "promote",
-                "LEADOPS_RETRAINING__ON_DRIFT__MIN_FEATURES": "2",
-            },
+    with fresh_workspace(ws) as wh:
+        drill = drift_company(ws, wh, leads=8000, environ=SMALL)
+        found = nightly(drill, wh, (-7, 0, 7))
+        after = drill.settings_with(
+            LEADOPS_TRAINING__DATA_END=drill.last_day.isoformat(),
+            LEADOPS_RETRAINING__ACTION="promote",
+            LEADOPS_RETRAINING__ON_DRIFT__MIN_FEATURES="2",
         )
-        decided = retrain(after, wh, now=onset + timedelta(days=7))
+        decided = retrain(after, wh, now=drill.onset + timedelta(days=7))
         audit = wh.rows(
             "SELECT action, alias, version, previous_version, reason FROM registry_audit ORDER BY seq DESC LIMIT 3"
         )
         champion_now = Registry(after, wh).champion()
-    return {"champion": champion, "monitored": found, "retrain": decided, "audit": audit, "now": champion_now}
+    return {"champion": drill.champion, "monitored": found, "retrain": decided, "audit": audit, "now": champion_now}
 
 
 def test_the_mix_shift_is_flagged_among_new_leads_within_a_week_and_only_what_changed(

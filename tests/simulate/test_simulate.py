@@ -171,6 +171,31 @@ def test_drift_brings_paid_social_new_industries_and_content_stops_signalling(tm
     assert abs(stats.spearmanr(post["intent"], post["downloads"]).statistic) < 0.1
 
 
+def test_concept_keeps_the_mix_and_activity_distributions_but_activity_stops_saying_who_buys(tmp_path: Path) -> None:
+    base, concept = tmp_path / "baseline", tmp_path / "concept"
+    simulate(base, scenario="baseline", leads=4_000, days=300, seed=12)
+    summary = simulate(concept, scenario="concept", leads=4_000, days=300, seed=12, drift_day=150)
+    assert summary.drift_day == 150
+    plain, moved = _read(base, "leads.csv"), _read(concept, "leads.csv")
+    pd.testing.assert_frame_equal(plain, moved)  # the same people, sources and industries: only their behaviour moved
+    onset = pd.Timestamp(summary.start + timedelta(days=150), tz="UTC")
+    late = set(moved.loc[_ts(moved["CreatedDate"]) >= onset, "LeadId"])
+    truth = pd.read_parquet(concept / "ground_truth" / "leads_truth.parquet").set_index("lead_id")
+    counts = {}
+    for name, ws in (("baseline", base), ("concept", concept)):
+        acts = _read(ws, "activities.csv")
+        acts = acts[acts["ActivityType"].isin(["pricing_view", "demo_request", "page_view"])]
+        counts[name] = acts.groupby("LeadId").size().reindex(truth.index).fillna(0)
+    after = truth.index.isin(sorted(late))
+    early = ~after
+    assert (counts["baseline"][early] == counts["concept"][early]).all()  # before the onset nothing changed
+    # after it the counts keep their distribution (two-sample KS) ...
+    assert stats.ks_2samp(counts["baseline"][after], counts["concept"][after]).pvalue > 0.01
+    # ... but no longer follow the lead's own intent
+    assert stats.spearmanr(truth.loc[after, "intent"], counts["baseline"][after]).statistic > 0.3
+    assert abs(stats.spearmanr(truth.loc[after, "intent"], counts["concept"][after]).statistic) < 0.1
+
+
 def _problems(file: str, row: dict[str, str], ctx: dict[str, object]) -> set[tuple[str, str]]:
     """Every way a parsed row breaks the contract, as (fault_kind, field)."""
     found: set[tuple[str, str]] = set()

@@ -6,7 +6,8 @@ any table added later), and every table of the workspace's SQLite stores (`.lead
 log, the intake spool and its request ledger); quarantine entries whose raw values or detail mention a lead
 id or its email are deleted. Export files (exports/<date>/*.csv, *.parquet) are rewritten without their rows;
 the other CSV and Parquet files of the workspace and the configured sources (the CRM's own export, the
-simulator's ground truth) are listed, and rewritten too with `rewrite_sources`. Each request is audited in
+simulator's ground truth) are listed, and rewritten too with `rewrite_sources`; monitoring's kept samples (keyed
+by sha256 of the lead id, crm.erase_samples) lose their rows. Each request is audited in
 `erasure_log` with who, when and how many rows per table and file, never the erased values; a second run finds
 nothing and says so.
 `erased_leads` keeps sha256 of each erased id so ingest leaves them out when the CRM export still has them.
@@ -15,7 +16,6 @@ nothing and says so.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadops.actor import default_actor
+from leadops.crm.erase_samples import erase_in_samples, key_of
 from leadops.crm.erase_stores import erase_in_stores
 from leadops.crm.readers import resolve_files
 from leadops.errors import ConfigError, IngestError
@@ -161,7 +162,7 @@ def _erase_rows(warehouse: Warehouse, who: Mentions, tables: list[str], dry_run:
 
 def lead_key(lead_id: str) -> str:
     """What the suppression list keeps of an erased lead: sha256 of its id, hex (the id is not stored)."""
-    return hashlib.sha256(lead_id.encode("utf-8")).hexdigest()
+    return key_of(lead_id)
 
 
 def _suppress(warehouse: Warehouse, ids: set[str], at: Any) -> None:
@@ -335,11 +336,12 @@ def erase(
     rewrite_sources: bool = False,
     dry_run: bool = False,
     analytics_copy: Path | None = None,
+    sample_dirs: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """Remove the named leads everywhere leadops keeps them; return per table and file what was removed.
 
     `analytics_copy`: the analysts' read-only copy of the warehouse, rewritten (when it exists) so it keeps none
-    of them either."""
+    of them either. `sample_dirs`: folders of kept per-lead samples keyed by `lead_key` (monitoring's)."""
     from leadops.warehouse.connection import utcnow
 
     ids = _check_ids(lead_ids)
@@ -366,9 +368,10 @@ def erase(
         for name in rewritten:
             listed.pop(name, None)
         stores = erase_in_stores(workspace, who, dry_run=dry_run)  # the shadow log, the intake spool, ...
+        samples = erase_in_samples(sample_dirs, ids, dry_run=dry_run)  # monitoring's kept samples
         if not dry_run and any(counts.values()):
             warehouse.compact([t for t, n in counts.items() if n])  # deleted rows leave no bytes in its files
-        removed = sum(counts.values()) + sum(stores.values())
+        removed = sum(counts.values()) + sum(stores.values()) + sum(samples.values())
         at = utcnow()
         entry: dict[str, Any] = {
             "erasure_id": f"erase-{at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
@@ -379,6 +382,7 @@ def erase(
             "tables": {t: n for t, n in counts.items()},
             "files": {"rewritten": rewritten, "still_mentioning": listed},
             "stores": stores,
+            "samples": samples,
         }
         if not dry_run:
             _suppress(warehouse, ids, at)
@@ -387,7 +391,7 @@ def erase(
                 "INSERT INTO erasure_log (erasure_id, erased_at, actor, leads_requested, rows_removed, tables, files) "
                 f"VALUES (?, ?, ?, ?, ?, {json_cast}, {json_cast})",
                 [entry["erasure_id"], at, entry["actor"], len(ids), removed,
-                 json.dumps({**entry["tables"], **stores}), json.dumps(entry["files"])],
+                 json.dumps({**entry["tables"], **stores}), json.dumps({**entry["files"], "samples": samples})],
             )  # fmt: skip
             if analytics_copy is not None and analytics_copy.exists() and removed:
                 from leadops.warehouse.snapshot import publish_copy
@@ -400,8 +404,8 @@ def erase(
         f"nothing to erase: no table row or export file mentions these {len(ids)} lead(s)"
         if nothing
         else f"{'would remove' if dry_run else 'removed'} {removed} row(s) from "
-        f"{sum(1 for n in counts.values() if n) + len(stores)} table(s) and {sum(rewritten.values())} row(s) from "
-        f"{len(rewritten)} file(s)"
+        f"{sum(1 for n in counts.values() if n) + len(stores)} table(s) and "
+        f"{sum(rewritten.values()) + sum(samples.values())} row(s) from {len(rewritten) + len(samples)} file(s)"
     )
     if listed:
         entry["warning"] = (

@@ -304,6 +304,8 @@ def _run(run: RunPlan, sources: dict[int, FeatureSource]) -> ScoreRunResult:
             top_n=ops.scoring.top_reasons,
             spec=ops.scoring.spark,
             workspace=run.workspace,
+            sales_types=run.routing.sales_types,
+            previous_run=previous,
             progress=run.progress,
             tally=tally,
         )
@@ -359,6 +361,7 @@ def _publish(run: RunPlan, scored: ScoredPass, notes: list[str]) -> ScoreRunResu
             model_version=champion[0].version,
             previous_run=scored.previous,
             routing=run.routing,
+            facts=scored.spark_run is not None,
         )
         if run.experiments:  # each arm's leads again, alone, with its policy and fair share of Sales
             refs = {r.version: r for r, _ in [champion, *run.challengers]}
@@ -370,6 +373,7 @@ def _publish(run: RunPlan, scored: ScoredPass, notes: list[str]) -> ScoreRunResu
                 routing=run.routing,
                 experiments=run.experiments,
                 refs=refs,
+                facts=scored.spark_run is not None,
             )
     checkpoint("routed")
     problems = {**run.feature_problems, **scored.problems}

@@ -73,6 +73,66 @@ def _score_quantiles(warehouse: Warehouse, run_ids: list[str]) -> dict[str, list
     return out
 
 
+COHORT_KEYS = (
+    "cohort_week",
+    "leads",
+    "mature",
+    "expected_conversion_rate",
+    "expected_auc",
+    "conversion_rate",
+    "conversion_rate_low",
+    "conversion_rate_high",
+    "auc",
+    "auc_low",
+    "auc_high",
+    "ece",
+    "ece_limit",
+    "captured_at_capacity",
+    "estimated_on",
+    "estimate_auc",
+    "estimate_auc_low",
+    "estimate_auc_high",
+    "estimate_rate",
+    "estimate_rate_low",
+    "estimate_rate_high",
+)
+
+
+def _cohorts(warehouse: Warehouse, version: int, run_id: str | None) -> list[dict[str, Any]]:
+    """The run's cohorts, each beside the estimate first recorded for it while it was immature (the version's
+    earliest monitored run that saw it so), and whether the realised figures later fell inside that estimate."""
+    rows = warehouse.rows(
+        """
+        WITH early AS (
+            SELECT c.cohort_week, m.as_of, c.expected_auc, c.expected_auc_low, c.expected_auc_high,
+                   c.expected_conversion_rate, c.expected_rate_low, c.expected_rate_high,
+                   row_number() OVER (PARTITION BY c.cohort_week ORDER BY m.as_of, m.run_id) AS k
+            FROM cohort_performance c JOIN monitor_runs m ON m.run_id = c.run_id
+            WHERE c.model_version = ? AND NOT c.mature
+        )
+        SELECT r.cohort_week, r.leads, r.mature, r.expected_conversion_rate, r.expected_auc, r.conversion_rate,
+               r.conversion_rate_low, r.conversion_rate_high, r.auc, r.auc_low, r.auc_high, r.ece, r.ece_limit,
+               r.captured_at_capacity, e.as_of, e.expected_auc, e.expected_auc_low, e.expected_auc_high,
+               e.expected_conversion_rate, e.expected_rate_low, e.expected_rate_high
+        FROM cohort_performance r LEFT JOIN early e ON e.cohort_week = r.cohort_week AND e.k = 1
+        WHERE r.run_id = ? ORDER BY r.cohort_week
+        """,
+        [version, run_id],
+    )
+    out = []
+    for row in rows:
+        c = dict(zip(COHORT_KEYS, row, strict=True))
+        checks = [
+            (c["auc"], c["estimate_auc_low"], c["estimate_auc_high"]),
+            (c["conversion_rate"], c["estimate_rate_low"], c["estimate_rate_high"]),
+        ]
+        known = [(v, lo, hi) for v, lo, hi in checks if None not in (v, lo, hi)]
+        c["held"] = all(lo <= v <= hi for v, lo, hi in known) if c["mature"] and known else None
+        c["estimated_on"] = c["estimated_on"].date().isoformat() if c["estimated_on"] is not None else None
+        out.append(c)
+    return out
+
+
 def render_monitoring(warehouse: Warehouse, version: int) -> str:
     """The report of one model version's monitored runs, as HTML text."""
     runs = _runs(warehouse, version)
@@ -106,28 +166,11 @@ def render_monitoring(warehouse: Warehouse, version: int) -> str:
         )
         counts = [sum(1 for f in features if f.name != "score" and f.cells[i].drifted) for i in range(len(ids))]
         figures["drifted"] = plots.drifted_features(labels, counts)
-    latest = ids[-1] if ids else None
-    cohort_rows = warehouse.rows(
-        "SELECT cohort_week, leads, mature, expected_conversion_rate, expected_auc, conversion_rate, auc, auc_low, "
-        "auc_high, ece, captured_at_capacity FROM cohort_performance WHERE run_id = ? ORDER BY cohort_week",
-        [latest],
-    )
-    keys = (
-        "cohort_week",
-        "leads",
-        "mature",
-        "expected_conversion_rate",
-        "expected_auc",
-        "conversion_rate",
-        "auc",
-        "auc_low",
-        "auc_high",
-        "ece",
-        "captured_at_capacity",
-    )
-    cohorts = [dict(zip(keys, r, strict=True)) for r in cohort_rows]
+    cohorts = _cohorts(warehouse, version, ids[-1] if ids else None)
     if cohorts:
         figures["cohorts"] = plots.cohort_performance(cohorts)
+    if any(c["estimate_auc"] is not None and c["auc"] is not None for c in cohorts):
+        figures["estimates"] = plots.estimate_beside_realised(cohorts)
     alerts = warehouse.rows(
         f"SELECT as_of, severity, message FROM alerts WHERE run_id IN ({marks}) ORDER BY as_of, alert_id", ids
     )

@@ -364,6 +364,14 @@ def _store(warehouse: Warehouse, result: MonitorResult) -> None:
             "auc_high": pa.array([realised(c, "auc_ci", 1) for c in weeks], pa.float64()),
             "ece": pa.array([realised(c, "ece") for c in weeks], pa.float64()),
             "captured_at_capacity": pa.array([realised(c, "captured_at_capacity") for c in weeks], pa.float64()),
+            "expected_rate_low": pa.array([c.expected_rate_ci[0] for c in weeks], pa.float64()),
+            "expected_rate_high": pa.array([c.expected_rate_ci[1] for c in weeks], pa.float64()),
+            "expected_auc_low": pa.array([c.expected_auc_ci[0] for c in weeks], pa.float64()),
+            "expected_auc_high": pa.array([c.expected_auc_ci[1] for c in weeks], pa.float64()),
+            "ece_limit": pa.array([c.ece_limit for c in weeks], pa.float64()),
+            "conversion_rate_low": pa.array([realised(c, "conversion_rate_ci", 0) for c in weeks], pa.float64()),
+            "conversion_rate_high": pa.array([realised(c, "conversion_rate_ci", 1) for c in weeks], pa.float64()),
+            "positives": pa.array([(c.realised or {}).get("positives") for c in weeks], pa.int64()),
         }
     )
     with warehouse.transaction():
@@ -490,7 +498,10 @@ def monitor(
             mix=mix,
         )
     weeks = cohorts(settings, warehouse, version, when)
-    inputs_drifted = any(d.drifted for d in [*drift, *result.new_drift] if d.feature != SCORE)
+    # the cohorts are new leads: their inputs held when the new leads matched the reference run's (the open leads
+    # of every age drift slowly against the first run by design); without that comparison, the open leads decide
+    judged = result.new_drift or drift
+    inputs_drifted = any(d.drifted for d in judged if d.feature != SCORE)
     result = replace(
         result,
         alerts=[

@@ -2,10 +2,12 @@
 
 A sample is up to `monitoring.sample_rows` of the run's scored leads (md5 order: the same ones on every rerun),
 their features rebuilt from the model's own bundle as of the run (point in time: what the job scored) and their
-published scores. The new-lead population is the run's leads created in the window (since the previous run, at
-least `new_leads.min_days`). Each sample is written once as parquet under `monitoring.sample_dir`; the first run
-of every model version's first week (the default references: the first run for the open leads, the run on the
-same weekday for the new leads) are kept, and of the others the newest `keep_samples` runs.
+published scores, keyed by `lead_key` (sha256 of the lead id, no id kept) so `leadops erase` can remove a person's
+rows (crm.erase_samples); a kept file without the key (written before it) is rebuilt. The new-lead population
+is the run's leads created in the window (since the previous run, at least `new_leads.min_days`). Each sample
+is written once as parquet under `monitoring.sample_dir`; the first run of every model version's first week
+(the default references: the first run for the open leads, the run on the same weekday for the new leads) are
+kept, and of the others the newest `keep_samples` runs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from leadops.bundle import Bundle
+from leadops.crm.erase_samples import KEY
 from leadops.monitoring.errors import MonitoringError
 from leadops.monitoring.report import SCORE
 from leadops.warehouse import Warehouse
@@ -61,13 +64,14 @@ def build_sample(
     """The population's sample of the run: features from the bundle as of the run, plus the published score."""
     where, params = _where(population, as_of)
     picked = warehouse.rows(
-        "SELECT s.lead_id, s.score FROM lead_scores s JOIN leads l ON l.lead_id = s.lead_id "
-        f"WHERE s.run_id = ?{where} ORDER BY md5(s.lead_id), s.lead_id LIMIT ?",
+        f"SELECT s.lead_id, s.score, {warehouse.sql.sha256_hex('s.lead_id')} FROM lead_scores s "
+        f"JOIN leads l ON l.lead_id = s.lead_id WHERE s.run_id = ?{where} ORDER BY md5(s.lead_id), s.lead_id LIMIT ?",
         [run_id, *params, population.rows],
     )
     ids = [str(r[0]) for r in picked]
     frame = bundle.rows(warehouse, ids, as_of).reset_index(drop=True)
     frame[SCORE] = pd.to_numeric(pd.Series([r[1] for r in picked], dtype=object), errors="coerce").astype(float)
+    frame[KEY] = pd.Series([str(r[2]) for r in picked], dtype="str")  # as a kept file reads back
     return frame
 
 
@@ -82,12 +86,13 @@ class SampleStore:
         return self.directory / f"{run_id}.v{version}.{population.key}.parquet"
 
     def read(self, run_id: str, version: int, population: Population) -> pd.DataFrame | None:
-        """The kept sample, or None when there is none (or it cannot be read: it is then rebuilt)."""
+        """The kept sample, or None when there is none (or it cannot be read, or has no lead_key: rebuilt)."""
         path = self.path(run_id, version, population)
         try:
-            return pd.read_parquet(path) if path.exists() else None
+            frame = pd.read_parquet(path) if path.exists() else None
         except (OSError, ValueError):
             return None
+        return frame if frame is not None and KEY in frame.columns else None
 
     def write(self, run_id: str, version: int, population: Population, frame: pd.DataFrame) -> None:
         """Keep a sample (written beside, then renamed: a reader never sees half a file)."""

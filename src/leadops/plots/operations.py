@@ -92,6 +92,31 @@ def cohort_performance(cohorts: Sequence[Mapping[str, Any]]) -> Figure:
     return Figure(traces, layout, height=360)
 
 
+def estimate_beside_realised(cohorts: Sequence[Mapping[str, Any]]) -> Figure:
+    """Per weekly cohort: the AUC estimated from the probabilities while its labels were still out (with the interval
+    a calibrated model without concept drift puts the realised AUC in) beside the AUC realised once mature."""
+    weeks = [str(c["cohort_week"])[:10] for c in cohorts]
+    estimate = [c.get("estimate_auc") for c in cohorts]
+    realised = [c.get("auc") for c in cohorts]
+    traces: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "markers", "name": "AUC estimated while immature (95 % interval)", "x": weeks,
+         "y": clean(estimate), "marker": {"symbol": "diamond-open", "size": 9},
+         "error_y": errors(estimate, [c.get("estimate_auc_low") for c in cohorts],
+                           [c.get("estimate_auc_high") for c in cohorts])},
+        {"type": "scatter", "mode": "markers", "name": "AUC realised once mature (95 % CI)", "x": weeks,
+         "y": clean(realised), "marker": {"size": 7},
+         "error_y": errors(realised, [c.get("auc_low") for c in cohorts], [c.get("auc_high") for c in cohorts])},
+    ]  # fmt: skip
+    layout = {
+        "title": {"text": "AUC estimated while immature vs realised, by cohort (lead-created week)"},
+        "xaxis": {"type": "date", "tickformat": "%b %d"},
+        "yaxis": axis("AUC"),
+        "margin": {"l": 56, "r": 16, "t": 40, "b": 90},
+        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+    }
+    return Figure(traces, layout, height=340)
+
+
 def nightly_runs(as_of: Sequence[Any], scored: Sequence[Any], to_sales: Sequence[Any]) -> Figure:
     """Leads scored and routed to Sales by each published nightly run."""
     return line(

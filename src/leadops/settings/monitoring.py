@@ -102,6 +102,13 @@ class MonitoringSettings(Section):
         lt=1,
         description="alert when the newest mature cohort's AUC is this far below the earlier mature cohorts' median",
     )
+    cohort_weeks: int = Field(
+        default=52,
+        ge=1,
+        le=260,
+        description="weekly cohorts reported per run, newest last: a year, so cohorts from before a change are still "
+        "shown once the ones after it have matured (label window + weeks)",
+    )
     critical_factor: float = Field(
         default=2.0, gt=1.0, description="a statistic this many times over its threshold makes the alert critical"
     )

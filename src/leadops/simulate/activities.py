@@ -11,7 +11,8 @@ of the history or a year after creation: about 60 % of a lead's activity falls i
 is where a point-in-time model can read intent from. Webinar attendance follows registration; unsubscribing
 stops email opens and clicks; leads that opted out of email never open one. In the drift scenario, leads
 created from drift_day on download content at twice the rate regardless of intent (a gated-content campaign),
-so content_download stops signalling intent.
+so content_download stops signalling intent. In the concept scenario, leads created from drift_day on act on
+another such lead's intent (people.LeadBlock.signal): the inputs keep their distributions, their meaning goes.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def lifetime_days(cfg: SimulationConfig, block: LeadBlock) -> np.ndarray:
 
 def rates(block: LeadBlock) -> np.ndarray:
     """Expected lifetime count of each generated type per lead (n x types)."""
-    felt = INTENT_SATURATION * np.tanh(block.intent / INTENT_SATURATION)
+    felt = INTENT_SATURATION * np.tanh(block.signal / INTENT_SATURATION)
     rate = BASE[None, :] * np.exp(BETA[None, :] * felt[:, None]) * block.engagement[:, None]
     rate[:, T["careers_view"]] *= np.where(block.job == JOB_STUDENT, 4.0, 1.0)
     rate[:, EMAIL_TYPES] *= ~block.do_not_email[:, None]
@@ -155,7 +156,7 @@ def draw_activities(
 
     # webinar attendance follows a registration by 1-10 days, more often for intent-rich leads
     reg = np.flatnonzero(kind == T["webinar_registration"])
-    p_attend = 1.0 / (1.0 + np.exp(-(0.6 * block.intent[lead[reg]] - 0.2)))
+    p_attend = 1.0 / (1.0 + np.exp(-(0.6 * block.signal[lead[reg]] - 0.2)))
     attend = reg[rng.random(reg.size) < p_attend]
     att_age = age[attend] + rng.uniform(1.0, 10.0, attend.size)
     ok = att_age < life[lead[attend]]

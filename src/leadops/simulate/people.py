@@ -35,6 +35,7 @@ from leadops.simulate.world import (
     SOURCE_INTENT,
     SOURCE_SHARE,
     SOURCE_SHARE_DRIFT,
+    STREAM_CONCEPT,
     STREAM_LEADS,
     Accounts,
     SimulationConfig,
@@ -74,6 +75,7 @@ class LeadBlock:
     engagement: np.ndarray  # float64 multiplier of every activity rate
     noise: np.ndarray  # float64 unobservable logit noise
     post_drift: np.ndarray  # bool
+    signal: np.ndarray  # float64 intent that drives the lead's activities: its own, or (concept) another's
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -172,4 +174,16 @@ def draw_leads(
         engagement=engagement,
         noise=noise,
         post_drift=post,
+        signal=_signal(cfg, day, intent, chunk),
     )
+
+
+def _signal(cfg: SimulationConfig, day: np.ndarray, intent: np.ndarray, chunk: int) -> np.ndarray:
+    """The intent behind each lead's activities: its own; in the concept scenario, from drift_day on, that of
+    another post-onset lead of the chunk (a permutation: every activity distribution stays the same, their link
+    to buying is gone), from a stream of its own so every other draw is the baseline's."""
+    signal = intent.copy()
+    if cfg.concept_active and cfg.drift_day is not None:
+        late = np.flatnonzero(day >= cfg.drift_day)
+        signal[late] = intent[late][rng_for(cfg.seed, STREAM_CONCEPT, chunk).permutation(late.size)]
+    return signal

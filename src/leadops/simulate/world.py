@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from leadops.errors import ConfigError
 
-SCENARIOS: tuple[str, ...] = ("baseline", "drift", "faults", "tutorial", "leaky")
+SCENARIOS: tuple[str, ...] = ("baseline", "drift", "faults", "tutorial", "leaky", "concept")
 DEFAULT_START = date(2025, 1, 1)
 """Fixed default start: a default relative to today would make reruns differ, so history runs 2025-01-01 + days."""
 
@@ -31,6 +31,7 @@ STREAM_FUNNEL = 5
 STREAM_FAULTS = 6
 STREAM_SALES = 7
 STREAM_TUTORIAL = 8
+STREAM_CONCEPT = 9  # the concept scenario's reshuffle of which lead's intent drives activities
 STREAM_LOOP_DAYS = 11  # the closed loop's own streams (simulate/daily.py): its leads are not the history's
 STREAM_LOOP_LEADS = 12
 STREAM_LOOP_ACTIVITIES = 13
@@ -450,6 +451,12 @@ class SimulationConfig:
         """Whether leads from drift_day on come from the drifted world."""
         return self.scenario == "drift" and self.drift_day is not None
 
+    @property
+    def concept_active(self) -> bool:
+        """Whether leads from drift_day on act on another lead's intent (pure concept drift: the same mix, the
+        same activity distributions, but what a lead does no longer says how likely it is to buy)."""
+        return self.scenario == "concept" and self.drift_day is not None
+
 
 def make_config(
     *,
@@ -475,7 +482,7 @@ def make_config(
         raise ConfigError(f"simulate: fault_rate must be in [0, 0.5), got {fault_rate!r}")
     if sales_capacity is not None and (not isinstance(sales_capacity, int) or sales_capacity < 1):
         raise ConfigError(f"simulate: sales_capacity must be a positive integer, got {sales_capacity!r}")
-    if scenario == "drift":
+    if scenario in ("drift", "concept"):
         drift_day = days * 2 // 3 if drift_day is None else drift_day
         if not 0 < drift_day < days:
             raise ConfigError(f"simulate: drift_day must be between 1 and days-1 ({days - 1}), got {drift_day!r}")

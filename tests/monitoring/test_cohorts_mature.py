@@ -1,0 +1,110 @@
+"""Concept drift as the cohorts mature: from the onset, what leads do stops saying who buys (the concept scenario:
+the same mix, the same activity distributions). Weekly runs of the pre-onset champion from 6 weeks before to 6
+after, monitored at the last of them (every post-onset cohort still immature: only estimates) and again 126 days
+later, once their label windows closed: the realised AUC falls by more than its intervals while the new leads'
+inputs stay where they were, monitoring calls it concept drift, and the estimates recorded while the cohorts were
+immature held for the pre-onset cohorts and miss the post-onset ones (the estimate assumes the concept holds).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from leadops.monitoring.drill import drift_company, fresh_workspace, nightly
+from leadops.monitoring.monitor import MonitorResult, monitor
+from leadops.monitoring.performance import period
+
+pytestmark = pytest.mark.slow
+WEEKS = 6
+ENV = {
+    "LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60",
+    "LEADOPS_BUSINESS__CAPACITY__BY": "total",
+    "LEADOPS_BUSINESS__CAPACITY__PER_DAY": "8",  # Sales works about a fifth of the new leads
+}
+
+
+@pytest.fixture(scope="module")
+def matured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The concept company (15,500 leads over 420 days, onset day 243), monitored early and after maturing."""
+    ws = tmp_path_factory.mktemp("concept") / "ws"
+    with fresh_workspace(ws) as wh:
+        drill = drift_company(ws, wh, scenario="concept", leads=15_500, days=420, environ=ENV)
+        runs = nightly(drill, wh, range(-7 * WEEKS, 7 * WEEKS + 1, 7), monitored=False)
+        early = monitor(drill.settings, wh, run_id=str(runs[-1]))
+        (late,) = nightly(drill, wh, [7 * WEEKS + 126])  # whole weeks: the new leads are compared
+        assert isinstance(late, MonitorResult)
+        pre = period(drill.settings, wh, 1, late.as_of, drill.onset - timedelta(weeks=WEEKS), drill.onset)
+        post = period(drill.settings, wh, 1, late.as_of, drill.onset, drill.onset + timedelta(weeks=WEEKS))
+        stored = wh.rows(
+            "SELECT run_id, cohort_week, mature, expected_auc, expected_auc_low, expected_auc_high, auc "
+            "FROM cohort_performance ORDER BY cohort_week"
+        )
+    return {"drill": drill, "early": early, "late": late, "pre": pre, "post": post, "stored": stored}
+
+
+def test_the_realised_auc_falls_by_more_than_its_intervals_once_the_post_onset_cohorts_mature(
+    matured: dict[str, Any],
+) -> None:
+    pre, post = matured["pre"], matured["post"]
+    assert pre.mature and post.mature and pre.leads > 1000 and post.leads > 1000
+    assert post.realised["auc_ci"][1] < pre.realised["auc_ci"][0], (pre.realised["auc_ci"], post.realised["auc_ci"])
+    low, high = pre.realised["captured_ci"], post.realised["captured_ci"]
+    assert high[1] < low[0], (low, high)  # conversions captured at capacity fall too
+    assert pre.realised["ece"] <= pre.ece_limit < post.realised["ece"]  # calibration: inside a calibrated model's
+
+
+def test_the_estimate_held_before_the_onset_and_misses_the_realised_figure_after(matured: dict[str, Any]) -> None:
+    pre, post = matured["pre"], matured["post"]
+    assert pre.held is True
+    assert post.held is False and post.realised["auc"] < post.expected_auc_ci[0]
+    # the estimate stays where a calibrated model without concept drift would put it
+    assert abs(post.expected_auc - pre.expected_auc) < 0.05
+
+
+def test_estimates_recorded_while_immature_sit_beside_the_realised_figures_later(matured: dict[str, Any]) -> None:
+    early, late, onset = matured["early"], matured["late"], matured["drill"].onset
+    rows = matured["stored"]
+    then = {w: (e, lo, hi) for r, w, m, e, lo, hi, _ in rows if r == early.run_id and not m}
+    now = {w: a for r, w, m, _, _, _, a in rows if r == late.run_id and m and a is not None}
+    post = [w for w in now if w in then and w >= onset.date()]
+    pre = [w for w in now if w in then and w < onset.date()]
+    assert len(post) >= WEEKS - 1, (sorted(then), sorted(now))
+    for w in post:  # the stored estimate is the one computed later from the same first scores
+        assert then[w][0] == pytest.approx(next(c.expected_auc for c in late.performance if c.week.date() == w))
+    outside = [w for w in post if not then[w][1] <= now[w] <= then[w][2]]
+    assert len(outside) >= len(post) // 2, [(w, then[w], now[w]) for w in post]
+    inside = [w for w in pre if then.get(w) and then[w][1] <= now[w] <= then[w][2]]
+    assert not pre or len(inside) >= 0.8 * len(pre)
+
+
+def test_monitoring_calls_it_concept_drift_while_the_new_leads_inputs_held(matured: dict[str, Any]) -> None:
+    late = matured["late"]
+    assert not [d.feature for d in late.new_drift if d.drifted and d.feature != "score"]
+    kinds = {a.kind for a in late.alerts}
+    assert "concept_drift" in kinds and "performance_drop" not in kinds, kinds
+    (alert,) = [a for a in late.alerts if a.kind == "concept_drift"]
+    assert alert.value < alert.threshold and np.isfinite(alert.value)
+
+
+def test_the_monitoring_report_draws_each_estimate_beside_its_realised_auc(matured: dict[str, Any]) -> None:
+    from leadops.plots.offline import read_figures
+
+    early, late = matured["early"], matured["late"]
+    figure = read_figures(late.report.read_text(encoding="utf-8"))["estimates"]
+    estimated, realised = figure["data"]
+    first: dict[str, float | None] = {}  # the estimate first recorded while immature: the early run's, else the late's
+    for run in (early.run_id, late.run_id):
+        for r, w, m, e, _, _, _ in matured["stored"]:
+            if r == run and not m:
+                first.setdefault(str(w), e)
+    now = {c.week.date().isoformat(): c for c in late.performance}
+    assert realised["x"] == estimated["x"] == sorted(now)
+    for week, est, real in zip(estimated["x"], estimated["y"], realised["y"], strict=True):
+        assert est == (pytest.approx(first[week]) if first.get(week) is not None else None), week
+        got = (now[week].realised or {}).get("auc")
+        assert real == (pytest.approx(got) if got is not None else None), week
+    assert sum(e is not None and r is not None for e, r in zip(estimated["y"], realised["y"], strict=True)) >= WEEKS
