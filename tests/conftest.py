@@ -1,4 +1,5 @@
-"""Shared fixtures: a warehouse on each engine (PostgreSQL for real in CI), the shared data folder."""
+"""Shared fixtures: a warehouse on each engine (PostgreSQL for real in CI), one local Spark session, the shared
+data folder."""
 
 from __future__ import annotations
 
@@ -42,6 +43,21 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wareho
     finally:
         wh.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         wh.close()
+
+
+@pytest.fixture(scope="session")
+def spark() -> object:
+    """One local[2] Spark session for the whole run (starting one costs seconds); skipped without Java/pyspark
+    locally, a failure in CI."""
+    from leadops.jobs.engines.spark import session, spark_available
+    from leadops.settings.jobs import SparkSpec
+
+    problem = spark_available()
+    if problem:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"Spark tests must run in CI: {problem}")
+        pytest.skip(problem)
+    return session(SparkSpec(master="local[2]"))
 
 
 @pytest.fixture

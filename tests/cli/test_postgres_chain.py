@@ -1,9 +1,12 @@
 """The whole chain on a PostgreSQL warehouse through the CLI, beside the same chain on DuckDB: init, simulate,
-ingest, features, train, validate, promote, score; the analyst views then hold tonight's scores, as on DuckDB."""
+ingest, features, train, validate, promote, score; the analyst views then hold tonight's scores, as on DuckDB.
+The PostgreSQL workspace keeps its registry in the same server too (MLflow's SQL store, a schema of its own)."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from leadops.cli import app
+from leadops.config import load
+from leadops.registry.integrity import verify_artifact
+from leadops.registry.loading import load_artifact_dir
 from leadops.warehouse import Warehouse, open_warehouse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -42,16 +48,30 @@ def chain(workspace: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, pg_schema_url: str) -> Iterator[dict[str, Any]]:
-    """The chain on PostgreSQL (its own schema) and on DuckDB, from the same simulated export."""
+def registry_url(pg_schema_url: str) -> Iterator[str]:
+    """The MLflow store in the test server, as a user writes it in leadops.yaml: `postgresql://...?schema=`."""
+    base, _, _ = pg_schema_url.rpartition("schema=")
+    schema = f"mlflow_{uuid.uuid4().hex[:10]}"
+    try:
+        yield f"{base}schema={schema}"
+    finally:
+        wh = Warehouse(pg_schema_url)
+        wh.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        wh.close()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, pg_schema_url: str, registry_url: str) -> Iterator[dict[str, Any]]:
+    """The chain on PostgreSQL (warehouse and registry, a schema each) and on DuckDB, from the same export."""
     url = pg_schema_url
     root = tmp_path_factory.mktemp("pgchain")
-    pg = chain(root / "pg", {"LEADOPS_WAREHOUSE__URL": url})
+    env = {"LEADOPS_WAREHOUSE__URL": url, "LEADOPS_REGISTRY__URI": registry_url}
+    pg = chain(root / "pg", env)
     duck = chain(root / "duck", {})
     pg_wh = open_warehouse(url, migrate=False)
     duck_wh = open_warehouse("duckdb:///warehouse.duckdb", root / "duck", read_only=True, migrate=False)
     try:
-        yield {"pg": pg, "duck": duck, "pg_wh": pg_wh, "duck_wh": duck_wh}
+        yield {"pg": pg, "duck": duck, "pg_wh": pg_wh, "duck_wh": duck_wh, "root": root, "env": env}
     finally:
         duck_wh.close()
         pg_wh.close()
@@ -87,3 +107,40 @@ def test_postgres_trains_and_scores_exactly_as_duckdb(runs: dict[str, Any]) -> N
         sql = f"SELECT {cols} FROM {view} ORDER BY lead_id"
         left, right = runs["duck_wh"].rows(sql), runs["pg_wh"].rows(sql)
         assert len(left) > 0 and left == right, view
+
+
+def test_the_registry_lives_in_postgres_with_artifacts_in_the_workspace(runs: dict[str, Any]) -> None:
+    root: Path = runs["root"]
+    version = runs["pg"]["train"]["version"]
+    schema = runs["env"]["LEADOPS_REGISTRY__URI"].rsplit("schema=", 1)[1]
+    wh: Warehouse = runs["pg_wh"]
+    stored = wh.rows(f'SELECT name, version, run_id FROM "{schema}".model_versions')
+    assert [(n, int(v)) for n, v, _ in stored] == [("lead_score", version)]
+    run_id = stored[0][2]
+    location = wh.scalar(f'SELECT artifact_uri FROM "{schema}".runs WHERE run_uuid = ?', [run_id])
+    assert str(location).startswith(str((root / "pg" / "mlartifacts").resolve()))  # not ./mlruns of the cwd
+    assert (root / "pg" / "mlartifacts" / run_id / "artifacts" / "scorer" / "manifest.json").is_file()
+    assert wh.scalar(f'SELECT alias FROM "{schema}".registered_model_aliases WHERE version = ?', [version]) == (
+        "champion"
+    )
+    assert not (root / "pg" / "mlflow.db").exists()
+
+
+def test_a_copied_postgres_workspace_loads_its_champion_from_its_own_folder(runs: dict[str, Any]) -> None:
+    root: Path = runs["root"]
+    env: dict[str, str] = runs["env"]
+    version = runs["pg"]["train"]["version"]
+    moved = root / "elsewhere" / "ws"
+    shutil.copytree(root / "pg", moved)
+    shutil.rmtree(moved / ".leadops")  # no cached copy: the version's files come from the copy's own store
+    aside = root / "pg-aside"
+    (root / "pg").rename(aside)  # the store's recorded artifact paths now name a folder that is gone
+    try:
+        listed = call(env, "models", "list", "--workspace", str(moved))
+        assert [(v["version"], v["aliases"]) for v in listed["versions"]] == [(version, ["champion"])]
+        local = load_artifact_dir(load(moved, env), "champion")
+        assert local == moved / ".leadops" / "models" / "lead_score" / str(version)
+        verify_artifact(local)
+        assert not (root / "pg").exists()  # nothing was written back under the old place
+    finally:
+        aside.rename(root / "pg")

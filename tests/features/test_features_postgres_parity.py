@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ import pyarrow as pa
 import pytest
 from features_synth import SPEC, World, load_world, make_world
 
+from engine_parity import with_property_features
 from leadops.features.build import build_and_store, build_features
 from leadops.features.labels import labelled_snapshots
 from leadops.features.training import build_training_set
@@ -19,15 +19,6 @@ from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.warehouse import Warehouse
 
 pytestmark = pytest.mark.postgres
-
-PROPERTY_FEATURES = [
-    {"name": "connected_calls_{days}d", "label": "connected calls", "kind": "activity", "types": ["email_open"],
-     "agg": "count", "windows": [30, 365], "where": {"property": "outcome", "equals": "Connected"}},
-    {"name": "pricing_pages", "label": "pricing pages", "kind": "activity", "types": ["page_view"],
-     "agg": "count", "where": {"property": "page", "contains": "/pricing"}},
-    {"name": "answered", "label": "answered", "kind": "activity", "types": ["email_open"], "agg": "exists",
-     "where": {"property": "outcome", "in": ["Connected", "Left Voicemail"]}},
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +30,7 @@ def world() -> World:
 @pytest.fixture
 def spec() -> FeaturesSpec:
     """Every kind of feature, property filters included."""
-    body = copy.deepcopy(SPEC)
-    body["definitions"] = [*body["definitions"], *PROPERTY_FEATURES]
-    return FeaturesSpec.model_validate(body)
+    return with_property_features(SPEC)
 
 
 @pytest.fixture

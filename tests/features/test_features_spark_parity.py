@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,34 +9,13 @@ import pyarrow as pa
 import pytest
 from features_synth import SPEC, World, load_world, make_world
 
+from engine_parity import with_property_features, write_lake
 from leadops.features.build import build_features, output_schema
-from leadops.jobs.engines.spark import feature_frame, session, spark_available, spark_features
+from leadops.jobs.engines.spark import feature_frame, spark_features
 from leadops.jobs.engines.spark_tables import read_view
-from leadops.settings.features import FeaturesSpec
-from leadops.settings.jobs import SparkSpec
 from leadops.warehouse import Warehouse
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-PROPERTY_FEATURES = [
-    {"name": "connected_calls_{days}d", "label": "connected calls", "kind": "activity", "types": ["email_open"],
-     "agg": "count", "windows": [30, 365], "where": {"property": "outcome", "equals": "Connected"}},
-    {"name": "pricing_pages", "label": "pricing pages", "kind": "activity", "types": ["page_view"],
-     "agg": "count", "where": {"property": "page", "contains": "/pricing"}},
-    {"name": "answered", "label": "answered", "kind": "activity", "types": ["email_open"], "agg": "exists",
-     "where": {"property": "outcome", "in": ["Connected", "Left Voicemail"]}},
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def spark() -> object:
-    """One local session for the module (starting one costs seconds)."""
-    problem = spark_available()
-    if problem:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"Spark tests must run in CI: {problem}")
-        pytest.skip(problem)
-    return session(SparkSpec(master="local[2]"))
 
 
 @pytest.fixture(scope="module")
@@ -47,22 +24,11 @@ def world() -> World:
     return make_world(2_000, seed=11)
 
 
-def _lake(warehouse: Warehouse, world: World, root: Path) -> dict[str, str]:
-    """The world in a DuckDB warehouse and as Parquet files (what a lake holds), table -> path."""
-    load_world(warehouse, world)
-    paths = {}
-    for table in ("leads", "accounts", "activities", "outcomes"):
-        paths[table] = str(root / f"{table}.parquet")
-        warehouse.copy_to(f"SELECT * FROM {table}", Path(paths[table]), "parquet")
-    return paths
-
-
 def test_spark_features_are_bit_identical_to_duckdb(spark: object, warehouse: Warehouse, world: World,
                                                     tmp_path: Path) -> None:  # fmt: skip
-    body = copy.deepcopy(SPEC)
-    body["definitions"] = [*body["definitions"], *PROPERTY_FEATURES]
-    spec = FeaturesSpec.model_validate(body)
-    for table, path in _lake(warehouse, world, tmp_path).items():
+    spec = with_property_features(SPEC)
+    load_world(warehouse, world)
+    for table, path in write_lake(warehouse, tmp_path).items():
         read_view(spark, table, path)
     when = world.end - timedelta(days=30, microseconds=123)
     duck = build_features(spec, warehouse, as_of=when)

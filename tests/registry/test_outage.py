@@ -15,6 +15,7 @@ from leadops.jobs.errors import NoChampionError
 from leadops.jobs.model import RegistryModels, resolve_champion
 from leadops.registry import Registry, RegistryUnavailableError, store
 from leadops.registry.cache import cache_file, new_snapshot, version_dir, write_snapshot
+from leadops.registry.errors import RegistryError
 from leadops.registry.integrity import tree_digest
 from leadops.warehouse import Warehouse
 
@@ -158,6 +159,24 @@ def test_a_moved_sqlite_store_finds_its_artifacts_beside_the_database(tmp_path: 
     run = new_db.parent / "mlartifacts" / "abc123" / "artifacts"
     (run / "scorer").mkdir(parents=True)
     recorded = "/old/place/ws/mlartifacts/abc123/artifacts"  # what mlflow.db still says after the move
-    assert store.local_run_artifacts(f"sqlite:///{new_db}", recorded, "abc123") == run
-    assert store.local_run_artifacts(f"sqlite:///{new_db}", recorded.replace("abc123", "zzz"), "zzz") is None
-    assert store.local_run_artifacts("http://127.0.0.1:5000", recorded, "abc123") is None
+    assert store.local_run_artifacts(f"sqlite:///{new_db}", tmp_path, recorded, "abc123") == run
+    assert store.local_run_artifacts(f"sqlite:///{new_db}", tmp_path, recorded.replace("abc123", "zzz"), "zzz") is None
+    assert store.local_run_artifacts("http://127.0.0.1:5000", tmp_path, recorded, "abc123") is None
+
+
+def test_a_postgres_registry_uri_opens_with_psycopg_3_in_its_schema() -> None:
+    made = store.postgres_store_uri("postgresql://ana:pw@db:5432/sales?schema=mlflow&sslmode=require")
+    assert made == "postgresql+psycopg://ana:pw@db:5432/sales?sslmode=require&options=-csearch_path%3Dmlflow"
+    assert store.postgres_store_uri("postgresql+psycopg2://ana@db/sales") == "postgresql+psycopg2://ana@db/sales"
+    assert store.is_database(made) and store.is_postgres(made) and not store.is_database("http://h:5000")
+    with pytest.raises(RegistryError, match="schema 'a;b'"):
+        store.postgres_store_uri("postgresql://db/sales?schema=a;b")
+
+
+def test_a_postgres_registry_that_is_down_is_unavailable_within_its_timeout() -> None:
+    uri = store.postgres_store_uri(f"postgresql://ana:{SECRET}@127.0.0.1:{closed_port()}/sales?schema=mlflow")
+    started = time.monotonic()
+    with pytest.raises(RegistryUnavailableError) as caught:
+        store.prepare_postgres(uri, Settings().registry)
+    assert time.monotonic() - started < Settings().registry.timeout_seconds + 1
+    assert SECRET not in str(caught.value) and "unreachable" in str(caught.value)

@@ -219,9 +219,11 @@ def route_arms(
     routing: RoutingPlan,
     experiments: list[ActiveExperiment],
     refs: dict[int, ModelRef],
+    facts: bool = False,
 ) -> dict[str, dict[str, int]]:
     """Route each experiment's leads again per arm with the arm's policy and share of the Sales slots the
-    experiment's leads took in the plain routing (call inside the run's routing transaction)."""
+    experiment's leads took in the plain routing (call inside the run's routing transaction); `facts` as for
+    route_run (the Spark engine's own tables)."""
     shares: dict[str, dict[str, int]] = {}
     for exp in experiments:
         if not exp.arms:
@@ -257,6 +259,7 @@ def route_arms(
                     routing=arm_plan,
                     only=rel,
                     count_online=False,
+                    facts=facts,
                 )
     return shares
 

@@ -16,6 +16,7 @@ from leadops.warehouse.connection import utcnow
 # Every table holding a run's rows; a restarted run clears them before writing again.
 RUN_TABLES = (
     "score_run_leads",
+    "score_run_facts",
     "score_stage",
     "lead_scores",
     "shadow_scores",

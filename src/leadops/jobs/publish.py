@@ -117,5 +117,6 @@ def publish(warehouse: Warehouse, run_id: str, fields: dict[str, Any]) -> None:
     with warehouse.transaction():
         warehouse.execute("DELETE FROM score_stage WHERE run_id = ?", [run_id])
         warehouse.execute("DELETE FROM score_run_leads WHERE run_id = ?", [run_id])
+        warehouse.execute("DELETE FROM score_run_facts WHERE run_id = ?", [run_id])
         warehouse.execute(f"UPDATE score_runs SET {sets} WHERE run_id = ?", [*values.values(), run_id])
         checkpoint("publish: flipped, not yet committed")

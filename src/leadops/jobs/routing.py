@@ -4,11 +4,12 @@ Sales activity). Every lead gets a route reason that says what happened to it.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadops.features.sql import ql, ts_literal
 from leadops.settings.business import BusinessSettings
 from leadops.settings.crm import ContractsSpec, SourceSpec
 from leadops.settings.jobs import RoutingSpec
@@ -178,6 +179,43 @@ def _capacity(business: BusinessSettings) -> tuple[str, str, list[Any], str, lis
     return "region", join, params, within, [cap.per_day], "reps.rep_name"
 
 
+# Who was with Sales before tonight: the previous run's Sales queue, and leads the online API routed since.
+PREV_SALES_SQL = """
+    SELECT lead_id, routed_at, rep FROM sales_queue WHERE run_id = ?
+    UNION ALL  -- leads the online API gave Sales since the previous run: with Sales from when it routed them
+    SELECT i.lead_id, min(i.routed_at), min(i.rep) FROM intake_leads i
+    WHERE i.route = 'sales' AND i.routed_at IS NOT NULL AND i.routed_at <= ?
+      AND i.routed_at > coalesce((SELECT r.as_of FROM score_runs r WHERE r.run_id = ?), TIMESTAMP '1970-01-01 00:00:00')
+      AND NOT EXISTS (SELECT 1 FROM sales_queue q WHERE q.run_id = ? AND q.lead_id = i.lead_id)
+    GROUP BY i.lead_id
+"""
+
+
+def prev_sales_params(previous_run: str | None) -> list[Any]:
+    """PREV_SALES_SQL's parameters: the previous published run (none: nobody) and now."""
+    none = previous_run or ""
+    return [none, utcnow(), none, none]
+
+
+def routing_facts_sql(as_of: datetime, sales_types: Sequence[str]) -> str:
+    """score_run_facts' rows from the canonical tables: one SELECT over run_leads, leads, activities and
+    prev_sales (lead_id, routed_at) that the engine holding the tables runs (Spark's dialect included)."""
+    now = ts_literal(as_of)
+    types = ", ".join(ql(t) for t in sales_types) or "NULL"
+    return (
+        "WITH act AS (SELECT lead_id, max(occurred_at) AS last_active_at FROM activities "
+        f"WHERE occurred_at <= {now} GROUP BY lead_id), "
+        "touch AS (SELECT a.lead_id, max(a.occurred_at) AS last_touch FROM activities a "
+        "JOIN prev_sales p ON p.lead_id = a.lead_id "
+        f"WHERE a.activity_type IN ({types}) AND a.occurred_at >= p.routed_at AND a.occurred_at <= {now} "
+        "GROUP BY a.lead_id) "
+        "SELECT r.lead_id AS lead_id, ld.owner AS owner, ld.created_at AS created_at, "
+        "act.last_active_at AS last_active_at, touch.last_touch AS last_sales_touch_at "
+        "FROM run_leads r LEFT JOIN leads ld ON ld.lead_id = r.lead_id "
+        "LEFT JOIN act ON act.lead_id = r.lead_id LEFT JOIN touch ON touch.lead_id = r.lead_id"
+    )
+
+
 def route_run(
     warehouse: Warehouse,
     *,
@@ -188,12 +226,14 @@ def route_run(
     routing: RoutingPlan,
     only: str | None = None,
     count_online: bool = True,
+    facts: bool = False,
 ) -> None:
     """Insert the run's lead_scores rows (ranked, routed, each with its route reason) from its staged scores.
 
     `only` names a relation of lead_ids to route alone (an experiment arm's leads, see jobs/arms.py), ranked
     among themselves; `count_online=False` leaves out the Sales slots the online API filled today (the arm's
-    capacity is already its share of what is left)."""
+    capacity is already its share of what is left); `facts=True` reads each lead's owner, age, activity and
+    Sales touch from score_run_facts (written by the engine from its own tables) instead of leads/activities."""
     spec, business = routing.spec, routing.business
     pol = _policy(routing, warehouse.sql.text_order("lead_id"))
     partition, joins, join_params, within, within_params, new_rep = _capacity(business)
@@ -216,13 +256,30 @@ def route_run(
     known_mql = spec.policy == "expected_value" or (spec.policy == "threshold" and routing.mql_threshold is not None)
     stale = f"not fresh: neither created nor active in the last {_days(fresh_days or 0)}"
     stale_reason = f"an MQL, but {stale}" if known_mql else stale
-    fresh_sql = (
-        "TRUE"
-        if fresh_days is None
-        else "(ld.created_at IS NULL OR ld.created_at > ? OR EXISTS (SELECT 1 FROM activities fa "
-        "WHERE fa.lead_id = l.lead_id AND fa.occurred_at > ? AND fa.occurred_at <= ?))"
-    )
-    fresh_params: list[Any] = [] if fresh_days is None else [fresh_cutoff, fresh_cutoff, as_of]
+    if facts:  # the engine's own tables gave each lead's owner, created_at, latest activity and Sales touch
+        lead_join = "LEFT JOIN score_run_facts ld ON ld.run_id = l.run_id AND ld.lead_id = l.lead_id"
+        active, active_params = "coalesce(ld.last_active_at > ?, FALSE)", [fresh_cutoff]  # NULL: never active
+        touch_sql = (
+            "SELECT lead_id, last_sales_touch_at AS last_touch FROM score_run_facts "
+            "WHERE run_id = ? AND last_sales_touch_at IS NOT NULL"
+        )
+        touch_params: list[Any] = [run_id]
+    else:
+        lead_join = "LEFT JOIN leads ld ON ld.lead_id = l.lead_id"
+        active = (
+            "EXISTS (SELECT 1 FROM activities fa "
+            "WHERE fa.lead_id = l.lead_id AND fa.occurred_at > ? AND fa.occurred_at <= ?)"
+        )
+        active_params = [fresh_cutoff, as_of]
+        touch_sql = f"""
+    SELECT a.lead_id, max(a.occurred_at) AS last_touch
+    FROM activities a JOIN prev_sales p ON p.lead_id = a.lead_id
+    WHERE a.activity_type IN ({type_marks}) AND a.occurred_at >= p.routed_at AND a.occurred_at <= ?
+    GROUP BY a.lead_id
+"""
+        touch_params = [*types, as_of]
+    fresh_sql = "TRUE" if fresh_days is None else f"(ld.created_at IS NULL OR ld.created_at > ? OR {active})"
+    fresh_params: list[Any] = [] if fresh_days is None else [fresh_cutoff, *active_params]
     if spec.policy == "expected_value":
         mql_column, mql_column_params = "coalesce(expected_value > 0, FALSE)", []
     elif routing.mql_threshold is not None:
@@ -252,25 +309,12 @@ WITH base AS (
            {ev_sql} AS expected_value,
            {fresh_sql} AS fresh
     FROM score_run_leads l JOIN score_stage s ON s.run_id = l.run_id AND s.lead_id = l.lead_id
-    LEFT JOIN leads ld ON ld.lead_id = l.lead_id
+    {lead_join}
     WHERE l.run_id = ?{subset}
 ),
-prev_sales AS (
-    SELECT lead_id, routed_at, rep FROM sales_queue WHERE run_id = ?
-    UNION ALL  -- leads the online API gave Sales since the previous run: with Sales from when it routed them
-    SELECT i.lead_id, min(i.routed_at), min(i.rep) FROM intake_leads i
-    WHERE i.route = 'sales' AND i.routed_at IS NOT NULL AND i.routed_at <= ?
-      AND i.routed_at > coalesce((SELECT r.as_of FROM score_runs r WHERE r.run_id = ?), TIMESTAMP '1970-01-01 00:00:00')
-      AND NOT EXISTS (SELECT 1 FROM sales_queue q WHERE q.run_id = ? AND q.lead_id = i.lead_id)
-    GROUP BY i.lead_id
-),
+prev_sales AS ({PREV_SALES_SQL}),
 prev_recycled AS (SELECT lead_id, recycled_at FROM nurture_queue WHERE run_id = ? AND recycled_at IS NOT NULL),
-touch AS (
-    SELECT a.lead_id, max(a.occurred_at) AS last_touch
-    FROM activities a JOIN prev_sales p ON p.lead_id = a.lead_id
-    WHERE a.activity_type IN ({type_marks}) AND a.occurred_at >= p.routed_at AND a.occurred_at <= ?
-    GROUP BY a.lead_id
-),
+touch AS ({touch_sql}),
 online_today AS (  -- Sales slots the online API already filled on the run's day (they count against capacity)
     SELECT coalesce(region, 'unknown') AS region, count(*) AS n FROM intake_leads
     WHERE route = 'sales' AND routed_at >= ? AND routed_at < ? GROUP BY coalesce(region, 'unknown')
@@ -332,13 +376,9 @@ FROM decided
         *ev_params,
         *fresh_params,
         run_id,
+        *prev_sales_params(previous_run),
         none,
-        utcnow(),
-        none,
-        none,
-        none,
-        *types,
-        as_of,
+        *touch_params,
         day,
         day + timedelta(days=1),
         untouched_cutoff,

@@ -61,7 +61,7 @@ def _fetch(settings: Settings, ref: str | int) -> Path:
             shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=target.parent) as tmp:
-        local = Path(_download(registry.client, registry.uri, version.run_id, path, tmp))
+        local = Path(_download(registry.client, registry.uri, settings.workspace, version.run_id, path, tmp))
         verify_artifact(local, version.artifact_digest)
         try:
             local.rename(target)  # the verified files themselves move: no need to hash them again
@@ -72,12 +72,12 @@ def _fetch(settings: Settings, ref: str | int) -> Path:
     return target
 
 
-def _download(client: Any, uri: str, run_id: str, path: str, into: str) -> str:
+def _download(client: Any, uri: str, workspace: Path, run_id: str, path: str, into: str) -> str:
     """The version's files in `into`: copied from the workspace's own store when local, else downloaded."""
-    if uri.startswith(store.SQLITE):
+    if store.is_database(uri):
         run = client.get_run(run_id)
-        here = store.local_run_artifacts(uri, str(run.info.artifact_uri or ""), run_id)
-        if here is not None and (here / path).is_dir():  # a moved workspace: mlflow.db's paths are the old ones
+        here = store.local_run_artifacts(uri, workspace, str(run.info.artifact_uri or ""), run_id)
+        if here is not None and (here / path).is_dir():  # a moved workspace: the store's paths are the old ones
             target = Path(into) / Path(path).name
             shutil.copytree(here / path, target)
             return str(target)

@@ -219,7 +219,7 @@ class Registry:
         flat_params = _flatten(params)
         flat_metrics = _numeric(_flatten(metrics))
         self._ensure_model()
-        experiment = store.experiment_id(self.client, self.uri)
+        experiment = store.experiment_id(self.client, self.uri, self.settings.workspace)
         run_tags = {
             "mlflow.runName": f"train-{scorer_name}",
             "leadops.scorer": scorer_name,

@@ -39,6 +39,7 @@ from leadops.jobs.engines.spark_tables import (
 from leadops.jobs.errors import EngineUnavailableError, JobError, SparkInputError, SparkScoringError
 from leadops.jobs.inputs import FeatureSource
 from leadops.jobs.model import ModelRef, check_features, load_model
+from leadops.jobs.routing import PREV_SALES_SQL, prev_sales_params, routing_facts_sql
 from leadops.jobs.scoring import SHADOW_SCHEMA, STAGE_SCHEMA, score_chunk, shadow_chunk
 from leadops.jobs.select import open_leads_sql
 from leadops.settings.features import OTHER, FeaturesSpec
@@ -286,6 +287,34 @@ def _coverage(frame: Any, tally: CoverageTally, total: int) -> None:
         tally.missing[name] = tally.missing.get(name, 0) + int(row[f"m_{name}"] or 0)
 
 
+def stage_routing_facts(
+    spark: Any,
+    warehouse: Warehouse,
+    location: str,
+    run_id: str,
+    as_of: datetime,
+    sales_types: Sequence[str],
+    previous_run: str | None,
+    tables: Mapping[str, str],
+) -> None:
+    """Each selected lead's routing facts computed on Spark from its tables, staged as score_run_facts.
+
+    Who was with Sales (the previous run's queue: capacity-bounded) is the one thing the warehouse hands over."""
+    before = warehouse.arrow(
+        f"SELECT CAST(lead_id AS VARCHAR) AS lead_id, routed_at FROM ({PREV_SALES_SQL}) p",
+        prev_sales_params(previous_run),
+    )
+    before = before.cast(pa.schema([("lead_id", pa.string()), ("routed_at", pa.timestamp("us"))]))
+    spark.createDataFrame(before, schema="lead_id string, routed_at timestamp_ntz").createOrReplaceTempView(
+        "prev_sales"
+    )
+    text = routing_facts_sql(as_of, sales_types)
+    _sql(spark, text, "routing's facts (owner, created_at, activity, Sales touch)", tables).write.mode(
+        "overwrite"
+    ).parquet(location)
+    _stage(warehouse, location, "score_run_facts", run_id, {})
+
+
 def run_on_spark(
     warehouse: Warehouse,
     features: Mapping[int, FeatureSource],
@@ -298,12 +327,16 @@ def run_on_spark(
     top_n: int,
     spec: SparkSpec,
     workspace: Path,
+    sales_types: Sequence[str] = (),
+    previous_run: str | None = None,
     progress: Progress | None = None,
     tally: CoverageTally | None = None,
 ) -> SparkRun:
-    """Select, build features and score tonight's open leads on Spark; stage selection and scores for routing.
+    """Select, build features and score tonight's open leads on Spark; stage selection, routing facts and scores.
 
-    Each model scores the features of its own fitted spec; models sharing a spec share its Parquet."""
+    Each model scores the features of its own fitted spec; models sharing a spec share its Parquet. Routing's
+    facts per lead (owner, age, latest activity and Sales touch) come from the same tables (score_run_facts),
+    so a run whose canonical tables live only in the lake routes without the warehouse's leads/activities."""
     champion_spec = _spec_of(features[champion.version])
     if champion_spec is None:
         raise JobError(
@@ -323,6 +356,9 @@ def run_on_spark(
     selected.createOrReplaceTempView("run_leads")
     total = int(selected.count())
     _stage(warehouse, selected_at, "score_run_leads", run_id, {"chunk": pa.scalar(0, pa.int32())})
+    facts_at = f"{root}/routing_facts"
+    stage_routing_facts(spark, warehouse, facts_at, run_id, as_of, sales_types, previous_run, tables)
+    scratch.append(facts_at)
     checkpoint("spark: open leads selected")
     if progress is not None:
         progress("score", 0, total)

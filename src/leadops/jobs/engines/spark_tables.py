@@ -49,6 +49,56 @@ def _arrow_location(location: str) -> tuple[pafs.FileSystem, str]:
     return filesystem, path
 
 
+# Delta reader features whose data the current snapshot's Parquet files alone do not give (rows deleted by a
+# deletion vector, columns renamed by column mapping): such a table needs Delta's own Spark reader.
+DELTA_NEEDS_READER = ("deletionVectors", "columnMapping")
+
+
+def _delta_location(location: str) -> str:
+    """A Spark location as delta-rs names it (s3a:// is s3:// there)."""
+    if location.startswith(("s3a://", "s3n://")):
+        return "s3://" + location.split("://", 1)[1]
+    return location
+
+
+def delta_files(table: str, location: str) -> list[str] | None:
+    """The Parquet files of a Delta table's current snapshot (delta-rs reads its log), as Spark names them.
+
+    Files an older version removed stay on disk until VACUUM: only the log says which ones count now. None when
+    the snapshot cannot be given as plain files (partition values live in the log, deletion vectors, column
+    mapping): the session's own Delta reader (the delta-spark jar) must read it then."""
+    try:
+        from deltalake import DeltaTable
+    except ImportError:  # without delta-rs, the session's Delta reader (if it has the jar) is the only way
+        return None
+    s3a = location.startswith(("s3a://", "s3n://"))
+    try:
+        found = DeltaTable(_delta_location(location))
+    except Exception as exc:  # delta-rs' TableNotFoundError / IO errors: one line naming the table
+        raise SparkInputError(
+            f"scoring.spark.tables.{table}: cannot read the Delta table at {location!r}: {first_line(exc)}",
+            hint="give the folder that holds the table's _delta_log",
+        ) from exc
+    features = set(found.protocol().reader_features or [])
+    if found.metadata().partition_columns or features & set(DELTA_NEEDS_READER):
+        return None
+    files = found.file_uris()
+    return ["s3a://" + f.split("://", 1)[1] if s3a and f.startswith("s3://") else f for f in files]
+
+
+def _read_delta(spark: Any, table: str, location: str) -> Any:
+    """A Delta table's current snapshot: its live Parquet files, else the session's Delta reader."""
+    files = delta_files(table, location)
+    if files is None:
+        return spark.read.format("delta").load(location)
+    if not files:  # an empty table: its schema from the log, no rows
+        from deltalake import DeltaTable
+
+        schema = pa.schema(DeltaTable(_delta_location(location)).schema().to_arrow())
+        return spark.createDataFrame(schema.empty_table())
+    return spark.read.parquet(*files)
+
+
 def read_view(spark: Any, table: str, uri: str) -> Any:
     """One canonical table as a Spark DataFrame, registered as a temp view under its canonical name."""
     kind, location = table_uri(uri)
@@ -56,9 +106,11 @@ def read_view(spark: Any, table: str, uri: str) -> Any:
         if kind == "table":
             frame = spark.table(location)
         elif kind == "delta":
-            frame = spark.read.format("delta").load(location)
+            frame = _read_delta(spark, table, location)
         else:
             frame = spark.read.parquet(location)
+    except SparkInputError:
+        raise
     except Exception as exc:  # Spark's AnalysisException / Py4J errors: one line naming the table and URI
         raise SparkInputError(
             f"scoring.spark.tables.{table}: cannot read {uri!r}: {first_line(exc)}",
