@@ -176,7 +176,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 "note": f"ratio = best possible with reasons for the {SALES_SHARE:.1%} routed to Sales: 1/(1+s*cost)",
             }
         )
-        for n in (small, large):
+        for n in dict.fromkeys((small, large)):  # LEADOPS_BENCH_SCORING_SIZES=1000000,1000000: one size
             chunks = [_matrix(min(CHUNK, n - k), 100 + k // CHUNK) for k in range(0, n, CHUNK)]
             matrices = [model.matrix(X) for X in chunks]
             predict_all = partial(_predict_all, booster, matrices, threads)
@@ -209,7 +209,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 }
             )
             del chunks, matrices
-        peaks = {n: _peak_child(n, artifact) for n in (small, large)}
+        peaks = {n: _peak_child(n, artifact) for n in dict.fromkeys((small, large))}
         rows.append(
             {
                 "name": f"peak RSS {large:,} vs {small:,} leads",

@@ -309,3 +309,23 @@ def test_a_chunk_without_quotes_parses_as_with_quote_tracking(tmp_path: Path, en
         slow, slow_skipped = reader._parse(chunk, threads=threads, quoted=True)
         assert fast.equals(slow) and fast_skipped == slow_skipped
         assert fast.num_rows == 6 and [s[2:] for s in fast_skipped] == [(4, 2), (4, 5)]
+
+
+def test_wide_rows_make_smaller_batches_never_a_larger_one_and_every_row_keeps_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadops.crm import readers
+
+    monkeypatch.setattr(readers, "MAX_CHUNK_BYTES", readers.MIN_CHUNK_BYTES)  # 1 MB: a few thousand wide rows
+    wide = "x" * 180
+    path = tmp_path / "leads.csv"
+    path.write_text("LeadId,Note\n" + "".join(f"L{i:06d},{wide}\n" for i in range(1, 20_001)), encoding="utf-8")
+    reader = readers.CsvReader(path, source="leads", delimiter=",", encoding="utf-8", batch_rows=1_000_000)
+    batches = list(reader.batches())
+    sizes = [b.table.num_rows for b in batches]
+    assert sum(sizes) == 20_000 and len(batches) >= 4, sizes
+    # each batch parses about MAX_CHUNK_BYTES of rows (a record-aligned cut of one read), whatever batch_rows says
+    assert max(sizes) * 192 <= 2 * readers.MIN_CHUNK_BYTES, sizes
+    numbers = [n for b in batches for n in b.table.column("_row").to_pylist()]
+    assert numbers == list(range(1, 20_001))
+    assert [b.table.column("LeadId")[0].as_py() for b in batches[:2]] == ["L000001", f"L{sizes[0] + 1:06d}"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from conftest import LEADS_HEADER, Workspace, crm_config
 from leadops.crm import ingest
 
@@ -186,3 +188,53 @@ def test_a_second_source_of_the_same_table_is_checked_against_the_first_in_one_r
     if wh.dialect == "duckdb":
         assert [f for t, f in seen if t == "activities"] == [True, True, True, False]
     assert wh.scalar("SELECT count(*) FROM activities") == 2_500
+
+
+def _mib(setting: str) -> float:
+    number, unit = setting.split()
+    return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1 << 20}[unit]
+
+
+@pytest.mark.slow
+def test_the_buffer_pool_cap_grows_with_what_duckdb_cannot_evict_so_a_low_cap_never_runs_out(
+    workspace: Workspace, monkeypatch: Any
+) -> None:
+    from leadops.crm import loader
+
+    monkeypatch.setattr(loader, "INGEST_MEMORY_LIMIT_MB", 1)
+    monkeypatch.setattr(loader, "INGEST_MEMORY_HEADROOM_MB", 24)
+    limits: list[int] = []
+    real = loader._Run.fit_memory_limit
+
+    def spy(self: Any) -> int:
+        limits.append(real(self))
+        return limits[-1]
+
+    monkeypatch.setattr(loader._Run, "fit_memory_limit", spy)
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 60_000
+    names = LEADS_HEADER.strip().split(",")
+    values = {"LeadId": [f"LEAD-{i:09d}" for i in range(n)], "AccountId": ["A1"] * n,
+              "CreatedDate": ["2025-03-01T00:00:00Z"] * n, "Email": [None] * n, "JobLevel": ["VP"] * n,
+              "Department": ["Sales"] * n, "Country": ["US"] * n, "LeadSource": ["Webinar"] * n,
+              "HasOptedOutOfEmail": ["false"] * n, "DoNotCall": ["false"] * n}  # fmt: skip
+    out = io.BytesIO()
+    pq.write_table(pa.table({c: pa.array(values[c], pa.string()) for c in names}), out)  # read in exact batches
+    config = _config(batch_rows=10_000)
+    config["sources"] = [s for s in config["sources"] if s["name"] == "crm_leads"]
+    config["sources"][0]["path"] = "source/leads.parquet"
+    settings, wh = workspace(config, {"source/leads.parquet": out.getvalue()})
+    if not wh.sql.in_process:
+        pytest.skip("PostgreSQL: leadops caps no buffer pool of its own there")
+    before = wh.scalar("SELECT current_setting('memory_limit')")
+    report = ingest(settings, wh)
+    assert report.status == "succeeded" and report.rows_loaded == n
+    after = wh.scalar("SELECT current_setting('memory_limit')")
+    assert abs(_mib(after) - _mib(before)) <= 0.01 * _mib(before), (after, before)  # restored (as DuckDB prints it)
+    assert len(limits) == 1 + 6, limits  # the run's start, then before each of the six batches
+    assert limits[0] >= 24 and limits[-1] > limits[0], limits  # the leads' key index grew past what 24 MB leaves
+    assert limits == sorted(limits)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadops.crm.contracts import ident
 from leadops.crm.mapping import _json_object, _missing
@@ -81,3 +84,32 @@ def test_batch_keys_unique_agrees_with_a_set_on_sorted_shuffled_and_repeated_key
         for checked in (True, False):
             good = [k for k, c in zip(keys, checks, strict=True) if k is not None and (c is None or not checked)]
             assert batch_keys_unique(table, "k", checked=checked) == (len(set(good)) == len(good)), (trial, checked)
+
+
+def test_good_keys_come_in_source_row_order_so_sorted_exports_need_no_hashing() -> None:
+    import numpy as np
+
+    from leadops.crm import loader
+
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n = int(rng.integers(2, 3000))
+        keys = [f"ACT-{v:09d}" for v in np.sort(rng.choice(10 * n, n, replace=False))]
+        if trial % 3 == 1:  # one key repeated
+            at = int(rng.integers(1, n))
+            keys[at] = keys[int(rng.integers(0, at))]
+        checks = [None if rng.random() < 0.95 else 2 for _ in keys]
+        cuts = sorted({0, n, *(int(c) for c in rng.integers(0, n, int(rng.integers(1, 12))))})
+        runs = [list(range(a, b)) for a, b in itertools.pairwise(cuts)]
+        order = [i for r in rng.permutation(len(runs)) for i in runs[int(r)]]  # runs as DuckDB's threads hand them
+        mapped = pa.table({
+            "k": pa.array([keys[i] for i in order], pa.string()),
+            "_row": pa.array([i + 1 for i in order], pa.int64()),
+            "_check": pa.array([checks[i] for i in order], pa.int32()),
+        })  # fmt: skip
+        good = [k for k, c in zip(keys, checks, strict=True) if c is None]
+        got = loader.good_keys(mapped, "k", checked=True)
+        assert got.to_pylist() == good, trial
+        assert loader.keys_distinct(got) == (len(set(good)) == len(good)), trial
+        if len(set(good)) == len(good) and len(good) > 1:
+            assert pc.all(pc.less(got.slice(0, len(got) - 1), got.slice(1))).as_py(), "no hashing needed"

@@ -101,3 +101,13 @@ def test_candidates_are_the_best_scores_of_all_chunks_plus_the_pinned_leads():
     assert set(missing) == set(every) - expected
     for f in held:
         np.testing.assert_array_equal(f["a"].to_numpy(), frame.loc[f.index, "a"].to_numpy())
+
+
+def test_best_picks_exactly_the_rows_a_full_stable_sort_picks():
+    rng = np.random.default_rng(5)
+    for n, limit in ((1, 1), (10, 3), (5_000, 1_000), (20_000, 4_000), (300, 300), (300, 1_000), (50, 0)):
+        score = np.round(rng.uniform(0, 100, n), 0)  # whole scores: many ties at the cut
+        raw = np.round(rng.normal(size=n), 1)  # and ties in raw among them
+        score[rng.random(n) < 0.05] = -np.inf  # missing scores (NULL) come last
+        got = candidates.best(score, raw, limit)
+        assert got.tolist() == np.lexsort((-raw, -score))[:limit].tolist()

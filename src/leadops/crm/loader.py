@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -73,7 +74,13 @@ ROW_GROUP_ROWS = 122_880
 # DuckDB's buffer pool while ingest runs: it otherwise keeps every block the run writes cached (its default limit
 # is 80 % of RAM), so peak RSS grew with the file although the run holds one batch; above this it evicts blocks
 # already written to the file (the open transaction's too) instead. The previous limit is restored afterwards.
-INGEST_MEMORY_LIMIT = "512MB"
+# What the pool cannot evict grows with the keyed rows of the run (the primary-key indexes of leads, accounts and
+# outcomes: ~35 MB at 600k leads; at 48 MB the 600k leads ran out of memory), so before each batch the limit is
+# raised to that plus INGEST_MEMORY_HEADROOM_MB when it would otherwise fall short (fit_memory_limit).
+# Peak RSS at 1M leads: 1,198 MB with 512 MB, 960 MB with 256 MB, 924 MB like this (100k leads: 747-775 MB).
+INGEST_MEMORY_LIMIT_MB = 224
+INGEST_MEMORY_HEADROOM_MB = 128
+UNEVICTABLE_TAGS = ("ART_INDEX", "IN_MEMORY_TABLE")
 
 
 def new_run_id() -> str:
@@ -142,10 +149,16 @@ def flags_sql(
 
 
 def good_keys(rows: pa.Table, key: str, *, checked: bool) -> pa.ChunkedArray:
-    """The keys of a mapped batch's good rows (those that passed every row-level check), NULLs left out."""
-    keys = rows.column(key)
+    """The keys of a mapped batch's good rows (those that passed every row-level check), NULLs left out, in
+    source row order: DuckDB hands a mapped batch back in runs of it as its scan threads finish, so keys that
+    follow the file's order would otherwise look unordered to keys_distinct."""
     if checked:
-        keys = keys.filter(pc.is_null(rows.column(CHECK)))
+        rows = rows.filter(pc.is_null(rows.column(CHECK)))
+    keys = rows.column(key)
+    if ROW in rows.column_names and rows.num_rows > 1:
+        numbers = rows.column(ROW).to_numpy()
+        if not bool(np.all(numbers[1:] > numbers[:-1])):
+            keys = keys.take(pa.array(np.argsort(numbers, kind="stable")))
     return keys.drop_null()
 
 
@@ -217,8 +230,9 @@ class _Run:
             self.con.execute("SET enable_progress_bar = false")
             self.con.execute("SET python_scan_all_frames = true")  # see _Run.batch
             self.memory_limit = str(self.con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
-            if warehouse.path is not None:  # an in-memory warehouse has no file to evict written blocks to
-                self.con.execute(f"SET memory_limit = {lit(INGEST_MEMORY_LIMIT)}")
+            self.limit_mb = 0  # 0: leave DuckDB's limit alone (an in-memory warehouse has no file to evict to)
+            if warehouse.path is not None:
+                self.fit_memory_limit()
         else:
             import duckdb
 
@@ -229,6 +243,19 @@ class _Run:
         self.marks = KeyMarks(warehouse)
         self.quarantine_stage = Stage(warehouse, "ingest_stage_quarantine", "quarantine", {})
         self.stages.append(self.quarantine_stage)
+
+    def fit_memory_limit(self) -> int:
+        """Cap DuckDB's buffer pool at INGEST_MEMORY_LIMIT_MB, or at what it cannot evict plus the headroom when
+        that is more (the run's indexes grow with its keyed rows); return the limit set, in MB."""
+        held = self.con.sql(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
+            f"WHERE tag IN ({', '.join(lit(t) for t in UNEVICTABLE_TAGS)})"
+        ).fetchall()[0][0]
+        want = max(INGEST_MEMORY_LIMIT_MB, int(held) // (1 << 20) + INGEST_MEMORY_HEADROOM_MB)
+        if want != self.limit_mb:
+            self.con.execute(f"SET memory_limit = {lit(f'{want}MB')}")
+            self.limit_mb = want
+        return want
 
     def close(self) -> None:
         """Drop staging tables and the scratch database."""
@@ -354,6 +381,8 @@ class _Run:
         _ingest_rows: pa.Table | None = None
         _ingest_flags: pa.Table | None = None
         if self.duck:
+            if self.limit_mb:
+                self.fit_memory_limit()
             if plan.filter_sql is not None:
                 report.filtered(plan.filter_reasons, self.con.execute(plan.filter_sql).fetchall())
             _ingest_rows = self.con.sql(plan.sql).to_arrow_table(ROW_GROUP_ROWS)

@@ -29,7 +29,11 @@ from leadops.errors import IngestError
 ROW = "_row"
 BAD_FIELD = "_bad_field"
 MIN_CHUNK_BYTES = 1 << 20
-MAX_CHUNK_BYTES = 256 << 20
+# The most CSV bytes one batch parses, whatever batch_rows says: a batch's memory (binary, text and mapped Arrow,
+# the mapping's intermediates) follows its bytes, so wide rows (a leads export's 500k rows are ~72 MB) take fewer
+# rows instead of a larger peak. 600k leads alone peaked at 930 MB with 256 MB here, 756 MB with 48 MB; an
+# activities batch (500k rows, ~40 MB) is not cut.
+MAX_CHUNK_BYTES = 48 << 20
 MAX_RECORD_BYTES = 64 << 20  # a quoted record may span this much before the quoting is taken as broken
 ARROW_CHUNK_ROWS = 1 << 16  # rows per Arrow chunk handed to DuckDB: its scan runs one thread per chunk
 NUL_SHOWN = "\u2400"  # what a NUL byte becomes in quarantine (the row itself is quarantined as bad_encoding)
@@ -301,7 +305,7 @@ class CsvReader:
     def batches(self) -> Iterator[RawBatch]:
         """Stream the file; memory holds one chunk (about batch_rows rows) at a time."""
         names = self.header()
-        chunk_bytes = 8 << 20
+        chunk_bytes = min(8 << 20, MAX_CHUNK_BYTES)
         base = 0
         stream = self._open()
         try:

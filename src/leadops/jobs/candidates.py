@@ -25,6 +25,20 @@ def _column(rows: pa.Table, name: str) -> np.ndarray:
     return np.nan_to_num(np.asarray(values, dtype=np.float64), nan=-np.inf)
 
 
+def best(score: np.ndarray, raw: np.ndarray, limit: int) -> np.ndarray:
+    """Positions of the `limit` best (score, raw), ties by position: exactly lexsort((-raw, -score))[:limit],
+    but a partition finds the cut score first and only the rows at or above it are sorted (a 200k-lead chunk
+    holds a few thousand of them, so ranking a chunk costs ~10x less)."""
+    n = len(score)
+    if limit <= 0 or n == 0:
+        return np.zeros(0, dtype=np.intp)
+    if limit >= n:
+        return np.lexsort((-raw, -score))
+    cut = np.partition(score, n - limit)[n - limit]  # the limit-th largest score
+    pool = np.flatnonzero(score >= cut)  # every row that can be among the best, in position order
+    return pool[np.lexsort((-raw[pool], -score[pool]))[:limit]]
+
+
 class SalesCandidates:
     """Chunk slices of feature rows: the leads in `always` and the `limit` best (score, raw) seen so far."""
 
@@ -39,7 +53,7 @@ class SalesCandidates:
         pinned = np.asarray(X.index.isin(self.always), dtype=bool) if self.always else np.zeros(len(X), bool)
         top = np.zeros(len(X), dtype=bool)
         if self.limit and len(X):
-            top[np.lexsort((-raw, -score))[: self.limit]] = True
+            top[best(score, raw, self.limit)] = True
         keep = np.flatnonzero(top | pinned)
         if len(keep):
             self._parts.append((X.iloc[keep], score[keep], raw[keep], pinned[keep]))
@@ -52,7 +66,7 @@ class SalesCandidates:
         score = np.concatenate([p[1] for p in self._parts])
         raw = np.concatenate([p[2] for p in self._parts])
         top = np.zeros(len(score), dtype=bool)
-        top[np.lexsort((-raw, -score))[: self.limit]] = True
+        top[best(score, raw, self.limit)] = True
         trimmed = []
         start = 0
         for frame, s, r, pinned in self._parts:

@@ -28,6 +28,7 @@ from leadops.warehouse import Warehouse
 from leadops.warehouse.snapshot import copy_is_current, copy_path, publish_copy
 
 if TYPE_CHECKING:
+    from leadops.bundle.store import FittedFeatures
     from leadops.jobs.engines.spark import SparkRun
 
 Engine = Literal["duckdb", "spark"]
@@ -117,7 +118,7 @@ def score_job(
     scored = {champion_ref.version, *(c.version for c in challenger_refs)}
     challenger_refs += arms.version_refs(source, arms.extra_versions(experiments, scored))
     notes = source_warnings(source)  # e.g. the registry was unreachable: scored with the cached champion
-    fitted: dict[int, Any] = {}
+    fitted: dict[int, FittedFeatures] = {}
     feature_problems: dict[int, str] = {}
     if features is not None:  # one given source for every model (tests, custom feature stores)
         sources: dict[int, FeatureSource] = {r.version: features for r in [champion_ref, *challenger_refs]}
@@ -163,22 +164,24 @@ def score_job(
         checkpoint("run started")
         try:
             result = _run(
-                warehouse,
+                RunPlan(
+                    warehouse=warehouse,
+                    ops=ops,
+                    run_id=run_id,
+                    when=when,
+                    champion=champion,
+                    challengers=challengers,
+                    engine=engine_name,
+                    workspace=settings.workspace,
+                    out_dir=out_dir,
+                    progress=progress,
+                    routing=routing,
+                    fitted=fitted,
+                    feature_problems=feature_problems,
+                    notes=notes,
+                    experiments=experiments,
+                ),
                 sources,
-                ops,
-                run_id,
-                when,
-                champion,
-                challengers,
-                engine_name,
-                settings.workspace,
-                out_dir,
-                progress,
-                routing,
-                fitted,
-                feature_problems,
-                notes,
-                experiments,
             )
         except BaseException as exc:
             if isinstance(exc, Exception):
@@ -239,185 +242,180 @@ def with_checks(result: ScoreRunResult, routing: RoutingPlan, reasons: dict[str,
     return result
 
 
-def _run(
-    warehouse: Warehouse,
-    sources: dict[int, FeatureSource],
-    ops: Operations,
-    run_id: str,
-    when: datetime,
-    champion: tuple[ModelRef, ScorerLike],
-    challengers: list[tuple[ModelRef, ScorerLike]],
-    engine_name: Engine,
-    workspace: Path,
-    out_dir: Path,
-    progress: Progress | None,
-    routing: RoutingPlan,
-    fitted: dict[int, Any],
-    feature_problems: dict[int, str],
-    notes: list[str],
-    experiments: list[arms.ActiveExperiment] | None = None,
-) -> ScoreRunResult:
-    champion_fitted = fitted.get(champion[0].version)
+@dataclass
+class RunPlan:
+    """What one run fixes before it scores, shared by the scoring pass and publishing (one argument, not 16)."""
+
+    warehouse: Warehouse
+    ops: Operations
+    run_id: str
+    when: datetime
+    champion: tuple[ModelRef, ScorerLike]
+    challengers: list[tuple[ModelRef, ScorerLike]]
+    engine: Engine
+    workspace: Path
+    out_dir: Path
+    progress: Progress | None
+    routing: RoutingPlan
+    fitted: dict[int, FittedFeatures]
+    feature_problems: dict[int, str]
+    notes: list[str]
+    experiments: list[arms.ActiveExperiment] = field(default_factory=list)
+
+
+@dataclass
+class ScoredPass:
+    """What the scoring pass leaves for routing and publishing: its problems and where the reasons come from."""
+
+    problems: dict[int, str]
+    reason_source: FeatureSource
+    tally: CoverageTally | None
+    champion_fitted: FittedFeatures | None
+    spark_run: SparkRun | None
+    previous: str | None
+    kept: SalesCandidates | None
+    sources: dict[int, FeatureSource]  # every scored version's feature source (an arm's reasons are its own)
+
+
+def _run(run: RunPlan, sources: dict[int, FeatureSource]) -> ScoreRunResult:
+    """Score every open lead on the chosen engine, score the experiments' treatments, then publish."""
+    warehouse, ops, champion = run.warehouse, run.ops, run.champion
+    champion_fitted = run.fitted.get(champion[0].version)
     tally = None
     if champion_fitted is not None:
         cats = set(champion_fitted.spec.categorical())
         tally = CoverageTally([n for n in champion[0].feature_names if n in cats])
     all_reasons = ops.scoring.reasons == "all"
-    previous = ledger.previous_published(warehouse, when)
+    previous = ledger.previous_published(warehouse, run.when)
     kept: SalesCandidates | None = None
     spark_run: SparkRun | None = None
     reason_source = sources[champion[0].version]
-    if engine_name == "spark":  # its executors hold the rows; the Sales leads' rows are read back for reasons
+    if run.engine == "spark":  # its executors hold the rows; the Sales leads' rows are read back for reasons
         from leadops.jobs.engines.spark import run_on_spark
 
         spark_run = run_on_spark(
             warehouse,
             sources,
-            run_id=run_id,
-            as_of=when,
+            run_id=run.run_id,
+            as_of=run.when,
             champion=champion[0],
-            challengers=[c for c, _ in challengers],
+            challengers=[c for c, _ in run.challengers],
             all_reasons=all_reasons,
             top_n=ops.scoring.top_reasons,
             spec=ops.scoring.spark,
-            workspace=workspace,
-            sales_types=routing.sales_types,
+            workspace=run.workspace,
+            sales_types=run.routing.sales_types,
             previous_run=previous,
-            progress=progress,
+            progress=run.progress,
             tally=tally,
         )
         problems, reason_source = spark_run.problems, spark_run.reasons
-    elif engine_name == "duckdb":
+    elif run.engine == "duckdb":
         from leadops.jobs.engines.duckdb import score_chunks
 
-        total = select.stage_open_leads(warehouse, run_id, when, ops.scoring.chunk_size)
+        total = select.stage_open_leads(warehouse, run.run_id, run.when, ops.scoring.chunk_size)
         checkpoint("open leads selected")
-        if progress is not None:
-            progress("score", 0, total)
+        if run.progress is not None:
+            run.progress("score", 0, total)
         if not all_reasons:
             limit = candidate_limit(ops.business.capacity.total_per_day())
             kept = SalesCandidates(limit, previous_sales_ids(warehouse, previous))
         problems = score_chunks(
             warehouse,
             sources,
-            run_id=run_id,
-            as_of=when,
+            run_id=run.run_id,
+            as_of=run.when,
             champion=champion,
-            challengers=challengers,
+            challengers=run.challengers,
             all_reasons=all_reasons,
             top_n=ops.scoring.top_reasons,
             total=total,
-            progress=progress,
+            progress=run.progress,
             tally=tally,
             kept=kept,
         )
     else:
-        raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {engine_name!r}")
-    experiments = experiments or []
-    notes = list(notes)
+        raise JobError(f"scoring.engine: expected 'duckdb' or 'spark', got {run.engine!r}")
+    notes = list(run.notes)
     try:
-        if experiments:  # tonight's sticky assignments; treatment leads take their arm's version's score
-            arms.assign_run(warehouse, run_id, when, experiments, champion[0].version)
+        if run.experiments:  # tonight's sticky assignments; treatment leads take their arm's version's score
+            arms.assign_run(warehouse, run.run_id, run.when, run.experiments, champion[0].version)
             notes += arms.score_treatments(
-                warehouse, run_id, experiments, champion[0].version, {**feature_problems, **problems}
+                warehouse, run.run_id, run.experiments, champion[0].version, {**run.feature_problems, **problems}
             )
-        return _publish(
-            warehouse, ops, run_id, when, champion, challengers, engine_name, out_dir, progress, routing,
-            feature_problems, notes, problems, reason_source, tally, champion_fitted, spark_run, previous, kept,
-            experiments, sources,
-        )  # fmt: skip
+        scored = ScoredPass(problems, reason_source, tally, champion_fitted, spark_run, previous, kept, sources)
+        return _publish(run, scored, notes)
     finally:
         if spark_run is not None:
             spark_run.finish()
 
 
-def _publish(
-    warehouse: Warehouse,
-    ops: Operations,
-    run_id: str,
-    when: datetime,
-    champion: tuple[ModelRef, ScorerLike],
-    challengers: list[tuple[ModelRef, ScorerLike]],
-    engine_name: Engine,
-    out_dir: Path,
-    progress: Progress | None,
-    routing: RoutingPlan,
-    feature_problems: dict[int, str],
-    notes: list[str],
-    problems: dict[int, str],
-    reason_source: FeatureSource,
-    tally: CoverageTally | None,
-    champion_fitted: Any,
-    spark_run: SparkRun | None,
-    previous: str | None,
-    kept: SalesCandidates | None,
-    experiments: list[arms.ActiveExperiment],
-    sources: dict[int, FeatureSource],
-) -> ScoreRunResult:
+def _publish(run: RunPlan, scored: ScoredPass, notes: list[str]) -> ScoreRunResult:
     """Route the staged scores, add the Sales leads' reasons, write the queues and exports, publish."""
+    warehouse, champion, run_id = run.warehouse, run.champion, run.run_id
     with warehouse.transaction():
         route_run(
             warehouse,
             run_id=run_id,
-            as_of=when,
+            as_of=run.when,
             model_version=champion[0].version,
-            previous_run=previous,
-            routing=routing,
-            facts=spark_run is not None,
+            previous_run=scored.previous,
+            routing=run.routing,
+            facts=scored.spark_run is not None,
         )
-        if experiments:  # each arm's leads again, alone, with its policy and fair share of Sales
-            refs = {r.version: r for r, _ in [champion, *challengers]}
+        if run.experiments:  # each arm's leads again, alone, with its policy and fair share of Sales
+            refs = {r.version: r for r, _ in [champion, *run.challengers]}
             arms.route_arms(
                 warehouse,
                 run_id=run_id,
-                as_of=when,
-                previous_run=previous,
-                routing=routing,
-                experiments=experiments,
+                as_of=run.when,
+                previous_run=scored.previous,
+                routing=run.routing,
+                experiments=run.experiments,
                 refs=refs,
-                facts=spark_run is not None,
+                facts=scored.spark_run is not None,
             )
     checkpoint("routed")
-    problems = {**feature_problems, **problems}
+    problems = {**run.feature_problems, **scored.problems}
     by_arm = arms.add_arm_reasons(  # a treatment lead's reasons are its own version's
         warehouse,
-        experiments,
+        run.experiments,
         run_id=run_id,
-        as_of=when,
+        as_of=run.when,
         champion=champion[0].version,
-        models={r.version: (r, m) for r, m in [champion, *challengers]},
-        sources=sources,
-        champion_source=reason_source,
-        top_n=ops.scoring.top_reasons,
-        every_lead=ops.scoring.reasons == "all",
-        kept=kept,
+        models={r.version: (r, m) for r, m in [champion, *run.challengers]},
+        sources=scored.sources,
+        champion_source=scored.reason_source,
+        top_n=run.ops.scoring.top_reasons,
+        every_lead=run.ops.scoring.reasons == "all",
+        kept=scored.kept,
     )
     add_mql_reasons(
         warehouse,
-        reason_source,
+        scored.reason_source,
         run_id=run_id,
-        as_of=when,
+        as_of=run.when,
         champion=champion,
-        top_n=ops.scoring.top_reasons,
-        progress=progress,
-        kept=kept,
+        top_n=run.ops.scoring.top_reasons,
+        progress=run.progress,
+        kept=scored.kept,
         skip=by_arm,
     )
     checkpoint("reasons added")
     with warehouse.transaction():  # the queues copy the routed rows, reasons included
         write_queues(warehouse, run_id)
-    if spark_run is not None:  # the cluster's copy of tonight's queues, beside its scores
+    if scored.spark_run is not None:  # the cluster's copy of tonight's queues, beside its scores
         from leadops.jobs.engines.spark import write_queues as spark_queues
 
-        spark_queues(warehouse, run_id, spark_run.root)
-    exp = ops.scoring.exports
-    csv_path, pq_path = write_exports(warehouse, run_id, out_dir, csv=exp.csv, parquet=exp.parquet)
+        spark_queues(warehouse, run_id, scored.spark_run.root)
+    exp = run.ops.scoring.exports
+    csv_path, pq_path = write_exports(warehouse, run_id, run.out_dir, csv=exp.csv, parquet=exp.parquet)
     checkpoint("exports written")
     counts = run_counts(warehouse, run_id)
-    shadow = sorted({c.version for c, _ in challengers} - set(problems))
+    shadow = sorted({c.version for c, _ in run.challengers} - set(problems))
     warnings = list(notes)
-    if tally is not None and champion_fitted is not None:
-        warnings += tally.warnings(champion_fitted.summaries, champion[0].version)
+    if scored.tally is not None and scored.champion_fitted is not None:
+        warnings += scored.tally.warnings(scored.champion_fitted.summaries, champion[0].version)
     fields: dict[str, Any] = {
         **counts,
         "shadow_versions": ",".join(str(v) for v in shadow) or None,
@@ -430,9 +428,9 @@ def _publish(
     checkpoint("published")
     result = _result(
         run_id,
-        when,
+        run.when,
         champion[0].version,
-        engine_name,
+        run.engine,
         "published",
         counts,
         fields["export_csv"],
