@@ -123,6 +123,9 @@ def test_readout_matches_scipy_on_the_same_units_and_recommends_ship(warehouse: 
     assert result.html is not None
     html = result.html.read_text(encoding="utf-8")
     assert network_references(html) == [] and html.count(plotly_js()) == 1
+    cost = r["business"]["incremental_contact_cost_per_year"]
+    said = f"contact cost saved {-cost:,.0f}" if cost < 0 else f"contact cost {cost:,.0f}"
+    assert said in " ".join(html.split()), "the readout says what shipping costs (or saves) in Sales contacts"
     figures = read_figures(html)
     forest = figures["arms"]["data"][0]
     assert forest["y"] == ["control (control)", "treatment"]
