@@ -196,6 +196,7 @@ def _mib(setting: str) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)  # DuckDB's own buffer pool: no PostgreSQL run
 def test_the_buffer_pool_cap_grows_with_what_duckdb_cannot_evict_so_a_low_cap_never_runs_out(
     workspace: Workspace, monkeypatch: Any
 ) -> None:
@@ -228,8 +229,6 @@ def test_the_buffer_pool_cap_grows_with_what_duckdb_cannot_evict_so_a_low_cap_ne
     config["sources"] = [s for s in config["sources"] if s["name"] == "crm_leads"]
     config["sources"][0]["path"] = "source/leads.parquet"
     settings, wh = workspace(config, {"source/leads.parquet": out.getvalue()})
-    if not wh.sql.in_process:
-        pytest.skip("PostgreSQL: leadops caps no buffer pool of its own there")
     before = wh.scalar("SELECT current_setting('memory_limit')")
     report = ingest(settings, wh)
     assert report.status == "succeeded" and report.rows_loaded == n
