@@ -94,8 +94,8 @@ def test_promote_and_rollback_under_load_fail_no_request_and_mix_no_versions(
         load = [threading.Thread(target=_load, args=(server.url, rivals_keys.scorer, stop, answers)) for _ in range(2)]
         for t in load:
             t.start()
-        try:
-            time.sleep(2)
+        try:  # a worker's first request takes 1-3 s (see the closing note): promote once answers flow
+            _wait_for(lambda: len(answers) >= 20, 60, "the load's first 20 answers")
             cli("models", "promote", "2", "--workspace", str(rivals), "--force", "--reason", "hot-swap test")
             promoted = time.monotonic()
             _wait_for(lambda: _workers_serving(server, rivals_keys.viewer) == {"2": 2.0}, MARGIN, "both serve v2")
