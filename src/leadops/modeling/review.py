@@ -100,7 +100,11 @@ def promote_ref(
         force, reason = True, first_champion
     try:
         promoted = registry.promote(
-            version.version, gates_passed=gates.passed, gate_detail=gates.to_dict(), force=force, reason=reason,
+            version.version,
+            gates_passed=gates.passed,
+            gate_detail=gates.to_dict(),
+            force=force,
+            reason=reason,
             actor=actor,
         )
     except GateFailedError:
