@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leadops.experiments.assignment import arm_index, bucket
+from leadops.experiments.errors import ExperimentError
 from leadops.settings.experiments import ArmSpec, ExperimentSpec
 
 
@@ -40,3 +41,17 @@ def arm_of(
         index = int(arm_index(spec, np.array([bucket(spec.hash_salt(), unit)]))[0])
         return OnlineArm(spec.name, spec.arms[index])
     return None
+
+
+def arm_version(arm: ArmSpec, champion: int | None, challenger: int | None) -> int | None:
+    """The registry version an arm scores with: its pinned number, the alias's current version, else champion."""
+    if arm.model is None or arm.model == "champion":
+        return champion
+    if arm.model == "challenger":
+        if challenger is None:
+            raise ExperimentError(
+                f"arm {arm.name!r} scores with the challenger, but the registry holds no challenger",
+                hint="mark one with `leadops models challenger REF` or pin a version number in the arm",
+            )
+        return challenger
+    return arm.version()

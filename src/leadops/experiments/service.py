@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from leadops.experiments import store
-from leadops.experiments.errors import ExperimentError
 from leadops.experiments.report import ReportResult, experiment_report
 from leadops.settings.experiments import ArmSpec, ExperimentSpec
 from leadops.warehouse import Warehouse
@@ -97,20 +96,6 @@ class ArmPlan:
     arm: str
     version: int | None
     routing: str | None
-
-
-def arm_version(arm: ArmSpec, champion: int | None, challenger: int | None) -> int | None:
-    """The registry version an arm scores with: its pinned number, the alias's current version, else champion."""
-    if arm.model is None or arm.model == "champion":
-        return champion
-    if arm.model == "challenger":
-        if challenger is None:
-            raise ExperimentError(
-                f"arm {arm.name!r} scores with the challenger, but the registry holds no challenger",
-                hint="mark one with `leadops models challenger REF` or pin a version number in the arm",
-            )
-        return challenger
-    return arm.version()
 
 
 def start_challenger_experiment(

@@ -19,6 +19,7 @@ from typing import Any
 
 from leadops.config import Settings
 from leadops.errors import LeadOpsError, NotFoundError
+from leadops.experiments.online import arm_of, arm_version
 from leadops.jobs.model import mql_threshold_of, read_model_manifest
 from leadops.jobs.routing import declared_activity_types, plan
 from leadops.registry import cache, store
@@ -127,9 +128,6 @@ class ModelSlot:
                 log.error("model reload failed, still serving %s: %s", self.version, self.last_error)
                 return False
             self._started = self._read_started()
-            if self.experiments():  # import the arm code here, on the follower, not on the next request
-                import leadops.experiments.online
-                import leadops.experiments.service  # noqa: F401
             self._arm_models = {}
             before = self._models
             self._models = Models(champion, challengers)
@@ -169,11 +167,8 @@ class ModelSlot:
     def arm_models(self, served: Models, leads: list[LeadRecords], at: datetime) -> list[ServedModel]:
         """The model each lead is scored with: its experiment arm's version and routing policy, else the champion."""
         specs = self.experiments()
-        if not specs:  # before the imports: they pull in SciPy, 1-2 s on a worker's first request
+        if not specs:
             return [served.champion] * len(leads)
-        from leadops.experiments.online import arm_of
-        from leadops.experiments.service import arm_version
-
         challenger = served.challengers[0].version if served.challengers else None
         out: list[ServedModel] = []
         for lead in leads:
