@@ -44,12 +44,16 @@ def service_state(request: Request) -> ServiceState:
     return found
 
 
+def key_from(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The API key given as `Authorization: Bearer <key>`, else `X-API-Key: <key>` (one reading for every path)."""
+    if authorization and authorization[: len(BEARER)].lower() == BEARER:
+        return authorization[len(BEARER) :].strip() or None
+    return x_api_key or None
+
+
 def presented_key(request: Request) -> str | None:
     """The API key of the request: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
-    header = request.headers.get("authorization")
-    if header and header[: len(BEARER)].lower() == BEARER:
-        return header[len(BEARER) :].strip() or None
-    return request.headers.get("x-api-key") or None
+    return key_from(request.headers.get("authorization"), request.headers.get("x-api-key"))
 
 
 def require(role: Role) -> Callable[[Request], Awaitable[KeyRecord]]:

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from leadops.serving.deps import ServiceState
+from leadops.serving.deps import ServiceState, key_from
 from leadops.serving.keys import Role
 from leadops.serving.routes_score import score
 from leadops.serving.schemas import ScoreRequest
@@ -30,7 +30,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PATH = "/v1/score"
-BEARER = b"bearer "
 _JSON = (b"content-type", b"application/json")
 
 
@@ -43,12 +42,9 @@ def _header_map(scope: Scope) -> dict[bytes, bytes]:
 
 
 def presented_key(headers: dict[bytes, bytes]) -> str | None:
-    """The API key as `deps.presented_key` reads it: `Authorization: Bearer <key>`, else `X-API-Key`."""
-    auth = headers.get(b"authorization")
-    if auth and auth[: len(BEARER)].lower() == BEARER:
-        return auth[len(BEARER) :].decode("latin-1").strip() or None
-    key = headers.get(b"x-api-key")
-    return key.decode("latin-1") if key else None
+    """The API key as `deps.presented_key` reads it, from raw ASGI headers (latin-1, as Starlette decodes them)."""
+    auth, key = headers.get(b"authorization"), headers.get(b"x-api-key")
+    return key_from(None if auth is None else auth.decode("latin-1"), None if key is None else key.decode("latin-1"))
 
 
 def _is_json(headers: dict[bytes, bytes]) -> bool:
