@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -156,6 +157,7 @@ class _ActivityStep:
     window: int | None
     agg: str
     half_life: float
+    by_age: bool  # a count, exists or recency without `where`: read from the sorted ages (_by_age)
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,9 @@ def _step(f: Any) -> tuple[str, int, Any]:
         return f.name, _ATTRIBUTE, f
     if isinstance(f, ActivityFeature):
         types = tuple(dict.fromkeys(f.types))
-        return f.name, _ACTIVITY, _ActivityStep(f, types, f.window_us(), f.agg, float(f.half_life_days or 1))
+        by_age = f.where is None and f.agg in ("count", "exists", "recency")
+        step = _ActivityStep(f, types, f.window_us(), f.agg, float(f.half_life_days or 1), by_age)
+        return f.name, _ACTIVITY, step
     if isinstance(f, BuiltinFeature):
         return f.name, _BUILTIN, f
     return f.name, _DERIVED, f
@@ -197,6 +201,25 @@ def _plan(spec: FeaturesSpec) -> _Plan:
         _PLANS.clear()
     _PLANS[id(spec)] = found
     return found
+
+
+def _by_age(a: _ActivityStep, ages: dict[str, list[int]]) -> float | None:
+    """_activity of a count, exists or recency without `where`, from each type's ages sorted ascending.
+
+    The events inside the window are a prefix of each sorted list: the count is where the window's end falls
+    (bisect), and the newest event is each list's first. The same numbers as the loop over the events.
+    """
+    lists = [ages[t] for t in a.types if t in ages] if a.types else list(ages.values())
+    window = a.window
+    if a.agg == "recency":
+        best = min((xs[0] for xs in lists), default=None)
+        if best is None or (window is not None and best >= window):
+            return None
+        return float(best) / float(US_PER_DAY)
+    count = sum(len(xs) for xs in lists) if window is None else sum(bisect_left(xs, window) for xs in lists)
+    if a.agg == "exists":
+        return 1.0 if count > 0 else 0.0
+    return float(count)
 
 
 def _activity(a: _ActivityStep, by_kind: dict[str, list[Event]]) -> float | None:
@@ -269,12 +292,13 @@ def online_vector(
             by_kind[kind] = [event]
         else:
             found.append(event)
+    ages = {kind: sorted(e[0] for e in events) for kind, events in by_kind.items()}
     attrs = {"lead": _attributes(lead), "account": _attributes(account)}
     out: dict[str, Value] = {}
     numeric: dict[str, float | None] = {}
     for name, kind_of, f in plan.steps:
         if kind_of == _ACTIVITY:
-            value_of: Value = _activity(f, by_kind)
+            value_of: Value = _by_age(f, ages) if f.by_age else _activity(f, by_kind)
         elif kind_of == _ATTRIBUTE:
             value_of = _attribute(spec, f, lead, account, attrs)
         elif kind_of == _BUILTIN:

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.frame import Column, Frame, SmallFrame, take
-from leadops.scorers.reasons import SMALL, concat, format_values, parsed_template, template_texts
+from leadops.scorers.reasons import (
+    SMALL,
+    concat,
+    format_value,
+    format_values,
+    parsed_template,
+    template_texts,
+)
 from leadops.settings.models import FeatureMeaning
 
 if TYPE_CHECKING:
@@ -31,6 +39,11 @@ _ID_LIKE = re.compile(
     re.IGNORECASE,
 )
 _UNKNOWN = {"unknown", "none", "null", "nan", "n/a", "na", ""}
+Cell: TypeAlias = "float | str | None"
+"""One value of a one-lead feature row as a SmallFrame holds it: float (NaN missing) or str / None in text columns."""
+_FLOAT_COLUMN = np.empty(0, dtype=np.float64)  # what a numeric column's meaning is looked up by (its dtype)
+_TEXT_COLUMN = np.empty(0, dtype=object)
+_EXACT_DAYS = 2.0**62  # below this a day count rounds to int64 exactly, as ago() converts it
 
 
 @dataclass(frozen=True)
@@ -250,17 +263,20 @@ def _count(x: float) -> str:
 def _money(v: np.ndarray) -> np.ndarray:
     out = np.empty(len(v), dtype=object)
     for i, x in enumerate(v.tolist()):
-        a = abs(x)
-        out[i] = (
-            f"{x / 1e9:.3g}B"
-            if a >= 1e9
-            else f"{x / 1e6:.3g}M"
-            if a >= 1e6
-            else f"{x / 1e3:.3g}K"
-            if a >= 1e4
-            else f"{x:,.0f}"
-        )
+        out[i] = _money_one(x)
     return out
+
+
+def _money_one(x: float) -> str:
+    """An amount as a rep reads it: 2.5M, 750K, 9,500."""
+    a = abs(x)
+    if a >= 1e9:
+        return f"{x / 1e9:.3g}B"
+    if a >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    if a >= 1e4:
+        return f"{x / 1e3:.3g}K"
+    return f"{x:,.0f}"
 
 
 def _word(text: str, column: str | None) -> str:
@@ -312,7 +328,7 @@ def _looks_like_id(text: str) -> bool:
     return bool(_ID_LIKE.match(text))
 
 
-def _sayable(text: str) -> bool:
+def sayable(text: str) -> bool:
     """A category value a rep can act on: not unknown, not the `other` bucket, not a hash or id."""
     return text.strip().lower() not in _UNKNOWN | {OTHER} and not _looks_like_id(text.strip())
 
@@ -332,6 +348,7 @@ class Phrasebook:
         self._inferred: dict[tuple[str, Any], FeatureMeaning] = {}  # by (feature, dtype): asked once per column kind
         self._rules: dict[tuple[str, Any], str] = {}
         self._row_rules: dict[tuple[tuple[str, ...], Any], list[tuple[int, str, str]]] = {}
+        self._one_meanings: dict[tuple[str, bool], FeatureMeaning] = {}  # sentence(): by (feature, text column)
 
     def label(self, feature: str) -> str:
         """The feature's label, or its name with spaces."""
@@ -406,9 +423,9 @@ class Phrasebook:
             return np.isfinite(as_float(s))
         text = _texts(s)
         if len(text) <= SMALL:
-            return np.array([v is not None and _sayable(v) for v in text.tolist()], dtype=bool)
+            return np.array([v is not None and sayable(v) for v in text.tolist()], dtype=bool)
         codes, uniques = pd.factorize(pd.Series(text, dtype=object))
-        ok = np.array([_sayable(str(u)) for u in uniques] + [False], dtype=bool)
+        ok = np.array([sayable(str(u)) for u in uniques] + [False], dtype=bool)
         return ok[codes]
 
     # ---------------------------------------------------------------- sentences
@@ -504,8 +521,154 @@ class Phrasebook:
         level[_nan0(v) <= 0] = "No activity"
         return concat(level, span)
 
+    # ---------------------------------------------------------------- one lead's sentences, without numpy
+
+    def sentence(self, feature: str, row: Mapping[str, Cell], text_columns: Container[str]) -> str | None:
+        """texts() of a one-lead frame for `feature`, from the lead's row of plain values; None where only texts()
+        decides (text in a numeric column, a number beyond exact rounding): the caller then asks texts().
+
+        `row` holds every column of the frame as a SmallFrame holds one lead: a float (NaN for missing) in a
+        numeric column, str or None in the `text_columns`. The words are texts()'s, value by value.
+        """
+        text = feature in text_columns
+        m = self._one_meanings.get((feature, text))
+        if m is None:
+            m = self._one_meanings[(feature, text)] = self.meaning(feature, _TEXT_COLUMN if text else _FLOAT_COLUMN)
+        value = row[feature]
+        if m.phrase is not None or m.phrase_none is not None:
+            return self._templated_one(feature, m, row, text_columns)
+        # texts() reads every branch but the categorical one as numbers: text there is pandas' to parse
+        number = value if not text and type(value) is float else None
+        if m.kind == "activity":
+            return None if number is None else self._activity_one(feature, m, number)
+        if m.kind == "builtin":
+            since = None if number is None else _ago_one(_nan0_one(number))
+            return None if since is None else "Became a lead " + since
+        label = capitalized(self.label(feature))
+        if self._is_flag(feature, m):
+            if number is None:
+                return None
+            yes, no = BOOLEAN_WORDS.get(m.column or "", (label, f"{label}: no"))
+            return yes if _nan0_one(number) != 0 else no
+        if m.value_type == "categorical":
+            if not text or (value is not None and type(value) is not str):
+                return None
+            return self._category_one(m, label, value)
+        if number is None:
+            return None
+        if m.column == "employees":
+            if number == 1:
+                return "Works at a one-person company"
+            return f"Works at a company of {_count(number)} employees"
+        if m.column == "annual_revenue":
+            return f"Company revenue of {_money_one(number)} a year"
+        return f"{label}: {_count(number)}"
+
+    def _category_one(self, m: FeatureMeaning, label: str, value: str | None) -> str:
+        word = "" if value is None else _word(value, m.column)
+        if m.column == "email_domain_type":
+            word = ("an " if word[:1] in "aeiou" else "a ") + word
+        return CATEGORY_WORDS.get(m.column or "", "{label}: {value}").format(value=word, label=label)
+
+    def _activity_one(self, feature: str, m: FeatureMeaning, v: float) -> str | None:
+        words = ACTIVITY_WORDS.get(m.types[0]) if len(m.types) == 1 else None
+        label = self.label(feature)
+        window = _window(m.window_days)
+        if m.agg == "recency":
+            if v != v:
+                if words is not None:
+                    return words.none + window if m.window_days is not None else words.never
+                return "No activity" + (window if m.window_days is not None else " on record")
+            since = _ago_one(_nan0_one(v))
+            if since is None:
+                return None
+            return words.last.replace("{ago}", since) if words is not None else "Last active " + since
+        if m.agg == "decayed_sum":
+            lv = self.levels.get(feature)
+            p50, p90 = (lv.p50, lv.p90) if lv is not None else (0.0, math.inf)
+            level = "Very active" if v >= p90 else "Active" if v > p50 else "Little activity"
+            if _nan0_one(v) <= 0:
+                level = "No activity"
+            return f"{level} in the last {_span(m.half_life_days or 14.0)}"
+        if m.agg == "exists":
+            some_ = words.some if words is not None else capitalized(label)
+            none_ = words.none if words is not None else f"No {label}"
+            return (some_ if _nan0_one(v) > 0 else none_) + window
+        if m.agg == "count":
+            if words is not None:
+                if v == 0:
+                    return words.none + window
+                if v == 1:
+                    return words.once + window
+                return words.count.replace("{n}", _count(v)) + window
+            return capitalized(f"no {label}") if v == 0 else f"{_count(v)} {label}"
+        return f"{capitalized(label)}: {_count(v)}"
+
+    def _templated_one(
+        self, feature: str, m: FeatureMeaning, row: Mapping[str, Cell], text_columns: Container[str]
+    ) -> str | None:
+        value = row[feature]
+        text = feature in text_columns
+        fields: dict[str, str] = {"label": self.label(feature)}
+        if m.value_type == "categorical":
+            if not text or (value is not None and type(value) is not str):
+                return None
+            v = math.nan
+            fields["value"] = "" if value is None else _word(value, m.column)
+        else:
+            if text or type(value) is not float:
+                return None
+            v = value
+            fields["value"] = _count(_nan0_one(v))
+        for name in set(_fields(m.phrase) + _fields(m.phrase_none)) - {"label", "value"}:
+            if name not in row:
+                fields[name] = "?"
+                continue
+            cell = row[name]
+            if name in text_columns:
+                fields[name] = format_value(cell)
+            elif type(cell) is float:
+                fields[name] = _format_float_one(cell)
+            else:
+                return None
+        some = (m.phrase or "{label}: {value}").format(**fields)
+        if m.phrase_none is None:
+            return some
+        none = m.phrase_none.format(**fields)
+        empty = (v == 0 or not math.isfinite(v)) if m.value_type != "categorical" else False
+        return none if empty else some
+
 
 def _fields(template: str | None) -> list[str]:
     if not template:
         return []
     return [name for _, name, _, _ in parsed_template(template) if name]
+
+
+def _nan0_one(v: float) -> float:
+    """np.nan_to_num of one float: NaN -> 0, +-inf -> the largest finite floats."""
+    if v != v:
+        return 0.0
+    if v in (math.inf, -math.inf):
+        return math.copysign(sys.float_info.max, v)
+    return v
+
+
+def _ago_one(d: float) -> str | None:
+    """ago() of one day count (None beyond int64's exact range, where ago()'s conversion is not Python's)."""
+    if not abs(d) < _EXACT_DAYS:
+        return None
+    if d < 0.5:
+        return "today"
+    if d < 1.5:
+        return "yesterday"
+    return f"{round(d)} days ago"  # round half to even, as np.round
+
+
+def _format_float_one(x: float) -> str:
+    """format_values() of a one-value float64 column: 'unknown', a whole number, or 3 significant digits."""
+    if x != x:
+        return "unknown"
+    if abs(x) < 1e15 and x == round(x):
+        return str(int(x))
+    return f"{x:.3g}"

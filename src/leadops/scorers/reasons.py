@@ -267,6 +267,11 @@ def points_suffix(points: np.ndarray) -> np.ndarray:
     return np.asarray(texts, dtype=object)[inverse.ravel()] if len(tenths) else np.empty(0, dtype=object)
 
 
+def point_words(points: float) -> str:
+    """The suffix one reason's score points get, e.g. ' (+12 points)' (points_suffix of one value, in Python)."""
+    return _points_text(float(round(points * 10.0)))
+
+
 def _points_text(tenths: float) -> str:
     p = tenths / 10.0
     r = round(p)
@@ -338,7 +343,7 @@ def _select_one(
     for slot, (j, v, used) in enumerate(zip(cols, vals, ok, strict=True)):
         if used:
             body = m.text(j, at, np.array([v]))[0]
-            texts[0, slot] = body + _points_text(float(round(v * 10.0))) if with_points else body
+            texts[0, slot] = body + point_words(v) if with_points else body
     picked = np.array([vals], dtype=np.float64)
     flags = np.array([ok], dtype=bool)
     if m.points is None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from leadops.crm.emails import classify_email
 from leadops.features.online import online_vector
 from leadops.jobs.routing import RoutingPlan
 from leadops.scorers.frame import SmallFrame, small_frame
+from leadops.serving.one_lead import OneLead
 from leadops.serving.schemas import Components, Contribution, LeadIn, Reason, Route, ScoreResult
 
 Record = dict[str, Any]
@@ -60,6 +61,36 @@ def records_of(lead: LeadIn) -> LeadRecords:
     return LeadRecords(record, account, [_fields(a) for a in lead.activities])
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _plain(cls: type[BaseModel]) -> bool:
+    """A model model_construct fills by name alone: no aliases, no post-init, no extras kept, not a root model."""
+    fields = cls.__pydantic_fields__.values()
+    return (
+        all(f.alias is None and f.validation_alias is None for f in fields)
+        and not cls.__pydantic_post_init__
+        and not cls.__pydantic_root_model__
+        and cls.model_config.get("extra") != "allow"
+    )
+
+
+_PLAIN: dict[type[BaseModel], bool] = {cls: _plain(cls) for cls in (Reason, ScoreResult)}
+
+
+def built(cls: type[M], values: dict[str, Any]) -> M:
+    """cls.model_construct(**values) for `values` naming every field in order: the instance it makes, set directly
+    (model_construct walks the fields for aliases and defaults: a few microseconds a model, seven models a lead)."""
+    if not _PLAIN.get(cls, False) or len(values) != len(cls.__pydantic_fields__):
+        return cls.model_construct(**values)
+    m = cls.__new__(cls)
+    object.__setattr__(m, "__dict__", values)
+    object.__setattr__(m, "__pydantic_fields_set__", set(values))
+    object.__setattr__(m, "__pydantic_extra__", None)
+    object.__setattr__(m, "__pydantic_private__", None)
+    return m
+
+
 def _finite(value: Any) -> float | None:
     try:
         out = float(value)
@@ -83,6 +114,8 @@ class ServedModel:
         self.spec = self.bundle.spec
         self.scorer = self.bundle.scorer
         self.categorical = frozenset(self.spec.categorical())
+        # one lead of a LightGBM model in plain Python (None: every lead takes the general path)
+        self.one = OneLead.of(self.scorer, self.columns, self.categorical, top_n)
 
     @property
     def scorer_type(self) -> str:
@@ -121,39 +154,54 @@ class ServedModel:
 
     def score(self, leads: Sequence[LeadRecords], as_of: datetime) -> list[ScoreResult]:
         """Scores, reasons, components and routes for the leads, in their order, all by this one version."""
-        X = self.rows(leads, as_of)
+        vectors = [online_vector(self.spec, r.lead, r.account, r.activities, as_of) for r in leads]
+        ids = [str(r.lead.get("lead_id")) for r in leads]
+        if len(leads) == 1 and self.one is not None:  # one lead, a LightGBM model: plain Python, the same answer
+            one = self.one.score(vectors[0], ids[0])
+            if one is not None:
+                return [self._result(leads[0], one.score, one.probability, one.grade, one.reasons, None)]
+        X = small_frame(vectors, ids, self.columns, self.categorical)
         scored = self.scorer.scores(X)
         explained = self.scorer.reason_rows(X, top_n=self.top_n)
         parts = self.scorer.components(X)
         results = []
         for i, r in enumerate(leads):
-            score = float(scored.score[i])
-            probability = _finite(scored.probability[i])
-            # built from values already of the schema's types (floats, str, None): no validation per field
-            details = [
-                Reason.model_construct(feature=f, contribution=c, points=p, text=t) for f, c, p, t in explained[i]
-            ]
-            route, why = self.route(score, probability, r.lead)
             components = None
             if parts is not None:
                 components = Components.model_construct(
                     fit_score=_finite(parts[0][i]), engagement_score=_finite(parts[1][i])
                 )
-            results.append(
-                ScoreResult.model_construct(
-                    lead_id=r.lead.get("lead_id"),
-                    probability=probability,
-                    score=score,
-                    grade=str(scored.grade[i]),
-                    reasons=[d.text for d in details],
-                    reason_details=details,
-                    components=components,
-                    route=route,
-                    route_reason=why,
-                    model_version=self.version,
-                )
-            )
+            score, probability = float(scored.score[i]), _finite(scored.probability[i])
+            results.append(self._result(r, score, probability, str(scored.grade[i]), explained[i], components))
         return results
+
+    def _result(
+        self,
+        lead: LeadRecords,
+        score: float,
+        probability: float | None,
+        grade: str,
+        reasons: Sequence[tuple[str, float | None, float | None, str]],
+        components: Components | None,
+    ) -> ScoreResult:
+        """One lead's answer, built from values already of the schema's types (no validation per field)."""
+        details = [built(Reason, {"feature": f, "contribution": c, "points": p, "text": t}) for f, c, p, t in reasons]
+        route, why = self.route(score, probability, lead.lead)
+        return built(
+            ScoreResult,
+            {
+                "lead_id": lead.lead.get("lead_id"),
+                "probability": probability,
+                "score": score,
+                "grade": grade,
+                "reasons": [t for _, _, _, t in reasons],
+                "reason_details": details,
+                "components": components,
+                "route": route,
+                "route_reason": why,
+                "model_version": self.version,
+            },
+        )
 
     def contributions(self, lead: LeadRecords, as_of: datetime) -> tuple[ScoreResult, list[Contribution], str]:
         """One lead's score and every feature's contribution, largest effect first, with the unit they are in."""
