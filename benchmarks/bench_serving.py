@@ -49,6 +49,13 @@ MODEL_ENV = {
 }
 # the uvicorn stack `leadops serve` runs (serving/runner.py), so the floor is the floor of *its* stack
 HELLO_STACK = ["--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]
+# the same stack for `mlflow models serve`, whose uvicorn reads UVICORN_* (without it: asyncio, h11, access log)
+MLFLOW_STACK_ENV = {
+    "UVICORN_HTTP": "httptools",
+    "UVICORN_LOOP": "uvloop",
+    "UVICORN_ACCESS_LOG": "false",
+    "UVICORN_LOG_LEVEL": "warning",
+}
 WORKERS_ENV = "LEADOPS_BENCH_SERVING_WORKERS"  # worker processes of each of the three servers (default 1)
 P99_GOAL_MS = 2.0
 MLFLOW_GOAL = 20.0
@@ -253,13 +260,19 @@ def post(url: str, body: bytes, headers: Mapping[str, str]) -> Any:
         raise ServingBenchError(f"bench_serving: POST {url} answered {exc.code}: {exc.read()[:500]!r}") from exc
 
 
+def stack_packages() -> list[str]:
+    """uvicorn's C parser and event loop at our versions: what every server of the benchmark runs on."""
+    return [f"{name}=={installed_version(name)}" for name in ("uvloop", "httptools")]
+
+
 def ensure_mlflow_venv(cache: Path) -> Path:
-    """The python of a virtual environment with full MLflow and our LightGBM, made once and reused."""
+    """The python of a virtual environment with full MLflow, our LightGBM and our uvicorn stack, made once."""
     spec = [MLFLOW_SPEC, f"lightgbm=={installed_version('lightgbm')}"]
     venv = cache / "mlflow-venv"
     marker = venv / "leadops-bench-installed.txt"
     python = venv / "bin" / "python"
     if marker.exists() and marker.read_text().split() == spec and python.exists():
+        _ensure_stack(python, venv / "leadops-bench-stack.txt")
         return python
     cache.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(venv, ignore_errors=True)
@@ -275,7 +288,21 @@ def ensure_mlflow_venv(cache: Path) -> Path:
                 f"bench_serving: making the MLflow environment failed at `{' '.join(step)}`: {done.stderr[-800:]}"
             )
     marker.write_text(" ".join(spec))
+    _ensure_stack(python, venv / "leadops-bench-stack.txt")
     return python
+
+
+def _ensure_stack(python: Path, marker: Path) -> None:
+    """uvloop and httptools in the MLflow venv (its uvicorn uses them when told to, see MLFLOW_STACK_ENV)."""
+    stack = stack_packages()
+    if marker.exists() and marker.read_text().split() == stack:
+        return
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *stack], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ServingBenchError(
+            f"bench_serving: installing {stack} into the MLflow environment failed: {done.stderr[-800:]}"
+        )
+    marker.write_text(" ".join(stack))
 
 
 def save_mlflow_model(python: Path, model_txt: Path, columns: list[str], into: Path) -> Path:
@@ -292,10 +319,11 @@ def save_mlflow_model(python: Path, model_txt: Path, columns: list[str], into: P
 
 
 def mlflow_env(python: Path) -> dict[str, str]:
-    """Our environment with the MLflow venv first on PATH (it execs `uvicorn`) and no PYTHONPATH (our tree)."""
+    """Our environment with the MLflow venv first on PATH (it execs `uvicorn`), no PYTHONPATH (our tree), and
+    uvicorn told to run the stack the other two servers run (`mlflow models serve` has no flags for it)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
+    return {**env, **MLFLOW_STACK_ENV}
 
 
 # ------------------------------------------------------------------------------------------ measuring

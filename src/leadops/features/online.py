@@ -279,7 +279,9 @@ def online_vector(
     now = as_naive_utc(as_of, field="as_of")
     by_kind: dict[str, list[Event]] = {}
     for i, a in enumerate(activities):
-        occurred = _naive(a.get("occurred_at"), f"activities[{i}].occurred_at")
+        occurred = a.get("occurred_at")
+        if type(occurred) is not datetime or occurred.tzinfo is not None:  # the field's name only when needed
+            occurred = _naive(occurred, f"activities[{i}].occurred_at")
         if occurred > now:
             continue
         value = a.get("value")
