@@ -38,6 +38,7 @@ MAX_CHUNK_BYTES = 48 << 20
 MAX_RECORD_BYTES = 64 << 20  # a quoted record may span this much before the quoting is taken as broken
 ARROW_CHUNK_ROWS = 1 << 16  # rows per Arrow chunk handed to DuckDB: its scan runs one thread per chunk
 DUCKDB_CSV_THREADS = 2  # the scratch database that parses a plain CSV file (duckdb_csv)
+DUCKDB_CSV_BUFFER_BYTES = 32 << 20  # its read_csv buffer (DuckDB's default); a record may span at most 2 MB of it
 NUL_SHOWN = "\u2400"  # what a NUL byte becomes in quarantine (the row itself is quarantined as bad_encoding)
 
 
@@ -347,11 +348,9 @@ class CsvReader:
         else:
             self.parsed_by = "pyarrow"
         for raw in self._pyarrow_batches(names):
-            if done:
-                raw = _after(raw, done)
-                if raw is None:
-                    continue
-            yield raw
+            rest = _after(raw, done) if done else raw
+            if rest is not None:
+                yield rest
 
     def _pyarrow_batches(self, names: list[str]) -> Iterator[RawBatch]:
         """The pyarrow path: record-aligned chunks, each parsed by pyarrow (carefully when its quoting is off)."""
@@ -456,7 +455,8 @@ def duckdb_csv(reader: CsvReader, names: list[str]) -> Iterator[RawBatch]:
     sql = (
         f"SELECT * FROM read_csv({_lit(str(reader.path))}, header = true, auto_detect = false, columns = {columns}, "
         f"delim = {_lit(reader.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-        f"force_not_null = {keep}, allow_quoted_nulls = false)"
+        f"force_not_null = {keep}, allow_quoted_nulls = false, buffer_size = {DUCKDB_CSV_BUFFER_BYTES}, "
+        f"max_line_size = {min(2 << 20, DUCKDB_CSV_BUFFER_BYTES)})"
     )
     con = duckdb.connect(":memory:", config={"threads": DUCKDB_CSV_THREADS, "memory_limit": "512MB"})
     base = 0
