@@ -123,6 +123,14 @@ def test_compressed_or_utf16_files_take_the_pyarrow_path(tmp_path: Path) -> None
         assert [b.table.num_rows for b in batches] == [2]
 
 
+def test_a_file_named_like_a_glob_is_read_alone(tmp_path: Path) -> None:
+    (tmp_path / "leads[1].csv").write_bytes(HEADER + b"L1,Ann,x\n")
+    (tmp_path / "leads1.csv").write_bytes(HEADER + b"L9,Other,file\n")  # what DuckDB's glob would match
+    reader, batches = _read(tmp_path / "leads[1].csv", fast=True)
+    assert reader.parsed_by == "pyarrow"
+    assert [r["LeadId"] for b in batches for r in b.table.to_pylist()] == ["L1"]
+
+
 def test_the_nul_test_off_the_data_buffer_finds_every_nul() -> None:
     clean = pa.array(["abc", None, "", "de"])
     assert not readers._may_hold_nul(clean)

@@ -411,6 +411,8 @@ def duckdb_csv_eligible(path: Path, encoding: str, delimiter: str, header_line: 
         return False
     if delimiter == '"' or b'"' in header_line or not header_line.rstrip(b"\r\n"):
         return False
+    if any(ch in str(path) for ch in "*?[{"):  # DuckDB would take the name as a glob and might read other files
+        return False
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if any(head.startswith(magic) for magic, _ in MAGIC) or any(head.startswith(bom) for bom, _ in BOMS):
@@ -453,7 +455,7 @@ def duckdb_csv(reader: CsvReader, names: list[str]) -> Iterator[RawBatch]:
     columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
     keep = "[" + ", ".join(_lit(n) for n in names) + "]"
     sql = (
-        f"SELECT * FROM read_csv({_lit(str(reader.path))}, header = true, auto_detect = false, columns = {columns}, "
+        f"SELECT * FROM read_csv({_lit(str(reader.path.resolve()))}, header = true, auto_detect = false, columns = {columns}, "
         f"delim = {_lit(reader.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
         f"force_not_null = {keep}, allow_quoted_nulls = false, buffer_size = {DUCKDB_CSV_BUFFER_BYTES}, "
         f"max_line_size = {min(2 << 20, DUCKDB_CSV_BUFFER_BYTES)})"
