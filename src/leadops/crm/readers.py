@@ -455,7 +455,8 @@ def duckdb_csv(reader: CsvReader, names: list[str]) -> Iterator[RawBatch]:
     columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
     keep = "[" + ", ".join(_lit(n) for n in names) + "]"
     sql = (
-        f"SELECT * FROM read_csv({_lit(str(reader.path.resolve()))}, header = true, auto_detect = false, columns = {columns}, "
+        f"SELECT * FROM read_csv({_lit(str(reader.path.resolve()))}, header = true, auto_detect = false, "
+        f"columns = {columns}, "
         f"delim = {_lit(reader.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
         f"force_not_null = {keep}, allow_quoted_nulls = false, buffer_size = {DUCKDB_CSV_BUFFER_BYTES}, "
         f"max_line_size = {min(2 << 20, DUCKDB_CSV_BUFFER_BYTES)})"
