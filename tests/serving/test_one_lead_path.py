@@ -11,13 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fitted_models import served_models
 from warehouse_leads import request_leads
 
-from leadops.bundle import save_bundle
 from leadops.config import load
-from leadops.jobs.routing import declared_activity_types, plan
-from leadops.modeling.context import build_context
-from leadops.modeling.train import fit_scorer
 from leadops.scorers.frame import small_frame
 from leadops.scorers.grades import GradeScale
 from leadops.scorers.lightgbm_row import CONTRIB, RAW_SCORE
@@ -41,20 +38,10 @@ VARIANTS = {
 @pytest.fixture(scope="module")
 def models(company: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServedModel]]:
     """LightGBM fitted three ways (Platt, isotonic, no calibration with raw-value grades), loaded as the API does."""
-    settings = load(company)
-    root = tmp_path_factory.mktemp("one_lead")
-    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
-        context = build_context(settings, wh)
-    routing = plan(
-        settings.routing, settings.business, None, declared_activity_types(settings.contracts, settings.sources)
-    )
-    out = {}
-    for i, (name, spec) in enumerate(VARIANTS.items()):
-        settings.models[f"variant{i}"] = spec
-        scorer = fit_scorer(settings, f"variant{i}", context)
-        path = save_bundle(root / f"variant{i}", scorer, context.training.spec)
-        out[name] = ServedModel(i + 1, path, routing, top_n=settings.scoring.top_reasons)
-    yield out
+    names = {f"variant{i}": name for i, name in enumerate(VARIANTS)}
+    specs = {key: VARIANTS[name] for key, name in names.items()}
+    fitted = served_models(company, list(names), tmp_path_factory.mktemp("one_lead"), specs)
+    yield {names[key]: model for key, model in fitted.items()}
 
 
 def _leads(ws: Path, n: int) -> list[Any]:

@@ -12,13 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from fitted_models import served_models
 from warehouse_leads import request_leads
 
-from leadops.bundle import save_bundle
 from leadops.config import load
-from leadops.jobs.routing import declared_activity_types, plan
-from leadops.modeling.context import build_context
-from leadops.modeling.train import fit_scorer
 from leadops.scorers.frame import SmallFrame
 from leadops.serving.model import ServedModel, records_of
 from leadops.serving.schemas import LeadIn
@@ -35,20 +32,7 @@ MODELS = ("predictive", "scorecard", "points", "icp_fit", "engagement", "combine
 @pytest.fixture(scope="module")
 def served(company: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServedModel]]:
     """Every configured scorer type (and a blend) fitted on the company's training set, loaded as the API loads it."""
-    settings = load(company)
-    settings.models["blend"] = BLEND
-    root = tmp_path_factory.mktemp("parity")
-    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
-        context = build_context(settings, wh)
-    routing = plan(
-        settings.routing, settings.business, None, declared_activity_types(settings.contracts, settings.sources)
-    )
-    out = {}
-    for i, name in enumerate(MODELS):
-        scorer = fit_scorer(settings, name, context)
-        path = save_bundle(root / name, scorer, context.training.spec)
-        out[name] = ServedModel(i + 1, path, routing, top_n=settings.scoring.top_reasons)
-    yield out
+    yield served_models(company, MODELS, tmp_path_factory.mktemp("parity"), {"blend": BLEND})
 
 
 def _as_of(ws: Path) -> datetime:
