@@ -65,8 +65,9 @@ def test_cohorts_of_the_monitored_company_have_estimates_and_mature_realised_fig
         low, high = c.realised["auc_ci"]
         assert low <= c.realised["auc"] <= high
     assert sum(c.leads for c in late) > 100
-    # leads created before the version's first run (minus a week) were first seen by it at an arbitrary age: left out
-    assert min(c.week for c in late) >= datetime(2025, 8, 25)
+    # each lead counts at its first score once 14 days old (the training snapshot); one scored more than a week
+    # past that age (created well before the first run, 2025-09-01) was first seen at an arbitrary age: left out
+    assert min(c.week for c in late) >= datetime(2025, 8, 11)
 
 
 def test_a_falling_cohort_auc_is_concept_drift_when_the_inputs_held() -> None:
@@ -138,7 +139,7 @@ def test_with_ties_in_the_probabilities_broken_by_a_finer_score_the_estimate_is_
     s = rng.normal(0.0, 1.0, 4000)
     p = np.round(1 / (1 + np.exp(-(s * 1.1 - 2.5))), 2)  # few distinct probabilities, as isotonic steps give
     realised = [roc_auc_score(rng.random(p.size) < p, s) for _ in range(60)]
-    assert len(np.unique(p)) < 40
+    assert len(np.unique(p)) < 100  # against 4,000 leads
     assert expected_auc(p, s) == pytest.approx(float(np.mean(realised)), abs=0.004)
 
 
@@ -179,3 +180,16 @@ def test_probabilities_too_flat_put_the_estimate_below_the_realised_auc_and_reca
     drawn = label_draws(fixed, model[new])
     assert drawn.auc_low < realised < drawn.auc_high  # type: ignore[operator]
     assert expected_auc(fixed, model[new]) == pytest.approx(expected_auc(truth[new], model[new]), abs=0.01)
+
+
+def test_cohort_leads_count_at_their_first_score_once_as_old_as_the_training_snapshot(monitored: Path) -> None:
+    """The model's probabilities are for leads 14 days old (training.snapshot): a first-night score is flatter."""
+    from leadops.monitoring.performance import labelled, trained_age
+
+    settings = load(monitored)
+    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
+        version = int(wh.rows("SELECT max(model_version) FROM score_runs WHERE status = 'published'")[0][0])
+        frame = labelled(settings, wh, version, datetime(2026, 9, 1), datetime(2025, 1, 1))
+    age = (frame["first_as_of"] - frame["created_at"]).dt.total_seconds() / 86_400
+    assert trained_age(settings) == 14.0 and len(frame) > 100
+    assert age.min() >= 14.0 and age.max() <= 21.0, (age.min(), age.max())
