@@ -64,7 +64,7 @@ def test_cohorts_of_the_monitored_company_have_estimates_and_mature_realised_fig
         assert 0.0 <= c.realised["conversion_rate"] <= 1.0 and c.realised["auc"] is not None
         low, high = c.realised["auc_ci"]
         assert low <= c.realised["auc"] <= high
-    assert sum(c.leads for c in late) > 100
+    assert sum(c.leads for c in late) > 50  # two runs a week apart: two weeks of leads at the trained age (94)
     # each lead counts at its first score once 14 days old (the training snapshot); one scored more than a week
     # past that age (created well before the first run, 2025-09-01) was first seen at an arbitrary age: left out
     assert min(c.week for c in late) >= datetime(2025, 8, 11)
@@ -191,5 +191,5 @@ def test_cohort_leads_count_at_their_first_score_once_as_old_as_the_training_sna
         version = int(wh.rows("SELECT max(model_version) FROM score_runs WHERE status = 'published'")[0][0])
         frame = labelled(settings, wh, version, datetime(2026, 9, 1), datetime(2025, 1, 1))
     age = (frame["first_as_of"] - frame["created_at"]).dt.total_seconds() / 86_400
-    assert trained_age(settings) == 14.0 and len(frame) > 100
+    assert trained_age(settings) == 14.0 and len(frame) > 50
     assert age.min() >= 14.0 and age.max() <= 21.0, (age.min(), age.max())

@@ -20,7 +20,7 @@ import pytest
 from leadops.monitoring.drill import Matured, drift_company, fresh_workspace, maturing
 from leadops.monitoring.performance import Cohort
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # a drill: 3-4 min idle, 15+ at load 19
 WEEKS = 6
 ENV = {
     "LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60",
