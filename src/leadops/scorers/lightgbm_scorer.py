@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from leadops.errors import ScorerError
-from leadops.scorers.base import Scorer
 from leadops.scorers import shap_memo
+from leadops.scorers.base import Scorer
 from leadops.scorers.calibration import stratified_folds
 from leadops.scorers.conditions import as_float, as_text
 from leadops.scorers.encoding import category_codes, row_major, split_kinds

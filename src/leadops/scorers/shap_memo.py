@@ -31,25 +31,27 @@ class SplitPattern:
     def __init__(self, booster: Any, n_features: int) -> None:
         self.booster = booster
         text = booster.model_to_string()
-        dump = booster.dump_model()
+        self.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self.exact = "is_linear=1" not in text  # a linear leaf reads the values themselves, not only decisions
         thresholds: list[set[float]] = [set() for _ in range(n_features)]
         categorical = np.zeros(n_features, dtype=bool)
-        self.exact = "is_linear=1" not in text  # a linear leaf reads the values themselves, not only decisions
-        stack = [t["tree_structure"] for t in dump["tree_info"]]
-        while stack:
-            node = stack.pop()
-            if "split_feature" not in node:
-                continue
-            j = int(node["split_feature"])
-            if node["decision_type"] == "==":
-                categorical[j] = True
-            else:
-                thresholds[j].add(float(node["threshold"]))
-            stack += [node["left_child"], node["right_child"]]
-        zero = [np.nextafter(-ZERO_THRESHOLD, -np.inf), -ZERO_THRESHOLD, ZERO_THRESHOLD]
-        self.cuts = [np.array(sorted(t | set(zero))) if t else None for t in thresholds]
+        tree: dict[str, str] = {}
+        for line in text.splitlines():  # the text LightGBM loads its trees from: the doubles it compares with
+            key, eq, value = line.partition("=")
+            if eq and key in ("split_feature", "threshold", "decision_type"):
+                tree[key] = value
+            if len(tree) == 3:
+                features = np.array(tree["split_feature"].split(), dtype=np.int64)
+                cuts = np.array(tree["threshold"].split(), dtype=np.float64)
+                kinds = np.array(tree["decision_type"].split(), dtype=np.int64)
+                is_cat = (kinds & 1) == 1  # kCategoricalMask: the threshold indexes a category set
+                categorical[features[is_cat]] = True
+                for j, t in zip(features[~is_cat].tolist(), cuts[~is_cat].tolist(), strict=True):
+                    thresholds[j].add(t)
+                tree = {}
+        zero = {float(np.nextafter(-ZERO_THRESHOLD, -np.inf)), -ZERO_THRESHOLD, ZERO_THRESHOLD}
+        self.cuts = [np.array(sorted(t | zero)) if t else None for t in thresholds]
         self.categorical = categorical
-        self.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def keys(self, M: np.ndarray) -> np.ndarray:
         """One opaque key per row of M: equal keys decide every node of every tree alike.
@@ -67,7 +69,7 @@ class SplitPattern:
             elif cuts is not None:
                 K[:, j] = np.where(missing, -1.0, np.searchsorted(cuts, v, side="left"))
         K = np.ascontiguousarray(K)
-        return K.view(np.dtype((np.void, K.itemsize * K.shape[1]))).ravel()
+        return K.view(np.dtype((np.void, K.itemsize * int(M.shape[1])))).ravel()
 
 
 class _Memo:
@@ -106,10 +108,10 @@ def contributions(booster: Any, pattern: SplitPattern, M: np.ndarray, predict: A
         if len(memo) + len(todo) > MAX_ROWS:
             for old in list(memo)[: len(memo) // 2 + len(todo)]:
                 del memo[old]
-        for k, row in zip(todo, fresh, strict=True):
-            out[k] = row
-            memo[keys[first[k]].tobytes()] = row.copy()
-    for k, row in enumerate(found):
-        if row is not None:
-            out[k] = row
+        for k, computed in zip(todo, fresh, strict=True):
+            out[k] = computed
+            memo[keys[first[k]].tobytes()] = computed.copy()
+    for k, known in enumerate(found):
+        if known is not None:
+            out[k] = known
     return out[inverse.ravel()]
