@@ -119,3 +119,18 @@ def test_a_treatment_leads_reasons_are_its_arms_version_alone_not_the_champions(
             differ += text != champion
             assert "pricing_views" not in text
     assert differ > 0
+
+
+@pytest.mark.parametrize("how", ["hand", "config"])
+def test_a_stopped_experiment_gives_tonights_new_leads_the_champion(wh, tmp_path, feats, how):
+    stop_at = AS_OF - timedelta(hours=12)
+    extra = {"stop": stop_at} if how == "config" else {}
+    settings = _settings(tmp_path, [{"name": "control"}, {"name": "treatment", "model": "challenger"}], **extra)
+    if how == "hand":
+        store.sync(wh, settings.experiments, now=AS_OF - timedelta(days=1))
+        store.stop(wh, "model-test", at=stop_at, reason="test", now=stop_at)
+    models = FakeModels(tmp_path / "m", champion=1, challengers=[2])
+    result = score_job(settings, wh, as_of=AS_OF, models=models, features=feats)
+    assert store.assignments(wh, "model-test").num_rows == 0
+    versions = wh.rows("SELECT DISTINCT model_version FROM lead_scores WHERE run_id = ?", [result.run_id])
+    assert versions == [(1,)] and result.leads_scored > 0
