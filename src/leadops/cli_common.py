@@ -161,7 +161,7 @@ def _workspace_warehouse(workspace: Path, wait: float = 0.0) -> Iterator[tuple[A
         warehouse.close()
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def _parse_time(value: str | None, option: str = "--as-of") -> datetime | None:
     if value is None:
         return None
     from leadops.errors import ConfigError
@@ -169,7 +169,7 @@ def _parse_time(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ConfigError(f"--as-of: expected an ISO date or timestamp such as 2025-06-30, got {value!r}") from exc
+        raise ConfigError(f"{option}: expected an ISO date or timestamp such as 2025-06-30, got {value!r}") from exc
     if parsed.tzinfo is not None:
         from datetime import UTC
 

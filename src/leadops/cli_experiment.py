@@ -1,4 +1,5 @@
-"""`leadops experiment ...`: list the experiments, plan a sample size, report a readout (one module of its own)."""
+"""`leadops experiment ...`: list the experiments, plan a sample size, report a readout, stop one (one module of its
+own)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rich.table import Table
 from leadops.cli_common import AsJson, Workspace, _workspace_warehouse, emit, failures, out
 
 experiment_app: typer.Typer = typer.Typer(
-    help="A/B experiments of scoring models and routing policies: list, plan, report.", no_args_is_help=True
+    help="A/B experiments of scoring models and routing policies: list, plan, report, stop.", no_args_is_help=True
 )
 
 
@@ -106,3 +107,33 @@ def experiment_report(
     out.print(f"[bold]{data['recommendation']}[/]: {data['reason']}")
     if data["html"]:
         out.print(f"report: {data['html']}")
+
+
+@experiment_app.command("stop")
+def experiment_stop(
+    name: Annotated[str, typer.Argument(help="the experiment's name (see `leadops experiment list`)")],
+    workspace: Workspace = Path("."),
+    at: Annotated[
+        str | None, typer.Option("--at", help="stop as of this time, not before its start (default now; ISO, UTC)")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why, for the audit log and every readout")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Stop taking units: from --at on every new lead gets the champion (nightly and online); assigned leads keep
+    their arm and the readout counts the units assigned before the stop. Audited; the same stop twice is a no-op."""
+    from leadops.cli_common import _parse_time
+    from leadops.experiments.service import stop_experiment
+
+    with failures(as_json), _workspace_warehouse(workspace) as (settings, warehouse):
+        data = stop_experiment(settings, warehouse, name, at=_parse_time(at, "--at"), reason=reason)
+    if as_json:
+        emit(data, True)
+        return
+    stopped = data["stopped"]
+    done = "stopped" if data["changed"] else "already stopped (nothing changed)"
+    units = ", ".join(f"{k}: {v}" for k, v in data["units"].items()) or "none"
+    out.print(f"experiment {name} {done} at {stopped['at']} by {stopped['actor']}: {stopped['reason']}")
+    out.print(
+        f"units assigned: {units}"
+        + (f" ({data['units_after_stop']} after the stop, not in readouts)" if data["units_after_stop"] else "")
+    )

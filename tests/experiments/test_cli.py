@@ -48,3 +48,34 @@ def test_report_of_an_unknown_experiment_exits_24(tmp_path: Path) -> None:
     result = runner.invoke(app, ["experiment", "report", "nope", "--workspace", str(ws), "--json"])
     assert result.exit_code == 24, result.output
     assert "nope" in json.loads(result.stdout)["error"]
+
+
+def test_experiment_stop_is_audited_idempotent_and_its_errors_have_their_codes(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws), "--json"]).exit_code == 0
+    with (ws / "leadops.yaml").open("a", encoding="utf-8") as fh:
+        fh.write(
+            "\nexperiments:\n  - {name: ab, start: 2026-01-01, arms: [{name: control}, {name: t, routing: capacity}]}\n"
+            "  - {name: later, start: 2026-06-01, arms: [{name: control}, {name: t, routing: capacity}]}\n"
+        )
+    base = ["experiment", "stop", "--workspace", str(ws), "--json"]
+    first = runner.invoke(app, [*base, "ab", "--at", "2026-02-01T08:00", "--reason", "SRM alarm"])
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.stdout)
+    assert data["changed"] is True and data["phase"] == "stopped"
+    assert data["stopped"]["at"] == "2026-02-01T08:00:00" and data["stopped"]["reason"] == "SRM alarm"
+    stops = json.loads((ws / ".leadops" / "experiment-stops.json").read_text(encoding="utf-8"))
+    assert stops == {"stops": {"ab": "2026-02-01T08:00:00"}}
+    again = runner.invoke(app, [*base, "ab"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["changed"] is False
+    moved = runner.invoke(app, [*base, "ab", "--at", "2026-03-01"])
+    assert moved.exit_code == 41 and "already stopped by hand" in json.loads(moved.stdout)["error"]
+    early = runner.invoke(app, [*base, "later", "--at", "2026-05-01"])
+    assert early.exit_code == 42 and "before its start" in json.loads(early.stdout)["error"]
+    assert runner.invoke(app, [*base, "nope"]).exit_code == 24
+    bad = runner.invoke(app, [*base, "later", "--at", "soon"])
+    assert bad.exit_code == 3 and "--at" in json.loads(bad.stdout)["error"]
+    listed = json.loads(runner.invoke(app, ["experiment", "list", "--workspace", str(ws), "--json"]).stdout)
+    assert {e["name"]: e["phase"] for e in listed["experiments"]}["ab"] == "stopped"
+    text = runner.invoke(app, ["experiment", "stop", "--workspace", str(ws), "ab"])
+    assert text.exit_code == 0 and "already stopped" in text.stdout and "SRM alarm" in text.stdout

@@ -119,3 +119,72 @@ def test_a_treatment_leads_reasons_are_its_arms_version_alone_not_the_champions(
             differ += text != champion
             assert "pricing_views" not in text
     assert differ > 0
+
+
+@pytest.mark.parametrize("how", ["hand", "config"])
+def test_a_stopped_experiment_gives_tonights_new_leads_the_champion(wh, tmp_path, feats, how):
+    stop_at = AS_OF - timedelta(hours=12)
+    extra = {"stop": stop_at} if how == "config" else {}
+    settings = _settings(tmp_path, [{"name": "control"}, {"name": "treatment", "model": "challenger"}], **extra)
+    if how == "hand":
+        store.sync(wh, settings.experiments, now=AS_OF - timedelta(days=1))
+        store.stop(wh, "model-test", at=stop_at, reason="test", now=stop_at)
+    models = FakeModels(tmp_path / "m", champion=1, challengers=[2])
+    result = score_job(settings, wh, as_of=AS_OF, models=models, features=feats)
+    assert store.assignments(wh, "model-test").num_rows == 0
+    versions = wh.rows("SELECT DISTINCT model_version FROM lead_scores WHERE run_id = ?", [result.run_id])
+    assert versions == [(1,)] and result.leads_scored > 0
+
+
+def _new_sales(wh, run_id, column):
+    rows = wh.rows(
+        f"SELECT a.arm, s.{column}, count(*) FROM lead_scores s JOIN experiment_assignments a ON a.lead_id = s.lead_id "
+        "WHERE s.run_id = ? AND s.sales_status = 'new' GROUP BY a.arm, s.%s" % column,
+        [run_id],
+    )
+    return {(arm, key): int(n) for arm, key, n in rows}
+
+
+def test_arms_routed_alone_honour_each_territorys_capacity_across_arms(wh, tmp_path, feats):
+    from leadops.jobs.arms import deal_slots
+
+    capacity = {"per_day": 2, "by": "region", "regions": {"NA": 9, "EMEA": 3}}
+    arms = [{"name": "control", "weight": 1}, {"name": "fill", "weight": 2}]
+    settings = make_settings(
+        tmp_path,
+        scoring={"chunk_size": 70},
+        routing={"policy": "capacity", "fresh_days": None},
+        business={"mql_threshold": 40, "capacity": capacity},
+        experiments=[{"name": "model-test", "start": AS_OF - timedelta(days=1), "population": "open", "arms": arms}],
+    )
+    result = score_job(settings, wh, as_of=AS_OF, models=FakeModels(tmp_path / "m", champion=1), features=feats)
+    taken = _new_sales(wh, result.run_id, "region")
+    limits = {"NA": 9, "EMEA": 3, "APAC": 2}
+    for region, limit in limits.items():
+        assert sum(n for (_, r), n in taken.items() if r == region) <= limit, (region, taken)
+    # every slot of every territory is used, split by the weights (1:2) within one slot per territory
+    for region, limit in limits.items():
+        assert sum(n for (_, r), n in taken.items() if r == region) == limit, (region, taken)
+    assert (taken[("control", "NA")], taken[("fill", "NA")]) == (3, 6)
+    # dealing keeps each territory's slots split by the weights, within one slot
+    dealt = deal_slots([("NA", None)] * 9 + [("EMEA", None)] * 3, [1, 2])
+    assert [sum(s.region == "NA" for s in d) for d in dealt] == [3, 6]
+    assert [sum(s.region == "EMEA" for s in d) for d in dealt] == [1, 2]
+    assert [s.number for s in dealt[1] if s.region == "NA"] == [1, 2, 3, 4, 5, 6]
+
+
+def test_arms_routed_alone_honour_each_reps_capacity_across_arms(wh, tmp_path, feats):
+    capacity = {"per_day": 2, "by": "rep", "reps": {"NA": ["ana", "bo"], "EMEA": ["cy"]}}
+    arms = [{"name": "control", "weight": 1}, {"name": "fill", "weight": 1}]
+    settings = make_settings(
+        tmp_path,
+        scoring={"chunk_size": 70},
+        routing={"policy": "capacity", "fresh_days": None},
+        business={"mql_threshold": 40, "capacity": capacity},
+        experiments=[{"name": "model-test", "start": AS_OF - timedelta(days=1), "population": "open", "arms": arms}],
+    )
+    result = score_job(settings, wh, as_of=AS_OF, models=FakeModels(tmp_path / "m", champion=1), features=feats)
+    taken = _new_sales(wh, result.run_id, "rep")
+    for rep in ("ana", "bo", "cy"):
+        assert sum(n for (_, r), n in taken.items() if r == rep) == 2, (rep, taken)
+    assert all(r in {"ana", "bo", "cy"} for (_, r) in taken), taken

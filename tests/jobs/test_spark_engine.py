@@ -211,3 +211,46 @@ def test_a_lake_only_run_routes_from_the_engines_tables(spark: object, wh: Wareh
     touches = wh.scalar("SELECT count(last_sales_touch_at) FROM lead_scores WHERE run_id = ?", [sp.run_id])
     assert owners > 0 and touches > 0
     assert wh.scalar("SELECT count(*) FROM score_run_facts") == 0  # cleared at publish
+
+
+@pytest.mark.slow
+def test_a_lake_only_run_assigns_experiment_arms_from_the_engines_tables(
+    spark: object, wh: Warehouse, tmp_path: Path
+) -> None:
+    """Accounts and created_at of the experiment's units come from the lake: the same arms as the DuckDB engine."""
+    from leadops.experiments import store
+    from leadops.settings.experiments import ExperimentSpec
+
+    for table in ("leads", "activities", "outcomes"):
+        wh.execute(f"DELETE FROM {table}")
+    fill_warehouse(wh, n=600, seed=11)
+    wh.execute("UPDATE leads SET account_id = 'acct-' || substr(lead_id, 2, 5)")  # ten colleagues per account
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    experiment = ExperimentSpec.model_validate(
+        {"name": "lake-ab", "start": AS_OF - timedelta(days=100), "unit": "account", "population": "new",
+         "arms": [{"name": "control"}, {"name": "ev", "routing": "expected_value"}]}
+    )  # fmt: skip
+    settings = _settings(workspace)
+    settings.experiments = [experiment]
+    ref = _champion(wh, settings, tmp_path)
+    tables = write_lake(wh, tmp_path / "lake")
+    duck = score_job(settings, wh, as_of=AS_OF, engine="duckdb", models=OneModel(ref))
+    logged = "SELECT lead_id, unit_id, bucket, arm FROM experiment_assignments ORDER BY lead_id"
+    by_duckdb = wh.rows(logged)
+    wh.execute("DELETE FROM experiment_assignments")
+    for table in CANONICAL:  # a lake-only run: Spark's tables are the only copy of the CRM data
+        wh.execute(f"DELETE FROM {table}")
+    on_spark = _settings(workspace, spark={"master": "local[2]", "tables": tables})
+    on_spark.experiments = [experiment]
+    sp = score_job(on_spark, wh, as_of=AS_OF, engine="spark", models=OneModel(ref))
+
+    assert sp.status == duck.status == "published"
+    by_spark = wh.rows(logged)
+    assert by_spark == by_duckdb and 0 < len(by_spark) < sp.leads_scored  # population new: the recent half
+    assert all(unit.startswith("acct-") for _, unit, _, _ in by_spark)
+    assert {arm for *_, arm in by_spark} == {"control", "ev"}
+    assert store.assignments(wh, "lake-ab")["run_id"].to_pylist() == [sp.run_id] * len(by_spark)
+    a = wh.rows(f"SELECT {ROUTED} FROM lead_scores WHERE run_id = ? ORDER BY lead_id", [duck.run_id])
+    b = wh.rows(f"SELECT {ROUTED} FROM lead_scores WHERE run_id = ? ORDER BY lead_id", [sp.run_id])
+    assert a == b  # each arm routed alone from the engine's own facts, as on DuckDB

@@ -24,3 +24,17 @@ class AssignmentConflictError(LeadOpsError):
 
     exit_code = 25
     http_status = 409
+
+
+class ExperimentStoppedError(LeadOpsError):
+    """`experiment stop` on an experiment that takes no units already: stopped by hand or by its stop:, or decided."""
+
+    exit_code = 41
+    http_status = 409
+
+
+class StopTimeError(LeadOpsError):
+    """`experiment stop --at T` with a time before the experiment's start."""
+
+    exit_code = 42
+    http_status = 422

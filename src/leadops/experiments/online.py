@@ -3,13 +3,18 @@
 The arm is the salted hash's, the same pure function the nightly job logs; the store refuses to change arms,
 weights, salt, unit or population once units are assigned, so the hash of a lead and its logged arm always agree
 and no lead ever sees two treatments. A lead belongs to the earliest-started running experiment that takes it.
+A hand stop (`leadops experiment stop`) lives in the warehouse and in a small file beside the alias cache
+(`.leadops/experiment-stops.json`) that every worker follows, so the service stops taking units with the job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from leadops.experiments.assignment import arm_index, bucket
 from leadops.experiments.errors import ExperimentError
@@ -41,6 +46,43 @@ def arm_of(
         index = int(arm_index(spec, np.array([bucket(spec.hash_salt(), unit)]))[0])
         return OnlineArm(spec.name, spec.arms[index])
     return None
+
+
+STOPS_FILE = Path(".leadops") / "experiment-stops.json"
+
+
+def write_stops(path: Path, stops: Mapping[str, datetime]) -> None:
+    """Write every hand stop (experiment -> naive UTC time) for the online workers, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"stops": {name: at.isoformat() for name, at in sorted(stops.items())}}
+    part = path.with_name(f".{path.name}.{os.getpid()}")
+    part.write_text(json.dumps(body, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(part, path)
+
+
+def read_stops(path: Path) -> dict[str, datetime]:
+    """The hand stops a worker applies (none when the file is missing; a damaged file names itself)."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): datetime.fromisoformat(str(v)) for k, v in body["stops"].items()}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ExperimentError(
+            f"{path}: expected {{'stops': {{name: ISO time}}}}, could not read it ({type(exc).__name__}: {exc})",
+            hint="`leadops experiment stop NAME` rewrites it from the warehouse",
+        ) from exc
+
+
+def with_stops(specs: Iterable[ExperimentSpec], stops: Mapping[str, datetime]) -> list[ExperimentSpec]:
+    """The specs with each hand stop applied where it comes before the declared stop (as the warehouse does)."""
+    out: list[ExperimentSpec] = []
+    for spec in specs:
+        at = stops.get(spec.name)
+        if at is not None and (spec.stop is None or at < spec.stop):
+            spec = spec.model_copy(update={"stop": at})  # model_copy: a stop at the very start is allowed here
+        out.append(spec)
+    return out
 
 
 def arm_version(arm: ArmSpec, champion: int | None, challenger: int | None) -> int | None:

@@ -2,7 +2,9 @@
 (analysis.analyse), stored in `experiment_readouts`, and written as an HTML report with plots.
 
 A unit's KPI counts what happened from its assignment to assignment + window_days, and only what the warehouse
-held by `as_of`; a unit whose window has not closed by `as_of` is immature and left out of the comparison.
+held by `as_of`; a unit whose window has not closed by `as_of` is immature and left out of the comparison. Only
+units assigned before the experiment's stop count (a hand stop given a past time leaves later ones in the log,
+outside the readout, which says how many and when, why and by whom it stopped).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 from leadops.experiments import store
 from leadops.experiments.analysis import analyse
 from leadops.experiments.assignment import expected_shares
+from leadops.experiments.store import StopInfo
 from leadops.settings.business import BusinessSettings
 from leadops.settings.experiments import ExperimentSpec
 from leadops.warehouse import Warehouse
@@ -50,7 +53,7 @@ def unit_frame(
     query = f"""
         WITH a AS (
             SELECT lead_id, unit_id, arm, assigned_at, {window_end} AS window_end
-            FROM experiment_assignments WHERE experiment = ? AND assigned_at <= ?
+            FROM experiment_assignments WHERE experiment = ? AND assigned_at <= ? AND assigned_at < ?
         ), conv AS (
             SELECT a.lead_id, COUNT(*) AS n, SUM(COALESCE(o.deal_value, ?)) AS revenue
             FROM a JOIN outcomes o ON o.lead_id = a.lead_id
@@ -80,13 +83,27 @@ def unit_frame(
         {"LEFT JOIN sq ON sq.lead_id = a.lead_id" if has_queue else ""}
         ORDER BY a.assigned_at, a.lead_id
     """
-    params: list[Any] = [spec.name, as_of, value_per_conversion, as_of, *sales_types, *sales_types, as_of]
+    params: list[Any] = [
+        spec.name,
+        as_of,
+        _before_stop(spec),
+        value_per_conversion,
+        as_of,
+        *sales_types,
+        *sales_types,
+        as_of,
+    ]
     if has_queue:
         params.append(as_of)
     params.append(as_of)
     frame = warehouse.df(query, params)
     frame["mature"] = frame["mature"].astype(bool)
     return frame
+
+
+def _before_stop(spec: ExperimentSpec) -> datetime:
+    """The bound units must be assigned before to count: the stop, or far in the future while open-ended."""
+    return spec.stop if spec.stop is not None else datetime(9999, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -142,8 +159,9 @@ def experiment_report(
     as_of: datetime | None = None,
     html_dir: Path | None = None,
     now: datetime | None = None,
+    stop: StopInfo | None = None,
 ) -> ReportResult:
-    """Compute, store and render one readout of `spec` at `as_of` (default now)."""
+    """Compute, store and render one readout of `spec` at `as_of` (default now); `stop` says who stopped it, why."""
     as_of = as_of or utcnow()
     now = now or utcnow()
     frame = unit_frame(
@@ -157,6 +175,11 @@ def experiment_report(
         expected_shares=expected_shares(spec),
         previous_sequential_p=_previous_sequential(warehouse, spec.name, as_of),
     )
+    stopped = stop if stop is not None and readout["stopped"] else None
+    readout |= {
+        "stop": None if stopped is None else stopped.to_dict(),
+        "units_after_stop": store.units_assigned_from(warehouse, spec.name, spec.stop, as_of),
+    }
     html: Path | None = None
     history = store.readouts(warehouse, spec.name)
     if html_dir is not None:

@@ -51,12 +51,37 @@ def report_experiment(
         as_of=as_of,
         html_dir=html_dir,
         now=now,
+        stop=record.stop_info(),
     )
     if record.spec.promote_on_ship and record.decision is None:
         result = ReportResult(
             result.readout | {"action": act_on_readout(settings, warehouse, record, result)}, result.html
         )
     return result
+
+
+def stop_experiment(
+    settings: Settings,
+    warehouse: Warehouse,
+    name: str,
+    *,
+    at: datetime | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """`leadops experiment stop NAME`: no new units from `at` (default now) in the nightly job and the online
+    service (its workers follow the stops file), audited; a retry of the same stop changes nothing."""
+    from leadops.experiments.online import STOPS_FILE, write_stops
+
+    now = now or utcnow()
+    spec_of(settings, warehouse, name)
+    record, changed = store.stop(warehouse, name, at=at, reason=reason, now=now)
+    write_stops(settings.path(STOPS_FILE), store.hand_stops(warehouse))
+    return record.to_dict(now) | {
+        "changed": changed,
+        "units": store.assignment_counts(warehouse, name),
+        "units_after_stop": store.units_assigned_from(warehouse, name, record.spec.stop),
+    }
 
 
 def act_on_readout(

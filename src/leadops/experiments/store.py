@@ -10,8 +10,9 @@ Read functions for the dashboard and the closed-loop simulation:
 - `readouts(warehouse, name=None, latest=False)` -> readout dicts, newest first (the full readout JSON with
   its headline columns)
 
-Writers: `register` / `sync` (experiments), `assign` (sticky: a lead's first arm is kept for good), `save_readout`,
-`decide`. Timestamps are naive UTC, as everywhere in the warehouse.
+Writers: `register` / `sync` (experiments), `stop` (a hand stop, migration 031), `assign` (sticky: a lead's first arm
+is kept for good), `save_readout`, `decide`; registering, editing and stopping are appended to `experiment_audit`
+(`audit_entries`). Timestamps are naive UTC, as everywhere in the warehouse.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from leadops.actor import default_actor
 from leadops.experiments.assignment import arm_index, buckets
-from leadops.experiments.errors import AssignmentConflictError, ExperimentNotFoundError
+from leadops.experiments.errors import (
+    AssignmentConflictError,
+    ExperimentNotFoundError,
+    ExperimentStoppedError,
+    StopTimeError,
+)
 from leadops.hashing import content_hash
 from leadops.settings.experiments import ExperimentSpec
 from leadops.warehouse import Warehouse
@@ -53,8 +60,23 @@ ASSIGNMENT_SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True)
+class StopInfo:
+    """When an experiment stops taking units, who or what stopped it and why (readouts and --json say it)."""
+
+    at: datetime
+    by: str  # "hand" (`experiment stop`), "config" (leadops.yaml's stop:) or "retraining" (its template's days)
+    reason: str
+    actor: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for readouts and --json."""
+        return {"at": self.at.isoformat(), "by": self.by, "reason": self.reason, "actor": self.actor}
+
+
+@dataclass(frozen=True)
 class ExperimentRecord:
-    """One row of `experiments`: the spec as last registered, where it came from, and its decision if any."""
+    """One row of `experiments`: the spec in force (a hand stop applied to the declared one), where it came from,
+    its hand stop and its decision if any."""
 
     name: str
     origin: str
@@ -65,6 +87,20 @@ class ExperimentRecord:
     updated_at: datetime
     decided_at: datetime | None
     decision: str | None
+    declared_stop: datetime | None = None
+    stopped_at: datetime | None = None
+    stop_reason: str | None = None
+    stopped_by: str | None = None
+
+    def stop_info(self) -> StopInfo | None:
+        """The stop in force: the hand stop when it comes first, else the declared one (None while open-ended)."""
+        if self.stopped_at is not None and (self.declared_stop is None or self.stopped_at <= self.declared_stop):
+            return StopInfo(self.stopped_at, "hand", self.stop_reason or "no reason given", self.stopped_by)
+        if self.declared_stop is None:
+            return None
+        if self.origin == "retraining":
+            return StopInfo(self.declared_stop, "retraining", "the retraining policy's experiment.days ran out", None)
+        return StopInfo(self.declared_stop, "config", "the stop: leadops.yaml declares", None)
 
     def phase(self, at: datetime) -> Phase:
         """scheduled (before start), running (takes new units), stopped (past stop, undecided) or decided."""
@@ -88,6 +124,7 @@ class ExperimentRecord:
             "arms": [arm.model_dump(mode="json") for arm in spec.arms],
             "start": spec.start.isoformat(),
             "stop": spec.stop.isoformat() if spec.stop else None,
+            "stopped": None if (info := self.stop_info()) is None else info.to_dict(),
             "kpi": spec.primary_kpi.metric,
             "window_days": spec.primary_kpi.window_days,
             "decision": self.decision,
@@ -101,22 +138,32 @@ def spec_hash(spec: ExperimentSpec) -> str:
     return content_hash(spec.model_dump(mode="json"))
 
 
-_EXPERIMENT_COLUMNS = "name, origin, status, spec, spec_hash, created_at, updated_at, decided_at, decision"
+_EXPERIMENT_COLUMNS = (
+    "name, origin, status, spec, spec_hash, created_at, updated_at, decided_at, decision, stopped_at, stop_reason, "
+    "stopped_by"
+)
 
 
 def _record(row: tuple[Any, ...]) -> ExperimentRecord:
-    name, origin, status, spec, digest, created, updated, decided_at, decision = row
-    body = json.loads(spec) if isinstance(spec, str) else spec
+    name, origin, status, spec, digest, created, updated, decided_at, decision, stopped_at, why, by = row
+    declared = ExperimentSpec.model_validate(json.loads(spec) if isinstance(spec, str) else spec)
+    in_force = declared
+    if stopped_at is not None and (declared.stop is None or stopped_at < declared.stop):
+        in_force = declared.model_copy(update={"stop": stopped_at})
     return ExperimentRecord(
         name=name,
         origin=origin,
         status=status,
-        spec=ExperimentSpec.model_validate(body),
+        spec=in_force,
         spec_hash=digest,
         created_at=created,
         updated_at=updated,
         decided_at=decided_at,
         decision=decision,
+        declared_stop=declared.stop,
+        stopped_at=stopped_at,
+        stop_reason=why,
+        stopped_by=by,
     )
 
 
@@ -162,6 +209,7 @@ def register(
         described = _described(spec, body, digest) | {"updated_at": now}
         sets = ", ".join(f"{column} = ?" for column in described)
         warehouse.execute(f"UPDATE experiments SET {sets} WHERE name = ?", [*described.values(), spec.name])
+        _audit(warehouse, spec.name, "edit", now=now, at=spec.stop, reason=f"spec {digest[:12]} from {origin}")
     else:
         described = {"name": spec.name, "origin": origin, "status": "active"} | _described(spec, body, digest)
         described |= {"created_at": now, "updated_at": now}
@@ -169,7 +217,117 @@ def register(
             f"INSERT INTO experiments ({', '.join(described)}) VALUES ({', '.join('?' for _ in described)})",
             list(described.values()),
         )
+        _audit(warehouse, spec.name, "register", now=now, at=spec.stop, reason=f"spec {digest[:12]} from {origin}")
     return get_experiment(warehouse, spec.name)
+
+
+AUDIT_COLUMNS = "seq, recorded_at, experiment, action, actor, effective_at, reason, detail"
+
+
+def _audit(
+    warehouse: Warehouse,
+    name: str,
+    action: str,
+    *,
+    now: datetime,
+    at: datetime | None,
+    reason: str | None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Append one entry to `experiment_audit` (its seq taken in the same statement; never updated)."""
+    from leadops.warehouse.dialect import render
+
+    sql = render(
+        f"INSERT INTO experiment_audit ({AUDIT_COLUMNS}) SELECT coalesce(max(seq), 0) + 1, CAST(? AS TIMESTAMP), "
+        "CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS TIMESTAMP), CAST(? AS VARCHAR), "
+        "CAST(? AS {json}) FROM experiment_audit",
+        warehouse.dialect,
+    )
+    body = json.dumps(dict(detail or {}), sort_keys=True, default=str)
+    warehouse.execute(sql, [now, name, action, default_actor(), at, reason, body])
+
+
+def audit_entries(warehouse: Warehouse, name: str) -> list[dict[str, Any]]:
+    """The experiment's audit log, oldest first: who registered, edited or stopped it, when and why."""
+    names = [c.strip() for c in AUDIT_COLUMNS.split(",")]
+    rows = warehouse.rows(f"SELECT {AUDIT_COLUMNS} FROM experiment_audit WHERE experiment = ? ORDER BY seq", [name])
+    out = [dict(zip(names, row, strict=True)) for row in rows]
+    for entry in out:
+        if isinstance(entry["detail"], str):
+            entry["detail"] = json.loads(entry["detail"])
+    return out
+
+
+def stop(
+    warehouse: Warehouse,
+    name: str,
+    *,
+    at: datetime | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> tuple[ExperimentRecord, bool]:
+    """Stop `name` by hand at `at` (default now): no new units from then on, audited. Returns the record and
+    whether this call stopped it (False: the same hand stop was already recorded, so a retry changes nothing)."""
+    now = now or utcnow()
+    record = get_experiment(warehouse, name)
+    when = at or now
+    if record.decision is not None:
+        raise ExperimentStoppedError(
+            f"experiment {name!r} was decided ({record.decision}) at {record.decided_at}: it takes no units already",
+            hint="a decided experiment cannot be stopped; `leadops experiment list` shows every phase",
+        )
+    if record.stopped_at is not None:
+        if at is None or at == record.stopped_at:
+            return record, False
+        raise ExperimentStoppedError(
+            f"experiment {name!r} was already stopped by hand at {record.stopped_at:%Y-%m-%d %H:%M:%S} by "
+            f"{record.stopped_by} ({record.stop_reason}); --at {when:%Y-%m-%d %H:%M:%S} would move that stop",
+            hint="a stop is final; run `leadops experiment stop` without --at to confirm the recorded one",
+        )
+    if when < record.spec.start:
+        raise StopTimeError(
+            f"experiment {name!r}: --at {when:%Y-%m-%d %H:%M:%S} is before its start "
+            f"{record.spec.start:%Y-%m-%d %H:%M:%S}",
+            hint="give a time from its start on, or leave --at out to stop it now",
+        )
+    if record.declared_stop is not None and record.declared_stop <= when:
+        source = "the retraining policy" if record.origin == "retraining" else "its stop: in leadops.yaml"
+        raise ExperimentStoppedError(
+            f"experiment {name!r} is already stopped at {record.declared_stop:%Y-%m-%d %H:%M:%S} by {source}, "
+            f"not later than --at {when:%Y-%m-%d %H:%M:%S}",
+            hint="nothing to do: it takes no units since then; give an earlier --at to stop it sooner",
+        )
+    actor = default_actor()
+    why = (reason or "").strip() or "no reason given"
+    with warehouse.transaction():
+        warehouse.execute(
+            "UPDATE experiments SET status = 'stopped', stopped_at = ?, stop_reason = ?, stopped_by = ?, "
+            "updated_at = ? WHERE name = ?",
+            [when, why, actor, now, name],
+        )
+        later = units_assigned_from(warehouse, name, when)
+        _audit(warehouse, name, "stop", now=now, at=when, reason=why, detail={"units_assigned_after": later})
+    return get_experiment(warehouse, name), True
+
+
+def units_assigned_from(warehouse: Warehouse, name: str, at: datetime | None, until: datetime | None = None) -> int:
+    """Logged units assigned at or after `at` (and by `until`): those a stop given a past time leaves out."""
+    if at is None:
+        return 0
+    where = " AND assigned_at <= ?" if until is not None else ""
+    params: list[Any] = [name, at] + ([until] if until is not None else [])
+    return int(
+        warehouse.scalar(
+            f"SELECT count(*) FROM experiment_assignments WHERE experiment = ? AND assigned_at >= ?{where}", params
+        )
+        or 0
+    )
+
+
+def hand_stops(warehouse: Warehouse) -> dict[str, datetime]:
+    """Every hand stop (name -> time), decided experiments too: what the online workers' stops file holds."""
+    rows = warehouse.rows("SELECT name, stopped_at FROM experiments WHERE stopped_at IS NOT NULL ORDER BY name")
+    return {str(name): at for name, at in rows}
 
 
 def _described(spec: ExperimentSpec, body: str, digest: str) -> dict[str, Any]:

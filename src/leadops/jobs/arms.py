@@ -5,6 +5,9 @@ Capacity is shared fairly: the run is routed once as if there were no experiment
 went to the experiment's leads are then split between its arms by their weights, and each arm's leads are
 routed again, alone, by the arm's policy and scores. So an arm wins by choosing better leads for the same Sales
 capacity, never by taking slots from the other arm (scores of two models on different scales never compete).
+With capacity per territory or per rep (`business.capacity.by`) the slots keep their territory and rep: each
+arm gets named slots (`routing.Slot`) dealt from the experiment's, so no territory or rep takes more new leads
+across the arms than the plain routing gave it, which its capacity bounds.
 A lead belongs to at most one experiment: the earliest-started one that holds it.
 
 Imports only leadops.experiments' store and assignment, which sit on settings and the warehouse alone.
@@ -13,7 +16,7 @@ Imports only leadops.experiments' store and assignment, which sit on settings an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +26,7 @@ from leadops.jobs.candidates import SalesCandidates
 from leadops.jobs.inputs import FeatureSource
 from leadops.jobs.model import ModelRef, ScorerLike
 from leadops.jobs.publish import explain_leads
-from leadops.jobs.routing import RoutingPlan, plan, route_run
+from leadops.jobs.routing import RoutingPlan, Slot, plan, route_run
 from leadops.settings.business import SalesCapacity
 from leadops.settings.experiments import ExperimentSpec
 from leadops.warehouse import Warehouse
@@ -89,14 +92,26 @@ def version_refs(source: Any, versions: list[int]) -> list[ModelRef]:
 
 
 def assign_run(
-    warehouse: Warehouse, run_id: str, when: datetime, experiments: list[ActiveExperiment], champion: int
+    warehouse: Warehouse,
+    run_id: str,
+    when: datetime,
+    experiments: list[ActiveExperiment],
+    champion: int,
+    *,
+    facts: bool = False,
 ) -> None:
-    """Log tonight's new assignments (sticky) for the run's open leads and fill each experiment's lead -> arm."""
+    """Log tonight's new assignments (sticky) for the run's open leads and fill each experiment's lead -> arm;
+    `facts` reads each lead's account and created_at from score_run_facts (the engine's own tables, as routing)."""
     from leadops.experiments import store
 
+    source = (
+        "LEFT JOIN score_run_facts ld ON ld.run_id = l.run_id AND ld.lead_id = l.lead_id"
+        if facts
+        else "LEFT JOIN leads ld ON ld.lead_id = l.lead_id"
+    )
     leads = warehouse.arrow(
-        "SELECT l.lead_id, ld.account_id, ld.created_at FROM score_run_leads l "
-        "LEFT JOIN leads ld ON ld.lead_id = l.lead_id WHERE l.run_id = ? ORDER BY l.lead_id",
+        f"SELECT l.lead_id, ld.account_id, ld.created_at FROM score_run_leads l {source} "
+        "WHERE l.run_id = ? ORDER BY l.lead_id",
         [run_id],
     )
     taken: set[str] = set()
@@ -210,6 +225,24 @@ def split_capacity(total: int, weights: list[float]) -> list[int]:
     return parts
 
 
+def deal_slots(slots: list[tuple[str, str | None]], weights: list[float]) -> list[tuple[Slot, ...]]:
+    """The experiment's (territory, rep) slots dealt to its arms: each arm gets its weight's share of the total
+    (split_capacity) and, slot by slot, the arm furthest behind its share takes the next, so each territory's and
+    rep's slots are split by the weights too (within one slot); numbered per territory for each arm."""
+    caps = split_capacity(len(slots), weights)
+    given = [0] * len(weights)
+    dealt: list[list[Slot]] = [[] for _ in weights]
+    numbers: list[dict[str, int]] = [{} for _ in weights]
+    total = max(len(slots), 1)
+    for j, (region, rep) in enumerate(slots):
+        open_arms = [i for i in range(len(weights)) if given[i] < caps[i]]
+        arm = max(open_arms, key=lambda i: (caps[i] * (j + 1) / total - given[i], -i))
+        given[arm] += 1
+        numbers[arm][region] = numbers[arm].get(region, 0) + 1
+        dealt[arm].append(Slot(region, numbers[arm][region], rep))
+    return [tuple(d) for d in dealt]
+
+
 def route_arms(
     warehouse: Warehouse,
     *,
@@ -225,30 +258,34 @@ def route_arms(
     experiment's leads took in the plain routing (call inside the run's routing transaction); `facts` as for
     route_run (the Spark engine's own tables)."""
     shares: dict[str, dict[str, int]] = {}
+    per_territory = routing.business.capacity.by != "total"
+    per_rep = routing.business.capacity.by == "rep"  # by region a slot has no rep (an owner's name is the lead's own)
     for exp in experiments:
         if not exp.arms:
             continue
         with warehouse.staged(_staged_ids(list(exp.arms))) as rel:
-            slots = int(
-                warehouse.scalar(
-                    f"SELECT count(*) FROM lead_scores s JOIN {rel} x ON x.lead_id = s.lead_id "
-                    "WHERE s.run_id = ? AND s.sales_status = 'new'",
+            taken = [
+                (str(region), None if rep is None or not per_rep else str(rep))
+                for region, rep in warehouse.rows(
+                    f"SELECT s.region, s.rep FROM lead_scores s JOIN {rel} x ON x.lead_id = s.lead_id "
+                    "WHERE s.run_id = ? AND s.sales_status = 'new' ORDER BY s.region, s.rep, s.score_rank",
                     [run_id],
                 )
-                or 0
-            )
+            ]
             warehouse.execute(
                 f"DELETE FROM lead_scores WHERE run_id = ? AND lead_id IN (SELECT lead_id FROM {rel})", [run_id]
             )
-        caps = split_capacity(slots, [a.weight for a in exp.spec.arms])
+        weights = [a.weight for a in exp.spec.arms]
+        caps = split_capacity(len(taken), weights)
+        dealt = deal_slots(taken, weights) if per_territory else [None] * len(caps)
         shares[exp.spec.name] = {}
-        for arm, cap in zip(exp.spec.arms, caps, strict=True):
+        for arm, cap, slots in zip(exp.spec.arms, caps, dealt, strict=True):
             ids = [lead for lead, a in exp.arms.items() if a == arm.name]
             shares[exp.spec.name][arm.name] = cap
             if not ids:
                 continue
             version = exp.versions[arm.name]
-            arm_plan = _arm_plan(routing, arm.routing, cap, refs.get(version))
+            arm_plan = _arm_plan(routing, arm.routing, cap, refs.get(version), slots)
             with warehouse.staged(_staged_ids(ids)) as rel:
                 route_run(
                     warehouse,
@@ -264,12 +301,15 @@ def route_arms(
     return shares
 
 
-def _arm_plan(routing: RoutingPlan, policy: str | None, capacity: int, ref: ModelRef | None) -> RoutingPlan:
-    """The run's routing plan with the arm's policy, its slots as a total capacity and its model's MQL threshold."""
+def _arm_plan(
+    routing: RoutingPlan, policy: str | None, capacity: int, ref: ModelRef | None, slots: tuple[Slot, ...] | None
+) -> RoutingPlan:
+    """The run's routing plan with the arm's policy, its model's MQL threshold and its slots: named ones (territory,
+    rep) under capacity per territory or rep, else a total capacity."""
     spec = routing.spec if policy is None else routing.spec.model_copy(update={"policy": policy})
     business = routing.business.model_copy(update={"capacity": SalesCapacity(per_day=capacity, by="total")})
     threshold = None if ref is None else ref.mql_threshold
     arm = plan(spec, business, threshold, routing.sales_types)
     if business.mql_threshold is None and ref is None:
         arm = RoutingPlan(spec, business, routing.mql_threshold, routing.threshold_source, routing.sales_types)
-    return arm
+    return arm if slots is None else replace(arm, slots=slots)

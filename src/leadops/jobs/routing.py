@@ -51,6 +51,15 @@ def sales_activity_types(spec: RoutingSpec, declared: Iterable[str]) -> list[str
 
 
 @dataclass(frozen=True)
+class Slot:
+    """One new-to-Sales slot of tonight: its territory, its number there (1 = the best lead) and its rep, if any."""
+
+    region: str
+    number: int
+    rep: str | None
+
+
+@dataclass(frozen=True)
 class RoutingPlan:
     """What tonight's routing runs with: the policy section, the business facts, the threshold and its source."""
 
@@ -59,6 +68,7 @@ class RoutingPlan:
     mql_threshold: float | None
     threshold_source: str
     sales_types: tuple[str, ...]
+    slots: tuple[Slot, ...] | None = None  # an experiment arm's own new-to-Sales slots (jobs/arms.py), else None
 
     def describe(self) -> dict[str, Any]:
         """JSON-able summary for `score --json`."""
@@ -153,8 +163,25 @@ def _policy(p: RoutingPlan, lead_key: str = "lead_id") -> _Policy:
     )
 
 
-def _capacity(business: BusinessSettings) -> tuple[str, str, list[Any], str, list[Any], str]:
+def _slot_capacity(slots: tuple[Slot, ...]) -> tuple[str, str, list[Any], str, list[Any], str]:
+    """_capacity for named slots: a lead takes Sales when its territory has a slot of its number, and that rep."""
+    if not slots:
+        return "region", "", [], "FALSE", [], "CAST(NULL AS VARCHAR)"
+    values = ", ".join("(CAST(? AS VARCHAR), CAST(? AS BIGINT), CAST(? AS VARCHAR))" for _ in slots)
+    join = (
+        f" LEFT JOIN (VALUES {values}) AS arm_slots(slot_region, slot_no, slot_rep)"
+        " ON arm_slots.slot_region = k.region AND arm_slots.slot_no = k.slot"
+    )
+    params: list[Any] = [x for slot in slots for x in (slot.region, slot.number, slot.rep)]
+    return "region", join, params, "arm_slots.slot_no IS NOT NULL", [], "arm_slots.slot_rep"
+
+
+def _capacity(
+    business: BusinessSettings, slots: tuple[Slot, ...] | None = None
+) -> tuple[str, str, list[Any], str, list[Any], str]:
     """(partition, extra joins, join params, within-capacity SQL, its params, new rep SQL)."""
+    if slots is not None:
+        return _slot_capacity(slots)
     cap = business.capacity
     if cap.by == "total":
         return "1", "", [], "k.slot <= ?", [cap.per_day], "CAST(NULL AS VARCHAR)"
@@ -199,7 +226,8 @@ def prev_sales_params(previous_run: str | None) -> list[Any]:
 
 def routing_facts_sql(as_of: datetime, sales_types: Sequence[str]) -> str:
     """score_run_facts' rows from the canonical tables: one SELECT over run_leads, leads, activities and
-    prev_sales (lead_id, routed_at) that the engine holding the tables runs (Spark's dialect included)."""
+    prev_sales (lead_id, routed_at) that the engine holding the tables runs (Spark's dialect included); the
+    account and created_at are what experiment assignment reads too (jobs/arms.assign_run)."""
     now = ts_literal(as_of)
     types = ", ".join(ql(t) for t in sales_types) or "NULL"
     return (
@@ -209,7 +237,7 @@ def routing_facts_sql(as_of: datetime, sales_types: Sequence[str]) -> str:
         "JOIN prev_sales p ON p.lead_id = a.lead_id "
         f"WHERE a.activity_type IN ({types}) AND a.occurred_at >= p.routed_at AND a.occurred_at <= {now} "
         "GROUP BY a.lead_id) "
-        "SELECT r.lead_id AS lead_id, ld.owner AS owner, ld.created_at AS created_at, "
+        "SELECT r.lead_id AS lead_id, ld.owner AS owner, ld.account_id AS account_id, ld.created_at AS created_at, "
         "act.last_active_at AS last_active_at, touch.last_touch AS last_sales_touch_at "
         "FROM run_leads r LEFT JOIN leads ld ON ld.lead_id = r.lead_id "
         "LEFT JOIN act ON act.lead_id = r.lead_id LEFT JOIN touch ON touch.lead_id = r.lead_id"
@@ -236,7 +264,7 @@ def route_run(
     Sales touch from score_run_facts (written by the engine from its own tables) instead of leads/activities."""
     spec, business = routing.spec, routing.business
     pol = _policy(routing, warehouse.sql.text_order("lead_id"))
-    partition, joins, join_params, within, within_params, new_rep = _capacity(business)
+    partition, joins, join_params, within, within_params, new_rep = _capacity(business, routing.slots)
     if spec.assign_to_owner:  # the CRM's owner of the lead takes it; capacity still counts per territory / rep
         new_rep = f"coalesce(k.owner, {new_rep})"
     no_call = "b.do_not_call" if spec.consent.sales_requires_call_consent else "FALSE"

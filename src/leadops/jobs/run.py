@@ -339,7 +339,9 @@ def _run(run: RunPlan, sources: dict[int, FeatureSource]) -> ScoreRunResult:
     notes = list(run.notes)
     try:
         if run.experiments:  # tonight's sticky assignments; treatment leads take their arm's version's score
-            arms.assign_run(warehouse, run.run_id, run.when, run.experiments, champion[0].version)
+            arms.assign_run(
+                warehouse, run.run_id, run.when, run.experiments, champion[0].version, facts=spark_run is not None
+            )
             notes += arms.score_treatments(
                 warehouse, run.run_id, run.experiments, champion[0].version, {**run.feature_problems, **problems}
             )

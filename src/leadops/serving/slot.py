@@ -19,7 +19,7 @@ from typing import Any
 
 from leadops.config import Settings
 from leadops.errors import LeadOpsError, NotFoundError
-from leadops.experiments.online import arm_of, arm_version
+from leadops.experiments.online import STOPS_FILE, arm_of, arm_version, read_stops, with_stops
 from leadops.jobs.model import mql_threshold_of, read_model_manifest
 from leadops.jobs.routing import declared_activity_types, plan
 from leadops.registry import cache, store
@@ -59,6 +59,8 @@ class ModelSlot:
         self.last_error: str | None = None
         self.swaps = 0
         self._started: list[ExperimentSpec] = []
+        self._stops: dict[str, datetime] = {}
+        self._stops_seen: int | None = None
         self._arm_models: dict[tuple[int, str | None], ServedModel] = {}
 
     def models(self) -> Models:
@@ -97,8 +99,25 @@ class ModelSlot:
         self._loaded[version] = model
         return model
 
+    def follow_stops(self) -> None:
+        """Take in the hand stops of experiments when their file changed (one stat per tick otherwise)."""
+        path = self.settings.path(STOPS_FILE)
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        if stamp == self._stops_seen:
+            return
+        try:
+            self._stops = read_stops(path)
+        except LeadOpsError as exc:
+            log.warning("experiment stops not read, keeping %d: %s", len(self._stops), exc)
+            return
+        self._stops_seen = stamp
+
     def refresh(self, *, force: bool = False) -> bool:
         """Follow the alias cache: load what moved, swap in one assignment; True when the versions changed."""
+        self.follow_stops()
         path = cache.cache_file(self.settings)
         try:
             stamp = path.stat().st_mtime_ns
@@ -162,7 +181,7 @@ class ModelSlot:
 
     def experiments(self) -> list[ExperimentSpec]:
         """Every experiment a request's leads may be in: declared in leadops.yaml or started by retraining."""
-        return [*self.settings.experiments, *self._started]
+        return with_stops([*self.settings.experiments, *self._started], self._stops)
 
     def arm_models(self, served: Models, leads: list[LeadRecords], at: datetime) -> list[ServedModel]:
         """The model each lead is scored with: its experiment arm's version and routing policy, else the champion."""
