@@ -332,6 +332,13 @@ def _server_autogroup() -> Iterator[None]:
         target.write_text(before)
 
 
+def _row(name: str, ours: dict[str, Any], base: dict[str, Any], key: str, goal: float, unit: str, note: str,
+         digits: int = 3) -> dict[str, Any]:  # fmt: skip
+    """One result row: ours and the baseline's `key`, ratio baseline / ours (above 1: ours is faster or smaller)."""
+    return {"name": name, "ours": round(ours[key], digits), "baseline": round(base[key], digits),
+            "ratio": round(base[key] / ours[key], 2), "goal": goal, "unit": unit, "note": note}  # fmt: skip
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     """Time every implementation on the same synthetic warehouse, interleaved, best of N rounds.
 
@@ -394,68 +401,27 @@ def run(quick: bool) -> list[dict[str, Any]]:
     ours = best.get("ours")
     hand = best.get("hand")
     if ours and hand:
-        rows.append(
-            {
-                "name": f"features_vs_hand_duckdb_{tag}",
-                "ours": round(ours["seconds"], 3),
-                "baseline": round(hand["seconds"], 3),
-                "ratio": round(hand["seconds"] / ours["seconds"], 2),
-                "goal": 0.8,
-                "unit": "s",
-                "note": f"{size}; baseline = one hand-written DuckDB query (benchmarks/features_hand.sql); "
-                f"rounds ours {ours['all']} hand {hand['all']}; {agree('hand')}",
-            }
-        )
+        note = f"{size}; baseline = one hand-written DuckDB query (benchmarks/features_hand.sql); "
+        note += f"rounds ours {ours['all']} hand {hand['all']}; {agree('hand')}"
+        rows.append(_row(f"features_vs_hand_duckdb_{tag}", ours, hand, "seconds", 0.8, "s", note))
     base = best.get("pandas")
     if ours and base:
         ceiling = f"; the hand-written DuckDB query is {base['seconds'] / hand['seconds']:.2f}x pandas" if hand else ""
-        rows += [
-            {
-                "name": f"features_build_{tag}",
-                "ours": round(ours["seconds"], 3),
-                "baseline": round(base["seconds"], 3),
-                "ratio": round(base["seconds"] / ours["seconds"], 2),
-                "goal": 10.0,
-                "unit": "s",
-                "note": f"{size}; baseline = pandas groupby per feature, rounds {base['all']}; {agree('pandas')}"
-                f"{ceiling}",
-            },
-            {
-                "name": f"features_cpu_{tag}",
-                "ours": round(ours["cpu"], 2),
-                "baseline": round(base["cpu"], 2),
-                "ratio": round(base["cpu"] / ours["cpu"], 2),
-                "goal": 10.0,
-                "unit": "cpu s",
-                "note": "user+sys CPU of each whole subprocess (imports and output write included); wall-clock "
-                "ratios shrink on a shared host where DuckDB's threads wait for cores"
-                + (f"; hand-written: {hand['cpu']:.2f}" if hand else ""),
-            },
-            {
-                "name": f"features_peak_rss_{tag}",
-                "ours": round(ours["peak_mb"], 1),
-                "baseline": round(base["peak_mb"], 1),
-                "ratio": round(base["peak_mb"] / ours["peak_mb"], 2),
-                "goal": 1.0,
-                "unit": "MB",
-                "note": "peak RSS of each subprocess (VmHWM: getrusage's maxrss keeps the parent's across exec)"
-                + (f"; hand-written: {hand['peak_mb']:.1f}" if hand else ""),
-            },
-        ]
+        note = f"{size}; baseline = pandas groupby per feature, rounds {base['all']}; {agree('pandas')}{ceiling}"
+        rows.append(_row(f"features_build_{tag}", ours, base, "seconds", 10.0, "s", note))
+        note = "user+sys CPU of each whole subprocess (imports and output write included); wall-clock ratios shrink"
+        note += " on a shared host where DuckDB's threads wait for cores" + (
+            f"; hand: {hand['cpu']:.2f}" if hand else ""
+        )
+        rows.append(_row(f"features_cpu_{tag}", ours, base, "cpu", 10.0, "cpu s", note, 2))
+        note = "peak RSS of each subprocess (VmHWM: getrusage's maxrss keeps the parent's across exec)"
+        note += f"; hand-written: {hand['peak_mb']:.1f}" if hand else ""
+        rows.append(_row(f"features_peak_rss_{tag}", ours, base, "peak_mb", 1.0, "MB", note, 1))
     if "postgres" in best:
         pg, duck = best["postgres"], best["duck"]
-        rows.append(
-            {
-                "name": f"features_postgres_vs_duckdb_{tag}",
-                "ours": round(pg["seconds"], 3),
-                "baseline": round(duck["seconds"], 3),
-                "ratio": round(duck["seconds"] / pg["seconds"], 2),
-                "goal": round(1 / 3, 2),
-                "unit": "s",
-                "note": f"{size}; leadops' build on PostgreSQL (ours) vs on DuckDB (baseline), rounds "
-                f"{pg['all']} vs {duck['all']}; goal: within 3x of DuckDB; {agree('postgres')}",
-            }
-        )
+        note = f"{size}; leadops' build on PostgreSQL (ours) vs on DuckDB (baseline), rounds {pg['all']} vs "
+        note += f"{duck['all']}; goal: within 3x of DuckDB; {agree('postgres')}"
+        rows.append(_row(f"features_postgres_vs_duckdb_{tag}", pg, duck, "seconds", round(1 / 3, 2), "s", note))
     else:
         rows.append({"name": f"features_postgres_vs_duckdb_{tag}", "note": pg_note})
     return rows
