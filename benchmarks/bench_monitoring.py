@@ -155,11 +155,10 @@ def _recovery(base: Path, leads: int) -> dict[str, Any]:
 
 
 def _maturing(base: Path, leads: int, scenario: str, weeks: int = 6) -> dict[str, Any]:
-    """The pre-onset champion's weekly runs from `weeks` before the onset to `weeks` after, monitored at the last
-    (post-onset cohorts immature) and 18 weeks later (matured): the pooled cohorts before vs after the onset."""
-    from leadops.monitoring.drill import drift_company, fresh_workspace, nightly
-    from leadops.monitoring.monitor import MonitorResult, monitor
-    from leadops.monitoring.performance import period
+    """The pre-onset champion's weekly runs from 18 weeks before the onset to `weeks` + 2 after, monitored at the
+    last and 126 days later (`monitoring.drill.maturing`): the pooled cohorts before vs after the onset, each as
+    estimated while immature and as realised once mature."""
+    from leadops.monitoring.drill import drift_company, fresh_workspace, maturing
 
     env = {
         "LEADOPS_MONITORING__NEW_LEADS__MIN_ROWS": "60",
@@ -169,42 +168,48 @@ def _maturing(base: Path, leads: int, scenario: str, weeks: int = 6) -> dict[str
     ws = base / f"company-maturing-{scenario}-{leads}"
     with fresh_workspace(ws) as wh:
         drill = drift_company(ws, wh, scenario=scenario, leads=leads, days=420, environ=env)
-        runs = nightly(drill, wh, range(-7 * weeks, 7 * weeks + 1, 7), monitored=False)
-        early = monitor(drill.settings, wh, run_id=str(runs[-1]))
-        late = nightly(drill, wh, [7 * weeks + 126])[0]
-        assert isinstance(late, MonitorResult)
-        pre = period(drill.settings, wh, 1, late.as_of, drill.onset - timedelta(weeks=weeks), drill.onset)
-        post = period(drill.settings, wh, 1, late.as_of, drill.onset, drill.onset + timedelta(weeks=weeks))
-    return {"scenario": scenario, "leads": leads, "early": early, "late": late, "pre": pre, "post": post}
+        got = maturing(drill, wh, weeks=weeks)
+    return {"scenario": scenario, "leads": leads, "got": got}
 
 
-def _maturing_rows(got: dict[str, Any]) -> list[dict[str, Any]]:
-    """Realised vs estimated, pooled cohorts before and after the onset, and what monitoring called it."""
-    pre, post, late = got["pre"], got["post"], got["late"]
+def _maturing_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """Realised vs estimated while immature, pooled cohorts before and after the onset, and what monitoring said."""
+    got = found["got"]
 
-    def fig(c: Any) -> str:
+    def fig(estimate: Any, c: Any) -> str:
         r = c.realised or {}
+        ref = estimate.reference
+        basis = (
+            f"recalibrated on {ref.leads} matured leads, slope {ref.slope:.2f} [{ref.slope_ci[0]:.2f}, "
+            f"{ref.slope_ci[1]:.2f}]"
+            if ref is not None
+            else "the model's own probabilities"
+        )
+        inside = estimate.expected_auc_ci[0] <= r.get("auc") <= estimate.expected_auc_ci[1]
         return (
-            f"{c.leads} leads: AUC {r.get('auc'):.3f} [{r['auc_ci'][0]:.3f}, {r['auc_ci'][1]:.3f}] (estimated "
-            f"{c.expected_auc:.3f} [{c.expected_auc_ci[0]:.3f}, {c.expected_auc_ci[1]:.3f}]); conversion "
-            f"{r.get('conversion_rate'):.4f} (estimated {c.expected_conversion_rate:.4f} [{c.expected_rate_ci[0]:.4f}, "
-            f"{c.expected_rate_ci[1]:.4f}]); captured {r.get('captured_at_capacity'):.3f} [{r['captured_ci'][0]:.3f}, "
-            f"{r['captured_ci'][1]:.3f}]; ECE {r.get('ece'):.4f} (calibrated below {c.ece_limit:.4f}); held {c.held}"
+            f"{c.leads} leads: AUC {r.get('auc'):.3f} [{r['auc_ci'][0]:.3f}, {r['auc_ci'][1]:.3f}] (estimated while "
+            f"immature {estimate.expected_auc:.3f} [{estimate.expected_auc_ci[0]:.3f}, "
+            f"{estimate.expected_auc_ci[1]:.3f}], {basis}: realised {'inside' if inside else 'outside'}); conversion "
+            f"{r.get('conversion_rate'):.4f} (estimated [{estimate.expected_rate_ci[0]:.4f}, "
+            f"{estimate.expected_rate_ci[1]:.4f}]); captured {r.get('captured_at_capacity'):.3f} "
+            f"[{r['captured_ci'][0]:.3f}, {r['captured_ci'][1]:.3f}]; ECE {r.get('ece'):.4f} (calibrated below "
+            f"{c.ece_limit:.4f}); held at maturity {c.held}"
         )
 
+    late = got.late
     kinds = sorted({a.kind for a in late.alerts if a.kind in ("concept_drift", "performance_drop")})
     new_flags = [d.feature for d in late.new_drift if d.drifted and d.feature != "score"]
     return [
         {
-            "name": f"{got['scenario']} scenario ({got['leads']:,} leads): realised AUC of the pre-onset champion, "
+            "name": f"{found['scenario']} scenario ({found['leads']:,} leads): realised AUC of the pre-onset champion, "
             "6 weekly cohorts after vs before the onset, once mature",
-            "ours": (post.realised or {}).get("auc"),
-            "baseline": (pre.realised or {}).get("auc"),
+            "ours": (got.post.realised or {}).get("auc"),
+            "baseline": (got.pre.realised or {}).get("auc"),
             "ratio": None,
             "goal": "the drop shows once the cohorts mature; the estimate tracks the realised figure",
             "unit": "AUC",
-            "note": f"before: {fig(pre)}; after: {fig(post)}; alerts at maturity {kinds}; new-lead features "
-            f"drifted then {new_flags}; {_load()}",
+            "note": f"before: {fig(got.pre_estimate, got.pre)}; after: {fig(got.post_estimate, got.post)}; alerts at "
+            f"maturity {kinds}; new-lead features drifted then {new_flags}; {_load()}",
         }
     ]
 

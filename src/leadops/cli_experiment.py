@@ -11,6 +11,8 @@ from rich.table import Table
 
 from leadops.cli_common import AsJson, Workspace, _workspace_warehouse, emit, failures, out
 
+ExperimentName = Annotated[str, typer.Argument(help="the experiment's name (see `leadops experiment list`)")]
+
 experiment_app: typer.Typer = typer.Typer(
     help="A/B experiments of scoring models and routing policies: list, plan, report, stop.", no_args_is_help=True
 )
@@ -75,7 +77,7 @@ def experiment_plan(
 
 @experiment_app.command("report")
 def experiment_report(
-    name: Annotated[str, typer.Argument(help="the experiment's name (see `leadops experiment list`)")],
+    name: ExperimentName,
     workspace: Workspace = Path("."),
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="read the warehouse as it stood at this time (default now)")
@@ -111,7 +113,7 @@ def experiment_report(
 
 @experiment_app.command("stop")
 def experiment_stop(
-    name: Annotated[str, typer.Argument(help="the experiment's name (see `leadops experiment list`)")],
+    name: ExperimentName,
     workspace: Workspace = Path("."),
     at: Annotated[
         str | None, typer.Option("--at", help="stop as of this time, not before its start (default now; ISO, UTC)")

@@ -195,6 +195,21 @@ def _mib(setting: str) -> float:
     return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1 << 20}[unit]
 
 
+def _spy_on_the_cap(monkeypatch: Any) -> list[int]:
+    """Every buffer-pool cap ingest sets (`_Run.fit_memory_limit`), in order."""
+    from leadops.crm import loader
+
+    limits: list[int] = []
+    real = loader._Run.fit_memory_limit
+
+    def spy(self: Any) -> int:
+        limits.append(real(self))
+        return limits[-1]
+
+    monkeypatch.setattr(loader._Run, "fit_memory_limit", spy)
+    return limits
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)  # DuckDB's own buffer pool: no PostgreSQL run
 def test_the_buffer_pool_cap_grows_with_what_duckdb_cannot_evict_so_a_low_cap_never_runs_out(
@@ -204,14 +219,7 @@ def test_the_buffer_pool_cap_grows_with_what_duckdb_cannot_evict_so_a_low_cap_ne
 
     monkeypatch.setattr(loader, "INGEST_MEMORY_LIMIT_MB", 1)
     monkeypatch.setattr(loader, "INGEST_MEMORY_HEADROOM_MB", 24)
-    limits: list[int] = []
-    real = loader._Run.fit_memory_limit
-
-    def spy(self: Any) -> int:
-        limits.append(real(self))
-        return limits[-1]
-
-    monkeypatch.setattr(loader._Run, "fit_memory_limit", spy)
+    limits = _spy_on_the_cap(monkeypatch)
     import io
 
     import pyarrow as pa
@@ -237,3 +245,18 @@ def test_the_buffer_pool_cap_grows_with_what_duckdb_cannot_evict_so_a_low_cap_ne
     assert len(limits) == 1 + 6, limits  # the run's start, then before each of the six batches
     assert limits[0] >= 24 and limits[-1] > limits[0], limits  # the leads' key index grew past what 24 MB leaves
     assert limits == sorted(limits)
+
+
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)  # DuckDB's own buffer pool: no PostgreSQL run
+def test_ingest_inside_few_checkpoints_leaves_the_buffer_pool_uncapped(workspace: Workspace, monkeypatch: Any) -> None:
+    """The closed loop defers DuckDB's checkpoints, so its committed days wait in memory: a cap there ran out."""
+    capped = _spy_on_the_cap(monkeypatch)
+    rows = "".join(f"LEAD-{i:06d},A1,2025-03-01T00:00:00Z,,VP,Sales,US,Webinar,false,false\n" for i in range(300))
+    config = _config()
+    config["sources"] = [s for s in config["sources"] if s["name"] == "crm_leads"]
+    settings, wh = workspace(config, {"source/leads.csv": LEADS_HEADER + rows})
+    with wh.few_checkpoints():
+        report = ingest(settings, wh)
+    assert report.status == "succeeded" and report.rows_loaded == 300 and capped == []
+    wh.execute("DELETE FROM leads")
+    assert ingest(settings, wh).rows_loaded == 300 and capped  # outside it, the cap applies as before

@@ -13,14 +13,22 @@ from leadops.cli import app
 runner = CliRunner()
 
 
-def test_experiment_list_shows_declared_experiments_and_unknown_names_fail_with_24(tmp_path: Path) -> None:
+def _workspace(tmp_path: Path, experiments: str = "") -> Path:
+    """An initialised workspace with `experiments` (YAML lines) appended to its leadops.yaml."""
     ws = tmp_path / "ws"
     assert runner.invoke(app, ["init", str(ws), "--json"]).exit_code == 0
-    with (ws / "leadops.yaml").open("a", encoding="utf-8") as fh:
-        fh.write(
-            "\nexperiments:\n  - name: routing-ab\n    start: 2026-01-01\n"
-            "    arms: [{name: control}, {name: capacity, routing: capacity, weight: 2}]\n"
-        )
+    if experiments:
+        with (ws / "leadops.yaml").open("a", encoding="utf-8") as fh:
+            fh.write("\nexperiments:\n" + experiments)
+    return ws
+
+
+def test_experiment_list_shows_declared_experiments_and_unknown_names_fail_with_24(tmp_path: Path) -> None:
+    ws = _workspace(
+        tmp_path,
+        "  - name: routing-ab\n    start: 2026-01-01\n"
+        "    arms: [{name: control}, {name: capacity, routing: capacity, weight: 2}]\n",
+    )
     result = runner.invoke(app, ["experiment", "list", "--workspace", str(ws), "--json"])
     assert result.exit_code == 0, result.output
     listed = json.loads(result.stdout)["experiments"]
@@ -43,21 +51,18 @@ def test_plan_json_gives_n_per_arm_for_a_relative_mde_and_bad_input_exits_23() -
 
 
 def test_report_of_an_unknown_experiment_exits_24(tmp_path: Path) -> None:
-    ws = tmp_path / "ws"
-    assert runner.invoke(app, ["init", str(ws), "--json"]).exit_code == 0
+    ws = _workspace(tmp_path)
     result = runner.invoke(app, ["experiment", "report", "nope", "--workspace", str(ws), "--json"])
     assert result.exit_code == 24, result.output
     assert "nope" in json.loads(result.stdout)["error"]
 
 
 def test_experiment_stop_is_audited_idempotent_and_its_errors_have_their_codes(tmp_path: Path) -> None:
-    ws = tmp_path / "ws"
-    assert runner.invoke(app, ["init", str(ws), "--json"]).exit_code == 0
-    with (ws / "leadops.yaml").open("a", encoding="utf-8") as fh:
-        fh.write(
-            "\nexperiments:\n  - {name: ab, start: 2026-01-01, arms: [{name: control}, {name: t, routing: capacity}]}\n"
-            "  - {name: later, start: 2026-06-01, arms: [{name: control}, {name: t, routing: capacity}]}\n"
-        )
+    ws = _workspace(
+        tmp_path,
+        "  - {name: ab, start: 2026-01-01, arms: [{name: control}, {name: t, routing: capacity}]}\n"
+        "  - {name: later, start: 2026-06-01, arms: [{name: control}, {name: t, routing: capacity}]}\n",
+    )
     base = ["experiment", "stop", "--workspace", str(ws), "--json"]
     first = runner.invoke(app, [*base, "ab", "--at", "2026-02-01T08:00", "--reason", "SRM alarm"])
     assert first.exit_code == 0, first.output

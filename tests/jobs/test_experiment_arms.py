@@ -136,20 +136,10 @@ def test_a_stopped_experiment_gives_tonights_new_leads_the_champion(wh, tmp_path
     assert versions == [(1,)] and result.leads_scored > 0
 
 
-def _new_sales(wh, run_id, column):
-    rows = wh.rows(
-        f"SELECT a.arm, s.{column}, count(*) FROM lead_scores s JOIN experiment_assignments a ON a.lead_id = s.lead_id "
-        "WHERE s.run_id = ? AND s.sales_status = 'new' GROUP BY a.arm, s.%s" % column,
-        [run_id],
-    )
-    return {(arm, key): int(n) for arm, key, n in rows}
-
-
-def test_arms_routed_alone_honour_each_territorys_capacity_across_arms(wh, tmp_path, feats):
-    from leadops.jobs.arms import deal_slots
-
-    capacity = {"per_day": 2, "by": "region", "regions": {"NA": 9, "EMEA": 3}}
-    arms = [{"name": "control", "weight": 1}, {"name": "fill", "weight": 2}]
+def _capacity_run(wh, tmp_path, feats, capacity, weights, column):
+    """One night with arms control and fill (both the capacity policy) under `capacity`: new Sales leads per
+    (arm, `column`)."""
+    arms = [{"name": "control", "weight": weights[0]}, {"name": "fill", "weight": weights[1]}]
     settings = make_settings(
         tmp_path,
         scoring={"chunk_size": 70},
@@ -158,12 +148,21 @@ def test_arms_routed_alone_honour_each_territorys_capacity_across_arms(wh, tmp_p
         experiments=[{"name": "model-test", "start": AS_OF - timedelta(days=1), "population": "open", "arms": arms}],
     )
     result = score_job(settings, wh, as_of=AS_OF, models=FakeModels(tmp_path / "m", champion=1), features=feats)
-    taken = _new_sales(wh, result.run_id, "region")
-    limits = {"NA": 9, "EMEA": 3, "APAC": 2}
-    for region, limit in limits.items():
-        assert sum(n for (_, r), n in taken.items() if r == region) <= limit, (region, taken)
-    # every slot of every territory is used, split by the weights (1:2) within one slot per territory
-    for region, limit in limits.items():
+    rows = wh.rows(
+        f"SELECT a.arm, s.{column}, count(*) FROM lead_scores s JOIN experiment_assignments a ON a.lead_id = s.lead_id "
+        f"WHERE s.run_id = ? AND s.sales_status = 'new' GROUP BY a.arm, s.{column}",
+        [result.run_id],
+    )
+    return {(arm, key): int(n) for arm, key, n in rows}
+
+
+def test_arms_routed_alone_honour_each_territorys_capacity_across_arms(wh, tmp_path, feats):
+    from leadops.jobs.arms import deal_slots
+
+    capacity = {"per_day": 2, "by": "region", "regions": {"NA": 9, "EMEA": 3}}
+    taken = _capacity_run(wh, tmp_path, feats, capacity, [1, 2], "region")
+    # no territory over its capacity across the arms, every slot used, split by the weights (1:2) within one slot
+    for region, limit in {"NA": 9, "EMEA": 3, "APAC": 2}.items():
         assert sum(n for (_, r), n in taken.items() if r == region) == limit, (region, taken)
     assert (taken[("control", "NA")], taken[("fill", "NA")]) == (3, 6)
     # dealing keeps each territory's slots split by the weights, within one slot
@@ -175,16 +174,7 @@ def test_arms_routed_alone_honour_each_territorys_capacity_across_arms(wh, tmp_p
 
 def test_arms_routed_alone_honour_each_reps_capacity_across_arms(wh, tmp_path, feats):
     capacity = {"per_day": 2, "by": "rep", "reps": {"NA": ["ana", "bo"], "EMEA": ["cy"]}}
-    arms = [{"name": "control", "weight": 1}, {"name": "fill", "weight": 1}]
-    settings = make_settings(
-        tmp_path,
-        scoring={"chunk_size": 70},
-        routing={"policy": "capacity", "fresh_days": None},
-        business={"mql_threshold": 40, "capacity": capacity},
-        experiments=[{"name": "model-test", "start": AS_OF - timedelta(days=1), "population": "open", "arms": arms}],
-    )
-    result = score_job(settings, wh, as_of=AS_OF, models=FakeModels(tmp_path / "m", champion=1), features=feats)
-    taken = _new_sales(wh, result.run_id, "rep")
+    taken = _capacity_run(wh, tmp_path, feats, capacity, [1, 1], "rep")
     for rep in ("ana", "bo", "cy"):
         assert sum(n for (_, r), n in taken.items() if r == rep) == 2, (rep, taken)
     assert all(r in {"ana", "bo", "cy"} for (_, r) in taken), taken

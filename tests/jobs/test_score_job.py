@@ -138,3 +138,38 @@ def test_progress_reports_every_lead(wh, tmp_path, feats, models):
     scored = [c for c in calls if c[0] == "score"]
     assert scored[0][1] == 0 and scored[-1][1:] == (result.leads_scored, result.leads_scored)
     assert len(scored) == 1 + -(-result.leads_scored // 70)
+
+
+class KeepingModels(FakeModels):
+    """A model source that keeps its loaded scorers between nights (what the closed loop's CachedModels does)."""
+
+    def __init__(self, root, **kw):
+        super().__init__(root, **kw)
+        self.loads: list[int] = []
+        self.kept: dict[int, object] = {}
+
+    def loaded(self, ref):
+        from leadops.jobs.model import load_model
+
+        if ref.version not in self.kept:
+            self.loads.append(ref.version)
+            self.kept[ref.version] = load_model(ref)
+        return self.kept[ref.version]
+
+
+def test_a_source_that_keeps_its_scorers_loads_each_once_and_publishes_the_same_rows(wh, tmp_path, feats):
+    settings = _settings(tmp_path)
+    keeping = KeepingModels(tmp_path / "kept", challengers=[2])
+    plain = FakeModels(tmp_path / "plain", challengers=[2])
+    nights = [AS_OF + timedelta(days=d) for d in range(3)]
+    kept_rows = []
+    for night in nights:
+        run = score_job(settings, wh, as_of=night, models=keeping, features=feats)
+        kept_rows.append(wh.rows(ROWS, [run.run_id]))
+    assert keeping.loads == [1, 2]  # champion and challenger loaded once for three nights
+    wh.execute("DELETE FROM lead_scores")
+    wh.execute("DELETE FROM shadow_scores")
+    wh.execute("DELETE FROM score_runs")
+    for night, rows in zip(nights, kept_rows, strict=True):
+        run = score_job(settings, wh, as_of=night, models=plain, features=feats)
+        assert wh.rows(ROWS, [run.run_id]) == rows

@@ -64,9 +64,10 @@ def test_cohorts_of_the_monitored_company_have_estimates_and_mature_realised_fig
         assert 0.0 <= c.realised["conversion_rate"] <= 1.0 and c.realised["auc"] is not None
         low, high = c.realised["auc_ci"]
         assert low <= c.realised["auc"] <= high
-    assert sum(c.leads for c in late) > 100
-    # leads created before the version's first run (minus a week) were first seen by it at an arbitrary age: left out
-    assert min(c.week for c in late) >= datetime(2025, 8, 25)
+    assert sum(c.leads for c in late) > 50  # two runs a week apart: two weeks of leads at the trained age (94)
+    # each lead counts at its first score once 14 days old (the training snapshot); one scored more than a week
+    # past that age (created well before the first run, 2025-09-01) was first seen at an arbitrary age: left out
+    assert min(c.week for c in late) >= datetime(2025, 8, 11)
 
 
 def test_a_falling_cohort_auc_is_concept_drift_when_the_inputs_held() -> None:
@@ -131,3 +132,64 @@ def test_a_mature_cohort_held_when_its_realised_figures_sit_inside_the_estimates
     assert cohort(0.05, 0.62).held is False  # ranked worse than the probabilities promised: the concept moved
     assert cohort(0.10, 0.74).held is False
     assert cohort(0.05, 0.74, mature=False).held is None
+
+
+def test_with_ties_in_the_probabilities_broken_by_a_finer_score_the_estimate_is_the_mean_realised_auc() -> None:
+    rng = np.random.default_rng(12)
+    s = rng.normal(0.0, 1.0, 4000)
+    p = np.round(1 / (1 + np.exp(-(s * 1.1 - 2.5))), 2)  # few distinct probabilities, as isotonic steps give
+    realised = [roc_auc_score(rng.random(p.size) < p, s) for _ in range(60)]
+    assert len(np.unique(p)) < 100  # against 4,000 leads
+    assert expected_auc(p, s) == pytest.approx(float(np.mean(realised)), abs=0.004)
+
+
+def test_the_recalibration_slope_and_its_interval_are_statsmodels_logit_on_the_log_odds() -> None:
+    import statsmodels.api as sm
+
+    from leadops.monitoring.performance import logit, recalibration
+
+    rng = np.random.default_rng(13)
+    p = 1 / (1 + np.exp(-rng.normal(-2.4, 0.7, 3000)))
+    y = (rng.random(p.size) < 1 / (1 + np.exp(-(0.3 + 1.5 * logit(p))))).astype(float)
+    got = recalibration(p, y)
+    ref = sm.Logit(y, sm.add_constant(logit(p))).fit(disp=0)
+    assert got is not None and (got.intercept, got.slope) == pytest.approx(tuple(ref.params), rel=1e-6)
+    assert got.slope_ci == pytest.approx(tuple(ref.conf_int()[1]), rel=1e-6)
+    assert not got.model_calibrated and got.positives == int(y.sum()) and got.leads == p.size
+    assert recalibration(p[:200], y[:200]) is None  # fewer than MIN_REFERENCE positives: nothing said
+
+
+def test_probabilities_too_flat_put_the_estimate_below_the_realised_auc_and_recalibration_restores_it() -> None:
+    """A model ranking well whose probabilities are too flat (slope 1.5, ECE small): the estimate from its own
+    probabilities misses the realised AUC; recalibrated on matured leads of the same model it tracks it."""
+    from leadops.evaluation.metrics import ece
+    from leadops.monitoring.performance import label_draws, logit, recalibration
+
+    rng = np.random.default_rng(14)
+    truth = 1 / (1 + np.exp(-rng.normal(-3.0, 1.2, 6000)))
+    model = 1 / (1 + np.exp(-(logit(truth) / 1.5 - 0.9)))  # the same ranking, too flat
+    old, new = slice(0, 3000), slice(3000, 6000)
+    y = (rng.random(truth.size) < truth).astype(int)
+    realised = roc_auc_score(y[new], model[new])
+    assert ece(y[new], model[new]) < 0.02  # what ECE says: fine
+    own = label_draws(model[new], model[new])
+    assert expected_auc(model[new], model[new]) < own.auc_high < realised  # type: ignore[operator]
+    fitted = recalibration(model[old], y[old])
+    assert fitted is not None and fitted.slope_ci[0] > 1.2
+    fixed = fitted.apply(model[new])
+    drawn = label_draws(fixed, model[new])
+    assert drawn.auc_low < realised < drawn.auc_high  # type: ignore[operator]
+    assert expected_auc(fixed, model[new]) == pytest.approx(expected_auc(truth[new], model[new]), abs=0.01)
+
+
+def test_cohort_leads_count_at_their_first_score_once_as_old_as_the_training_snapshot(monitored: Path) -> None:
+    """The model's probabilities are for leads 14 days old (training.snapshot): a first-night score is flatter."""
+    from leadops.monitoring.performance import labelled, trained_age
+
+    settings = load(monitored)
+    with open_warehouse(settings.warehouse.url, settings.workspace, read_only=True, migrate=False) as wh:
+        version = int(wh.rows("SELECT max(model_version) FROM score_runs WHERE status = 'published'")[0][0])
+        frame = labelled(settings, wh, version, datetime(2026, 9, 1), datetime(2025, 1, 1))
+    age = (frame["first_as_of"] - frame["created_at"]).dt.total_seconds() / 86_400
+    assert trained_age(settings) == 14.0 and len(frame) > 50
+    assert age.min() >= 14.0 and age.max() <= 21.0, (age.min(), age.max())

@@ -192,7 +192,8 @@ def night_settings(settings: Settings) -> Settings:
 
 
 class CachedModels:
-    """The registry's champion and challengers, looked up once and again only after the loop retrained.
+    """The registry's champion and challengers, looked up (and their scorers loaded) once and again only after
+    the loop retrained.
 
     Inside the loop nothing but the retraining policy changes the registry, so asking MLflow every simulated
     night (a quarter of a second) would only repeat the same answer; anything else (an experiment's pinned
@@ -211,6 +212,7 @@ class CachedModels:
         self.source = RegistryModels(self.settings, self.warehouse)
         self._champion: Any = None
         self._challengers: Any = None
+        self._loaded: dict[tuple[int, str], Any] = {}
 
     def champion(self) -> Any:
         """The champion's ModelRef (cached)."""
@@ -223,6 +225,16 @@ class CachedModels:
         if self._challengers is None:
             self._challengers = self.source.challengers()
         return self._challengers
+
+    def loaded(self, ref: Any) -> Any:
+        """The version's scorer, loaded from its bundle once (a loaded scorer keeps what it prepared: the SHAP
+        memo's split pattern, the single-row predictors)."""
+        from leadops.jobs.model import load_model
+
+        key = (int(ref.version), str(ref.path))
+        if key not in self._loaded:
+            self._loaded[key] = load_model(ref)
+        return self._loaded[key]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.source, name)

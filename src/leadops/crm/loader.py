@@ -231,7 +231,7 @@ class _Run:
             self.con.execute("SET python_scan_all_frames = true")  # see _Run.batch
             self.memory_limit = str(self.con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
             self.limit_mb = 0  # 0: leave DuckDB's limit alone (an in-memory warehouse has no file to evict to)
-            if warehouse.path is not None:
+            if warehouse.path is not None and not warehouse.checkpoints_deferred:  # see Warehouse.few_checkpoints
                 self.fit_memory_limit()
         else:
             import duckdb

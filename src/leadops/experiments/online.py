@@ -30,14 +30,23 @@ class OnlineArm:
 
 
 def arm_of(
-    specs: Iterable[ExperimentSpec], lead_id: str, account_id: str | None, created_at: datetime | None, at: datetime
+    specs: Iterable[ExperimentSpec],
+    lead_id: str,
+    account_id: str | None,
+    created_at: datetime | None,
+    at: datetime,
+    logged: Mapping[str, Mapping[str, str]] | None = None,
 ) -> OnlineArm | None:
-    """The lead's experiment arm at `at`, None when no running experiment takes it (a lead without created_at is
-    taken as created now, i.e. new)."""
+    """The lead's experiment arm at `at`, None when no experiment takes it (a lead without created_at is taken as
+    created now, i.e. new). A stopped experiment takes no new lead, but a lead in its frozen log (`logged`:
+    experiment -> lead_id -> arm) keeps that arm until it is decided, as in the nightly job."""
     import numpy as np
 
     for spec in sorted(specs, key=lambda s: (s.start, s.name)):
         if not spec.running(at):
+            arm = (logged or {}).get(spec.name, {}).get(lead_id) if at >= spec.start else None
+            if arm is not None:
+                return OnlineArm(spec.name, spec.arm(arm))
             continue
         created = created_at.replace(tzinfo=None) if created_at is not None else at
         if spec.population == "new" and created < spec.start:

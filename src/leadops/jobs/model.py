@@ -171,6 +171,12 @@ def load_model(ref: ModelRef) -> ScorerLike:
     return model
 
 
+def model_of(source: ModelSource, ref: ModelRef) -> ScorerLike:
+    """`ref`'s loaded model: the source's own when it keeps them (the closed loop, between nights), else loaded."""
+    keep = getattr(source, "loaded", None)
+    return keep(ref) if callable(keep) else load_model(ref)
+
+
 def _kind(dtype: str) -> str:
     d = dtype.lower()
     if d.startswith(("float", "int", "uint", "double", "bool")):

@@ -19,7 +19,7 @@ from leadops.jobs.errors import FeatureSchemaError, JobError
 from leadops.jobs.exports import export_dir, write_exports
 from leadops.jobs.inputs import FeatureSource, bundle_sources
 from leadops.jobs.intake import drain_workspace
-from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, load_model, resolve_champion
+from leadops.jobs.model import ModelRef, ModelSource, RegistryModels, ScorerLike, model_of, resolve_champion
 from leadops.jobs.publish import add_mql_reasons, publish, run_counts
 from leadops.jobs.routing import RoutingPlan, declared_activity_types, plan, route_run, route_summary, write_queues
 from leadops.settings.crm import ContractsSpec, SourceSpec
@@ -83,8 +83,8 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
-def _load(refs: list[ModelRef]) -> list[tuple[ModelRef, ScorerLike]]:
-    return [(ref, load_model(ref)) for ref in refs]
+def _load(source: ModelSource, refs: list[ModelRef]) -> list[tuple[ModelRef, ScorerLike]]:
+    return [(ref, model_of(source, ref)) for ref in refs]
 
 
 def score_job(
@@ -150,8 +150,8 @@ def score_job(
             done.warnings = [*notes, *done.warnings]
             return with_checks(done, routing, route_summary(warehouse, run_id))
         checkpoints.reset()
-        champion = (champion_ref, load_model(champion_ref))
-        challengers = _load(challenger_refs)
+        champion = (champion_ref, model_of(source, champion_ref))
+        challengers = _load(source, challenger_refs)
         ledger.start_run(
             warehouse,
             run_id=run_id,

@@ -2,7 +2,8 @@
 
 A drift company (or the concept scenario's) simulated over `days` with its onset at `drift_day`, ingested, and a
 pre-drift champion trained on data up to the onset and promoted; then nightly runs at chosen days from the onset,
-each optionally monitored right after it was scored, as `leadops schedule` does.
+each optionally monitored right after it was scored, as `leadops schedule` does; and the maturing drill
+(`maturing`): the estimates made while cohorts were immature set beside the realised figures.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from leadops.config import Settings, load
 if TYPE_CHECKING:
     from leadops.modeling.results import TrainResult
     from leadops.monitoring.monitor import MonitorResult
+    from leadops.monitoring.performance import Cohort
     from leadops.warehouse import Warehouse
 
 THREADS = {"LEADOPS_MODELS__PREDICTIVE__NUM_THREADS": "2"}
@@ -95,3 +97,56 @@ def nightly(
         run = score_job(drill.settings, warehouse, as_of=drill.onset + timedelta(days=day))
         out.append(monitor(drill.settings, warehouse, run_id=run.run_id) if monitored else run.run_id)
     return out
+
+
+@dataclass(frozen=True)
+class Matured:
+    """A maturing drill's outcome: the monitoring at the last weekly run (every cohort near the onset immature)
+    and 126 days later (all of them mature), and the pooled periods before and after the onset, each as estimated
+    while still immature (the newest estimate before its first label window closed) and as realised."""
+
+    early: MonitorResult
+    late: MonitorResult
+    pre_estimate: Cohort
+    post_estimate: Cohort
+    pre: Cohort
+    post: Cohort
+
+
+def maturing(drill: Drill, warehouse: Warehouse, *, weeks: int = 6, before: int = 18) -> Matured:
+    """Weekly runs of the champion from `before` weeks before the onset to `weeks` + 2 after (the last leads of
+    the period reach the trained age of 14 days), monitored at the last and 126 days later; the `weeks` weeks
+    either side of the onset pooled. The runs before the period give the matured reference the estimates are
+    recalibrated on (out of sample: the champion trained on leads whose windows closed by the onset)."""
+    from leadops.monitoring.monitor import MonitorResult, monitor
+
+    runs = nightly(drill, warehouse, range(-7 * before, 7 * (weeks + 2) + 1, 7), monitored=False)
+    early = monitor(drill.settings, warehouse, run_id=str(runs[-1]))
+    (late,) = nightly(drill, warehouse, [7 * (weeks + 2) + 126])
+    assert isinstance(late, MonitorResult)
+    span = timedelta(weeks=weeks)
+    periods = [(drill.onset - span, drill.onset), (drill.onset, drill.onset + span)]
+    estimates = [estimate_while_immature(drill, warehouse, a, b) for a, b in periods]
+    realised = [_period(drill, warehouse, late.as_of, a, b) for a, b in periods]
+    return Matured(early, late, estimates[0], estimates[1], realised[0], realised[1])
+
+
+def _period(drill: Drill, warehouse: Warehouse, now: datetime, start: datetime, end: datetime) -> Cohort:
+    from leadops.monitoring.performance import period
+
+    found = period(drill.settings, warehouse, drill.champion.version or 0, now, start, end)
+    if found is None:
+        raise AssertionError(f"drill: no leads of the champion created in [{start}, {end})")
+    return found
+
+
+def estimate_while_immature(drill: Drill, warehouse: Warehouse, start: datetime, end: datetime) -> Cohort:
+    """The pooled leads created in [start, end) as monitoring could estimate them last before the first of their
+    label windows closed: the most any estimate made while they were immature could know."""
+    from leadops.monitoring.performance import labelled
+
+    frame = labelled(drill.settings, warehouse, drill.champion.version or 0, drill.last_day, start)
+    rows = frame[(frame["created_at"] >= start) & (frame["created_at"] < end)]
+    window = timedelta(days=drill.settings.training.label.window_days)
+    when = rows["first_as_of"].min() + window - timedelta(days=1)
+    return _period(drill, warehouse, when.to_pydatetime(), start, end)

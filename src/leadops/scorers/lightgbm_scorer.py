@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from leadops.errors import ScorerError
+from leadops.scorers import shap_memo
 from leadops.scorers.base import Scorer
 from leadops.scorers.calibration import stratified_folds
 from leadops.scorers.conditions import as_float, as_text
@@ -238,19 +239,34 @@ class LightGBMScorer(Scorer):
     def _shap(self, X: Frame) -> np.ndarray:
         """TreeSHAP (pred_contrib) matrix: one column per feature, then the expected value; log-odds.
 
-        TreeSHAP costs tens of predicts per row, so identical feature rows (common in lead data: counts,
-        flags, categories) are explained once and the result is copied to their duplicates.
+        TreeSHAP costs tens of predicts per row, so rows that take every split alike (common in lead data:
+        counts, flags, categories; and the same Sales leads night after night) are explained once
+        (`shap_memo`) and the result is copied to the others.
         """
         if len(X) == 0:
             return np.zeros((0, len(self.columns_) + 1))
         M = self.matrix(X)
+        pattern = self.split_pattern() if len(M) >= shap_memo.MIN_ROWS else None
+        if pattern is not None and pattern.exact:
+            return shap_memo.contributions(self.booster_, pattern, M, self._tree_shap)
         uniq, inverse = _unique_rows(M)
         rows = M if uniq is None else uniq
+        c = self._tree_shap(rows)
+        return c if inverse is None else c[inverse]
+
+    def _tree_shap(self, rows: np.ndarray) -> np.ndarray:
+        """LightGBM's TreeSHAP of these rows (one row: the single-row C path, the same numbers)."""
         if len(rows) == 1:
             return self.single_row().predict(rows[0], CONTRIB)[None, :]
         c = self.booster_.predict(rows, pred_contrib=True, num_threads=self._threads(len(rows), SMALL_SHAP))
-        c = np.asarray(c, dtype=float)
-        return c if inverse is None else c[inverse]
+        return np.asarray(c, dtype=float)
+
+    def split_pattern(self) -> shap_memo.SplitPattern:
+        """The booster's splits per feature (made on first use, kept with it): what the SHAP memo keys rows by."""
+        found: shap_memo.SplitPattern | None = getattr(self, "_split_pattern", None)
+        if found is None or found.booster is not self.booster_:
+            found = self._split_pattern = shap_memo.SplitPattern(self.booster_, len(self.columns_))
+        return found
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """SHAP contributions (pred_contrib) per feature plus `bias`, in log-odds; rows sum to `raw`."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from leadops.config import Settings
 from leadops.errors import LeadOpsError, NotFoundError
-from leadops.experiments.online import STOPS_FILE, arm_of, arm_version, read_stops, with_stops
+from leadops.experiments.online import STOPS_FILE, OnlineArm, arm_of, arm_version, read_stops, with_stops
 from leadops.jobs.model import mql_threshold_of, read_model_manifest
 from leadops.jobs.routing import declared_activity_types, plan
 from leadops.registry import cache, store
@@ -61,6 +61,8 @@ class ModelSlot:
         self._started: list[ExperimentSpec] = []
         self._stops: dict[str, datetime] = {}
         self._stops_seen: int | None = None
+        self._logged: dict[str, dict[str, str]] = {}  # stopped experiment -> its frozen log (lead_id -> arm)
+        self._logged_retry: dict[str, float] = {}  # stopped experiment -> when to try reading its log again
         self._arm_models: dict[tuple[int, str | None], ServedModel] = {}
 
     def models(self) -> Models:
@@ -183,22 +185,61 @@ class ModelSlot:
         """Every experiment a request's leads may be in: declared in leadops.yaml or started by retraining."""
         return with_stops([*self.settings.experiments, *self._started], self._stops)
 
-    def arm_models(self, served: Models, leads: list[LeadRecords], at: datetime) -> list[ServedModel]:
-        """The model each lead is scored with: its experiment arm's version and routing policy, else the champion."""
+    def stopped_logs(self, specs: list[ExperimentSpec], at: datetime) -> dict[str, dict[str, str]]:
+        """The frozen assignment logs of the stopped experiments (read once each: a stopped experiment takes no
+        new units; a decided one honours none), so a logged lead keeps its arm online as in the nightly job."""
+        wanted = [s.name for s in specs if s.stop is not None and s.stop <= at and s.name not in self._logged]
+        due = [name for name in wanted if self._logged_retry.get(name, 0.0) <= time.monotonic()]
+        if due:
+            from leadops.experiments import store as experiment_store
+            from leadops.serving.lead_view import reading
+
+            try:
+                with reading(self.settings.warehouse.url, self.settings.workspace) as (warehouse, _):
+                    known = {r.name: r for r in experiment_store.list_experiments(warehouse)}
+                    for name in due:
+                        record = known.get(name)
+                        if record is None or record.decision is not None:
+                            self._logged[name] = {}
+                            continue
+                        table = experiment_store.assignments(warehouse, name)
+                        leads, arms = table["lead_id"].to_pylist(), table["arm"].to_pylist()
+                        self._logged[name] = dict(zip(leads, arms, strict=True))
+            except LeadOpsError as exc:
+                log.warning("stopped experiments' logs not read (%s), retrying in 60 s: %s", ", ".join(due), exc)
+                for name in due:
+                    self._logged_retry[name] = time.monotonic() + 60.0
+        return self._logged
+
+    def arms_for(self, leads: list[dict[str, Any]], at: datetime) -> list[OnlineArm | None]:
+        """The experiment arm of each lead (its lead_id, account_id, created_at) at `at`, None when in none."""
         specs = self.experiments()
         if not specs:
+            return [None] * len(leads)
+        at = at.replace(tzinfo=None)
+        logged = self.stopped_logs(specs, at)
+        out: list[OnlineArm | None] = []
+        for lead in leads:
+            created = lead.get("created_at")
+            out.append(
+                arm_of(
+                    specs,
+                    str(lead.get("lead_id")),
+                    lead.get("account_id"),
+                    created if isinstance(created, datetime) else None,
+                    at,
+                    logged,
+                )
+            )
+        return out
+
+    def arm_models(self, served: Models, leads: list[LeadRecords], at: datetime) -> list[ServedModel]:
+        """The model each lead is scored with: its experiment arm's version and routing policy, else the champion."""
+        if not self.experiments():
             return [served.champion] * len(leads)
         challenger = served.challengers[0].version if served.challengers else None
         out: list[ServedModel] = []
-        for lead in leads:
-            created = lead.lead.get("created_at")
-            found = arm_of(
-                specs,
-                str(lead.lead.get("lead_id")),
-                lead.lead.get("account_id"),
-                created if isinstance(created, datetime) else None,
-                at.replace(tzinfo=None),
-            )
+        for found in self.arms_for([x.lead for x in leads], at):
             if found is None or (found.arm.model in (None, "champion") and found.arm.routing is None):
                 out.append(served.champion)
                 continue

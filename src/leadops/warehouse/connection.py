@@ -47,6 +47,7 @@ class Warehouse:
         self.dialect: Dialect
         self.path: Path | None = None
         self.schema: str | None = None
+        self.checkpoints_deferred = False  # inside few_checkpoints(): committed rows wait in memory for the WAL fold
         if url.startswith("duckdb://"):
             self.dialect = "duckdb"
             self._open_duckdb(url, base_dir)
@@ -344,15 +345,18 @@ class Warehouse:
 
         For a long series of small commits in one process (the closed loop's simulated nights): each commit
         past DuckDB's default 16 MB otherwise rewrites the changed row groups of a large file, ~1 s a night.
-        PostgreSQL: nothing changes."""
+        Until a fold the committed rows stay in DuckDB's memory (IN_MEMORY_TABLE, ~15-20 MB a simulated day), so
+        ingest leaves the buffer pool uncapped meanwhile (`checkpoints_deferred`). PostgreSQL: nothing changes."""
         if self.dialect != "duckdb" or self.path is None:
             yield
             return
         before = str(self.scalar("SELECT current_setting('checkpoint_threshold')"))
         self._duck.execute(f"SET checkpoint_threshold = '{_size(wal)}'")
+        self.checkpoints_deferred = True
         try:
             yield
         finally:
+            self.checkpoints_deferred = False
             self._duck.execute(f"SET checkpoint_threshold = '{_size(before)}'")
             self._duck.execute("CHECKPOINT")
 
