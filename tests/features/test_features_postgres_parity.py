@@ -14,6 +14,7 @@ from features_synth import SPEC, World, load_world, make_world
 from engine_parity import with_property_features
 from leadops.features.build import build_and_store, build_features
 from leadops.features.labels import labelled_snapshots
+from leadops.features.sql import feature_sql
 from leadops.features.training import build_training_set
 from leadops.settings.features import FeaturesSpec, TrainingSpec
 from leadops.warehouse import Warehouse
@@ -143,3 +144,20 @@ def test_flat_export_training_sets_are_identical_on_postgres(warehouse: Warehous
     assert a.point_in_time is False and a.digest == b.digest and len(a.X_train) > 0
     pd.testing.assert_frame_equal(a.X_train, b.X_train)
     pd.testing.assert_frame_equal(a.X_test, b.X_test)
+
+
+def test_the_feature_aggregate_runs_in_parallel_workers_on_postgres(
+    engines: tuple[Warehouse, Warehouse], spec: FeaturesSpec, world: World
+) -> None:
+    """The activity aggregate is planned as Partial + Finalize (workers aggregate), not one serial aggregate over a
+    fenced subquery (what kept the 1M build on one core); parallel costs are zeroed so a small table qualifies."""
+    _, pg = engines
+    when = world.end - timedelta(days=30)
+    sql = feature_sql(spec, population="leads", as_of=when, per_lead=False, restrict_activities=False, dialect=pg.sql)
+    assert "OFFSET 0" not in sql
+    with pg.transaction():
+        for setting in ("parallel_setup_cost = 0", "parallel_tuple_cost = 0", "min_parallel_table_scan_size = 0"):
+            pg.execute(f"SET LOCAL {setting}")
+        plan = "\n".join(str(r[0]) for r in pg.arrow(f"EXPLAIN {sql}").to_pylist() for r in [list(r.values())])
+    assert "Partial HashAggregate" in plan or "Partial GroupAggregate" in plan, plan
+    assert "Finalize" in plan, plan

@@ -15,7 +15,8 @@ phrases that differ, so DuckDB, PostgreSQL and Spark compute the same values bit
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from leadops import expr
 from leadops.errors import FeatureError
@@ -56,10 +57,15 @@ def ts_literal(value: datetime) -> str:
 DUCKDB = DUCKDB_SQL
 
 
-def _type_filter(types: list[str], codes: dict[str, int]) -> str:
-    """Activity types compared as small integers (string compares per row and feature cost ~2x)."""
+def _type_filter(types: list[str], codes: dict[str, int], raw: bool = False) -> str:
+    """Activity types compared as small integers (string compares per row and feature cost DuckDB ~2x), or, on an
+    engine that reads the table's own columns, as the text itself."""
     if not types:
         return "TRUE"
+    if raw:
+        names = sorted(set(types))
+        listed = ", ".join(ql(t) for t in names)
+        return f"a.activity_type = {listed}" if len(names) == 1 else f"a.activity_type IN ({listed})"
     wanted = sorted({codes[t] for t in types})
     return f"k = {wanted[0]}" if len(wanted) == 1 else f"k IN ({', '.join(map(str, wanted))})"
 
@@ -68,12 +74,55 @@ def _type_codes(acts: list[ActivityFeature]) -> dict[str, int]:
     return {t: i for i, t in enumerate(sorted({t for f in acts for t in f.types}))}
 
 
-def _property_test(f: ActivityFeature, d: SqlDialect) -> str:
+@dataclass(frozen=True)
+class _Rows:
+    """How the aggregates read an activity row: per-row columns (k, v, pr, dt) computed once in a subquery, or
+    (`raw`) the table's own columns, with windows as `occurred_at > T - W` (the same test as dt < W, exact in
+    microseconds) and the age computed only inside the aggregates that need it (recency reads max(occurred_at))."""
+
+    d: SqlDialect
+    codes: dict[str, int]
+    raw: bool
+    now: str
+    as_of: datetime | None
+
+    @property
+    def value(self) -> str:
+        return "a.value" if self.raw else "v"
+
+    @property
+    def properties(self) -> str:
+        return "a.properties" if self.raw else "pr"
+
+    @property
+    def age(self) -> str:
+        """The activity's age T - occurred_at in whole microseconds."""
+        if not self.raw:
+            return "dt"
+        return f"({self.d.epoch_us(self.now)} - {self.d.epoch_us('a.occurred_at')})"
+
+    def types(self, types: list[str]) -> str:
+        return _type_filter(types, self.codes, self.raw)
+
+    def window(self, us: int) -> str:
+        """0 <= age < us for an activity already known to have occurred by T."""
+        if not self.raw:
+            return f"dt < {us}"
+        if self.as_of is None:
+            return f"a.occurred_at > {self.d.add_us(self.now, -us)}"
+        try:
+            start = self.as_of - timedelta(microseconds=us)
+        except OverflowError:  # a window reaching before year 1: compare the ages themselves
+            return f"{self.age} < {us}"
+        return f"a.occurred_at > {ts_literal(start)}"
+
+
+def _property_test(f: ActivityFeature, d: SqlDialect, pr: str = "pr") -> str:
     """The feature's property filter over the activity's properties (`pr`), or TRUE."""
     rule = f.where
     if rule is None:
         return "TRUE"
-    text = d.json_text("pr", rule.property)
+    text = d.json_text(pr, rule.property)
     if rule.equals is not None:
         return f"coalesce({text} = {ql(rule.equals)}, FALSE)"
     if rule.in_ is not None:
@@ -81,40 +130,44 @@ def _property_test(f: ActivityFeature, d: SqlDialect) -> str:
     return f"coalesce({d.contains(text, ql(rule.contains or ''))}, FALSE)"
 
 
-def _activity_filter(f: ActivityFeature, codes: dict[str, int], d: SqlDialect = DUCKDB) -> str:
-    cond = _type_filter(f.types, codes)
+def _activity_filter(f: ActivityFeature, rows: _Rows) -> str:
+    cond = rows.types(f.types)
     if f.where is not None:
-        cond = f"{cond} AND {_property_test(f, d)}"
+        cond = f"{cond} AND {_property_test(f, rows.d, rows.properties)}"
     w = f.window_us()
     if w is not None:
-        cond = f"{cond} AND dt < {w}"
+        cond = f"{cond} AND {rows.window(w)}"
     if f.agg == "sum":
-        cond += " AND v IS NOT NULL"
+        cond += f" AND {rows.value} IS NOT NULL"
     return cond
 
 
-def _activity_aggregate(f: ActivityFeature, d: SqlDialect, codes: dict[str, int]) -> str:
+def _activity_aggregate(f: ActivityFeature, rows: _Rows) -> str:
     """The conditional aggregate of one activity feature inside the single pass."""
-    cond = _activity_filter(f, codes, d)
+    d = rows.d
+    cond = _activity_filter(f, rows)
     if f.agg in ("count", "exists"):
         return f"count(*) FILTER (WHERE {cond})"
     if f.agg == "recency":
-        return f"min(dt) FILTER (WHERE {cond})"
+        return f"max(a.occurred_at) FILTER (WHERE {cond})" if rows.raw else f"min(dt) FILTER (WHERE {cond})"
     if f.agg == "decayed_sum":
-        days = f"CAST(dt AS {d.double}) / {float(US_PER_DAY)!r} / {float(f.half_life_days or 1)!r}"
+        days = f"CAST({rows.age} AS {d.double}) / {float(US_PER_DAY)!r} / {float(f.half_life_days or 1)!r}"
         weight = f"pow(CAST(0.5 AS {d.double}), {days})"
         return f"sum(CAST(floor({weight} * {float(DECAY_SCALE)!r} + 0.5) AS BIGINT)) FILTER (WHERE {cond})"
-    return f"sum(CAST(floor(v * {float(VALUE_SCALE)!r} + 0.5) AS BIGINT)) FILTER (WHERE {cond})"
+    value = rows.value
+    return f"sum(CAST(floor({value} * {float(VALUE_SCALE)!r} + 0.5) AS BIGINT)) FILTER (WHERE {cond})"
 
 
-def _activity_final(f: ActivityFeature, col: str, d: SqlDialect) -> str:
+def _activity_final(f: ActivityFeature, col: str, rows: _Rows) -> str:
     """Turn the aggregate into the feature's DOUBLE value (zeros for leads with no activity)."""
+    d = rows.d
     if f.agg == "count":
         return f"CAST(coalesce({col}, 0) AS {d.double})"
     if f.agg == "exists":
         return f"CAST((CASE WHEN coalesce({col}, 0) > 0 THEN 1.0 ELSE 0.0 END) AS {d.double})"
     if f.agg == "recency":
-        return f"(CAST({col} AS {d.double}) / {float(US_PER_DAY)!r})"
+        age = f"({d.epoch_us(rows.now)} - {d.epoch_us(col)})" if rows.raw else col
+        return f"(CAST({age} AS {d.double}) / {float(US_PER_DAY)!r})"
     scale = DECAY_SCALE if f.agg == "decayed_sum" else VALUE_SCALE
     return f"(CAST(coalesce({col}, 0) AS {d.double}) / {float(scale)!r})"
 
@@ -146,6 +199,7 @@ def feature_sql(
     restrict_activities: bool = True,
     dialect: SqlDialect = DUCKDB,
     ordered: bool = True,
+    raw_columns: bool | None = None,
 ) -> str:
     """The SELECT computing every feature of every lead in `population` (a table/view with lead_id[, as_of]).
 
@@ -155,51 +209,54 @@ def feature_sql(
     aggregating the rest costs less than the join; the final LEFT JOIN drops them).
     `ordered=False` leaves out the final ORDER BY (on Spark a global sort is a shuffle nobody needs when the
     rows are scored and written partition by partition).
+    `raw_columns` overrides the dialect's `reads_raw_columns` (how the aggregates read an activity row, _Rows).
     """
     d = dialect
+    raw = d.reads_raw_columns if raw_columns is None else raw_columns
     acts = spec.of_kind(ActivityFeature)
     if not per_lead and as_of is None:
         raise FeatureError("feature_sql needs an as_of time or a population with its own as_of column")
     now = "p.as_of" if per_lead else ts_literal(as_of)  # type: ignore[arg-type]
+    codes = _type_codes(acts)
+    rows = _Rows(d, codes, raw, now, None if per_lead else as_of)
     ctes = [f"pop AS (SELECT lead_id{', as_of' if per_lead else ''} FROM {population} src)"]
     if acts:
         all_types = sorted({t for f in acts for t in f.types}) if all(f.types for f in acts) else []
         windows = [f.window_us() for f in acts]
         max_window = None if any(w is None for w in windows) else max(w for w in windows if w is not None)
         type_clause = f" AND a.activity_type IN ({', '.join(ql(t) for t in all_types)})" if all_types else ""
-        codes = _type_codes(acts)
-        kind = "CASE a.activity_type " + " ".join(f"WHEN {ql(t)} THEN {i}" for t, i in codes.items()) + " END"
-        if not codes:
-            kind = "0"
-        aggs = ",\n    ".join(f"{_activity_aggregate(f, d, codes)} AS {qi('a_' + f.name)}" for f in acts)
-        props = ", a.properties AS pr" if any(f.where is not None for f in acts) else ""
+        aggs = ",\n    ".join(f"{_activity_aggregate(f, rows)} AS {qi('a_' + f.name)}" for f in acts)
         if per_lead:
-            src = (
-                f"SELECT p.lead_id, p.as_of, {kind} AS k, a.value AS v{props}, "
-                f"{d.epoch_us('p.as_of')} - {d.epoch_us('a.occurred_at')} AS dt "
-                "FROM pop p JOIN activities a ON a.lead_id = p.lead_id "
-                f"WHERE a.occurred_at <= p.as_of{type_clause}"
-            )
+            source = "FROM pop p JOIN activities a ON a.lead_id = p.lead_id WHERE a.occurred_at <= p.as_of"
             keys = "lead_id, as_of"
         else:
-            src = (
-                f"SELECT a.lead_id, {kind} AS k, a.value AS v{props}, "
-                f"{d.epoch_us(now)} - {d.epoch_us('a.occurred_at')} AS dt "
-                f"FROM activities a WHERE a.occurred_at <= {now}{type_clause}"
-            )
+            source = f"FROM activities a WHERE a.occurred_at <= {now}"
             if restrict_activities:
-                src += " AND a.lead_id IN (SELECT lead_id FROM pop)"
+                type_clause += " AND a.lead_id IN (SELECT lead_id FROM pop)"
             keys = "lead_id"
-        if max_window is not None:
-            src = f"SELECT * FROM ({src}) s WHERE dt < {max_window}"
-        ctes.append(f"act AS ({src}{d.fence})")
-        ctes.append(f"agg AS (SELECT {keys},\n    {aggs}\n  FROM act GROUP BY {keys})")
+        if raw:  # one aggregate straight over the table (or the join): nothing for the planner to inline
+            if max_window is not None:
+                type_clause += f" AND {rows.window(max_window)}"
+            group = ", ".join(f"{'p' if per_lead else 'a'}.{k}" for k in keys.split(", "))
+            ctes.append(f"agg AS (SELECT {group},\n    {aggs}\n  {source}{type_clause} GROUP BY {group})")
+        else:
+            kind = "CASE a.activity_type " + " ".join(f"WHEN {ql(t)} THEN {i}" for t, i in codes.items()) + " END"
+            if not codes:
+                kind = "0"
+            props = ", a.properties AS pr" if any(f.where is not None for f in acts) else ""
+            lead = "p.lead_id, p.as_of" if per_lead else "a.lead_id"
+            dt = f"{d.epoch_us(now)} - {d.epoch_us('a.occurred_at')} AS dt"
+            src = f"SELECT {lead}, {kind} AS k, a.value AS v{props}, {dt} {source}{type_clause}"
+            if max_window is not None:
+                src = f"SELECT * FROM ({src}) s WHERE dt < {max_window}"
+            ctes.append(f"act AS ({src}{d.fence})")
+            ctes.append(f"agg AS (SELECT {keys},\n    {aggs}\n  FROM act GROUP BY {keys})")
     cols: list[str] = ["p.lead_id AS lead_id"] + (["p.as_of AS as_of"] if per_lead else [])
     for f in spec.definitions:
         if isinstance(f, AttributeFeature):
             cols.append(f"{_attribute(f, spec, d)} AS {qi(f.name)}")
         elif isinstance(f, ActivityFeature):
-            cols.append(f"{_activity_final(f, 'g.' + qi('a_' + f.name), d)} AS {qi(f.name)}")
+            cols.append(f"{_activity_final(f, 'g.' + qi('a_' + f.name), rows)} AS {qi(f.name)}")
         elif isinstance(f, BuiltinFeature):
             age = f"({d.epoch_us(now)} - {d.epoch_us('l.created_at')})"
             cols.append(f"(CAST({age} AS {d.double}) / {float(US_PER_DAY)!r}) AS {qi(f.name)}")

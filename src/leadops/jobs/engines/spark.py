@@ -178,6 +178,25 @@ def ship_bundle(spark: Any, ref: ModelRef) -> str:
     return name
 
 
+def pin_threads(model: Any, threads: int) -> None:
+    """Give every LightGBM scorer in `model` whose spec leaves num_threads at 0 (every core) `threads` prediction
+    threads: Spark already runs one task per core, so an OpenMP team on every core in each task made local[1] use
+    both cores and local[2] run four threads on two. Predictions do not depend on the thread count."""
+    spec = getattr(model, "spec", None)
+    if spec is not None and getattr(spec, "num_threads", None) == 0:
+        model.spec = spec.model_copy(update={"num_threads": max(1, int(threads))})
+    for part in (getattr(model, "components_", None) or {}).values():
+        pin_threads(part, threads)
+
+
+def task_cpus() -> int:
+    """The cores Spark gave this task (spark.task.cpus; 1 outside a task)."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    return int(context.cpus()) if context is not None else 1
+
+
 def _scorer_fn(
     ref: ModelRef, shipped: str, spec: FeaturesSpec, all_reasons: bool, top_n: int, shadow: bool
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
@@ -188,6 +207,7 @@ def _scorer_fn(
 
         local = replace(ref, path=Path(SparkFiles.get(shipped)))
         model = load_model(local)  # from the bundle's plain files, never a pickle
+        pin_threads(model, task_cpus())
         for part in parts:
             X = feature_frame(part, spec)
             if shadow:
