@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 from leadops.monitoring.drift import DRIFT_STATS
+from leadops.monitoring.monitor import new_lead_reference
 from leadops.monitoring.report import feature_drift
 from leadops.monitoring.volume import ALL, rate_p_value, source_mix, volume_changes
+from leadops.warehouse import Warehouse
 
 
 def _binomial_two_sided(k: int, n: int, p: float) -> float:
@@ -73,3 +78,28 @@ def test_with_alpha_small_samples_of_one_distribution_do_not_drift_but_a_real_sh
     cur = pd.Series(rng.choice(cats[:6], 300), dtype=object)
     shifted = feature_drift("industry", ref, cur, "categorical", alpha=0.001)
     assert shifted.drifted and {"chi_square", "psi"} <= set(shifted.drifted_by)
+
+
+class _Runs:
+    """A warehouse answering new_lead_reference's two queries: published runs of one version, the first lead."""
+
+    def __init__(self, runs: list[tuple[str, datetime]], first_lead: datetime) -> None:
+        self.runs, self.first_lead = runs, first_lead
+
+    def rows(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+        if "min(created_at)" in sql:
+            return [(self.first_lead,)]
+        return [(r, a) for r, a in self.runs if params is None or a <= params[1]]  # type: ignore[operator]
+
+
+def test_the_new_lead_reference_is_a_same_weekday_run_whose_window_lies_within_the_history() -> None:
+    start = datetime(2025, 1, 1)
+    runs = [(f"r{d}", start + timedelta(days=d)) for d in (5, 12, 19, 26, 30, 33)]
+    tonight = start + timedelta(days=33)
+    wh = cast(Warehouse, _Runs(runs, first_lead=start))  # only rows() is asked for
+    week = timedelta(days=7)
+    assert new_lead_reference(wh, "first_run", "r33", tonight, 1, week) == ("r12", start + timedelta(days=12))
+    assert new_lead_reference(wh, "previous_run", "r33", tonight, 1, week) == ("r26", start + timedelta(days=26))
+    # a window of 14 days back from day 12 would start before the first lead: day 19 is the first whole one
+    assert new_lead_reference(wh, "first_run", "r33", tonight, 1, 2 * week) == ("r19", start + timedelta(days=19))
+    assert new_lead_reference(wh, "first_run", "r33", tonight, 1, timedelta(days=40)) is None

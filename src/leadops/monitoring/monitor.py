@@ -389,18 +389,25 @@ def _store(warehouse: Warehouse, result: MonitorResult) -> None:
 
 
 def new_lead_reference(
-    warehouse: Warehouse, how: str, run_id: str, as_of: datetime, version: int
+    warehouse: Warehouse, how: str, run_id: str, as_of: datetime, version: int, window: timedelta
 ) -> tuple[str, datetime] | None:
     """The run whose new leads tonight's are compared with: a whole number of weeks earlier (the same weekday, so
     the new leads' ages match: fewer leads arrive at weekends), the version's first such run (previous_run: the
-    latest); None in a version's first week, when there is no such run yet."""
+    latest) whose `window` of new leads lies within the warehouse's history (one reaching back before the first
+    lead holds only the youngest part of a window); None when there is no such run yet."""
     rows = warehouse.rows(
         "SELECT run_id, as_of FROM score_runs WHERE status = 'published' AND model_version = ? AND as_of <= ? "
         "ORDER BY as_of, published_at, run_id",
         [version, as_of],
     )
+    first = warehouse.rows("SELECT min(created_at) FROM leads")
+    began = first[0][0] if first and first[0][0] is not None else None
     week = timedelta(weeks=1)
-    same = [(str(r), a) for r, a in rows if (as_of - a) >= week and (as_of - a) % week == timedelta(0)]
+    same = [
+        (str(r), a)
+        for r, a in rows
+        if (as_of - a) >= week and (as_of - a) % week == timedelta(0) and (began is None or a - window >= began)
+    ]
     if not same:
         return None
     return same[-1] if how == "previous_run" else same[0]
@@ -466,7 +473,7 @@ def monitor(
         window = new_lead_window(warehouse, rid, when, conf.new_leads.min_days)
         fresh = Population(NEW, conf.sample_rows, window)
         now_new = store.sample(warehouse, bundle, rid, when, version, fresh)
-        new_ref = new_lead_reference(warehouse, how, rid, when, version)
+        new_ref = new_lead_reference(warehouse, how, rid, when, version, window)
         new_run, new_as_of = new_ref if new_ref is not None else (rid, when)
         ref_new = store.sample(warehouse, bundle, new_run, new_as_of, version, fresh) if new_ref else now_new.iloc[:0]
         enough = min(len(now_new), len(ref_new)) >= conf.new_leads.min_rows
