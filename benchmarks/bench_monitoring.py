@@ -167,7 +167,7 @@ def _maturing(base: Path, leads: int, scenario: str, weeks: int = 6) -> dict[str
     }
     ws = base / f"company-maturing-{scenario}-{leads}"
     with fresh_workspace(ws) as wh:
-        drill = drift_company(ws, wh, scenario=scenario, leads=leads, days=420, environ=env)
+        drill = drift_company(ws, wh, scenario=scenario, leads=leads, days=432, environ=env)
         got = maturing(drill, wh, weeks=weeks)
     return {"scenario": scenario, "leads": leads, "got": got}
 

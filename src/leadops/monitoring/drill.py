@@ -122,7 +122,13 @@ def maturing(drill: Drill, warehouse: Warehouse, *, weeks: int = 6, before: int 
 
     runs = nightly(drill, warehouse, range(-7 * before, 7 * (weeks + 2) + 1, 7), monitored=False)
     early = monitor(drill.settings, warehouse, run_id=str(runs[-1]))
-    (late,) = nightly(drill, warehouse, [7 * (weeks + 2) + 126])
+    late_day = 7 * (weeks + 2) + 126
+    if drill.onset + timedelta(days=late_day) > drill.last_day:
+        raise AssertionError(  # past the company's last day no lead arrives and no one is active: every input drifts
+            f"drill: the late monitor ({late_day} days after the onset) falls after the simulated company's last "
+            f"day {drill.last_day:%Y-%m-%d}; simulate more days"
+        )
+    (late,) = nightly(drill, warehouse, [late_day])
     assert isinstance(late, MonitorResult)
     span = timedelta(weeks=weeks)
     periods = [(drill.onset - span, drill.onset), (drill.onset, drill.onset + span)]
