@@ -71,7 +71,7 @@ def test_remembered_shap_equals_lightgbm_bit_for_bit_on_and_beside_every_split(z
         calls.append(len(r))
         return np.asarray(booster.predict(r, pred_contrib=True))
 
-    first = shap_memo.contributions(booster, pattern, rows, predict)
+    first = shap_memo.contributions(pattern, rows, predict)
     np.testing.assert_array_equal(first, direct)
     assert sum(calls) < len(rows)  # duplicated patterns were computed once
     # the same patterns reached by other values: every one is looked up, and still LightGBM's numbers
@@ -85,7 +85,7 @@ def test_remembered_shap_equals_lightgbm_bit_for_bit_on_and_beside_every_split(z
     same = pattern.keys(moved) == pattern.keys(rows)
     assert 0 < same.sum() < len(rows)  # some rows sat on a cut (their step crossed it), most did not
     calls.clear()
-    again = shap_memo.contributions(booster, pattern, moved, predict)
+    again = shap_memo.contributions(pattern, moved, predict)
     np.testing.assert_array_equal(again, booster.predict(moved, pred_contrib=True))
     assert sum(calls) <= int((~same).sum())  # only rows that crossed a cut went to the trees
 
@@ -111,7 +111,7 @@ def test_the_memo_forgets_its_older_half_past_its_cap(monkeypatch: pytest.Monkey
     monkeypatch.setattr(shap_memo, "MAX_ROWS", 500)
     for start in range(0, 3000, 400):
         part = M[start : start + 400]
-        got = shap_memo.contributions(booster, pattern, part, lambda r: booster.predict(r, pred_contrib=True))
+        got = shap_memo.contributions(pattern, part, lambda r: booster.predict(r, pred_contrib=True))
         np.testing.assert_array_equal(got, booster.predict(part, pred_contrib=True))
         assert len(shap_memo.MEMO.of(pattern.digest)) <= 500
 

@@ -248,7 +248,7 @@ class LightGBMScorer(Scorer):
         M = self.matrix(X)
         pattern = self.split_pattern() if len(M) >= shap_memo.MIN_ROWS else None
         if pattern is not None and pattern.exact:
-            return shap_memo.contributions(self.booster_, pattern, M, self._tree_shap)
+            return shap_memo.contributions(pattern, M, self._tree_shap)
         uniq, inverse = _unique_rows(M)
         rows = M if uniq is None else uniq
         c = self._tree_shap(rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -94,7 +95,7 @@ class _Memo:
 MEMO = _Memo()
 
 
-def contributions(booster: Any, pattern: SplitPattern, M: np.ndarray, predict: Any) -> np.ndarray:
+def contributions(pattern: SplitPattern, M: np.ndarray, predict: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """pred_contrib of M's rows: each distinct split pattern computed once (`predict(rows)`), known ones reused."""
     keys = pattern.keys(M)
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
